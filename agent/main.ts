@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isKubehaError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { kubehaVersion } from '../common/version.ts';
+import { startAgent } from './agent-service.ts';
+import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
+import { enroll } from './enrollment/enroll.ts';
+import { gatherFacts } from './facts/gather-facts.ts';
+
+const usage = `Usage:
+  kubeha-agent enroll --coordinator HOST:PORT --token TOKEN --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
+  kubeha-agent run [--config FILE]
+  kubeha-agent validate-config [--config FILE]
+  kubeha-agent --version
+
+Defaults: --config ${defaultAgentConfigPath}, --state-dir ${defaultStateDir}.`;
+
+function loadConfig(path: string) {
+  if (!existsSync(path)) throw new Error(`${path} does not exist; enroll this node first (kubeha-agent enroll ...)`);
+  return parseAgentConfig(readFileSync(path, 'utf8'), path);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`kubeha-agent ${kubehaVersion}\n`);
+    return 0;
+  }
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string', default: defaultAgentConfigPath },
+      'state-dir': { type: 'string', default: defaultStateDir },
+      coordinator: { type: 'string' },
+      token: { type: 'string' },
+      'ca-cert-hash': { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+
+  switch (command) {
+    case 'enroll': {
+      if (!values.coordinator || !values.token || !values['ca-cert-hash']) {
+        process.stderr.write(`kubeha-agent enroll needs --coordinator, --token and --ca-cert-hash\n\n${usage}\n`);
+        return 2;
+      }
+      const result = await enroll({
+        coordinator: values.coordinator,
+        token: values.token,
+        caCertHash: values['ca-cert-hash'],
+        configPath: values.config,
+        stateDir: values['state-dir'],
+        agentVersion: kubehaVersion,
+        facts: await gatherFacts(),
+      });
+      process.stdout.write(
+        `Enrolled as ${result.agentId}. Wrote ${result.configPath} and the credentials in ${join(values['state-dir'])}.\n` +
+          'Start the agent: systemctl enable --now kubeha-agent\n',
+      );
+      return 0;
+    }
+    case 'validate-config': {
+      const config = loadConfig(values.config);
+      for (const file of [config.tls.caFile, config.tls.certFile, config.tls.keyFile]) {
+        if (!existsSync(file)) throw new Error(`${values.config}: ${file} does not exist`);
+      }
+      process.stdout.write(`${values.config} is valid (agent ${config.agentId}, coordinator ${config.coordinator})\n`);
+      return 0;
+    }
+    case 'run': {
+      const config = loadConfig(values.config);
+      const logger = createLogger({ name: 'kubeha-agent', level: config.logLevel });
+      const agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts() });
+      logger.info(
+        { agentId: config.agentId, coordinator: config.coordinator, version: kubehaVersion },
+        'agent started',
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      logger.info('stopping: closing the session');
+      await agent.stop();
+      logger.flush();
+      return 0;
+    }
+    default:
+      process.stderr.write(`kubeha-agent: unknown command "${command}"\n\n${usage}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `kubeha-agent: ${isKubehaError(error) || error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,36 @@
+/** Stable error codes: clients and tests key on these, never on message text. */
+export const ErrorCode = {
+  configInvalid: 'KUBEHA_CONFIG_INVALID',
+  specInvalid: 'KUBEHA_SPEC_INVALID',
+  paramsInvalid: 'KUBEHA_PARAMS_INVALID',
+  tokenInvalid: 'KUBEHA_TOKEN_INVALID',
+  tokenExpired: 'KUBEHA_TOKEN_EXPIRED',
+  tokenUsedUp: 'KUBEHA_TOKEN_USED_UP',
+  caHashMismatch: 'KUBEHA_CA_HASH_MISMATCH',
+  csrInvalid: 'KUBEHA_CSR_INVALID',
+  notFound: 'KUBEHA_NOT_FOUND',
+  conflict: 'KUBEHA_CONFLICT',
+  unauthorized: 'KUBEHA_UNAUTHORIZED',
+  badRequest: 'KUBEHA_BAD_REQUEST',
+  commandFailed: 'KUBEHA_COMMAND_FAILED',
+  stepFailed: 'KUBEHA_STEP_FAILED',
+  unavailable: 'KUBEHA_UNAVAILABLE',
+  internal: 'KUBEHA_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class KubehaError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KubehaError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export function isKubehaError(value: unknown, code?: ErrorCode): value is KubehaError {
+  return value instanceof KubehaError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { ErrorCode, isKubehaError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { bearerAuth } from './bearer-auth.ts';
+import { ErrorReply, errorBody } from './error-reply.ts';
+
+export type Api = FastifyInstance;
+export type ApiPlugin = (app: ReturnType<typeof typedApp>) => void | Promise<void>;
+
+function typedApp(app: FastifyInstance) {
+  return app.withTypeProvider<TypeBoxTypeProvider>();
+}
+
+export interface ApiOptions {
+  adminToken: string;
+  logger: Logger;
+  version: string;
+  /** Route groups; each registers its own routes with schemas. */
+  routes: ApiPlugin[];
+}
+
+const httpStatusFor: Partial<Record<string, number>> = {
+  [ErrorCode.notFound]: 404,
+  [ErrorCode.conflict]: 409,
+  [ErrorCode.unauthorized]: 401,
+  [ErrorCode.badRequest]: 400,
+  [ErrorCode.specInvalid]: 400,
+  [ErrorCode.paramsInvalid]: 400,
+  [ErrorCode.tokenInvalid]: 400,
+  [ErrorCode.unavailable]: 503,
+};
+
+/** Builds the REST API without listening, so tests can use app.inject(). */
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+  });
+  app.addSchema(ErrorReply);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'kubeha coordinator API', version: options.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', bearerAuth(options.adminToken));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      const details = error.validation.map((v) => {
+        const where = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`;
+        if (v.keyword === 'additionalProperties') {
+          return `${where}: unknown field ${(v.params as { additionalProperty?: string }).additionalProperty ?? ''}`.trim();
+        }
+        return `${where}: ${v.message ?? 'is invalid'}`;
+      });
+      return reply
+        .code(400)
+        .send(errorBody(ErrorCode.badRequest, `the request is invalid: ${details.join('; ')}`, details));
+    }
+    if (isKubehaError(error)) {
+      const status = httpStatusFor[error.code] ?? 500;
+      if (status >= 500) request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send(errorBody(error.code, error.message, error.details));
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody(ErrorCode.badRequest, error.message));
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody(ErrorCode.notFound, `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  for (const routes of options.routes) await routes(typedApp(app));
+  return app;
+}

@@ -1,0 +1,76 @@
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, body: ApiErrorBody | undefined, fallback: string) {
+    super(body?.error?.message ?? fallback);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body?.error?.code ?? 'KUBEHA_HTTP_ERROR';
+    this.details = body?.error?.details;
+  }
+}
+
+/** A small client of the coordinator's REST API. */
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+
+  constructor(baseUrl: string, token: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.token = token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (cause) {
+      throw new Error(
+        `cannot reach the coordinator at ${this.baseUrl}: ${(cause as Error).cause ?? (cause as Error).message}`,
+      );
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) throw new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
+    return parsed as T;
+  }
+
+  /** A raw streaming request (Server-Sent Events). */
+  async stream(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream', ...headers },
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
+    }
+    return response;
+  }
+}

@@ -1,0 +1,44 @@
+import type { ApiClient } from '../api-client.ts';
+import { ago, gibibytes, renderTable } from '../table.ts';
+
+interface AgentView {
+  id: string;
+  hostname: string;
+  agentVersion: string;
+  connected: boolean;
+  revoked: boolean;
+  lastHeartbeatAt: string | null;
+  holdsVip: boolean;
+  facts: {
+    osPrettyName: string;
+    cpuCount: number;
+    memoryBytes: number;
+    interfaces: { name: string; addresses: string[] }[];
+  };
+}
+
+export async function agentsCommand(
+  api: ApiClient,
+  out: (text: string) => void,
+  now: number,
+  json = false,
+): Promise<number> {
+  const { agents } = await api.request<{ agents: AgentView[] }>('GET', '/v1/agents');
+  if (json) {
+    out(JSON.stringify(agents, null, 2));
+    return 0;
+  }
+  const rows = agents.map((a) => [
+    a.id,
+    a.hostname,
+    a.revoked ? 'revoked' : a.connected ? 'connected' : 'offline',
+    ago(a.lastHeartbeatAt, now),
+    a.facts.osPrettyName,
+    String(a.facts.cpuCount),
+    gibibytes(a.facts.memoryBytes),
+    a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
+    a.holdsVip ? 'yes' : '',
+  ]);
+  out(renderTable(['ID', 'HOSTNAME', 'STATE', 'HEARTBEAT', 'OS', 'CPUS', 'MEMORY', 'ADDRESSES', 'VIP'], rows));
+  return 0;
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logger.ts';
+import { kubehaVersion } from '../common/version.ts';
+import { buildApi } from './api/build-api.ts';
+import { agentsRoutes } from './api/routes/agents-routes.ts';
+import { healthRoutes } from './api/routes/health-routes.ts';
+import { tokensRoutes } from './api/routes/tokens-routes.ts';
+import { type CoordinatorConfig, splitHostPort } from './config.ts';
+import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
+import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+
+export interface RunningCoordinator {
+  grpcPort: number;
+  apiPort: number;
+  apiUrl: string;
+  adminToken: string;
+  adminTokenPath: string;
+  caCertHash: string;
+  caCertificatePem: string;
+  gateway: AgentGatewayServer;
+  store: SqliteStore;
+  api: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/** Builds and starts the coordinator's parts: store, PKI, gRPC gateway, REST API. */
+export async function startCoordinator(
+  config: Readonly<CoordinatorConfig>,
+  deps: { logger: Logger; now?: () => number },
+): Promise<RunningCoordinator> {
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger;
+  const identity = await ensureCoordinatorIdentity(config.dataDir, config.grpc.serverSans);
+  const store = new SqliteStore(join(config.dataDir, 'coordinator.db'));
+  // Sessions do not survive a restart: every agent reconnects and says Hello again.
+  store.agents.markAllDisconnected();
+
+  const gateway = new AgentGatewayServer({
+    ca: identity.ca,
+    serverCertificatePem: identity.serverCertificatePem,
+    serverPrivateKeyPem: identity.serverPrivateKeyPem,
+    store,
+    logger: logger.child({ component: 'gateway' }),
+    now,
+    heartbeatTimeoutMs: config.grpc.heartbeatTimeoutSeconds * 1000,
+  });
+  const grpcListen = splitHostPort(config.grpc.listen);
+  const grpcPort = await gateway.listen(grpcListen.host, grpcListen.port);
+  const gatewayAddress = config.grpc.advertiseAddress || `${config.grpc.serverSans[0] ?? grpcListen.host}:${grpcPort}`;
+
+  const api = await buildApi({
+    adminToken: identity.adminToken,
+    logger,
+    version: kubehaVersion,
+    routes: [
+      healthRoutes(kubehaVersion),
+      agentsRoutes({ store, gateway, now }),
+      tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
+    ],
+  });
+  const apiListen = splitHostPort(config.api.listen);
+  await api.listen({ host: apiListen.host, port: apiListen.port });
+  const address = api.server.address();
+  const apiPort = typeof address === 'object' && address ? address.port : apiListen.port;
+  const apiHost = apiListen.host.includes(':') ? `[${apiListen.host}]` : apiListen.host;
+  logger.info({ api: `${apiHost}:${apiPort}`, grpc: grpcPort, caCertHash: identity.ca.hash }, 'coordinator started');
+
+  return {
+    grpcPort,
+    apiPort,
+    apiUrl: `http://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
+    adminToken: identity.adminToken,
+    adminTokenPath: identity.adminTokenPath,
+    caCertHash: identity.ca.hash,
+    caCertificatePem: identity.ca.certificatePem,
+    gateway,
+    store,
+    api,
+    async stop() {
+      await api.close();
+      await gateway.close();
+      store.close();
+    },
+  };
+}

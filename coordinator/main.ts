@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import { isKubehaError } from '../common/errors.ts';
+import { createLogger } from '../common/logger.ts';
+import { kubehaVersion } from '../common/version.ts';
+import { loadCoordinatorConfig, parseCoordinatorConfig } from './config.ts';
+import { startCoordinator } from './coordinator-service.ts';
+
+const usage = `Usage: kubeha-coordinator [--config FILE] [--data-dir DIR] [--grpc-listen HOST:PORT] [--api-listen HOST:PORT]
+                          [--san NAME]... [--version]
+
+Runs the kubeha coordinator: the gRPC gateway for agents (mTLS) and the REST API.
+Defaults: config /etc/kubeha/coordinator.yaml when present, data in /var/lib/kubeha-coordinator.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'grpc-listen': { type: 'string' },
+      'api-listen': { type: 'string' },
+      san: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      version: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`kubeha-coordinator ${kubehaVersion}\n`);
+    return 0;
+  }
+  const fileConfig = loadCoordinatorConfig(values.config);
+  const config = parseCoordinatorConfig(
+    {
+      ...fileConfig,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
+      grpc: {
+        ...fileConfig.grpc,
+        ...(values['grpc-listen'] ? { listen: values['grpc-listen'] } : {}),
+        ...(values.san ? { serverSans: values.san } : {}),
+      },
+      api: { ...fileConfig.api, ...(values['api-listen'] ? { listen: values['api-listen'] } : {}) },
+    },
+    values.config ?? 'the command line',
+  );
+  const logger = createLogger({ name: 'kubeha-coordinator', level: config.logLevel });
+  const coordinator = await startCoordinator(config, { logger });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await coordinator.stop();
+  logger.flush();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `kubeha-coordinator: ${isKubehaError(error) ? error.message : String((error as Error)?.stack ?? error)}\n`,
+    );
+    process.exitCode = 2;
+  },
+);

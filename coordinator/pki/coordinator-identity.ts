@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CaMaterial, CertificateAuthority } from './certificate-authority.ts';
+
+export interface CoordinatorIdentity {
+  ca: CertificateAuthority;
+  serverCertificatePem: string;
+  serverPrivateKeyPem: string;
+  adminToken: string;
+  adminTokenPath: string;
+}
+
+function writePrivate(path: string, content: string, mode = 0o600): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, content, { mode });
+  chmodSync(temp, mode);
+  renameSync(temp, path);
+}
+
+/**
+ * On first start: a CA (ECDSA P-256), the gateway's server certificate and the admin API token, in the data dir.
+ * Later starts load them; the server certificate is re-issued when the configured SANs change.
+ */
+export async function ensureCoordinatorIdentity(dataDir: string, serverSans: string[]): Promise<CoordinatorIdentity> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const caCertPath = join(dataDir, 'ca.crt');
+  const caKeyPath = join(dataDir, 'ca.key');
+  if (!existsSync(caCertPath) || !existsSync(caKeyPath)) {
+    const material = await CertificateAuthority.create();
+    writePrivate(caKeyPath, material.privateKeyPem);
+    writePrivate(caCertPath, material.certificatePem, 0o644);
+  }
+  const material: CaMaterial = {
+    certificatePem: readFileSync(caCertPath, 'utf8'),
+    privateKeyPem: readFileSync(caKeyPath, 'utf8'),
+  };
+  const ca = await CertificateAuthority.load(material);
+
+  const serverCertPath = join(dataDir, 'gateway.crt');
+  const serverKeyPath = join(dataDir, 'gateway.key');
+  const sansPath = join(dataDir, 'gateway.sans');
+  const wantedSans = [...new Set(serverSans)].sort().join(',');
+  const currentSans = existsSync(sansPath) ? readFileSync(sansPath, 'utf8') : '';
+  if (!existsSync(serverCertPath) || !existsSync(serverKeyPath) || currentSans !== wantedSans) {
+    const issued = await ca.issueServerCertificate(serverSans);
+    writePrivate(serverKeyPath, issued.privateKeyPem);
+    // The chain carries the CA so that an enrolling agent can pin it by hash before trusting anything.
+    writePrivate(serverCertPath, `${issued.certificatePem.trim()}\n${ca.certificatePem.trim()}\n`, 0o644);
+    writePrivate(sansPath, wantedSans, 0o644);
+  }
+
+  const adminTokenPath = join(dataDir, 'admin-token');
+  if (!existsSync(adminTokenPath)) writePrivate(adminTokenPath, `${randomBytes(32).toString('base64url')}\n`);
+  chmodSync(adminTokenPath, 0o600);
+  chmodSync(caKeyPath, 0o600);
+  chmodSync(serverKeyPath, 0o600);
+
+  return {
+    ca,
+    serverCertificatePem: readFileSync(serverCertPath, 'utf8'),
+    serverPrivateKeyPem: readFileSync(serverKeyPath, 'utf8'),
+    adminToken: readFileSync(adminTokenPath, 'utf8').trim(),
+    adminTokenPath,
+  };
+}

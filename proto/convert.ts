@@ -1,0 +1,148 @@
+import type { StepEventBody, StepEventReport, StepOutcome, StepResult } from '../common/step-events.ts';
+import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
+import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
+import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
+
+/** The facts an agent reports, in our own shape (numbers, camelCase). */
+export interface NodeFacts {
+  hostname: string;
+  osId: string;
+  osVersionId: string;
+  osPrettyName: string;
+  kernel: string;
+  arch: string;
+  cpuCount: number;
+  memoryBytes: number;
+  swapBytes: number;
+  interfaces: { name: string; mac: string; addresses: string[]; virtual: boolean }[];
+  productUuid: string;
+  machineId: string;
+  defaultRouteInterface: string;
+  cgroupVersion: number;
+}
+
+export function factsToProto(facts: NodeFacts): Facts {
+  return {
+    hostname: facts.hostname,
+    os_id: facts.osId,
+    os_version_id: facts.osVersionId,
+    os_pretty_name: facts.osPrettyName,
+    kernel: facts.kernel,
+    arch: facts.arch,
+    cpu_count: facts.cpuCount,
+    memory_bytes: String(facts.memoryBytes),
+    swap_bytes: String(facts.swapBytes),
+    interfaces: facts.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses, virtual: i.virtual })),
+    product_uuid: facts.productUuid,
+    machine_id: facts.machineId,
+    default_route_interface: facts.defaultRouteInterface,
+    cgroup_version: facts.cgroupVersion,
+  };
+}
+
+export function factsFromProto(facts: Facts__Output | null | undefined): NodeFacts {
+  return {
+    hostname: facts?.hostname ?? '',
+    osId: facts?.os_id ?? '',
+    osVersionId: facts?.os_version_id ?? '',
+    osPrettyName: facts?.os_pretty_name ?? '',
+    kernel: facts?.kernel ?? '',
+    arch: facts?.arch ?? '',
+    cpuCount: facts?.cpu_count ?? 0,
+    memoryBytes: Number(facts?.memory_bytes ?? 0),
+    swapBytes: Number(facts?.swap_bytes ?? 0),
+    interfaces: (facts?.interfaces ?? []).map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      addresses: [...i.addresses],
+      virtual: i.virtual,
+    })),
+    productUuid: facts?.product_uuid ?? '',
+    machineId: facts?.machine_id ?? '',
+    defaultRouteInterface: facts?.default_route_interface ?? '',
+    cgroupVersion: facts?.cgroup_version ?? 0,
+  };
+}
+
+const outcomeToProto = {
+  succeeded: 'STEP_OUTCOME_SUCCEEDED',
+  failed: 'STEP_OUTCOME_FAILED',
+  cancelled: 'STEP_OUTCOME_CANCELLED',
+  'timed-out': 'STEP_OUTCOME_TIMED_OUT',
+} as const satisfies Record<StepOutcome, string>;
+
+function outcomeFromProto(value: string): StepOutcome {
+  for (const [outcome, proto] of Object.entries(outcomeToProto)) {
+    if (proto === value) return outcome as StepOutcome;
+  }
+  return 'failed';
+}
+
+function resultToProto(result: StepResult): StepFinished {
+  return {
+    outcome: outcomeToProto[result.outcome],
+    changed: result.changed,
+    error: result.error
+      ? {
+          code: result.error.code,
+          message: result.error.message,
+          command: result.error.command ?? '',
+          exit_code: result.error.exitCode ?? 0,
+          stderr_tail: result.error.stderrTail ?? '',
+          deterministic: result.error.deterministic,
+        }
+      : null,
+    outputs: result.outputs,
+    params_checksum: result.paramsChecksum,
+    changes: result.changes,
+  };
+}
+
+export function stepEventToProto(event: StepEventReport): StepEvent {
+  const base = { run_id: event.runId, step_id: event.stepId, attempt: event.attempt, at_ms: String(event.atMs) };
+  switch (event.type) {
+    case 'started':
+      return { ...base, started: { step_kind: event.stepKind, params_checksum: event.paramsChecksum } };
+    case 'log':
+      return { ...base, log: { stream: event.stream, text: event.text } };
+    case 'finished':
+      return { ...base, finished: resultToProto(event.result) };
+  }
+}
+
+export function stepEventFromProto(event: StepEvent__Output): StepEventReport | undefined {
+  const ref = { runId: event.run_id, stepId: event.step_id, attempt: event.attempt, atMs: Number(event.at_ms) };
+  let body: StepEventBody;
+  if (event.started) {
+    body = { type: 'started', stepKind: event.started.step_kind, paramsChecksum: event.started.params_checksum };
+  } else if (event.log) {
+    const stream = event.log.stream === 'stdout' || event.log.stream === 'stderr' ? event.log.stream : 'info';
+    body = { type: 'log', stream, text: event.log.text };
+  } else if (event.finished) {
+    const f = event.finished;
+    const error = f.error
+      ? {
+          code: f.error.code,
+          message: f.error.message,
+          ...(f.error.command ? { command: f.error.command } : {}),
+          ...(f.error.command ? { exitCode: f.error.exit_code } : {}),
+          ...(f.error.stderr_tail ? { stderrTail: f.error.stderr_tail } : {}),
+          deterministic: f.error.deterministic,
+        }
+      : undefined;
+    body = {
+      type: 'finished',
+      result: {
+        outcome: outcomeFromProto(f.outcome),
+        changed: f.changed,
+        ...(error ? { error } : {}),
+        outputs: { ...f.outputs },
+        paramsChecksum: f.params_checksum,
+        changes: [...f.changes],
+      },
+    };
+  } else {
+    return undefined;
+  }
+  return { ...ref, ...body };
+}

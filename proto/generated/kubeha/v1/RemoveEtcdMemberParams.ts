@@ -1,0 +1,12 @@
+// Original file: proto/kubeha/v1/agent.proto
+
+
+export interface RemoveEtcdMemberParams {
+  'member_name'?: (string);
+  'member_peer_address'?: (string);
+}
+
+export interface RemoveEtcdMemberParams__Output {
+  'member_name': (string);
+  'member_peer_address': (string);
+}
