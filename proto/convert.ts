@@ -1,5 +1,6 @@
 import type { StepEventBody, StepEventReport, StepOutcome, StepResult } from '../common/step-events.ts';
 import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
+import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
 import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
 
@@ -145,4 +146,51 @@ export function stepEventFromProto(event: StepEvent__Output): StepEventReport | 
     return undefined;
   }
   return { ...ref, ...body };
+}
+
+type ParamsField = NonNullable<RunStep__Output['params']>;
+
+function camelKey(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function snakeKey(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function mapKeys(value: unknown, rename: (key: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => mapKeys(v, rename));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), mapKeys(v, rename)]));
+  }
+  return value;
+}
+
+/** "host_prep" (proto oneof field) <-> "host-prep" (step kind). */
+export function stepKindFromParamsField(field: string): string {
+  return field.replace(/_/g, '-');
+}
+
+/** A RunStep's typed parameters as { kind, params } with camelCase keys, the shape steps parse. */
+export function stepParamsFromRunStep(message: RunStep__Output): { kind: string; params: unknown } | undefined {
+  const field = message.params;
+  if (!field) return undefined;
+  return { kind: stepKindFromParamsField(field), params: mapKeys(message[field], camelKey) };
+}
+
+/** Builds a RunStep from a step kind and camelCase parameters (the coordinator side). */
+export function runStepFor(
+  ref: { runId: string; stepId: string; attempt: number; timeoutSeconds: number; dryRun?: boolean },
+  kind: string,
+  params: unknown,
+): RunStep {
+  const field = kind.replace(/-/g, '_') as ParamsField;
+  return {
+    run_id: ref.runId,
+    step_id: ref.stepId,
+    attempt: ref.attempt,
+    timeout_seconds: ref.timeoutSeconds,
+    dry_run: ref.dryRun ?? false,
+    [field]: mapKeys(params, snakeKey),
+  };
 }

@@ -1,0 +1,34 @@
+import type { Host } from '../host/host.ts';
+
+/**
+ * What a step sees while it runs. `change` is the one way to change the machine: in a dry run it only records
+ * the description, so a dry run lists exactly what would change and a second run reports changed: false.
+ */
+export interface StepContext<P> {
+  readonly host: Host;
+  readonly params: P;
+  readonly dryRun: boolean;
+  readonly signal: AbortSignal;
+  /** A progress line for the operator (redacted before it leaves the agent). */
+  log(line: string): void;
+  change(description: string, apply: () => Promise<void>): Promise<void>;
+  /** Results the coordinator needs (e.g. the CA hash after kubeadm init). */
+  output(key: string, value: string): void;
+}
+
+/**
+ * One step kind, one file under agent/steps/. The runner calls check -> apply -> check again;
+ * a step whose second check still finds work has failed.
+ */
+export interface StepDefinition<P> {
+  /** Stable name used on the wire and in `kubeha-agent step KIND`: "preflight", "host-prep", ... */
+  readonly kind: string;
+  /** Validates raw parameters (camelCase) and returns them typed; throws KubehaError(paramsInvalid) naming the field. */
+  parseParams(raw: unknown): P;
+  /** Reads the machine and says what would change; empty when it is already as wanted. */
+  check(ctx: StepContext<P>): Promise<string[]>;
+  /** Makes it so, through ctx.change. */
+  apply(ctx: StepContext<P>): Promise<void>;
+  /** A failure of this step cannot be fixed by a retry (invalid input, failed preflight). */
+  readonly deterministic?: boolean;
+}
