@@ -1,0 +1,40 @@
+import type { ClusterSpec } from '../spec/cluster-spec.ts';
+
+export type RunKind = 'deploy' | 'verify' | 'drill-failover' | 'reset';
+
+/** How the scheduler treats a failure of the step. */
+export interface RetryPolicy {
+  /** Attempts in all, including the first. 1 = never retried. */
+  maxAttempts: number;
+  /** Backoff before attempt n+1 is initialBackoffMs * 2^(n-1), capped at maxBackoffMs. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** One node of a run's DAG: a step kind bound to one node, with the step ids it waits for. */
+export interface PlannedStep {
+  /** Stable within the run, readable: "host-prep/k8s-master1", "join-control-plane/k8s-master2". */
+  id: string;
+  kind: string;
+  /** The spec node the step runs on. */
+  node: string;
+  dependsOn: string[];
+  timeoutSeconds: number;
+  retry: RetryPolicy;
+  /**
+   * camelCase parameters of the agent step (see proto/kubeha/v1/agent.proto), without secrets; the scheduler adds
+   * just-in-time credentials (join tokens, certificate keys, auth_pass) when it dispatches the step.
+   */
+  params: Record<string, unknown>;
+  /** Steps of the same group never run at the same time beyond `concurrency` (e.g. worker joins). */
+  concurrencyGroup?: { name: string; limit: number };
+}
+
+export interface RunPlan {
+  kind: RunKind;
+  cluster: string;
+  steps: PlannedStep[];
+}
+
+/** The planner's signature: pure, no I/O. */
+export type PlanRun = (kind: RunKind, spec: ClusterSpec) => RunPlan;
