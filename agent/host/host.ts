@@ -50,27 +50,53 @@ export interface Host {
   facts(): Promise<NodeFacts>;
 }
 
-/** A command exited non-zero (or timed out): carries what an operator needs to act. */
+/** How many stderr lines a failure carries. */
+export const stderrTailLines = 20;
+
+/** The last `stderrTailLines` non-empty lines of a command's stderr. */
+export function stderrTail(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-stderrTailLines)
+    .join('\n');
+}
+
+/** `cmd arg 'arg with space'` — for messages only; commands never go through a shell. */
+export function formatCommandLine(command: string, args: readonly string[]): string {
+  return [command, ...args]
+    .map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+/** A command exited non-zero (or timed out, or was cancelled): carries what an operator needs to act. */
 export class CommandFailedError extends KubehaError {
   readonly commandLine: string;
   readonly exitCode: number;
   readonly stderrTail: string;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
 
   constructor(
     commandLine: string,
     exitCode: number,
     stderrTail: string,
-    options: { timedOut?: boolean; cause?: unknown } = {},
+    options: { timedOut?: boolean; cancelled?: boolean; cause?: unknown } = {},
   ) {
     super(
       ErrorCode.commandFailed,
       options.timedOut
         ? `${commandLine} timed out`
-        : `${commandLine} exited with ${exitCode}${stderrTail ? `: ${stderrTail.split('\n').slice(-1)[0]}` : ''}`,
+        : options.cancelled
+          ? `${commandLine} was cancelled`
+          : `${commandLine} exited with ${exitCode}${stderrTail ? `: ${stderrTail.split('\n').slice(-1)[0]}` : ''}`,
       { details: { command: commandLine, exitCode, stderrTail }, cause: options.cause },
     );
     this.commandLine = commandLine;
     this.exitCode = exitCode;
     this.stderrTail = stderrTail;
+    this.timedOut = options.timedOut ?? false;
+    this.cancelled = options.cancelled ?? false;
   }
 }

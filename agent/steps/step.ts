@@ -29,6 +29,39 @@ export interface StepDefinition<P> {
   check(ctx: StepContext<P>): Promise<string[]>;
   /** Makes it so, through ctx.change. */
   apply(ctx: StepContext<P>): Promise<void>;
+  /** Optional last word after the second check (e.g. the CRI socket answers); throws when the result does not work. Not run in a dry run. */
+  verify?(ctx: StepContext<P>): Promise<void>;
   /** A failure of this step cannot be fixed by a retry (invalid input, failed preflight). */
   readonly deterministic?: boolean;
+}
+
+/** One change a step would make: what the operator reads in a dry run, and how to make it. */
+export interface PlannedChange {
+  description: string;
+  apply(): Promise<void>;
+}
+
+/**
+ * Most steps are "read the machine, list the changes": `plan` is called for the check, again for apply, and again
+ * for the second check, so it must only read.
+ */
+export function plannedStep<P>(spec: {
+  kind: string;
+  parseParams(raw: unknown): P;
+  plan(ctx: StepContext<P>): Promise<PlannedChange[]>;
+  verify?(ctx: StepContext<P>): Promise<void>;
+  deterministic?: boolean;
+}): StepDefinition<P> {
+  return {
+    kind: spec.kind,
+    parseParams: spec.parseParams,
+    ...(spec.deterministic === undefined ? {} : { deterministic: spec.deterministic }),
+    ...(spec.verify ? { verify: spec.verify } : {}),
+    async check(ctx) {
+      return (await spec.plan(ctx)).map((c) => c.description);
+    },
+    async apply(ctx) {
+      for (const change of await spec.plan(ctx)) await ctx.change(change.description, () => change.apply());
+    },
+  };
 }

@@ -1,0 +1,13 @@
+/**
+ * Every step kind the agent knows, by its wire name. A RunStep for any other kind is refused.
+ * To add a step: import its definition and add one entry below.
+ */
+import type { StepDefinition } from './step.ts';
+
+const definitions: StepDefinition<unknown>[] = [];
+
+export const stepRegistry: ReadonlyMap<string, StepDefinition<unknown>> = new Map(definitions.map((d) => [d.kind, d]));
+
+export function stepDefinition(kind: string): StepDefinition<unknown> | undefined {
+  return stepRegistry.get(kind);
+}

@@ -1,0 +1,231 @@
+/**
+ * Runs one step: parse params -> check -> (dry run: stop) -> apply through ctx.change -> check again -> verify.
+ *
+ *   const result = await runStep(hostPrepStep, rawParams, { host, dryRun: false, timeoutMs: 600_000, signal,
+ *     stateDir: '/var/lib/kubeha', onLog: (stream, text) => ..., onStarted: (checksum) => ... });
+ *   result.outcome   // 'succeeded' | 'failed' | 'cancelled' | 'timed-out'
+ *   result.changed   // false when the first check found nothing to do
+ *   result.changes   // what changed, or in a dry run what would change
+ *   result.error     // { code, message, command?, exitCode?, stderrTail?, deterministic }
+ *
+ * It never throws: every failure becomes a result. Commands run by the step get the step's abort signal (timeout or
+ * cancellation kills them) and stream their lines to onLog. position.json under stateDir records what was applied.
+ */
+import { ErrorCode, isKubehaError } from '../../common/errors.ts';
+import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
+import { CommandFailedError, type ExecOptions, type Host } from '../host/host.ts';
+import { paramsChecksum } from './params-checksum.ts';
+import { recordPosition } from './position-record.ts';
+import type { StepContext, StepDefinition } from './step.ts';
+
+export type LogStream = 'stdout' | 'stderr' | 'info';
+
+export interface RunStepOptions {
+  host: Host;
+  dryRun?: boolean;
+  /** The step is aborted (its commands killed) after this long; outcome "timed-out". */
+  timeoutMs?: number;
+  /** Aborting it cancels the step; outcome "cancelled". */
+  signal?: AbortSignal;
+  /** Where position.json is kept; nothing is recorded without it. */
+  stateDir?: string;
+  ref?: StepRef;
+  /** Step progress and command output, line by line, not yet redacted. */
+  onLog?: (stream: LogStream, text: string) => void;
+  /** Called once the parameters are parsed (or found invalid), before anything runs. */
+  onStarted?: (paramsChecksum: string) => void;
+  now?: () => number;
+}
+
+class StepAborted extends Error {
+  readonly outcome: 'cancelled' | 'timed-out';
+  constructor(outcome: 'cancelled' | 'timed-out', message: string) {
+    super(message);
+    this.outcome = outcome;
+  }
+}
+
+/** The Host a step sees: every command gets the step's signal and streams its lines to the step log. */
+function stepHost(host: Host, signal: AbortSignal, onLine: ExecOptions['onLine']): Host {
+  return {
+    exec: (command, args, options = {}) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return host.exec(command, args, {
+        ...options,
+        signal: options.signal ? AbortSignal.any([signal, options.signal]) : signal,
+        onLine: options.onLine ?? onLine,
+      });
+    },
+    readFile: (path) => host.readFile(path),
+    writeFileAtomic: (path, content, mode) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return host.writeFileAtomic(path, content, mode);
+    },
+    exists: (path) => host.exists(path),
+    remove: (path) => host.remove(path),
+    rename: (from, to) => host.rename(from, to),
+    listDir: (path) => host.listDir(path),
+    mkdir: (path, mode) => host.mkdir(path, mode),
+    fileMode: (path) => host.fileMode(path),
+    facts: () => host.facts(),
+  };
+}
+
+function failureOf(kind: string, error: unknown, deterministicStep: boolean): StepFailure {
+  if (error instanceof CommandFailedError) {
+    return {
+      code: ErrorCode.commandFailed,
+      message: `${kind}: ${error.message}`,
+      command: error.commandLine,
+      exitCode: error.exitCode,
+      stderrTail: error.stderrTail,
+      deterministic: deterministicStep,
+    };
+  }
+  if (isKubehaError(error)) {
+    return {
+      code: error.code,
+      message: error.message.startsWith(`${kind}`) ? error.message : `${kind}: ${error.message}`,
+      deterministic: error.code === ErrorCode.paramsInvalid || deterministicStep,
+    };
+  }
+  return {
+    code: ErrorCode.internal,
+    message: `${kind}: ${error instanceof Error ? error.message : String(error)}`,
+    deterministic: false,
+  };
+}
+
+export async function runStep<P>(
+  definition: StepDefinition<P>,
+  rawParams: unknown,
+  options: RunStepOptions,
+): Promise<StepResult> {
+  const now = options.now ?? Date.now;
+  const dryRun = options.dryRun ?? false;
+  const outputs: Record<string, string> = {};
+  const changes: string[] = [];
+  const log = (stream: LogStream, text: string) => options.onLog?.(stream, text);
+
+  let params: P;
+  try {
+    params = definition.parseParams(rawParams);
+  } catch (error) {
+    const checksum = paramsChecksum(rawParams ?? null);
+    options.onStarted?.(checksum);
+    return {
+      outcome: 'failed',
+      changed: false,
+      error: failureOf(definition.kind, error, true),
+      outputs,
+      paramsChecksum: checksum,
+      changes,
+    };
+  }
+  const checksum = paramsChecksum(params);
+  options.onStarted?.(checksum);
+
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(new StepAborted('cancelled', `${definition.kind}: cancelled`));
+  if (options.signal?.aborted) onCancel();
+  options.signal?.addEventListener('abort', onCancel, { once: true });
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            controller.abort(
+              new StepAborted(
+                'timed-out',
+                `${definition.kind}: timed out after ${Math.round(options.timeoutMs! / 1000)} s`,
+              ),
+            ),
+          options.timeoutMs,
+        );
+  const signal = controller.signal;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+
+  const ctx: StepContext<P> = {
+    host: stepHost(options.host, signal, (stream, line) => log(stream, line)),
+    params,
+    dryRun,
+    signal,
+    log: (line) => log('info', line),
+    async change(description, apply) {
+      if (signal.aborted) throw signal.reason;
+      changes.push(description);
+      if (dryRun) return;
+      log('info', `change: ${description}`);
+      await apply();
+    },
+    output(key, value) {
+      outputs[key] = value;
+    },
+  };
+
+  const position = async (state: 'applying' | 'applied' | 'failed', changed: boolean) => {
+    if (!options.stateDir || dryRun) return;
+    await recordPosition(options.host, options.stateDir, definition.kind, {
+      paramsChecksum: checksum,
+      state,
+      changed,
+      atMs: now(),
+      ...(options.ref ? { ref: options.ref } : {}),
+    });
+  };
+
+  const work = async (): Promise<boolean> => {
+    const pending = await definition.check(ctx);
+    if (dryRun) {
+      changes.push(...pending);
+      return pending.length > 0;
+    }
+    if (pending.length > 0) {
+      await position('applying', true);
+      await definition.apply(ctx);
+      const left = await definition.check(ctx);
+      if (left.length > 0) {
+        throw Object.assign(new Error(`${definition.kind}: still not as wanted after apply: ${left.join('; ')}`), {
+          stillPending: left,
+        });
+      }
+    }
+    await definition.verify?.(ctx);
+    return pending.length > 0;
+  };
+
+  try {
+    const changed = await Promise.race([work(), aborted]);
+    await position('applied', changed);
+    return { outcome: 'succeeded', changed, outputs, paramsChecksum: checksum, changes };
+  } catch (caught) {
+    const error = signal.aborted ? signal.reason : caught;
+    let outcome: StepOutcome = 'failed';
+    let failure: StepFailure;
+    if (error instanceof StepAborted) {
+      outcome = error.outcome;
+      failure = { code: ErrorCode.stepFailed, message: error.message, deterministic: false };
+    } else {
+      failure = failureOf(definition.kind, error, definition.deterministic ?? false);
+      if (failure.code === ErrorCode.internal && error instanceof Error && 'stillPending' in error) {
+        failure = { ...failure, code: ErrorCode.stepFailed };
+      }
+    }
+    await position('failed', changes.length > 0).catch(() => {});
+    return {
+      outcome,
+      changed: !dryRun && changes.length > 0,
+      error: failure,
+      outputs,
+      paramsChecksum: checksum,
+      changes,
+    };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onCancel);
+  }
+}
