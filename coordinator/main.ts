@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isKubehaError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { loadCoordinatorConfig, parseCoordinatorConfig } from './config.ts';
 import { startCoordinator } from './coordinator-service.ts';
+
+const defaultConfigPath = '/etc/kubeha/coordinator.yaml';
 
 const usage = `Usage: kubeha-coordinator [--config FILE] [--data-dir DIR] [--grpc-listen HOST:PORT] [--api-listen HOST:PORT]
                           [--san NAME]... [--version]
@@ -34,7 +37,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`kubeha-coordinator ${kubehaVersion}\n`);
     return 0;
   }
-  const fileConfig = loadCoordinatorConfig(values.config);
+  const configPath = values.config ?? (existsSync(defaultConfigPath) ? defaultConfigPath : undefined);
+  const fileConfig = loadCoordinatorConfig(configPath);
   const config = parseCoordinatorConfig(
     {
       ...fileConfig,
@@ -47,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
       },
       api: { ...fileConfig.api, ...(values['api-listen'] ? { listen: values['api-listen'] } : {}) },
     },
-    values.config ?? 'the command line',
+    configPath ?? 'the command line',
   );
   const logger = createLogger({ name: 'kubeha-coordinator', level: config.logLevel });
   const coordinator = await startCoordinator(config, { logger });
