@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const apiPort = await freePort();
   const dataDir = join(work, 'coordinator');
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  console.log(`kubeha lab (loopback): coordinator on 127.0.0.1:${grpcPort} (gRPC) and ${apiUrl} (REST); ${agentCount} agents`);
+  console.log(
+    `kubeha lab (loopback): coordinator on 127.0.0.1:${grpcPort} (gRPC) and ${apiUrl} (REST); ${agentCount} agents`,
+  );
   start('coordinator', [
     'coordinator/main.ts',
     '--data-dir',
