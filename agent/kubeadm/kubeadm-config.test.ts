@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { goDuration, kubeadmApiVersionFor, renderInitConfig, renderJoinConfig } from './kubeadm-config.ts';
+
+const token = 'abcdef.0123456789abcdef';
+const certificateKey = 'e6a2eb8581237ab72a4f494f30285ec12a9694d750b9785706a83bfcbbbd2204';
+const caHash = `sha256:${'7a'.repeat(32)}`;
+
+function docs(text: string): Record<string, unknown>[] {
+  return parseAllDocuments(text).map((d) => d.toJSON() as Record<string, unknown>);
+}
+
+const init = {
+  controlPlaneEndpoint: '10.152.0.6:16443',
+  advertiseAddress: '192.168.1.10',
+  nodeName: 'k8s-master1',
+  podSubnet: '10.244.0.0/16',
+  serviceSubnet: '10.96.0.0/12',
+  bootstrapToken: token,
+  certificateKey,
+  tokenTtlSeconds: 7200,
+};
+
+describe('kubeadmApiVersionFor', () => {
+  it('GIVEN a Kubernetes version WHEN choosing the config API THEN v1beta4 from 1.31, v1beta3 before', () => {
+    expect(kubeadmApiVersionFor('1.30.9')).toBe('kubeadm.k8s.io/v1beta3');
+    expect(kubeadmApiVersionFor('1.31.0')).toBe('kubeadm.k8s.io/v1beta4');
+    expect(kubeadmApiVersionFor('1.35.1')).toBe('kubeadm.k8s.io/v1beta4');
+  });
+
+  it('GIVEN seconds WHEN written as a Go duration THEN kubeadm can parse it', () => {
+    expect(goDuration(86400)).toBe('24h0m0s');
+    expect(goDuration(5430)).toBe('1h30m30s');
+    expect(goDuration(900)).toBe('15m0s');
+    expect(goDuration(45)).toBe('45s');
+  });
+});
+
+describe('renderInitConfig', () => {
+  it('GIVEN Kubernetes 1.31 WHEN rendered THEN v1beta4 documents with node-ip as a {name, value} list', () => {
+    const [initCfg, clusterCfg, kubeletCfg, ...rest] = docs(renderInitConfig({ ...init, kubernetesVersion: '1.31.4' }));
+    expect(rest).toEqual([]);
+    expect(initCfg).toEqual({
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'InitConfiguration',
+      bootstrapTokens: [
+        {
+          token,
+          description: 'kubeha: created by kubeadm init',
+          ttl: '2h0m0s',
+          usages: ['signing', 'authentication'],
+          groups: ['system:bootstrappers:kubeadm:default-node-token'],
+        },
+      ],
+      certificateKey,
+      localAPIEndpoint: { advertiseAddress: '192.168.1.10', bindPort: 6443 },
+      nodeRegistration: {
+        name: 'k8s-master1',
+        criSocket: 'unix:///var/run/containerd/containerd.sock',
+        kubeletExtraArgs: [{ name: 'node-ip', value: '192.168.1.10' }],
+      },
+    });
+    expect(clusterCfg).toEqual({
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'ClusterConfiguration',
+      kubernetesVersion: 'v1.31.4',
+      controlPlaneEndpoint: '10.152.0.6:16443',
+      networking: { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12', dnsDomain: 'cluster.local' },
+    });
+    expect(kubeletCfg).toEqual({
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'systemd',
+    });
+  });
+
+  it('GIVEN Kubernetes 1.30 WHEN rendered THEN v1beta3 documents with node-ip as a map', () => {
+    const [initCfg, clusterCfg] = docs(renderInitConfig({ ...init, kubernetesVersion: '1.30.8' }));
+    expect(initCfg?.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
+    expect((initCfg!.nodeRegistration as Record<string, unknown>).kubeletExtraArgs).toEqual({
+      'node-ip': '192.168.1.10',
+    });
+    expect(clusterCfg?.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
+    expect(clusterCfg?.kubernetesVersion).toBe('v1.30.8');
+  });
+});
+
+describe('renderJoinConfig', () => {
+  const join = {
+    controlPlaneEndpoint: '10.152.0.6:16443',
+    advertiseAddress: '192.168.1.11',
+    nodeName: 'k8s-master2',
+    bootstrapToken: token,
+    caCertHashes: [caHash],
+  };
+
+  it('GIVEN a control plane on 1.31 WHEN rendered THEN v1beta4 with controlPlane.certificateKey', () => {
+    const [joinCfg, ...rest] = docs(
+      renderJoinConfig({ ...join, kubernetesVersion: '1.31.4', controlPlane: true, certificateKey }),
+    );
+    expect(rest).toEqual([]);
+    expect(joinCfg).toEqual({
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'JoinConfiguration',
+      discovery: { bootstrapToken: { apiServerEndpoint: '10.152.0.6:16443', token, caCertHashes: [caHash] } },
+      nodeRegistration: {
+        name: 'k8s-master2',
+        criSocket: 'unix:///var/run/containerd/containerd.sock',
+        kubeletExtraArgs: [{ name: 'node-ip', value: '192.168.1.11' }],
+      },
+      controlPlane: { localAPIEndpoint: { advertiseAddress: '192.168.1.11', bindPort: 6443 }, certificateKey },
+    });
+  });
+
+  it('GIVEN a worker on 1.29 WHEN rendered THEN v1beta3 without controlPlane', () => {
+    const [joinCfg] = docs(
+      renderJoinConfig({ ...join, nodeName: 'k8s-worker1', kubernetesVersion: '1.29.10', controlPlane: false }),
+    );
+    expect(joinCfg?.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
+    expect(joinCfg?.controlPlane).toBeUndefined();
+    expect((joinCfg!.nodeRegistration as Record<string, unknown>).kubeletExtraArgs).toEqual({
+      'node-ip': '192.168.1.11',
+    });
+  });
+});

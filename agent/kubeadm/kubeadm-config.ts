@@ -1,0 +1,120 @@
+import { stringify } from 'yaml';
+import { compareVersions } from '../steps/step-params.ts';
+import { kubeadmPaths } from './kubeadm-paths.ts';
+
+export type KubeadmApiVersion = 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';
+
+export interface InitConfigInput {
+  /** "1.31.4" */
+  kubernetesVersion: string;
+  /** "VIP:PORT" */
+  controlPlaneEndpoint: string;
+  advertiseAddress: string;
+  nodeName: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  bootstrapToken: string;
+  certificateKey: string;
+  tokenTtlSeconds: number;
+}
+
+export interface JoinConfigInput {
+  kubernetesVersion: string;
+  controlPlaneEndpoint: string;
+  advertiseAddress: string;
+  nodeName: string;
+  controlPlane: boolean;
+  bootstrapToken: string;
+  caCertHashes: string[];
+  /** Control planes only. */
+  certificateKey?: string;
+}
+
+/** v1beta4 is read by kubeadm 1.31 and newer; v1beta3 by 1.22 up to 1.30 (and still by 1.31+, deprecated). */
+export function kubeadmApiVersionFor(kubernetesVersion: string): KubeadmApiVersion {
+  return compareVersions(kubernetesVersion, '1.31') >= 0 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+}
+
+/** Go's time.Duration text, which kubeadm's metav1.Duration fields parse: 5400 -> "1h30m0s". */
+export function goDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+}
+
+/** v1beta3 took extra args as a map; v1beta4 as a list of {name, value} (repeatable flags). */
+function extraArgs(apiVersion: KubeadmApiVersion, args: Record<string, string>): unknown {
+  if (apiVersion === 'kubeadm.k8s.io/v1beta3') return args;
+  return Object.entries(args).map(([name, value]) => ({ name, value }));
+}
+
+function documents(docs: unknown[]): string {
+  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+}
+
+function nodeRegistration(apiVersion: KubeadmApiVersion, nodeName: string, nodeIp: string) {
+  return {
+    name: nodeName,
+    criSocket: kubeadmPaths.criSocket,
+    kubeletExtraArgs: extraArgs(apiVersion, { 'node-ip': nodeIp }),
+  };
+}
+
+/** InitConfiguration + ClusterConfiguration + KubeletConfiguration for `kubeadm init --config F --upload-certs`. */
+export function renderInitConfig(input: InitConfigInput): string {
+  const apiVersion = kubeadmApiVersionFor(input.kubernetesVersion);
+  return documents([
+    {
+      apiVersion,
+      kind: 'InitConfiguration',
+      bootstrapTokens: [
+        {
+          token: input.bootstrapToken,
+          description: 'kubeha: created by kubeadm init',
+          ttl: goDuration(input.tokenTtlSeconds),
+          usages: ['signing', 'authentication'],
+          groups: ['system:bootstrappers:kubeadm:default-node-token'],
+        },
+      ],
+      certificateKey: input.certificateKey,
+      localAPIEndpoint: { advertiseAddress: input.advertiseAddress, bindPort: 6443 },
+      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress),
+    },
+    {
+      apiVersion,
+      kind: 'ClusterConfiguration',
+      kubernetesVersion: `v${input.kubernetesVersion}`,
+      controlPlaneEndpoint: input.controlPlaneEndpoint,
+      networking: { podSubnet: input.podSubnet, serviceSubnet: input.serviceSubnet, dnsDomain: 'cluster.local' },
+    },
+    { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },
+  ]);
+}
+
+/** JoinConfiguration for `kubeadm join --config F`; with `controlPlane` for a control plane. */
+export function renderJoinConfig(input: JoinConfigInput): string {
+  const apiVersion = kubeadmApiVersionFor(input.kubernetesVersion);
+  return documents([
+    {
+      apiVersion,
+      kind: 'JoinConfiguration',
+      discovery: {
+        bootstrapToken: {
+          apiServerEndpoint: input.controlPlaneEndpoint,
+          token: input.bootstrapToken,
+          caCertHashes: input.caCertHashes,
+        },
+      },
+      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress),
+      ...(input.controlPlane
+        ? {
+            controlPlane: {
+              localAPIEndpoint: { advertiseAddress: input.advertiseAddress, bindPort: 6443 },
+              certificateKey: input.certificateKey,
+            },
+          }
+        : {}),
+    },
+  ]);
+}
