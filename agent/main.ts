@@ -6,7 +6,6 @@ import { createLogger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
-import { enroll } from './enrollment/enroll.ts';
 import { gatherFacts } from './facts/gather-facts.ts';
 
 const usage = `Usage:
@@ -50,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`kubeha-agent enroll needs --coordinator, --token and --ca-cert-hash\n\n${usage}\n`);
         return 2;
       }
+      // Loaded only here: the X.509 library is needed once, at enrollment, not by the daemon at rest.
+      const { enroll } = await import('./enrollment/enroll.ts');
       const result = await enroll({
         coordinator: values.coordinator,
         token: values.token,
