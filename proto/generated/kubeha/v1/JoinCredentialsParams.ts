@@ -7,6 +7,7 @@ export interface JoinCredentialsParams {
   'ttl_seconds'?: (number);
   'certificate_key'?: (string);
   'description'?: (string);
+  'min_remaining_seconds'?: (number);
 }
 
 export interface JoinCredentialsParams__Output {
@@ -15,4 +16,5 @@ export interface JoinCredentialsParams__Output {
   'ttl_seconds': (number);
   'certificate_key': (string);
   'description': (string);
+  'min_remaining_seconds': (number);
 }

@@ -5,9 +5,11 @@ import type { ClusterNode as _kubeha_v1_ClusterNode, ClusterNode__Output as _kub
 export interface VerifyParams {
   'control_plane_endpoint'?: (string);
   'nodes'?: (_kubeha_v1_ClusterNode)[];
+  'node_name'?: (string);
 }
 
 export interface VerifyParams__Output {
   'control_plane_endpoint': (string);
   'nodes': (_kubeha_v1_ClusterNode__Output)[];
+  'node_name': (string);
 }
