@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterPhase } from './cluster-phase.ts';
+import { HealthMonitor } from './health-monitor.ts';
+import type { TierProbeResult } from './tier-probe.ts';
+import type { VrrpVerdict } from './vrrp-verdict.ts';
+
+const phase: ClusterPhase = {
+  cluster: 'prod-a',
+  initialized: true,
+  initNode: false,
+  endpointMode: 'haproxy-keepalived',
+  lbPort: 16443,
+  vip: '10.0.0.6',
+  clusterCaPem: 'CA',
+};
+
+function scripted(results: boolean[]) {
+  const calls: { url: string; ca: string }[] = [];
+  const probe = async (url: string, ca: string): Promise<TierProbeResult> => {
+    calls.push({ url, ca });
+    const ok = results.shift();
+    if (ok === undefined) throw new Error('more probes than scripted');
+    return { ok, detail: ok ? 'HTTP 200' : 'HTTP 503' };
+  };
+  return { probe, calls };
+}
+
+describe('HealthMonitor', () => {
+  it('needs two failed probes to turn unhealthy and two good ones to recover, and reports each change once', async () => {
+    const { probe, calls } = scripted([true, false, true, false, false, true, true]);
+    const changes: VrrpVerdict[] = [];
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      initialPhase: phase,
+      probe,
+      onVerdictChange: (v) => changes.push(v),
+    });
+    const healthyAfterEach: boolean[] = [];
+    for (let i = 0; i < 7; i++) {
+      await monitor.probeNow();
+      healthyAfterEach.push(monitor.verdict().healthy);
+    }
+    expect(healthyAfterEach).toEqual([true, true, true, true, false, false, true]);
+    expect(changes.map((c) => c.healthy)).toEqual([true, false, true]);
+    expect(calls[0]).toEqual({ url: 'https://127.0.0.1:16443/readyz', ca: 'CA' });
+  });
+
+  it('probes the local apiserver in mode keepalived', async () => {
+    const { probe, calls } = scripted([true]);
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      initialPhase: { ...phase, endpointMode: 'keepalived' },
+      probe,
+    });
+    await monitor.probeNow();
+    expect(calls[0]?.url).toBe('https://127.0.0.1:6443/readyz');
+  });
+
+  it('follows the phase from bootstrap to initialized and saves each new phase', async () => {
+    const { probe } = scripted([false]);
+    const saved: ClusterPhase[] = [];
+    const changes: boolean[] = [];
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      probe,
+      onPhaseChange: (p) => saved.push(p),
+      onVerdictChange: (v) => changes.push(v.healthy),
+    });
+    expect(monitor.verdict().reason).toContain('has not told this agent the cluster phase');
+    monitor.setPhase({ ...phase, initialized: false, initNode: true });
+    expect(monitor.verdict()).toMatchObject({ healthy: true, reason: expect.stringContaining('bootstrap') });
+    monitor.setPhase({ ...phase, initialized: false, initNode: true });
+    monitor.setPhase(phase);
+    await monitor.probeNow();
+    expect(monitor.verdict()).toMatchObject({ healthy: false, reason: 'local HAProxy not ready: HTTP 503' });
+    expect(saved.map((p) => p.initialized)).toEqual([false, true]);
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('turns stale when no probe has finished for three intervals', async () => {
+    let clock = 10_000;
+    const { probe } = scripted([true]);
+    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: phase, probe, now: () => clock });
+    await monitor.probeNow();
+    clock += 1_400;
+    expect(monitor.verdict().healthy).toBe(true);
+    clock += 200;
+    expect(monitor.verdict()).toMatchObject({ healthy: false, probeAgeMs: 1_600 });
+  });
+
+  it('holds the VIP only when the VIP is one of the local addresses', () => {
+    let addresses = ['127.0.0.1', '10.0.0.11'];
+    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: phase, localAddresses: () => addresses });
+    expect(monitor.holdsVip()).toBe(false);
+    addresses = [...addresses, '10.0.0.6'];
+    expect(monitor.holdsVip()).toBe(true);
+    expect(new HealthMonitor({ probeIntervalMs: 500, localAddresses: () => addresses }).holdsVip()).toBe(false);
+  });
+});

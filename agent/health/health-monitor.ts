@@ -1,0 +1,142 @@
+import { networkInterfaces } from 'node:os';
+import type { Logger } from '../../common/logger.ts';
+import { type ClusterPhase, tierUrl } from './cluster-phase.ts';
+import { probeTier, type TierProbeResult } from './tier-probe.ts';
+import { decideVrrpVerdict, type ProbeState, type VrrpVerdict } from './vrrp-verdict.ts';
+
+export interface HealthMonitorOptions {
+  probeIntervalMs: number;
+  /** Default: 1000 ms. */
+  probeTimeoutMs?: number;
+  /** Consecutive failed probes before the tier counts as failing (default 2) and successes before it recovers (2). */
+  fall?: number;
+  rise?: number;
+  initialPhase?: ClusterPhase;
+  logger?: Logger;
+  /** Called with every change of the verdict (and once at start): the agent writes keepalived's track file. */
+  onVerdictChange?: (verdict: VrrpVerdict) => void;
+  /** Called when the coordinator sends a different phase: the agent saves it for its next start. */
+  onPhaseChange?: (phase: ClusterPhase) => void;
+  probe?: (url: string, caPem: string, timeoutMs: number) => Promise<TierProbeResult>;
+  now?: () => number;
+  localAddresses?: () => string[];
+}
+
+function allLocalAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+}
+
+/** The background probe of the tier that owns the VIP, and the cached verdict the health endpoint answers from. */
+export class HealthMonitor {
+  readonly probeIntervalMs: number;
+  private readonly options: HealthMonitorOptions;
+  private readonly probe: NonNullable<HealthMonitorOptions['probe']>;
+  private readonly now: () => number;
+  private phase: ClusterPhase | undefined;
+  private state: ProbeState | undefined;
+  private failures = 0;
+  private successes = 0;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastTickMs = 0;
+  private lastHealthy: boolean | undefined;
+
+  constructor(options: HealthMonitorOptions) {
+    this.options = options;
+    this.probeIntervalMs = options.probeIntervalMs;
+    this.probe = options.probe ?? probeTier;
+    this.now = options.now ?? Date.now;
+    this.phase = options.initialPhase;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.probeIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  get clusterPhase(): ClusterPhase | undefined {
+    return this.phase;
+  }
+
+  setPhase(phase: ClusterPhase): void {
+    const before = this.phase;
+    this.phase = phase;
+    if (JSON.stringify(before) !== JSON.stringify(phase)) {
+      this.options.logger?.info(
+        { cluster: phase.cluster, initialized: phase.initialized, initNode: phase.initNode, mode: phase.endpointMode },
+        'cluster phase changed',
+      );
+      this.options.onPhaseChange?.(phase);
+    }
+    this.publish();
+    if (this.timer) void this.probeNow();
+  }
+
+  verdict(): VrrpVerdict {
+    return decideVrrpVerdict(this.phase, this.state, this.now(), this.probeIntervalMs);
+  }
+
+  /** True when the VIP is one of this node's addresses right now. */
+  holdsVip(): boolean {
+    const vip = this.phase?.vip;
+    if (!vip) return false;
+    return (this.options.localAddresses ?? allLocalAddresses)().includes(vip);
+  }
+
+  /** Whether the probe loop is alive: the last tick is at most three intervals old. */
+  loopAlive(): boolean {
+    return this.timer !== undefined && this.now() - this.lastTickMs <= 3 * this.probeIntervalMs;
+  }
+
+  /** Runs one probe now (or waits for the one in flight) and updates the verdict. */
+  probeNow(): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    const phase = this.phase;
+    if (!phase || phase.endpointMode === 'external') return Promise.resolve();
+    const run = this.probe(tierUrl(phase), phase.clusterCaPem, this.options.probeTimeoutMs ?? 1000).then(
+      (result) => this.record(result),
+      (error: unknown) => this.record({ ok: false, detail: String(error) }),
+    );
+    this.inFlight = run.finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private tick(): void {
+    this.lastTickMs = this.now();
+    this.publish();
+    void this.probeNow();
+  }
+
+  private record(result: TierProbeResult): void {
+    const fall = this.options.fall ?? 2;
+    const rise = this.options.rise ?? 2;
+    if (result.ok) {
+      this.successes++;
+      this.failures = 0;
+    } else {
+      this.failures++;
+      this.successes = 0;
+    }
+    // The first result counts at once; afterwards fall/rise consecutive results are needed to change.
+    const ok = this.state === undefined ? result.ok : this.state.ok ? this.failures < fall : this.successes >= rise;
+    this.state = { ok, detail: result.detail, finishedAtMs: this.now() };
+    this.publish();
+  }
+
+  private publish(): void {
+    const verdict = this.verdict();
+    if (verdict.healthy === this.lastHealthy) return;
+    this.lastHealthy = verdict.healthy;
+    this.options.logger?.info({ healthy: verdict.healthy, reason: verdict.reason }, 'VRRP verdict changed');
+    this.options.onVerdictChange?.(verdict);
+  }
+}

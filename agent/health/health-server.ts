@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthMonitor } from './health-monitor.ts';
+
+export interface AgentStatus {
+  version: string;
+  /** Whether the session with the coordinator is up (informational: the agent is healthy without it). */
+  coordinatorConnected(): boolean;
+}
+
+export interface HealthServer {
+  server: Server;
+  /** The port it listens on (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * GET /healthz/vrrp: 200 or 503 from the cached probe verdict (keepalived's check script asks it every second).
+ * GET /healthz: the agent itself. Answers never wait for a probe.
+ */
+export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): Server {
+  const startedAt = Date.now();
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    let code: number;
+    let body: unknown;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      code = 405;
+      body = { error: { code: 'KUBEHA_BAD_REQUEST', message: `${req.method} is not allowed; use GET` } };
+    } else if (path === '/healthz/vrrp') {
+      const verdict = monitor.verdict();
+      const phase = monitor.clusterPhase;
+      code = verdict.healthy ? 200 : 503;
+      body = {
+        healthy: verdict.healthy,
+        reason: verdict.reason,
+        probeAgeMs: verdict.probeAgeMs,
+        phase: !phase ? 'unknown' : phase.initialized ? 'initialized' : 'bootstrap',
+        holdsVip: monitor.holdsVip(),
+      };
+    } else if (path === '/healthz') {
+      const alive = monitor.loopAlive();
+      code = alive ? 200 : 503;
+      body = {
+        ok: alive,
+        reason: alive ? 'probe loop running' : 'probe loop stalled',
+        version: status.version,
+        uptimeS: Math.round((Date.now() - startedAt) / 1000),
+        coordinatorConnected: status.coordinatorConnected(),
+      };
+    } else {
+      code = 404;
+      body = { error: { code: 'KUBEHA_NOT_FOUND', message: `${path} does not exist; try /healthz or /healthz/vrrp` } };
+    }
+    const text = `${JSON.stringify(body)}\n`;
+    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  });
+}
+
+/** Listens on "HOST:PORT" (127.0.0.1:7445 by default; port 0 picks one). */
+export async function startHealthServer(
+  monitor: HealthMonitor,
+  status: AgentStatus,
+  listen: string,
+): Promise<HealthServer> {
+  const separator = listen.lastIndexOf(':');
+  const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(separator + 1));
+  const server = buildHealthServer(monitor, status);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

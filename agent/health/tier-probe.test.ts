@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StandInApiserver, startStandInApiserver } from '../../test/netns/stand-in-apiserver.ts';
+import { makeTestPki, type TestPki } from '../../test/netns/test-pki.ts';
+import { freePort } from '../../test/support/free-port.ts';
+import { probeTier } from './tier-probe.ts';
+
+let pki: TestPki;
+let otherCa: string;
+let apiserver: StandInApiserver;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  otherCa = (await makeTestPki()).caPem;
+  apiserver = await startStandInApiserver({ certPem: pki.certPem, keyPem: pki.keyPem, port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await apiserver.close();
+});
+
+describe('probeTier', () => {
+  it('is ok on HTTP 200 with the chain verified by the cluster CA', async () => {
+    apiserver.setStatus(200);
+    expect(await probeTier(`https://127.0.0.1:${apiserver.port}/readyz`, pki.caPem, 1000)).toEqual({
+      ok: true,
+      detail: 'HTTP 200',
+    });
+  });
+
+  it('fails on a certificate the cluster CA did not sign', async () => {
+    const result = await probeTier(`https://127.0.0.1:${apiserver.port}/readyz`, otherCa, 1000);
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/certificate/i);
+  });
+
+  it('accepts any certificate before the cluster CA is known, and says so', async () => {
+    const result = await probeTier(`https://127.0.0.1:${apiserver.port}/readyz`, '', 1000);
+    expect(result).toEqual({ ok: true, detail: 'HTTP 200 (cluster CA not known yet: unverified)' });
+  });
+
+  it('fails on a non-200 answer and on a refused connection', async () => {
+    apiserver.setStatus(500);
+    expect(await probeTier(`https://127.0.0.1:${apiserver.port}/readyz`, pki.caPem, 1000)).toEqual({
+      ok: false,
+      detail: 'HTTP 500',
+    });
+    apiserver.setStatus(200);
+    const refused = await probeTier(`https://127.0.0.1:${await freePort()}/readyz`, pki.caPem, 1000);
+    expect(refused.ok).toBe(false);
+    expect(refused.detail).toContain('ECONNREFUSED');
+  });
+});

@@ -1,0 +1,49 @@
+import type { ClusterPhase } from './cluster-phase.ts';
+
+/** The smoothed result of the background probe (after fall/rise). */
+export interface ProbeState {
+  ok: boolean;
+  /** Why, in words: "HTTP 200", "connect ECONNREFUSED 127.0.0.1:16443", ... */
+  detail: string;
+  /** When the last probe finished (ms since the epoch). */
+  finishedAtMs: number;
+}
+
+export interface VrrpVerdict {
+  healthy: boolean;
+  reason: string;
+  /** Age of the probe result behind the verdict; -1 when no probe result was used. */
+  probeAgeMs: number;
+}
+
+/** A result older than this many probe intervals is not trusted: the probe loop has stalled. */
+export const staleAfterIntervals = 3;
+
+/** What /healthz/vrrp answers: may this node hold the VIP? Pure, so every state is a table test. */
+export function decideVrrpVerdict(
+  phase: ClusterPhase | undefined,
+  probe: ProbeState | undefined,
+  nowMs: number,
+  probeIntervalMs: number,
+): VrrpVerdict {
+  if (!phase)
+    return { healthy: false, reason: 'the coordinator has not told this agent the cluster phase yet', probeAgeMs: -1 };
+  if (phase.endpointMode === 'external') {
+    return { healthy: false, reason: 'endpoint mode external: this cluster has no VIP of its own', probeAgeMs: -1 };
+  }
+  if (!phase.initialized) {
+    return phase.initNode
+      ? { healthy: true, reason: 'bootstrap: this node runs kubeadm init and holds the VIP', probeAgeMs: -1 }
+      : { healthy: false, reason: 'bootstrap: waiting for kubeadm init on the init node', probeAgeMs: -1 };
+  }
+  if (!probe) return { healthy: false, reason: 'no probe result yet', probeAgeMs: -1 };
+  const age = Math.max(0, nowMs - probe.finishedAtMs);
+  const staleMs = staleAfterIntervals * probeIntervalMs;
+  if (age > staleMs) {
+    return { healthy: false, reason: `probe result is stale: ${age} ms old (limit ${staleMs} ms)`, probeAgeMs: age };
+  }
+  const tier = phase.endpointMode === 'haproxy-keepalived' ? 'local HAProxy' : 'local apiserver';
+  return probe.ok
+    ? { healthy: true, reason: `${tier} ready: ${probe.detail}`, probeAgeMs: age }
+    : { healthy: false, reason: `${tier} not ready: ${probe.detail}`, probeAgeMs: age };
+}
