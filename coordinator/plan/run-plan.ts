@@ -2,6 +2,24 @@ import type { ClusterSpec } from '../spec/cluster-spec.ts';
 
 export type RunKind = 'deploy' | 'verify' | 'drill-failover' | 'reset';
 
+export type StepPhase =
+  | 'preflight'
+  | 'cross-node-checks'
+  | 'host-prep'
+  | 'container-runtime'
+  | 'kube-packages'
+  | 'load-balancer'
+  | 'kubeadm-init'
+  | 'cni'
+  | 'join-control-plane'
+  | 'join-worker'
+  | 'verify'
+  | 'failover-drill'
+  | 'reset';
+
+/** The `node` of steps the coordinator performs itself. */
+export const coordinatorNode = 'coordinator';
+
 /** How the scheduler treats a failure of the step. */
 export interface RetryPolicy {
   /** Attempts in all, including the first. 1 = never retried. */
@@ -15,8 +33,17 @@ export interface RetryPolicy {
 export interface PlannedStep {
   /** Stable within the run, readable: "host-prep/k8s-master1", "join-control-plane/k8s-master2". */
   id: string;
+  /**
+   * What runs: for runsOn "agent" the agent's step kind, i.e. the RunStep params oneof field in kebab-case
+   * ("kubeadm-join"), ready for runStepFor(); for runsOn "coordinator" a coordinator-side kind ("cross-node-checks",
+   * "failover-drill").
+   */
   kind: string;
-  /** The spec node the step runs on. */
+  /** The id's prefix, naming the step's place in the flow: "join-control-plane" and "join-worker" are both kind "kubeadm-join". */
+  phase: StepPhase;
+  /** "agent": dispatched to the agent serving `node`; "coordinator": the scheduler performs it itself. */
+  runsOn: 'agent' | 'coordinator';
+  /** The spec node the step runs on; coordinatorNode for runsOn "coordinator". */
   node: string;
   dependsOn: string[];
   timeoutSeconds: number;

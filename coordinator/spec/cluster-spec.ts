@@ -4,6 +4,7 @@ export type NodeRole = 'control-plane' | 'worker' | 'load-balancer';
 
 export interface ClusterNodeSpec {
   name: string;
+  /** The bare IP address (a spec's "192.168.1.10/24" becomes "192.168.1.10" with prefixLength 24). */
   address: string;
   role: NodeRole;
   /** Prefix length of the node's subnet when the spec gives the address as CIDR ("192.168.1.10/24"). */
@@ -20,11 +21,15 @@ export interface ClusterSpec {
     kubernetesVersion: string;
     endpoint: {
       mode: EndpointMode;
+      /** The bare IP address; in mode external, the operator's load balancer. */
       vip: string;
       port: number;
+      /** Where keepalived puts the VIP; "" in mode external. */
       interface: string;
       virtualRouterId: number;
       multicast: boolean;
+      /** When the spec writes the VIP as "10.152.0.6/24"; otherwise the planner takes the VIP holders' prefix. */
+      vipPrefixLength?: number;
     };
     networking: { podCIDR: string; serviceCIDR: string; cni: 'flannel' | 'calico' };
     hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };

@@ -1,0 +1,363 @@
+import type { ClusterNodeSpec, ClusterSpec } from '../spec/cluster-spec.ts';
+import { formatHostPort } from '../spec/ip-address.ts';
+import {
+  coordinatorNode,
+  type PlannedStep,
+  type RetryPolicy,
+  type RunKind,
+  type RunPlan,
+  type StepPhase,
+} from './run-plan.ts';
+
+/** Deterministic steps: a retry cannot change the answer. */
+export const noRetry: RetryPolicy = { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 };
+/** Transient failures (a package mirror hiccup, an agent reconnecting): 3 attempts, 5 s then 10 s apart. */
+export const transientRetry: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 5_000, maxBackoffMs: 60_000 };
+
+export const workerJoinGroup = 'worker-join';
+export const workerResetGroup = 'worker-reset';
+
+const timeoutSeconds: Record<StepPhase, number> = {
+  preflight: 120,
+  'cross-node-checks': 120,
+  'host-prep': 600,
+  'container-runtime': 900,
+  'kube-packages': 900,
+  'load-balancer': 300,
+  'kubeadm-init': 900,
+  cni: 600,
+  'join-control-plane': 900,
+  'join-worker': 900,
+  verify: 600,
+  'failover-drill': 900,
+  reset: 600,
+};
+
+/** The agent step kind behind each phase (the RunStep params oneof field in kebab-case). */
+const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>, string> = {
+  preflight: 'preflight',
+  'host-prep': 'host-prep',
+  'container-runtime': 'container-runtime',
+  'kube-packages': 'kube-packages',
+  'load-balancer': 'load-balancer',
+  'kubeadm-init': 'kubeadm-init',
+  cni: 'cni',
+  'join-control-plane': 'kubeadm-join',
+  'join-worker': 'kubeadm-join',
+  verify: 'verify',
+  reset: 'cleanup-failed-join',
+};
+
+/**
+ * keepalived's check timings (reference §C.3): weight 0 puts a failing holder in FAULT at once, so the VIP moves
+ * after fall x interval plus the skew instead of three adverts.
+ */
+export const vrrpCheck = { intervalS: 1, fall: 2, rise: 2, weight: 0, advertIntS: 1 } as const;
+const topPriority = 150;
+/** Joins get their own just-in-time tokens; the token kubeadm init makes only needs to outlive the init itself. */
+const initTokenTtlSeconds = 3600;
+
+/** Ids are "<phase>/<node>"; the coordinator's own steps are just "<phase>". */
+export function stepId(phase: StepPhase, node?: string): string {
+  return node === undefined ? phase : `${phase}/${node}`;
+}
+
+function agentStep(
+  phase: Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>,
+  node: string,
+  dependsOn: string[],
+  params: Record<string, unknown>,
+  retry: RetryPolicy = transientRetry,
+): PlannedStep {
+  return {
+    id: stepId(phase, node),
+    kind: agentKind[phase],
+    phase,
+    runsOn: 'agent',
+    node,
+    dependsOn,
+    timeoutSeconds: timeoutSeconds[phase],
+    retry,
+    params,
+  };
+}
+
+function coordinatorStep(
+  phase: 'cross-node-checks' | 'failover-drill',
+  dependsOn: string[],
+  params: Record<string, unknown>,
+  retry: RetryPolicy,
+): PlannedStep {
+  return {
+    id: stepId(phase),
+    kind: phase,
+    phase,
+    runsOn: 'coordinator',
+    node: coordinatorNode,
+    dependsOn,
+    timeoutSeconds: timeoutSeconds[phase],
+    retry,
+    params,
+  };
+}
+
+/** The control planes in spec order: the first one runs kubeadm init, the others join in that order. */
+export function controlPlanesOf(spec: ClusterSpec): ClusterNodeSpec[] {
+  return spec.spec.nodes.filter((n) => n.role === 'control-plane');
+}
+
+/** Where keepalived (and HAProxy) run: dedicated load-balancer nodes if any, else the control planes; none when external. */
+export function loadBalancerNodesOf(spec: ClusterSpec): ClusterNodeSpec[] {
+  if (spec.spec.endpoint.mode === 'external') return [];
+  const dedicated = spec.spec.nodes.filter((n) => n.role === 'load-balancer');
+  return dedicated.length > 0 ? dedicated : controlPlanesOf(spec);
+}
+
+/** "VIP:PORT", the address every kubeconfig and join uses. */
+export function controlPlaneEndpointOf(spec: ClusterSpec): string {
+  return formatHostPort(spec.spec.endpoint.vip, spec.spec.endpoint.port);
+}
+
+function clusterNodes(nodes: ClusterNodeSpec[]): { name: string; address: string; role: string }[] {
+  return nodes.map((n) => ({ name: n.name, address: n.address, role: n.role }));
+}
+
+/** The HAProxy port on this node, 0 when it runs none. */
+function haproxyPortOn(spec: ClusterSpec, node: ClusterNodeSpec): number {
+  if (spec.spec.endpoint.mode !== 'haproxy-keepalived') return 0;
+  return loadBalancerNodesOf(spec).some((n) => n.name === node.name) ? spec.spec.endpoint.port : 0;
+}
+
+function vipPrefixLength(spec: ClusterSpec, holders: ClusterNodeSpec[]): number {
+  const { vip, vipPrefixLength: explicit } = spec.spec.endpoint;
+  if (explicit !== undefined) return explicit;
+  const fromHolder = holders.find((n) => n.prefixLength !== undefined && n.interface === undefined)?.prefixLength;
+  if (fromHolder !== undefined) return fromHolder;
+  return vip.includes(':') ? 128 : 32;
+}
+
+function kubePackagesRepo(version: string): string {
+  const [major, minor] = version.split('.');
+  return `https://pkgs.k8s.io/core:/stable:/v${major}.${minor}/rpm/`;
+}
+
+function loadBalancerParams(
+  spec: ClusterSpec,
+  node: ClusterNodeSpec,
+  holders: ClusterNodeSpec[],
+): Record<string, unknown> {
+  const { endpoint } = spec.spec;
+  const index = holders.findIndex((h) => h.name === node.name);
+  return {
+    mode: endpoint.mode,
+    vip: endpoint.vip,
+    vipPrefixLength: vipPrefixLength(spec, holders),
+    interface: node.interface ?? endpoint.interface,
+    virtualRouterId: endpoint.virtualRouterId,
+    // Distinct priorities, the first holder (the init node when the control planes hold the VIP) highest.
+    priority: Math.max(1, topPriority - index),
+    multicast: endpoint.multicast,
+    unicastSrcIp: endpoint.multicast ? '' : node.address,
+    unicastPeers: endpoint.multicast ? [] : holders.filter((h) => h.name !== node.name).map((h) => h.address),
+    lbPort: endpoint.port,
+    backends: clusterNodes(controlPlanesOf(spec)),
+    checkIntervalS: vrrpCheck.intervalS,
+    checkFall: vrrpCheck.fall,
+    checkRise: vrrpCheck.rise,
+    checkWeight: vrrpCheck.weight,
+    advertIntS: vrrpCheck.advertIntS,
+    nodeName: node.name,
+  };
+}
+
+function verifyParams(spec: ClusterSpec): Record<string, unknown> {
+  return { controlPlaneEndpoint: controlPlaneEndpointOf(spec), nodes: clusterNodes(spec.spec.nodes) };
+}
+
+/**
+ * The deploy DAG (DESIGN §2). Each node prepares on its own; the cross-node checks gate every change; the load
+ * balancer is up before kubeadm init; control planes join one at a time; workers join in parallel, bounded.
+ */
+function planDeploy(spec: ClusterSpec): PlannedStep[] {
+  const s = spec.spec;
+  const controlPlanes = controlPlanesOf(spec);
+  const holders = loadBalancerNodesOf(spec);
+  const first = controlPlanes[0]!;
+  const endpoint = controlPlaneEndpointOf(spec);
+  const steps: PlannedStep[] = [];
+
+  for (const node of s.nodes) {
+    steps.push(
+      agentStep(
+        'preflight',
+        node.name,
+        [],
+        {
+          role: node.role,
+          kubernetesVersion: s.kubernetesVersion,
+          lbPort: haproxyPortOn(spec, node),
+          alreadyMember: false,
+        },
+        noRetry,
+      ),
+    );
+  }
+  const checks = coordinatorStep(
+    'cross-node-checks',
+    s.nodes.map((n) => stepId('preflight', n.name)),
+    { nodes: s.nodes.map((n) => n.name) },
+    noRetry,
+  );
+  steps.push(checks);
+
+  /** The last step of each node's preparation. */
+  const prepared = new Map<string, string>();
+  for (const node of s.nodes) {
+    steps.push(
+      agentStep('host-prep', node.name, [stepId('preflight', node.name), checks.id], {
+        hostname: node.name,
+        role: node.role,
+        nodes: clusterNodes(s.nodes),
+        selinux: s.hostPolicy.selinux,
+        firewall: s.hostPolicy.firewall,
+        cni: s.networking.cni,
+        lbPort: haproxyPortOn(spec, node),
+      }),
+    );
+    prepared.set(node.name, stepId('host-prep', node.name));
+    // Dedicated load-balancer nodes run only the agent, keepalived and HAProxy.
+    if (node.role === 'load-balancer') continue;
+    steps.push(
+      agentStep('container-runtime', node.name, [stepId('host-prep', node.name)], {
+        kubernetesVersion: s.kubernetesVersion,
+        repoBaseUrl: '',
+        mirrors: [],
+        sandboxImage: '',
+      }),
+      agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
+        kubernetesVersion: s.kubernetesVersion,
+        repoBaseUrl: kubePackagesRepo(s.kubernetesVersion),
+      }),
+    );
+    prepared.set(node.name, stepId('kube-packages', node.name));
+  }
+
+  for (const node of holders) {
+    steps.push(
+      agentStep('load-balancer', node.name, [prepared.get(node.name)!], loadBalancerParams(spec, node, holders)),
+    );
+  }
+  const loadBalancerIds = holders.map((n) => stepId('load-balancer', n.name));
+
+  const initAfter = holders.includes(first) ? loadBalancerIds : [prepared.get(first.name)!, ...loadBalancerIds];
+  const init = agentStep('kubeadm-init', first.name, initAfter, {
+    kubernetesVersion: s.kubernetesVersion,
+    controlPlaneEndpoint: endpoint,
+    advertiseAddress: first.address,
+    nodeName: first.name,
+    podSubnet: s.networking.podCIDR,
+    serviceSubnet: s.networking.serviceCIDR,
+    tokenTtlSeconds: initTokenTtlSeconds,
+  });
+  steps.push(init);
+  const cni = agentStep('cni', first.name, [init.id], {
+    plugin: s.networking.cni,
+    manifestUrl: '',
+    manifestPath: '',
+    podSubnet: s.networking.podCIDR,
+    rolloutTimeoutSeconds: 300,
+  });
+  steps.push(cni);
+
+  const joinParams = (node: ClusterNodeSpec, controlPlane: boolean) => ({
+    kubernetesVersion: s.kubernetesVersion,
+    controlPlaneEndpoint: endpoint,
+    advertiseAddress: node.address,
+    nodeName: node.name,
+    controlPlane,
+    caCertHashes: [],
+  });
+  // etcd grows one member at a time: each join adds a learner and promotes it; concurrent joins race on quorum.
+  let previous = cni.id;
+  const joinIds: string[] = [];
+  for (const node of controlPlanes.slice(1)) {
+    const ownPrep = holders.includes(node) ? stepId('load-balancer', node.name) : prepared.get(node.name)!;
+    const join = agentStep('join-control-plane', node.name, [previous, ownPrep], joinParams(node, true));
+    steps.push(join);
+    joinIds.push(join.id);
+    previous = join.id;
+  }
+  for (const node of s.nodes.filter((n) => n.role === 'worker')) {
+    const join = agentStep('join-worker', node.name, [init.id, prepared.get(node.name)!], joinParams(node, false));
+    join.concurrencyGroup = { name: workerJoinGroup, limit: s.concurrency.workers };
+    steps.push(join);
+    joinIds.push(join.id);
+  }
+  steps.push(agentStep('verify', first.name, [cni.id, ...joinIds], verifyParams(spec)));
+  return steps;
+}
+
+/**
+ * kubeadm reset on every Kubernetes node: the workers in parallel (bounded like their joins), then the control
+ * planes one at a time in reverse join order, so that etcd shrinks through a quorum. Dedicated load-balancer nodes
+ * run no kubeadm and are left as they are.
+ */
+function planReset(spec: ClusterSpec): PlannedStep[] {
+  const workers = spec.spec.nodes.filter((n) => n.role === 'worker');
+  const steps: PlannedStep[] = workers.map((node) => {
+    const step = agentStep('reset', node.name, [], { nodeName: node.name });
+    step.concurrencyGroup = { name: workerResetGroup, limit: spec.spec.concurrency.workers };
+    return step;
+  });
+  let previous = steps.map((s) => s.id);
+  for (const node of [...controlPlanesOf(spec)].reverse()) {
+    const step = agentStep('reset', node.name, previous, { nodeName: node.name });
+    steps.push(step);
+    previous = [step.id];
+  }
+  return steps;
+}
+
+/**
+ * The failover drill runs on the coordinator: the VIP holder is known only at run time (from heartbeats), and the
+ * drill measures the endpoint from outside the node it breaks. It drives failover-drill-action steps on the holder.
+ */
+function planFailoverDrill(spec: ClusterSpec): PlannedStep[] {
+  const mode = spec.spec.endpoint.mode;
+  const actions =
+    mode === 'haproxy-keepalived'
+      ? ['stop-apiserver', 'stop-haproxy', 'stop-keepalived']
+      : mode === 'keepalived'
+        ? ['stop-apiserver', 'stop-keepalived']
+        : ['stop-apiserver'];
+  return [
+    coordinatorStep(
+      'failover-drill',
+      [],
+      {
+        controlPlaneEndpoint: controlPlaneEndpointOf(spec),
+        mode,
+        candidates: clusterNodes(
+          loadBalancerNodesOf(spec).length > 0 ? loadBalancerNodesOf(spec) : controlPlanesOf(spec),
+        ),
+        actions,
+      },
+      noRetry,
+    ),
+  ];
+}
+
+/** The run's DAG for a validated spec. Pure: the same spec always gives the same plan. */
+export function planRun(kind: RunKind, spec: ClusterSpec): RunPlan {
+  const cluster = spec.metadata.name;
+  switch (kind) {
+    case 'deploy':
+      return { kind, cluster, steps: planDeploy(spec) };
+    case 'verify':
+      return { kind, cluster, steps: [agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec))] };
+    case 'drill-failover':
+      return { kind, cluster, steps: planFailoverDrill(spec) };
+    case 'reset':
+      return { kind, cluster, steps: planReset(spec) };
+  }
+}

@@ -1,0 +1,637 @@
+import { parseDocument } from 'yaml';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { ClusterNodeSpec, ClusterSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
+import {
+  bitsOf,
+  type IpAddress,
+  type IpNetwork,
+  networkContains,
+  networkOf,
+  networksOverlap,
+  parseCidr,
+  parseIp,
+  splitPrefix,
+  unusableAddressReason,
+} from './ip-address.ts';
+
+/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor (reference §B.3). */
+export const supportedKubernetesMinors = { min: 28, max: 35 } as const;
+
+export const clusterSpecDefaults = {
+  mode: 'haproxy-keepalived',
+  haproxyPort: 16443,
+  keepalivedPort: 6443,
+  virtualRouterId: 51,
+  podCIDR: '10.244.0.0/16',
+  serviceCIDR: '10.96.0.0/12',
+  cni: 'flannel',
+  firewall: 'managed',
+  selinux: 'permissive',
+  workers: 10,
+} as const;
+
+const endpointModes = ['haproxy-keepalived', 'keepalived', 'external'] as const;
+const nodeRoles = ['control-plane', 'worker', 'load-balancer'] as const;
+const apiserverPort = 6443;
+/** kube-controller-manager's default --node-cidr-mask-size: each node gets a /24 (IPv4) or /64 (IPv6) of the pod CIDR. */
+const nodePodPrefix = { 4: 24, 6: 64 } as const;
+/** kube-apiserver refuses a service range of more than 20 host bits. */
+const maxServiceHostBits = 20;
+
+const rfc1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const linuxInterfaceName = /^[A-Za-z0-9_.-]{1,15}$/;
+const kubernetesVersionPattern = /^(\d+)\.(\d+)\.(\d+)$/;
+
+export type ParseClusterSpecResult = { ok: true; spec: ClusterSpec } | { ok: false; problems: string[] };
+
+type Json = Record<string, unknown>;
+
+/** Collects "path: what is wrong" lines; readers record a problem and return undefined for a bad field. */
+class SpecReader {
+  readonly problems: string[] = [];
+
+  problem(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+
+  object(value: unknown, path: string, allowed: readonly string[]): Json | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      this.problem(path, 'must be an object');
+      return undefined;
+    }
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) this.problem(join(path, key), 'unknown field');
+    }
+    return value as Json;
+  }
+
+  /** A nested object that may be absent (then all its fields take their defaults). */
+  optionalObject(parent: Json | undefined, key: string, path: string, allowed: readonly string[]): Json | undefined {
+    const value = parent?.[key];
+    if (value === undefined) return {};
+    return this.object(value, join(path, key), allowed);
+  }
+
+  string(parent: Json | undefined, key: string, path: string, fallback?: string): string | undefined {
+    if (!parent) return undefined;
+    const value = parent[key];
+    if (value === undefined) {
+      if (fallback === undefined) this.problem(join(path, key), 'required');
+      return fallback;
+    }
+    if (typeof value !== 'string') {
+      this.problem(join(path, key), `must be a string, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(
+    parent: Json | undefined,
+    key: string,
+    path: string,
+    values: readonly T[],
+    fallback?: T,
+  ): T | undefined {
+    const value = this.string(parent, key, path, fallback);
+    if (value === undefined) return undefined;
+    if (!(values as readonly string[]).includes(value)) {
+      this.problem(join(path, key), `"${value}" is not one of ${values.join(', ')}`);
+      return undefined;
+    }
+    return value as T;
+  }
+
+  integer(
+    parent: Json | undefined,
+    key: string,
+    path: string,
+    range: { min: number; max?: number },
+    fallback?: number,
+  ): number | undefined {
+    if (!parent) return undefined;
+    const value = parent[key];
+    if (value === undefined) {
+      if (fallback === undefined) this.problem(join(path, key), 'required');
+      return fallback;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value)) {
+      this.problem(join(path, key), `must be an integer, got ${describe(value)}`);
+      return undefined;
+    }
+    if (value < range.min || (range.max !== undefined && value > range.max)) {
+      const bounds = range.max === undefined ? `at least ${range.min}` : `between ${range.min} and ${range.max}`;
+      this.problem(join(path, key), `must be ${bounds}, got ${value}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(parent: Json | undefined, key: string, path: string, fallback: boolean): boolean | undefined {
+    if (!parent) return undefined;
+    const value = parent[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      this.problem(join(path, key), `must be true or false, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+interface DraftNode {
+  path: string;
+  name?: string;
+  addressText?: string;
+  ip?: IpAddress;
+  prefixLength?: number;
+  role?: NodeRole;
+  interface?: string;
+}
+
+function readNode(reader: SpecReader, value: unknown, path: string): DraftNode {
+  const node = reader.object(value, path, ['name', 'address', 'role', 'interface']);
+  const draft: DraftNode = { path };
+  if (!node) return draft;
+  const name = reader.string(node, 'name', path);
+  if (name !== undefined) {
+    const problem = rfc1123SubdomainProblem(name);
+    if (problem) reader.problem(`${path}.name`, problem);
+    else draft.name = name;
+  }
+  const address = reader.string(node, 'address', path);
+  if (address !== undefined) {
+    const parsed = readAddress(reader, address, `${path}.address`);
+    if (parsed) {
+      draft.addressText = address;
+      draft.ip = parsed.ip;
+      draft.prefixLength = parsed.prefixLength;
+    }
+  }
+  draft.role = reader.oneOf(node, 'role', path, nodeRoles);
+  if (node.interface !== undefined) {
+    const name = reader.string(node, 'interface', path);
+    if (name !== undefined) {
+      const problem = interfaceNameProblem(name);
+      if (problem) reader.problem(`${path}.interface`, problem);
+      else draft.interface = name;
+    }
+  }
+  return draft;
+}
+
+/** An address "192.168.1.10" or "192.168.1.10/24" usable by a host. */
+function readAddress(
+  reader: SpecReader,
+  text: string,
+  path: string,
+): { ip: IpAddress; prefixLength?: number } | undefined {
+  const { address, prefixLength, prefixText } = splitPrefix(text);
+  const ip = parseIp(address);
+  if (!ip) {
+    reader.problem(path, `"${text}" is not an IPv4 or IPv6 address`);
+    return undefined;
+  }
+  if (prefixLength !== undefined && (Number.isNaN(prefixLength) || prefixLength > bitsOf(ip.family))) {
+    reader.problem(path, `"/${prefixText}" is not a prefix length (0-${bitsOf(ip.family)})`);
+    return undefined;
+  }
+  const unusable = unusableAddressReason(ip);
+  if (unusable) {
+    reader.problem(path, `${address} is ${unusable}`);
+    return undefined;
+  }
+  return prefixLength === undefined ? { ip } : { ip, prefixLength };
+}
+
+function rfc1123SubdomainProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 253) return `"${name}" is longer than 253 characters`;
+  const bad = name.split('.').find((label) => label.length > 63 || !rfc1123Label.test(label));
+  if (bad !== undefined) {
+    return `"${name}" is not an RFC 1123 name (lowercase letters, digits and "-", starting and ending with a letter or digit, labels of at most 63 characters separated by ".")`;
+  }
+  return undefined;
+}
+
+function rfc1123LabelProblem(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 63 || !rfc1123Label.test(name)) {
+    return `"${name}" is not an RFC 1123 label (at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit)`;
+  }
+  return undefined;
+}
+
+function interfaceNameProblem(name: string): string | undefined {
+  if (!linuxInterfaceName.test(name) || name === '.' || name === '..') {
+    return `"${name}" is not a Linux interface name (1-15 characters of letters, digits, "_", "." and "-")`;
+  }
+  return undefined;
+}
+
+function kubernetesVersionProblem(version: string): string | undefined {
+  const match = kubernetesVersionPattern.exec(version);
+  if (!match) return `"${version}" is not a version X.Y.Z (e.g. "1.31.4", quoted, without a "v")`;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  const { min, max } = supportedKubernetesMinors;
+  if (major !== 1 || minor < min || minor > max) {
+    return `${version} is outside the supported range 1.${min}-1.${max}`;
+  }
+  return undefined;
+}
+
+function readCidr(reader: SpecReader, text: string | undefined, path: string): IpNetwork | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseCidr(text);
+  if (!parsed.ok) {
+    reader.problem(path, parsed.problem);
+    return undefined;
+  }
+  return parsed.network;
+}
+
+function parseInput(input: unknown, reader: SpecReader): unknown {
+  if (typeof input !== 'string') return input;
+  const document = parseDocument(input, { prettyErrors: false });
+  if (document.errors.length > 0) {
+    for (const error of document.errors) {
+      const where = error.linePos?.[0] ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : '';
+      reader.problem('(document)', `not valid YAML or JSON${where}: ${error.message.split('\n')[0]}`);
+    }
+    return undefined;
+  }
+  return document.toJS();
+}
+
+/**
+ * Parses and validates a cluster spec (YAML or JSON text, or an already parsed object), filling in defaults.
+ * Never throws for bad input: every problem is returned at once as "path: what is wrong".
+ */
+export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
+  const reader = new SpecReader();
+  const raw = parseInput(input, reader);
+  if (reader.problems.length > 0) return { ok: false, problems: reader.problems };
+
+  const root = reader.object(raw, '(root)', ['apiVersion', 'kind', 'metadata', 'spec']);
+  if (!root) return { ok: false, problems: reader.problems };
+  const apiVersion = reader.string(root, 'apiVersion', '');
+  if (apiVersion !== undefined && apiVersion !== 'kubeha.io/v1') {
+    reader.problem('apiVersion', `"${apiVersion}" is not kubeha.io/v1`);
+  }
+  const kind = reader.string(root, 'kind', '');
+  if (kind !== undefined && kind !== 'Cluster') reader.problem('kind', `"${kind}" is not Cluster`);
+
+  const metadata = root.metadata === undefined ? undefined : reader.object(root.metadata, 'metadata', ['name']);
+  if (root.metadata === undefined) reader.problem('metadata', 'required');
+  const clusterName = reader.string(metadata, 'name', 'metadata');
+  if (clusterName !== undefined) {
+    const problem = rfc1123LabelProblem(clusterName);
+    if (problem) reader.problem('metadata.name', problem);
+  }
+
+  if (root.spec === undefined) {
+    reader.problem('spec', 'required');
+    return { ok: false, problems: reader.problems };
+  }
+  const spec = reader.object(root.spec, 'spec', [
+    'kubernetesVersion',
+    'endpoint',
+    'networking',
+    'hostPolicy',
+    'concurrency',
+    'allowEvenControlPlanes',
+    'nodes',
+  ]);
+
+  let kubernetesVersion: string | undefined;
+  if (typeof spec?.kubernetesVersion === 'number') {
+    // YAML reads an unquoted 1.31 as a number.
+    reader.problem('spec.kubernetesVersion', `must be a quoted string X.Y.Z, got number ${spec.kubernetesVersion}`);
+  } else {
+    kubernetesVersion = reader.string(spec, 'kubernetesVersion', 'spec');
+    const problem = kubernetesVersion === undefined ? undefined : kubernetesVersionProblem(kubernetesVersion);
+    if (problem) {
+      reader.problem('spec.kubernetesVersion', problem);
+      kubernetesVersion = undefined;
+    }
+  }
+
+  // Nodes first: the endpoint and networking checks compare against them.
+  const nodes: DraftNode[] = [];
+  if (spec) {
+    if (spec.nodes === undefined) reader.problem('spec.nodes', 'required');
+    else if (!Array.isArray(spec.nodes)) reader.problem('spec.nodes', `must be a list, got ${describe(spec.nodes)}`);
+    else if (spec.nodes.length === 0) reader.problem('spec.nodes', 'must list at least one node');
+    else nodes.push(...spec.nodes.map((value, index) => readNode(reader, value, `spec.nodes[${index}]`)));
+  }
+
+  const endpoint =
+    spec?.endpoint === undefined
+      ? undefined
+      : reader.object(spec.endpoint, 'spec.endpoint', [
+          'mode',
+          'vip',
+          'port',
+          'interface',
+          'virtualRouterId',
+          'multicast',
+        ]);
+  if (spec && spec.endpoint === undefined) reader.problem('spec.endpoint', 'required');
+  const mode = reader.oneOf<EndpointMode>(endpoint, 'mode', 'spec.endpoint', endpointModes, clusterSpecDefaults.mode);
+  const vrrp = mode === 'haproxy-keepalived' || mode === 'keepalived';
+  const vipText = reader.string(endpoint, 'vip', 'spec.endpoint');
+  const vip = vipText === undefined ? undefined : readAddress(reader, vipText, 'spec.endpoint.vip');
+  const defaultPort = mode === 'keepalived' ? clusterSpecDefaults.keepalivedPort : clusterSpecDefaults.haproxyPort;
+  const port = reader.integer(endpoint, 'port', 'spec.endpoint', { min: 1, max: 65535 }, defaultPort);
+  let endpointInterface: string | undefined = '';
+  if (endpoint && vrrp) {
+    endpointInterface = reader.string(endpoint, 'interface', 'spec.endpoint');
+    if (endpointInterface !== undefined) {
+      const problem = interfaceNameProblem(endpointInterface);
+      if (problem) {
+        reader.problem('spec.endpoint.interface', problem);
+        endpointInterface = undefined;
+      }
+    }
+  } else if (endpoint?.interface !== undefined) {
+    reader.problem('spec.endpoint.interface', 'only meaningful in modes haproxy-keepalived and keepalived');
+  }
+  const virtualRouterId = reader.integer(
+    endpoint,
+    'virtualRouterId',
+    'spec.endpoint',
+    { min: 1, max: 255 },
+    clusterSpecDefaults.virtualRouterId,
+  );
+  const multicast = reader.boolean(endpoint, 'multicast', 'spec.endpoint', false);
+
+  const networking = reader.optionalObject(spec, 'networking', 'spec', ['podCIDR', 'serviceCIDR', 'cni']);
+  const podCIDR = reader.string(networking, 'podCIDR', 'spec.networking', clusterSpecDefaults.podCIDR);
+  const serviceCIDR = reader.string(networking, 'serviceCIDR', 'spec.networking', clusterSpecDefaults.serviceCIDR);
+  const cni = reader.oneOf(
+    networking,
+    'cni',
+    'spec.networking',
+    ['flannel', 'calico'] as const,
+    clusterSpecDefaults.cni,
+  );
+
+  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux']);
+  const firewall = reader.oneOf(
+    hostPolicy,
+    'firewall',
+    'spec.hostPolicy',
+    ['managed', 'disabled'] as const,
+    clusterSpecDefaults.firewall,
+  );
+  const selinux = reader.oneOf(
+    hostPolicy,
+    'selinux',
+    'spec.hostPolicy',
+    ['permissive', 'enforcing'] as const,
+    clusterSpecDefaults.selinux,
+  );
+
+  const concurrency = reader.optionalObject(spec, 'concurrency', 'spec', ['workers']);
+  const workers = reader.integer(concurrency, 'workers', 'spec.concurrency', { min: 1 }, clusterSpecDefaults.workers);
+  const allowEvenControlPlanes = reader.boolean(spec, 'allowEvenControlPlanes', 'spec', false);
+
+  checkNodes(reader, nodes, { mode, allowEvenControlPlanes });
+  checkEndpoint(reader, nodes, { mode, vip: vip?.ip, vipPrefixLength: vip?.prefixLength, port });
+  const podNetwork = readCidr(reader, podCIDR, 'spec.networking.podCIDR');
+  const serviceNetwork = readCidr(reader, serviceCIDR, 'spec.networking.serviceCIDR');
+  checkNetworks(reader, nodes, { pod: podNetwork, service: serviceNetwork, vip: vip?.ip });
+
+  if (reader.problems.length > 0) return { ok: false, problems: reader.problems };
+
+  const endpointSpec: ClusterSpec['spec']['endpoint'] = {
+    mode: mode!,
+    vip: vip!.ip.text,
+    port: port!,
+    interface: endpointInterface!,
+    virtualRouterId: virtualRouterId!,
+    multicast: multicast!,
+  };
+  if (vip!.prefixLength !== undefined) endpointSpec.vipPrefixLength = vip!.prefixLength;
+  return {
+    ok: true,
+    spec: {
+      apiVersion: 'kubeha.io/v1',
+      kind: 'Cluster',
+      metadata: { name: clusterName! },
+      spec: {
+        kubernetesVersion: kubernetesVersion!,
+        endpoint: endpointSpec,
+        networking: { podCIDR: podCIDR!, serviceCIDR: serviceCIDR!, cni: cni! },
+        hostPolicy: { firewall: firewall!, selinux: selinux! },
+        concurrency: { workers: workers! },
+        allowEvenControlPlanes: allowEvenControlPlanes!,
+        nodes: nodes.map(toNodeSpec),
+      },
+    },
+  };
+}
+
+/** As parseClusterSpec, for callers that want an exception: KubehaError(specInvalid) with details = problems. */
+export function requireClusterSpec(input: unknown): ClusterSpec {
+  const result = parseClusterSpec(input);
+  if (!result.ok) {
+    throw new KubehaError(ErrorCode.specInvalid, `the cluster spec is invalid:\n  ${result.problems.join('\n  ')}`, {
+      details: result.problems,
+    });
+  }
+  return result.spec;
+}
+
+function toNodeSpec(node: DraftNode): ClusterNodeSpec {
+  const spec: ClusterNodeSpec = { name: node.name!, address: node.ip!.text, role: node.role! };
+  if (node.prefixLength !== undefined) spec.prefixLength = node.prefixLength;
+  if (node.interface !== undefined) spec.interface = node.interface;
+  return spec;
+}
+
+function checkNodes(
+  reader: SpecReader,
+  nodes: DraftNode[],
+  options: { mode: EndpointMode | undefined; allowEvenControlPlanes: boolean | undefined },
+): void {
+  const firstByName = new Map<string, DraftNode>();
+  const firstByAddress = new Map<bigint, DraftNode>();
+  for (const node of nodes) {
+    if (node.name !== undefined) {
+      const first = firstByName.get(node.name);
+      if (first) reader.problem(`${node.path}.name`, `"${node.name}" is already the name of ${first.path}`);
+      else firstByName.set(node.name, node);
+    }
+    if (node.ip) {
+      const key = (BigInt(node.ip.family) << 128n) | node.ip.value;
+      const first = firstByAddress.get(key);
+      if (first) reader.problem(`${node.path}.address`, `${node.ip.text} is already the address of ${first.path}`);
+      else firstByAddress.set(key, node);
+    }
+  }
+
+  const families = new Set(nodes.flatMap((n) => (n.ip ? [n.ip.family] : [])));
+  if (families.size > 1) reader.problem('spec.nodes', 'mixes IPv4 and IPv6 node addresses; use one family');
+
+  if (nodes.length === 0 || nodes.some((n) => n.role === undefined)) return;
+  const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
+  if (controlPlanes.length === 0) {
+    reader.problem('spec.nodes', 'no node has role control-plane; at least one is needed');
+  } else if (controlPlanes.length % 2 === 0 && options.allowEvenControlPlanes === false) {
+    reader.problem(
+      'spec.nodes',
+      `${controlPlanes.length} control planes: etcd needs an odd number (an even one tolerates no more failures than one fewer); set spec.allowEvenControlPlanes to accept it`,
+    );
+  }
+  const loadBalancers = nodes.filter((n) => n.role === 'load-balancer');
+  if (loadBalancers.length > 0 && options.mode !== undefined && options.mode !== 'haproxy-keepalived') {
+    for (const node of loadBalancers) {
+      reader.problem(
+        `${node.path}.role`,
+        `load-balancer nodes exist only in mode haproxy-keepalived, not ${options.mode}`,
+      );
+    }
+  } else if (loadBalancers.length === 1) {
+    reader.problem(
+      'spec.nodes',
+      `one load-balancer node (${loadBalancers[0]!.path}); at least two are needed for the VIP to fail over`,
+    );
+  }
+}
+
+/** The nodes keepalived runs on: the load-balancer nodes when there are any, else the control planes. */
+function vipHolders(nodes: DraftNode[]): DraftNode[] {
+  const loadBalancers = nodes.filter((n) => n.role === 'load-balancer');
+  return loadBalancers.length > 0 ? loadBalancers : nodes.filter((n) => n.role === 'control-plane');
+}
+
+function checkEndpoint(
+  reader: SpecReader,
+  nodes: DraftNode[],
+  endpoint: { mode: EndpointMode | undefined; vip?: IpAddress; vipPrefixLength?: number; port: number | undefined },
+): void {
+  const { mode, vip, port } = endpoint;
+  const dedicatedLoadBalancers = nodes.some((n) => n.role === 'load-balancer');
+  if (mode === 'haproxy-keepalived' && port === apiserverPort && !dedicatedLoadBalancers) {
+    reader.problem(
+      'spec.endpoint.port',
+      `HAProxy cannot listen on ${apiserverPort} on the control planes: the local kube-apiserver binds it (default 16443)`,
+    );
+  }
+  if (mode === 'keepalived' && port !== undefined && port !== apiserverPort) {
+    reader.problem(
+      'spec.endpoint.port',
+      `must be ${apiserverPort} in mode keepalived: the VIP lands on a control plane and kube-apiserver listens on ${apiserverPort}`,
+    );
+  }
+  if (!vip) return;
+  for (const node of nodes) {
+    if (node.ip && node.ip.family === vip.family && node.ip.value === vip.value) {
+      reader.problem('spec.endpoint.vip', `${vip.text} is the address of ${node.path}; the VIP must be a free address`);
+    }
+  }
+  if (mode === 'external') return;
+  if (endpoint.vipPrefixLength !== undefined) {
+    const net = networkOf(vip, endpoint.vipPrefixLength);
+    for (const node of vipHolders(nodes)) {
+      if (node.ip && node.interface === undefined && !networkContains(net, node.ip)) {
+        reader.problem(
+          'spec.endpoint.vip',
+          `${node.path}.address ${node.ip.text} is outside the VIP's subnet ${vip.text}/${endpoint.vipPrefixLength}`,
+        );
+      }
+    }
+  }
+  for (const node of vipHolders(nodes)) {
+    // A node whose VIP sits on another interface (its own `interface`) need not share a subnet with the VIP.
+    if (!node.ip || node.prefixLength === undefined || node.interface !== undefined) continue;
+    const net = networkOf(node.ip, node.prefixLength);
+    if (!networkContains(net, vip)) {
+      reader.problem(
+        'spec.endpoint.vip',
+        `${vip.text} is outside the subnet ${node.ip.text}/${node.prefixLength} of ${node.path} (${node.name ?? node.role}); keepalived can only hold a VIP on the node's segment`,
+      );
+    } else if (vip.family === 4 && node.prefixLength < 31) {
+      const hostMask = (1n << BigInt(32 - node.prefixLength)) - 1n;
+      if (vip.value === net.network || vip.value === (net.network | hostMask)) {
+        reader.problem(
+          'spec.endpoint.vip',
+          `${vip.text} is the network or broadcast address of ${node.ip.text}/${node.prefixLength}`,
+        );
+      }
+    }
+  }
+}
+
+function checkNetworks(
+  reader: SpecReader,
+  nodes: DraftNode[],
+  networks: { pod?: IpNetwork; service?: IpNetwork; vip?: IpAddress },
+): void {
+  const { pod, service, vip } = networks;
+  const named = [
+    { path: 'spec.networking.podCIDR', net: pod },
+    { path: 'spec.networking.serviceCIDR', net: service },
+  ];
+  if (pod && service) {
+    if (pod.family !== service.family) {
+      reader.problem(
+        'spec.networking.serviceCIDR',
+        `is IPv${service.family} but podCIDR is IPv${pod.family}; dual-stack is not supported`,
+      );
+    } else if (networksOverlap(pod, service)) {
+      reader.problem('spec.networking.serviceCIDR', `${service.text} overlaps podCIDR ${pod.text}`);
+    }
+  }
+  if (service && bitsOf(service.family) - service.prefixLength > maxServiceHostBits) {
+    reader.problem(
+      'spec.networking.serviceCIDR',
+      `${service.text} is too large: kube-apiserver accepts at most ${maxServiceHostBits} host bits (/${bitsOf(service.family) - maxServiceHostBits})`,
+    );
+  }
+  if (pod) {
+    const perNode = nodePodPrefix[pod.family];
+    const kubeletNodes = nodes.filter((n) => n.role !== 'load-balancer').length;
+    if (pod.prefixLength > perNode) {
+      reader.problem('spec.networking.podCIDR', `${pod.text} is smaller than one node's pod range (/${perNode})`);
+    } else if (pod.prefixLength > perNode - 31 && 2 ** (perNode - pod.prefixLength) < kubeletNodes) {
+      reader.problem(
+        'spec.networking.podCIDR',
+        `${pod.text} has room for ${2 ** (perNode - pod.prefixLength)} node pod ranges (/${perNode} each) but the spec has ${kubeletNodes} Kubernetes nodes`,
+      );
+    }
+  }
+  for (const { path, net } of named) {
+    if (!net) continue;
+    const reportedSubnets = new Set<bigint>();
+    for (const node of nodes) {
+      if (!node.ip) continue;
+      if (networkContains(net, node.ip)) {
+        reader.problem(path, `${net.text} contains the address ${node.ip.text} of ${node.path}`);
+        continue;
+      }
+      if (node.prefixLength === undefined) continue;
+      const subnet = networkOf(node.ip, node.prefixLength);
+      const key = (subnet.network << 8n) | BigInt(subnet.prefixLength);
+      if (networksOverlap(net, subnet) && !reportedSubnets.has(key)) {
+        reportedSubnets.add(key);
+        reader.problem(path, `${net.text} overlaps the subnet ${node.ip.text}/${node.prefixLength} of ${node.path}`);
+      }
+    }
+    if (vip && networkContains(net, vip)) reader.problem(path, `${net.text} contains the VIP ${vip.text}`);
+  }
+}
