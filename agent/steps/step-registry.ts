@@ -2,9 +2,14 @@
  * Every step kind the agent knows, by its wire name. A RunStep for any other kind is refused.
  * To add a step: import its definition and add one entry below.
  */
+import { preflightStep } from './preflight.ts';
 import type { StepDefinition } from './step.ts';
 
-const definitions: StepDefinition<unknown>[] = [];
+const definitions: StepDefinition<unknown>[] = [
+  // Node preparation (issue 3).
+  preflightStep,
+  // Further steps: one line each.
+];
 
 export const stepRegistry: ReadonlyMap<string, StepDefinition<unknown>> = new Map(definitions.map((d) => [d.kind, d]));
 

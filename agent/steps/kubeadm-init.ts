@@ -1,0 +1,124 @@
+import Type, { type Static } from 'typebox';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Host } from '../host/host.ts';
+import { execRedacted } from '../kubeadm/exec-redacted.ts';
+import { parseJoinCommands } from '../kubeadm/join-command.ts';
+import { renderInitConfig } from '../kubeadm/kubeadm-config.ts';
+import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
+import { cidrProblem, endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { readCaCertHash } from '../kubeadm/read-ca-cert-hash.ts';
+import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
+import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+
+const defaultTokenTtlSeconds = 24 * 3600;
+
+const KubeadmInitParamsSchema = Type.Object(
+  {
+    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
+    controlPlaneEndpoint: Type.String({ pattern: kubeadmPatterns.endpoint }),
+    advertiseAddress: Type.String({ pattern: kubeadmPatterns.address }),
+    nodeName: Type.String({ pattern: patterns.hostname }),
+    podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
+    serviceSubnet: Type.String({ pattern: kubeadmPatterns.cidr, default: '10.96.0.0/12' }),
+    bootstrapToken: Type.String({ pattern: kubeadmPatterns.bootstrapToken }),
+    certificateKey: Type.String({ pattern: kubeadmPatterns.certificateKey }),
+    tokenTtlSeconds: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export type KubeadmInitParams = Static<typeof KubeadmInitParamsSchema>;
+
+function parseParams(raw: unknown): KubeadmInitParams {
+  const params = parseStepParams('kubeadm-init', KubeadmInitParamsSchema, raw, (p) =>
+    [
+      ['controlPlaneEndpoint', endpointProblem(p.controlPlaneEndpoint)],
+      ['advertiseAddress', isIpAddress(p.advertiseAddress) ? undefined : 'not an IP address'],
+      ['podSubnet', cidrProblem(p.podSubnet)],
+      ['serviceSubnet', cidrProblem(p.serviceSubnet)],
+    ]
+      .filter(([, problem]) => problem !== undefined)
+      .map(([field, problem]) => `${field}: ${problem}`),
+  );
+  // proto3 sends 0 for "not set"; a 0 TTL would make kubeadm's token never expire.
+  return { ...params, tokenTtlSeconds: params.tokenTtlSeconds || defaultTokenTtlSeconds };
+}
+
+/** The node is initialised once kubeadm has written the cluster CA and the admin kubeconfig. */
+export async function isKubeadmInitialised(host: Host): Promise<boolean> {
+  return (await host.exists(kubeadmPaths.adminConf)) && (await host.exists(kubeadmPaths.caCert));
+}
+
+/** What an interrupted `kubeadm init` leaves behind; kubeadm's preflight refuses to start over it. */
+async function initLeftovers(host: Host): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await host.listDir(kubeadmPaths.manifestsDir)) found.push(`${kubeadmPaths.manifestsDir}/${name}`);
+  for (const path of [kubeadmPaths.pkiDir, kubeadmPaths.kubeletConf, `${kubeadmPaths.etcdDataDir}/member`]) {
+    if (await host.exists(path)) found.push(path);
+  }
+  return found;
+}
+
+async function runKubeadmInit(ctx: StepContext<KubeadmInitParams>): Promise<void> {
+  const { stdout } = await execRedacted(ctx.host, ctx.log, 'kubeadm', [
+    'init',
+    '--config',
+    kubeadmPaths.initConfig,
+    '--upload-certs',
+  ]);
+  const printed = parseJoinCommands(stdout).flatMap((c) => c.caCertHashes);
+  const computed = await readCaCertHash(ctx.host);
+  if (printed.length > 0 && !printed.includes(computed)) {
+    throw new KubehaError(
+      ErrorCode.stepFailed,
+      `the CA hash kubeadm printed does not match the hash of ${kubeadmPaths.caCert}`,
+    );
+  }
+}
+
+async function plan(ctx: StepContext<KubeadmInitParams>): Promise<PlannedChange[]> {
+  const { host, params } = ctx;
+  if (await isKubeadmInitialised(host)) return [];
+  const changes: PlannedChange[] = [];
+  const leftovers = await initLeftovers(host);
+  if (leftovers.length > 0) {
+    changes.push({
+      description: `kubeadm reset -f (an interrupted kubeadm init left ${leftovers.join(', ')})`,
+      apply: async () => {
+        await execRedacted(host, ctx.log, 'kubeadm', ['reset', '-f']);
+      },
+    });
+  }
+  const config = renderInitConfig(params);
+  if (
+    (await host.readFile(kubeadmPaths.initConfig)) !== config ||
+    (await host.fileMode(kubeadmPaths.initConfig)) !== 0o600
+  ) {
+    changes.push({
+      description: `write ${kubeadmPaths.initConfig} (0600)`,
+      apply: async () => {
+        await host.mkdir(kubeadmPaths.configDir, 0o700);
+        await host.writeFileAtomic(kubeadmPaths.initConfig, config, 0o600);
+      },
+    });
+  }
+  changes.push({
+    description: `kubeadm init --config ${kubeadmPaths.initConfig} --upload-certs`,
+    apply: () => runKubeadmInit(ctx),
+  });
+  return changes;
+}
+
+/**
+ * kubeadm init on the first control plane from a rendered config (endpoint, subnets, advertise address and node-ip,
+ * pinned version, systemd cgroup driver, the coordinator's bootstrap token and certificate key).
+ * Outputs "caCertHash", the discovery hash of /etc/kubernetes/pki/ca.crt, also when the node was already initialised.
+ */
+export const kubeadmInitStep = plannedStep<KubeadmInitParams>({
+  kind: 'kubeadm-init',
+  parseParams,
+  plan,
+  async verify(ctx) {
+    ctx.output('caCertHash', await readCaCertHash(ctx.host));
+  },
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../common/errors.ts';
+import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
+import { FakeHost } from '../host/fake-host.ts';
+import { parseListeners, preflightStep } from './preflight.ts';
+import { runStep } from './step-runner.ts';
+
+const ssArgs = ['-H', '-t', '-l', '-n', '-p'];
+const timeSyncArgs = ['is-active', 'chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];
+const cp = { role: 'control-plane', kubernetesVersion: '1.31.4', lbPort: 16443 };
+
+function nodeWith(os: Parameters<typeof osReleaseFixture>[0], facts: ConstructorParameters<typeof FakeHost>[0] = {}) {
+  return new FakeHost({ ...facts, files: { '/etc/os-release': osReleaseFixture(os), ...facts.files } })
+    .stub('ss', ssArgs, { stdout: 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=812,fd=3))\n' })
+    .stub('systemctl', timeSyncArgs, { exitCode: 3, stdout: 'active\ninactive\ninactive\n' });
+}
+
+describe('preflight', () => {
+  for (const os of supportedOsFixtures) {
+    it(`GIVEN ${os} with enough CPU and memory WHEN run THEN it passes, reads only, and reports the facts`, async () => {
+      const host = nodeWith(os);
+      const result = await runStep(preflightStep, cp, { host });
+      expect(result.error).toBeUndefined();
+      expect(result).toMatchObject({ outcome: 'succeeded', changed: false, changes: [] });
+      expect(host.commandLines()).toEqual([
+        'ss -H -t -l -n -p',
+        'systemctl is-active chronyd.service systemd-timesyncd.service ntpd.service',
+      ]);
+      expect(host.writes).toEqual([]);
+      expect(result.outputs).toMatchObject({
+        hostname: 'node1',
+        macs: '52:54:00:12:34:56',
+        productUuid: '4c4c4544-0042-3510-8052-b4c04f4e4432',
+        machineId: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
+        addresses: '192.168.1.10/24',
+        defaultRouteInterface: 'eth0',
+        cgroupVersion: '2',
+      });
+    });
+  }
+
+  it('GIVEN CentOS 7 THEN it refuses with the detected release and the reason', async () => {
+    const result = await runStep(preflightStep, cp, { host: nodeWith('centos-7') });
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: ErrorCode.stepFailed, deterministic: true });
+    expect(result.error?.message).toContain('unsupported OS: CentOS Linux 7 (Core) (ID=centos, VERSION_ID=7)');
+    expect(result.error?.message).toContain('glibc 2.17 cannot run Node.js 24');
+  });
+
+  it('GIVEN Ubuntu THEN it refuses naming the distribution', async () => {
+    const result = await runStep(preflightStep, { ...cp, role: 'worker' }, { host: nodeWith('ubuntu-22.04') });
+    expect(result.error?.message).toContain(
+      'unsupported OS: Ubuntu 22.04.4 LTS (ID=ubuntu, VERSION_ID=22.04) is not supported',
+    );
+  });
+
+  it('GIVEN a control plane with 1 GiB of memory and 1 CPU THEN both facts are named', async () => {
+    const host = nodeWith('rocky-9', { facts: { memoryBytes: 1024 * 1024 * 1024, cpuCount: 1 } });
+    const result = await runStep(preflightStep, cp, { host });
+    expect(result.error?.message).toContain('memory: 1024 MB, a control plane needs at least 1700 MB');
+    expect(result.error?.message).toContain('CPU: 1 CPU(s), a control plane needs at least 2');
+  });
+
+  it('GIVEN a worker with 1 GiB THEN memory is not checked', async () => {
+    const host = nodeWith('rocky-9', { facts: { memoryBytes: 1024 * 1024 * 1024, cpuCount: 1 } });
+    const result = await runStep(preflightStep, { ...cp, role: 'worker', lbPort: 0 }, { host });
+    expect(result.outcome).toBe('succeeded');
+  });
+
+  it('GIVEN port 2379 held by another process THEN it names the port and the holder', async () => {
+    const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rhel-9') } })
+      .stub('ss', ssArgs, {
+        stdout: [
+          'LISTEN 0      4096       127.0.0.1:2379       0.0.0.0:*    users:(("etcd",pid=4242,fd=7))',
+          'LISTEN 0      4096               *:16443            *:*    users:(("haproxy",pid=99,fd=5))',
+          '',
+        ].join('\n'),
+      })
+      .stub('systemctl', timeSyncArgs, { exitCode: 3, stdout: 'active\n' });
+    const result = await runStep(preflightStep, cp, { host });
+    expect(result.error?.message).toContain('port 2379/tcp is in use by etcd (pid 4242)');
+    // Our own HAProxy on the frontend port is not a conflict.
+    expect(result.error?.message).not.toContain('16443');
+  });
+
+  it('GIVEN cgroup v1 and Kubernetes 1.35 THEN it refuses naming cgroup v1; 1.34 passes', async () => {
+    const v1 = { facts: { cgroupVersion: 1 } };
+    const refused = await runStep(
+      preflightStep,
+      { ...cp, kubernetesVersion: '1.35.0' },
+      { host: nodeWith('centos-stream-8', v1) },
+    );
+    expect(refused.error?.message).toContain('cgroup v1: this host mounts cgroup v1 and Kubernetes 1.35.0');
+    const allowed = await runStep(
+      preflightStep,
+      { ...cp, kubernetesVersion: '1.34.2' },
+      { host: nodeWith('centos-stream-8', v1) },
+    );
+    expect(allowed.outcome).toBe('succeeded');
+  });
+
+  it('GIVEN leftover manifests and kubelet.conf THEN it names them unless the node is already a member', async () => {
+    const files = {
+      '/etc/kubernetes/manifests/etcd.yaml': 'x',
+      '/etc/kubernetes/manifests/kube-apiserver.yaml': 'x',
+      '/etc/kubernetes/kubelet.conf': 'x',
+    };
+    const refused = await runStep(preflightStep, cp, { host: nodeWith('rocky-9', { files }) });
+    expect(refused.error?.message).toContain(
+      'leftovers of an earlier cluster: /etc/kubernetes/manifests/etcd.yaml, /etc/kubernetes/manifests/kube-apiserver.yaml, /etc/kubernetes/kubelet.conf',
+    );
+    const member = nodeWith('rocky-9', { files });
+    const rerun = await runStep(preflightStep, { ...cp, alreadyMember: true }, { host: member });
+    expect(rerun.outcome).toBe('succeeded');
+    expect(member.commandLines()).not.toContain('ss -H -t -l -n -p');
+  });
+
+  it('GIVEN no time sync service active THEN it says so', async () => {
+    const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rocky-9') } })
+      .stub('ss', ssArgs, { stdout: '' })
+      .stub('systemctl', timeSyncArgs, { exitCode: 3, stdout: 'inactive\ninactive\ninactive\n' });
+    const result = await runStep(preflightStep, cp, { host });
+    expect(result.error?.message).toContain('time sync: none of chronyd.service');
+  });
+
+  it('refuses bad parameters before any command runs', async () => {
+    for (const params of [
+      { ...cp, kubernetesVersion: '1.31.4; reboot' },
+      { ...cp, kubernetesVersion: 'v1.31' },
+      { ...cp, role: 'master' },
+      { ...cp, lbPort: 6443 },
+      { ...cp, extra: 'x' },
+    ]) {
+      const host = new FakeHost();
+      const result = await runStep(preflightStep, params, { host });
+      expect(result.error?.code).toBe(ErrorCode.paramsInvalid);
+      expect(host.commands).toEqual([]);
+    }
+  });
+});
+
+describe('parseListeners', () => {
+  it('reads IPv4, IPv6, wildcard and interface-scoped addresses', () => {
+    const out = [
+      'LISTEN 0 4096 [::]:10250 [::]:* users:(("kubelet",pid=10,fd=3))',
+      'LISTEN 0 4096 127.0.0.53%lo:53 0.0.0.0:* users:(("systemd-resolve",pid=7,fd=14))',
+      'LISTEN 0 4096 *:6443 *:*',
+    ].join('\n');
+    expect(parseListeners(out)).toEqual([
+      { port: 10250, process: 'kubelet', pid: 10 },
+      { port: 53, process: 'systemd-resolve', pid: 7 },
+      { port: 6443, process: 'unknown', pid: undefined },
+    ]);
+  });
+});

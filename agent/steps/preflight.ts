@@ -1,0 +1,166 @@
+import Type, { type Static } from 'typebox';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Host } from '../host/host.ts';
+import { osSupport, readOsRelease } from '../host/os-release.ts';
+import type { StepDefinition } from './step.ts';
+import { compareVersions, parseStepParams, patterns } from './step-params.ts';
+
+const PreflightParamsSchema = Type.Object(
+  {
+    role: Type.Union([Type.Literal('control-plane'), Type.Literal('worker'), Type.Literal('load-balancer')]),
+    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
+    /** The HAProxy frontend port on this node; 0 when it runs no HAProxy. */
+    lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+    /** The node is already in the cluster (a re-run): its own ports and manifests are expected. */
+    alreadyMember: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+export type PreflightParams = Static<typeof PreflightParamsSchema>;
+
+export const controlPlaneMinCpus = 2;
+export const controlPlaneMinMemoryMb = 1700;
+/** kubelet refuses cgroup v1 hosts from this version on (failCgroupV1 defaults to true). */
+export const cgroupV1LastVersion = '1.34.99';
+export const timeSyncServices = ['chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];
+
+export function portsForRole(role: PreflightParams['role'], lbPort: number): number[] {
+  const lb = lbPort > 0 ? [lbPort] : [];
+  switch (role) {
+    case 'control-plane':
+      return [6443, 2379, 2380, 10250, 10257, 10259, ...lb];
+    case 'worker':
+      return [10250];
+    case 'load-balancer':
+      return lb;
+  }
+}
+
+export interface Listener {
+  port: number;
+  process: string;
+  pid: number | undefined;
+}
+
+/** Listening TCP sockets from `ss -H -t -l -n -p`. */
+export function parseListeners(ssOutput: string): Listener[] {
+  const listeners: Listener[] = [];
+  for (const line of ssOutput.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 4) continue;
+    const local = fields[3]!;
+    const port = Number(local.slice(local.lastIndexOf(':') + 1));
+    if (!Number.isInteger(port) || port <= 0) continue;
+    const users = /users:\(\("([^"]+)",pid=(\d+)/.exec(line);
+    listeners.push({ port, process: users?.[1] ?? 'unknown', pid: users ? Number(users[2]) : undefined });
+  }
+  return listeners;
+}
+
+async function portProblems(host: Host, params: PreflightParams): Promise<string[]> {
+  const wanted = portsForRole(params.role, params.lbPort);
+  if (wanted.length === 0) return [];
+  const { stdout } = await host.exec('ss', ['-H', '-t', '-l', '-n', '-p']);
+  const problems: string[] = [];
+  const listeners = parseListeners(stdout);
+  for (const port of wanted) {
+    const holder = listeners.find((l) => l.port === port);
+    if (!holder) continue;
+    // Our own HAProxy from an earlier run already holds the frontend port.
+    if (port === params.lbPort && holder.process === 'haproxy') continue;
+    problems.push(
+      `port ${port}/tcp is in use by ${holder.process}${holder.pid ? ` (pid ${holder.pid})` : ''}; the ${params.role} needs it free`,
+    );
+  }
+  return problems;
+}
+
+async function leftoverProblems(host: Host, params: PreflightParams): Promise<string[]> {
+  if (params.role === 'load-balancer') return [];
+  const leftovers = (await host.listDir('/etc/kubernetes/manifests'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `/etc/kubernetes/manifests/${f}`);
+  if (await host.exists('/etc/kubernetes/kubelet.conf')) leftovers.push('/etc/kubernetes/kubelet.conf');
+  if (params.role === 'control-plane' && (await host.listDir('/var/lib/etcd')).length > 0)
+    leftovers.push('/var/lib/etcd');
+  if (leftovers.length === 0) return [];
+  return [
+    `leftovers of an earlier cluster: ${leftovers.join(', ')}; run "kubeadm reset -f" on this node, or mark it as already a member`,
+  ];
+}
+
+async function timeSyncProblems(host: Host): Promise<string[]> {
+  const { stdout } = await host.exec('systemctl', ['is-active', ...timeSyncServices], { allowFailure: true });
+  if (stdout.split('\n').some((l) => l.trim() === 'active')) return [];
+  return [
+    `time sync: none of ${timeSyncServices.join(', ')} is active; etcd and TLS need synchronised clocks (systemctl enable --now chronyd)`,
+  ];
+}
+
+/**
+ * Read-only: refuses a node kubeadm would fail on, naming the fact, and reports the facts the coordinator's
+ * cross-node checks need. Changes nothing.
+ */
+export const preflightStep: StepDefinition<PreflightParams> = {
+  kind: 'preflight',
+  deterministic: true,
+  parseParams(raw) {
+    return parseStepParams('preflight', PreflightParamsSchema, raw, (p) =>
+      p.lbPort === 6443 ? ['lbPort: 6443 is the local apiserver port; HAProxy needs another port (default 16443)'] : [],
+    );
+  },
+  async check(ctx) {
+    const { host, params } = ctx;
+    const problems: string[] = [];
+    const support = osSupport(await readOsRelease(host));
+    if (!support.supported) problems.push(`unsupported OS: ${support.reason}`);
+
+    const facts = await host.facts();
+    if (params.role === 'control-plane') {
+      if (facts.cpuCount < controlPlaneMinCpus) {
+        problems.push(`CPU: ${facts.cpuCount} CPU(s), a control plane needs at least ${controlPlaneMinCpus}`);
+      }
+      const memoryMb = Math.floor(facts.memoryBytes / 1024 / 1024);
+      if (memoryMb < controlPlaneMinMemoryMb) {
+        problems.push(`memory: ${memoryMb} MB, a control plane needs at least ${controlPlaneMinMemoryMb} MB`);
+      }
+    }
+    if (
+      params.role !== 'load-balancer' &&
+      facts.cgroupVersion === 1 &&
+      compareVersions(params.kubernetesVersion, cgroupV1LastVersion) > 0
+    ) {
+      problems.push(
+        `cgroup v1: this host mounts cgroup v1 and Kubernetes ${params.kubernetesVersion} (1.35 and later) refuses it; switch to v2 (grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot) or choose Kubernetes 1.34`,
+      );
+    }
+    if (!params.alreadyMember) {
+      problems.push(...(await portProblems(host, params)));
+      problems.push(...(await leftoverProblems(host, params)));
+    }
+    problems.push(...(await timeSyncProblems(host)));
+
+    ctx.output('hostname', facts.hostname);
+    ctx.output(
+      'macs',
+      facts.interfaces
+        .filter((i) => !i.virtual)
+        .map((i) => i.mac)
+        .join(','),
+    );
+    ctx.output('productUuid', facts.productUuid);
+    ctx.output('machineId', facts.machineId);
+    ctx.output('addresses', facts.interfaces.flatMap((i) => i.addresses).join(','));
+    ctx.output('defaultRouteInterface', facts.defaultRouteInterface);
+    ctx.output('cgroupVersion', String(facts.cgroupVersion));
+    ctx.output('os', support.release.prettyName);
+    ctx.output('swapBytes', String(facts.swapBytes));
+
+    if (problems.length > 0) {
+      for (const p of problems) ctx.log(`preflight: ${p}`);
+      throw new KubehaError(ErrorCode.stepFailed, `preflight failed: ${problems.join('; ')}`, { details: problems });
+    }
+    return [];
+  },
+  async apply() {},
+};
