@@ -4,11 +4,16 @@ import type { Logger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { buildApi } from './api/build-api.ts';
 import { agentsRoutes } from './api/routes/agents-routes.ts';
+import { clustersRoutes } from './api/routes/clusters-routes.ts';
 import { healthRoutes } from './api/routes/health-routes.ts';
+import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
+import type { PlanRun } from './plan/run-plan.ts';
+import { RunEventBus } from './scheduler/run-event-bus.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 
 export interface RunningCoordinator {
@@ -21,6 +26,7 @@ export interface RunningCoordinator {
   caCertificatePem: string;
   gateway: AgentGatewayServer;
   store: SqliteStore;
+  scheduler: Scheduler;
   api: FastifyInstance;
   stop(): Promise<void>;
 }
@@ -28,7 +34,14 @@ export interface RunningCoordinator {
 /** Builds and starts the coordinator's parts: store, PKI, gRPC gateway, REST API. */
 export async function startCoordinator(
   config: Readonly<CoordinatorConfig>,
-  deps: { logger: Logger; now?: () => number },
+  deps: {
+    logger: Logger;
+    now?: () => number;
+    /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
+    schedulerNow?: () => number;
+    /** Scheduler timings; the defaults suit production. */
+    scheduler?: { tickMs?: number; disconnectGraceMs?: number; resumeGraceMs?: number; planRun?: PlanRun };
+  },
 ): Promise<RunningCoordinator> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
@@ -45,9 +58,25 @@ export async function startCoordinator(
     logger: logger.child({ component: 'gateway' }),
     now,
     heartbeatTimeoutMs: config.grpc.heartbeatTimeoutSeconds * 1000,
+    greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
+  });
+  const bus = new RunEventBus();
+  const scheduler = new Scheduler({
+    store,
+    agents: gateway,
+    bus,
+    logger: logger.child({ component: 'scheduler' }),
+    now: deps.schedulerNow ?? now,
+    ...deps.scheduler,
+  });
+  gateway.addListener({
+    agentConnected: (agentId, hello) => scheduler.agentConnected(agentId, hello.unacknowledged),
+    agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
+    stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
   });
   const grpcListen = splitHostPort(config.grpc.listen);
   const grpcPort = await gateway.listen(grpcListen.host, grpcListen.port);
+  scheduler.start();
   const gatewayAddress = config.grpc.advertiseAddress || `${config.grpc.serverSans[0] ?? grpcListen.host}:${grpcPort}`;
 
   const api = await buildApi({
@@ -58,6 +87,8 @@ export async function startCoordinator(
       healthRoutes(kubehaVersion),
       agentsRoutes({ store, gateway, now }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
+      clustersRoutes({ store, scheduler, now }),
+      runsRoutes({ store, scheduler, bus }),
     ],
   });
   const apiListen = splitHostPort(config.api.listen);
@@ -77,8 +108,10 @@ export async function startCoordinator(
     caCertificatePem: identity.ca.certificatePem,
     gateway,
     store,
+    scheduler,
     api,
     async stop() {
+      scheduler.stop();
       await api.close();
       await gateway.close();
       store.close();

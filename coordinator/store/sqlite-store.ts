@@ -1,6 +1,23 @@
 import { DatabaseSync } from 'node:sqlite';
 import { bootstrapTokenProblem, type StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
-import type { AgentRecord, AgentStore, AgentUpdate, EnrollmentRecord, Store, TokenStore } from './store.ts';
+import type {
+  AgentRecord,
+  AgentStore,
+  AgentUpdate,
+  ClusterRecord,
+  ClusterStore,
+  ClusterValueStore,
+  EnrollmentRecord,
+  RunEvent,
+  RunEventStore,
+  RunRecord,
+  RunStore,
+  StepRecord,
+  StepStore,
+  StepUpdate,
+  Store,
+  TokenStore,
+} from './store.ts';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS bootstrap_tokens (
@@ -26,7 +43,192 @@ CREATE TABLE IF NOT EXISTS agents (
   holds_vip INTEGER NOT NULL DEFAULT 0,
   health TEXT
 );
+CREATE TABLE IF NOT EXISTS clusters (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  initialized_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS cluster_values (
+  cluster TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  secret INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (cluster, name)
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  cluster TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_cluster ON runs (cluster, created_at);
+CREATE TABLE IF NOT EXISTS steps (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  node TEXT NOT NULL,
+  depends_on TEXT NOT NULL,
+  timeout_seconds INTEGER NOT NULL,
+  retry TEXT NOT NULL,
+  params TEXT NOT NULL,
+  concurrency_group TEXT,
+  best_effort INTEGER NOT NULL,
+  for_node TEXT,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  agent_id TEXT,
+  dispatched_at INTEGER,
+  started_at INTEGER,
+  finished_at INTEGER,
+  deadline_at INTEGER,
+  next_attempt_at INTEGER,
+  disconnected_at INTEGER,
+  error TEXT,
+  changed INTEGER NOT NULL,
+  outputs TEXT NOT NULL,
+  PRIMARY KEY (run_id, id)
+);
+CREATE TABLE IF NOT EXISTS run_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  step_id TEXT,
+  node TEXT,
+  attempt INTEGER,
+  state TEXT,
+  message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, id);
 `;
+
+interface StepRow {
+  run_id: string;
+  id: string;
+  seq: number;
+  kind: string;
+  node: string;
+  depends_on: string;
+  timeout_seconds: number;
+  retry: string;
+  params: string;
+  concurrency_group: string | null;
+  best_effort: number;
+  for_node: string | null;
+  state: string;
+  attempt: number;
+  agent_id: string | null;
+  dispatched_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  deadline_at: number | null;
+  next_attempt_at: number | null;
+  disconnected_at: number | null;
+  error: string | null;
+  changed: number;
+  outputs: string;
+}
+
+function stepFromRow(row: StepRow): StepRecord {
+  return {
+    runId: row.run_id,
+    id: row.id,
+    seq: row.seq,
+    kind: row.kind,
+    node: row.node,
+    dependsOn: JSON.parse(row.depends_on),
+    timeoutSeconds: row.timeout_seconds,
+    retry: JSON.parse(row.retry),
+    params: JSON.parse(row.params),
+    concurrencyGroup: row.concurrency_group === null ? null : JSON.parse(row.concurrency_group),
+    bestEffort: row.best_effort === 1,
+    forNode: row.for_node,
+    state: row.state as StepRecord['state'],
+    attempt: row.attempt,
+    agentId: row.agent_id,
+    dispatchedAt: row.dispatched_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    deadlineAt: row.deadline_at,
+    nextAttemptAt: row.next_attempt_at,
+    disconnectedAt: row.disconnected_at,
+    error: row.error === null ? null : JSON.parse(row.error),
+    changed: row.changed === 1,
+    outputs: JSON.parse(row.outputs),
+  };
+}
+
+interface RunRow {
+  id: string;
+  cluster: string;
+  kind: string;
+  state: string;
+  created_at: number;
+  finished_at: number | null;
+  error: string | null;
+}
+
+function runFromRow(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    cluster: row.cluster,
+    kind: row.kind as RunRecord['kind'],
+    state: row.state as RunRecord['state'],
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    error: row.error,
+  };
+}
+
+interface EventRow {
+  id: number;
+  run_id: string;
+  at: number;
+  type: string;
+  step_id: string | null;
+  node: string | null;
+  attempt: number | null;
+  state: string | null;
+  message: string;
+}
+
+function eventFromRow(row: EventRow): RunEvent {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    at: row.at,
+    type: row.type as RunEvent['type'],
+    stepId: row.step_id,
+    node: row.node,
+    attempt: row.attempt,
+    state: row.state,
+    message: row.message,
+  };
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const stepColumns: Record<keyof StepUpdate, [string, (value: never) => unknown]> = {
+  dependsOn: ['depends_on', (v: string[]) => json(v)],
+  state: ['state', (v: string) => v],
+  attempt: ['attempt', (v: number) => v],
+  agentId: ['agent_id', (v: string | null) => v],
+  dispatchedAt: ['dispatched_at', (v: number | null) => v],
+  startedAt: ['started_at', (v: number | null) => v],
+  finishedAt: ['finished_at', (v: number | null) => v],
+  deadlineAt: ['deadline_at', (v: number | null) => v],
+  nextAttemptAt: ['next_attempt_at', (v: number | null) => v],
+  disconnectedAt: ['disconnected_at', (v: number | null) => v],
+  error: ['error', (v: object | null) => (v === null ? null : json(v))],
+  changed: ['changed', (v: boolean) => (v ? 1 : 0)],
+  outputs: ['outputs', (v: object) => json(v)],
+};
 
 interface AgentRow {
   id: string;
@@ -87,6 +289,12 @@ export class SqliteStore implements Store {
   readonly db: DatabaseSync;
   readonly agents: AgentStore;
   readonly tokens: TokenStore;
+  readonly clusters: ClusterStore;
+  readonly clusterValues: ClusterValueStore;
+  readonly runs: RunStore;
+  readonly steps: StepStore;
+  readonly events: RunEventStore;
+  private transactionDepth = 0;
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -96,10 +304,17 @@ export class SqliteStore implements Store {
     this.db.exec(schema);
     this.agents = this.createAgentStore();
     this.tokens = this.createTokenStore();
+    this.clusters = this.createClusterStore();
+    this.clusterValues = this.createClusterValueStore();
+    this.runs = this.createRunStore();
+    this.steps = this.createStepStore();
+    this.events = this.createEventStore();
   }
 
   transaction<T>(fn: () => T): T {
+    if (this.transactionDepth > 0) return fn();
     this.db.exec('BEGIN IMMEDIATE');
+    this.transactionDepth++;
     try {
       const result = fn();
       this.db.exec('COMMIT');
@@ -107,6 +322,8 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
+    } finally {
+      this.transactionDepth--;
     }
   }
 
@@ -202,6 +419,191 @@ export class SqliteStore implements Store {
           tokenFromRow,
         ),
       delete: (id) => Number(db.prepare('DELETE FROM bootstrap_tokens WHERE id = ?').run(id).changes) > 0,
+    };
+  }
+
+  private createClusterStore(): ClusterStore {
+    const db = this.db;
+    type Row = { name: string; spec: string; created_at: number; updated_at: number; initialized_at: number | null };
+    const fromRow = (row: Row): ClusterRecord => ({
+      name: row.name,
+      spec: JSON.parse(row.spec),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      initializedAt: row.initialized_at,
+    });
+    return {
+      get: (name) => {
+        const row = db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
+        return row ? fromRow(row) : undefined;
+      },
+      list: () => (db.prepare('SELECT * FROM clusters ORDER BY name').all() as unknown as Row[]).map(fromRow),
+      put: (record) => {
+        db.prepare(
+          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
+             initialized_at = excluded.initialized_at`,
+        ).run(record.name, json(record.spec), record.createdAt, record.updatedAt, record.initializedAt);
+      },
+      delete: (name) =>
+        this.transaction(() => {
+          db.prepare('DELETE FROM runs WHERE cluster = ?').run(name);
+          db.prepare('DELETE FROM cluster_values WHERE cluster = ?').run(name);
+          return Number(db.prepare('DELETE FROM clusters WHERE name = ?').run(name).changes) > 0;
+        }),
+    };
+  }
+
+  private createClusterValueStore(): ClusterValueStore {
+    const db = this.db;
+    type Row = { name: string; value: string; secret: number; updated_at: number };
+    return {
+      get: (cluster, name) => {
+        const row = db
+          .prepare('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ? AND name = ?')
+          .get(cluster, name) as Row | undefined;
+        return row ? { value: row.value, secret: row.secret === 1, updatedAt: row.updated_at } : undefined;
+      },
+      all: (cluster) => {
+        const rows = db
+          .prepare('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ?')
+          .all(cluster) as unknown as Row[];
+        return new Map(
+          rows.map((row) => [row.name, { value: row.value, secret: row.secret === 1, updatedAt: row.updated_at }]),
+        );
+      },
+      set: (cluster, name, value) => {
+        db.prepare(
+          `INSERT INTO cluster_values (cluster, name, value, secret, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (cluster, name) DO UPDATE SET value = excluded.value, secret = excluded.secret,
+             updated_at = excluded.updated_at`,
+        ).run(cluster, name, value.value, value.secret ? 1 : 0, value.updatedAt);
+      },
+      delete: (cluster, name) => {
+        db.prepare('DELETE FROM cluster_values WHERE cluster = ? AND name = ?').run(cluster, name);
+      },
+    };
+  }
+
+  private createRunStore(): RunStore {
+    const db = this.db;
+    return {
+      insert: (run) => {
+        db.prepare(
+          'INSERT INTO runs (id, cluster, kind, state, created_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(run.id, run.cluster, run.kind, run.state, run.createdAt, run.finishedAt, run.error);
+      },
+      get: (id) => {
+        const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+        return row ? runFromRow(row) : undefined;
+      },
+      list: (cluster) =>
+        (cluster === undefined
+          ? (db.prepare('SELECT * FROM runs ORDER BY created_at, id').all() as unknown as RunRow[])
+          : (db
+              .prepare('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id')
+              .all(cluster) as unknown as RunRow[])
+        ).map(runFromRow),
+      unfinished: () =>
+        (
+          db
+            .prepare("SELECT * FROM runs WHERE state IN ('running', 'cancelling') ORDER BY created_at, id")
+            .all() as unknown as RunRow[]
+        ).map(runFromRow),
+      update: (id, update) => {
+        const current = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+        if (!current) return;
+        db.prepare('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(
+          update.state ?? current.state,
+          update.finishedAt === undefined ? current.finished_at : update.finishedAt,
+          update.error === undefined ? current.error : update.error,
+          id,
+        );
+      },
+    };
+  }
+
+  private createStepStore(): StepStore {
+    const db = this.db;
+    return {
+      insert: (steps) => {
+        const statement = db.prepare(
+          `INSERT INTO steps (run_id, id, seq, kind, node, depends_on, timeout_seconds, retry, params, concurrency_group,
+             best_effort, for_node, state, attempt, agent_id, dispatched_at, started_at, finished_at, deadline_at,
+             next_attempt_at, disconnected_at, error, changed, outputs)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        this.transaction(() => {
+          for (const s of steps) {
+            statement.run(
+              s.runId,
+              s.id,
+              s.seq,
+              s.kind,
+              s.node,
+              json(s.dependsOn),
+              s.timeoutSeconds,
+              json(s.retry),
+              json(s.params),
+              s.concurrencyGroup === null ? null : json(s.concurrencyGroup),
+              s.bestEffort ? 1 : 0,
+              s.forNode,
+              s.state,
+              s.attempt,
+              s.agentId,
+              s.dispatchedAt,
+              s.startedAt,
+              s.finishedAt,
+              s.deadlineAt,
+              s.nextAttemptAt,
+              s.disconnectedAt,
+              s.error === null ? null : json(s.error),
+              s.changed ? 1 : 0,
+              json(s.outputs),
+            );
+          }
+        });
+      },
+      list: (runId) =>
+        (db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as unknown as StepRow[]).map(
+          stepFromRow,
+        ),
+      update: (runId, id, update) => {
+        const sets: string[] = [];
+        const values: unknown[] = [];
+        for (const [key, value] of Object.entries(update) as [keyof StepUpdate, never][]) {
+          const [column, encode] = stepColumns[key];
+          sets.push(`${column} = ?`);
+          values.push(encode(value));
+        }
+        if (sets.length === 0) return;
+        db.prepare(`UPDATE steps SET ${sets.join(', ')} WHERE run_id = ? AND id = ?`).run(
+          ...(values as never[]),
+          runId,
+          id,
+        );
+      },
+    };
+  }
+
+  private createEventStore(): RunEventStore {
+    const db = this.db;
+    return {
+      append: (event) => {
+        const result = db
+          .prepare(
+            `INSERT INTO run_events (run_id, at, type, step_id, node, attempt, state, message)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(event.runId, event.at, event.type, event.stepId, event.node, event.attempt, event.state, event.message);
+        return { ...event, id: Number(result.lastInsertRowid) };
+      },
+      after: (runId, afterId, limit = 10_000) =>
+        (
+          db
+            .prepare('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
+            .all(runId, afterId, limit) as unknown as EventRow[]
+        ).map(eventFromRow),
     };
   }
 }

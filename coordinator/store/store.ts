@@ -1,5 +1,8 @@
+import type { StepFailure } from '../../common/step-events.ts';
 import type { NodeFacts } from '../../proto/convert.ts';
 import type { StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
+import type { RetryPolicy, RunKind } from '../plan/run-plan.ts';
+import type { ClusterSpec } from '../spec/cluster-spec.ts';
 
 export interface AgentHealth {
   agentOk: boolean;
@@ -51,10 +54,158 @@ export interface EnrollmentRecord {
   agent: Omit<AgentRecord, 'enrolledWithTokenId'>;
 }
 
+export interface ClusterRecord {
+  name: string;
+  spec: ClusterSpec;
+  createdAt: number;
+  updatedAt: number;
+  /** When kubeadm init last succeeded; null before (and after a reset). */
+  initializedAt: number | null;
+}
+
+export interface ClusterStore {
+  get(name: string): ClusterRecord | undefined;
+  list(): ClusterRecord[];
+  put(record: ClusterRecord): void;
+  delete(name: string): boolean;
+}
+
+/** A value the scheduler keeps per cluster: join credentials (secret), the CA hash, outputs an operator may fetch. */
+export interface ClusterValue {
+  value: string;
+  secret: boolean;
+  updatedAt: number;
+}
+
+export interface ClusterValueStore {
+  get(cluster: string, name: string): ClusterValue | undefined;
+  all(cluster: string): Map<string, ClusterValue>;
+  set(cluster: string, name: string, value: ClusterValue): void;
+  delete(cluster: string, name: string): void;
+}
+
+export type RunState = 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  id: string;
+  cluster: string;
+  kind: RunKind;
+  state: RunState;
+  createdAt: number;
+  finishedAt: number | null;
+  /** Why the run failed or was cancelled. */
+  error: string | null;
+}
+
+export type StepState =
+  | 'pending'
+  | 'preparing'
+  | 'dispatched'
+  | 'running'
+  | 'retry-wait'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+export interface StepRecord {
+  runId: string;
+  id: string;
+  /** Insertion order: planned steps first, then the ones the scheduler adds at run time. */
+  seq: number;
+  kind: string;
+  node: string;
+  dependsOn: string[];
+  timeoutSeconds: number;
+  retry: RetryPolicy;
+  /** Without secrets; they are added when the step is sent. */
+  params: Record<string, unknown>;
+  concurrencyGroup: { name: string; limit: number } | null;
+  /** A failure is reported but does not fail the run (deleting a join token that expires anyway). */
+  bestEffort: boolean;
+  /** For a step the scheduler added for another node (join credentials, cleanup): that node. */
+  forNode: string | null;
+  state: StepState;
+  attempt: number;
+  agentId: string | null;
+  dispatchedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadlineAt: number | null;
+  nextAttemptAt: number | null;
+  /** When the step's agent lost its session while the step was out; null otherwise. */
+  disconnectedAt: number | null;
+  error: StepFailure | null;
+  changed: boolean;
+  outputs: Record<string, string>;
+}
+
+export type StepUpdate = Partial<
+  Pick<
+    StepRecord,
+    | 'dependsOn'
+    | 'state'
+    | 'attempt'
+    | 'agentId'
+    | 'dispatchedAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'deadlineAt'
+    | 'nextAttemptAt'
+    | 'disconnectedAt'
+    | 'error'
+    | 'changed'
+    | 'outputs'
+  >
+>;
+
+export type RunEventType = 'run' | 'step' | 'log';
+
+/** One entry of a run's event log; `id` is the SSE event id, increasing across all runs. */
+export interface RunEvent {
+  id: number;
+  runId: string;
+  at: number;
+  type: RunEventType;
+  stepId: string | null;
+  node: string | null;
+  attempt: number | null;
+  state: string | null;
+  message: string;
+}
+
+export interface RunStore {
+  insert(run: RunRecord): void;
+  get(id: string): RunRecord | undefined;
+  list(cluster?: string): RunRecord[];
+  /** Runs not finished yet (running or cancelling), oldest first. */
+  unfinished(): RunRecord[];
+  update(id: string, update: Partial<Pick<RunRecord, 'state' | 'finishedAt' | 'error'>>): void;
+}
+
+export interface StepStore {
+  insert(steps: StepRecord[]): void;
+  list(runId: string): StepRecord[];
+  update(runId: string, id: string, update: StepUpdate): void;
+}
+
+export interface RunEventStore {
+  append(event: Omit<RunEvent, 'id'>): RunEvent;
+  /** Events of the run with an id above `afterId`, in order. */
+  after(runId: string, afterId: number, limit?: number): RunEvent[];
+}
+
 /** Persistence for the coordinator. Nothing outside store/ touches SQL. */
 export interface Store {
   readonly agents: AgentStore;
   readonly tokens: TokenStore;
+  readonly clusters: ClusterStore;
+  readonly clusterValues: ClusterValueStore;
+  readonly runs: RunStore;
+  readonly steps: StepStore;
+  readonly events: RunEventStore;
+  /** Runs fn in one write transaction; nested calls join the outer one. */
+  transaction<T>(fn: () => T): T;
   /** Checks and uses the token and records the agent in one transaction; throws a KubehaError when the token is unusable. */
   enrollAgent(record: EnrollmentRecord): AgentRecord;
   close(): void;

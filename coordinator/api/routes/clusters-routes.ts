@@ -1,0 +1,240 @@
+import Type from 'typebox';
+import { ErrorCode, KubehaError } from '../../../common/errors.ts';
+import type { RunKind } from '../../plan/run-plan.ts';
+import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
+import { valueNames } from '../../scheduler/join-credentials.ts';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import { parseClusterSpec } from '../../spec/parse-cluster-spec.ts';
+import type { ClusterRecord, Store } from '../../store/store.ts';
+import type { ApiPlugin } from '../build-api.ts';
+import { clientErrorReplies, ErrorReply } from '../error-reply.ts';
+import { RunReply, runToReply } from './runs-routes.ts';
+
+const SpecBody = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'A cluster spec (apiVersion kubeha.io/v1, kind Cluster) as JSON; see docs/api.md',
+});
+
+const NodeReply = Type.Object({
+  name: Type.String(),
+  address: Type.String(),
+  role: Type.String(),
+  agentId: Type.Union([Type.String(), Type.Null()]),
+  hostname: Type.Union([Type.String(), Type.Null()]),
+  connected: Type.Boolean(),
+  holdsVip: Type.Boolean(),
+});
+
+const ClusterReply = Type.Object(
+  {
+    name: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    initialized: Type.Boolean(),
+    endpoint: Type.String(),
+    nodes: Type.Array(NodeReply),
+    lastRun: Type.Union([RunReply, Type.Null()]),
+    spec: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The validated spec with every default filled in',
+    }),
+  },
+  { $id: 'Cluster' },
+);
+
+const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }) });
+const StartRunBody = Type.Object(
+  {
+    kind: Type.Union([
+      Type.Literal('deploy'),
+      Type.Literal('verify'),
+      Type.Literal('drill-failover'),
+      Type.Literal('reset'),
+    ]),
+  },
+  { additionalProperties: false },
+);
+
+export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: () => number }): ApiPlugin {
+  const find = (name: string) => {
+    const cluster = deps.store.clusters.get(name);
+    if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${name}`);
+    return cluster;
+  };
+  const toReply = (cluster: ClusterRecord) => {
+    const index = indexAgentsByAddress(deps.store.agents.list());
+    const runs = deps.store.runs.list(cluster.name);
+    const last = runs[runs.length - 1];
+    const { endpoint } = cluster.spec.spec;
+    return {
+      name: cluster.name,
+      createdAt: new Date(cluster.createdAt).toISOString(),
+      updatedAt: new Date(cluster.updatedAt).toISOString(),
+      initialized: cluster.initializedAt !== null,
+      endpoint: `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
+      nodes: cluster.spec.spec.nodes.map((n) => {
+        const agent = index.get(n.address);
+        return {
+          name: n.name,
+          address: n.address,
+          role: n.role,
+          agentId: agent?.id ?? null,
+          hostname: agent?.hostname ?? null,
+          connected: agent?.connected ?? false,
+          holdsVip: agent?.holdsVip ?? false,
+        };
+      }),
+      lastRun: last ? runToReply(last) : null,
+      spec: cluster.spec as unknown as Record<string, unknown>,
+    };
+  };
+  const validSpec = (body: unknown) => {
+    const parsed = parseClusterSpec(body);
+    if (!parsed.ok) {
+      throw new KubehaError(ErrorCode.specInvalid, `the cluster spec has ${parsed.problems.length} problem(s)`, {
+        details: parsed.problems,
+      });
+    }
+    return parsed.spec;
+  };
+  const refuseWhileRunning = (name: string, what: string) => {
+    const running = deps.store.runs.unfinished().find((r) => r.cluster === name);
+    if (running) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `cannot ${what} cluster ${name} while run ${running.id} is in progress`,
+      );
+    }
+  };
+
+  return (app) => {
+    app.post(
+      '/v1/clusters',
+      {
+        schema: {
+          summary: 'Create a cluster from its spec (400 lists every problem of the spec)',
+          body: SpecBody,
+          response: { 201: ClusterReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        const spec = validSpec(request.body);
+        if (deps.store.clusters.get(spec.metadata.name)) {
+          throw new KubehaError(
+            ErrorCode.conflict,
+            `cluster ${spec.metadata.name} exists; PUT /v1/clusters/${spec.metadata.name} replaces it`,
+          );
+        }
+        const now = deps.now();
+        const record: ClusterRecord = {
+          name: spec.metadata.name,
+          spec,
+          createdAt: now,
+          updatedAt: now,
+          initializedAt: null,
+        };
+        deps.store.clusters.put(record);
+        request.log.info({ cluster: record.name }, 'cluster created');
+        return reply.code(201).send(toReply(record));
+      },
+    );
+    app.get(
+      '/v1/clusters',
+      {
+        schema: {
+          summary: 'Clusters with their nodes and last run',
+          response: { 200: Type.Object({ clusters: Type.Array(ClusterReply) }), ...clientErrorReplies },
+        },
+      },
+      async () => ({ clusters: deps.store.clusters.list().map(toReply) }),
+    );
+    app.get(
+      '/v1/clusters/:name',
+      {
+        schema: { summary: 'One cluster', params: NameParams, response: { 200: ClusterReply, ...clientErrorReplies } },
+      },
+      async (request) => toReply(find(request.params.name)),
+    );
+    app.put(
+      '/v1/clusters/:name',
+      {
+        schema: {
+          summary: 'Create or replace a cluster spec (takes effect for the next run)',
+          params: NameParams,
+          body: SpecBody,
+          response: { 200: ClusterReply, 201: ClusterReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        const spec = validSpec(request.body);
+        if (spec.metadata.name !== request.params.name) {
+          throw new KubehaError(
+            ErrorCode.badRequest,
+            `metadata.name "${spec.metadata.name}" does not match the URL's "${request.params.name}"`,
+          );
+        }
+        refuseWhileRunning(spec.metadata.name, 'replace');
+        const existing = deps.store.clusters.get(spec.metadata.name);
+        const now = deps.now();
+        const record: ClusterRecord = existing
+          ? { ...existing, spec, updatedAt: now }
+          : { name: spec.metadata.name, spec, createdAt: now, updatedAt: now, initializedAt: null };
+        deps.store.clusters.put(record);
+        request.log.info({ cluster: record.name, replaced: existing !== undefined }, 'cluster spec stored');
+        return reply.code(existing ? 200 : 201).send(toReply(record));
+      },
+    );
+    app.delete(
+      '/v1/clusters/:name',
+      {
+        schema: {
+          summary: 'Forget a cluster and its runs (the nodes are left as they are; run reset first to undo them)',
+          params: NameParams,
+          response: { 204: Type.Null(), 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        find(request.params.name);
+        refuseWhileRunning(request.params.name, 'delete');
+        deps.store.clusters.delete(request.params.name);
+        request.log.info({ cluster: request.params.name }, 'cluster deleted');
+        return reply.code(204).send(null);
+      },
+    );
+    app.post(
+      '/v1/clusters/:name/runs',
+      {
+        schema: {
+          summary: 'Start a run: deploy, verify, drill-failover or reset',
+          params: NameParams,
+          body: StartRunBody,
+          response: { 201: RunReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        find(request.params.name);
+        const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind);
+        return reply.code(201).send(runToReply(run));
+      },
+    );
+    app.get(
+      '/v1/clusters/:name/kubeconfig',
+      {
+        schema: {
+          summary: 'The admin kubeconfig reported by the last kubeadm-init or verify step, when the agent reported one',
+          params: NameParams,
+          response: { 200: Type.Object({ kubeconfig: Type.String() }), ...clientErrorReplies },
+        },
+      },
+      async (request) => {
+        find(request.params.name);
+        const value = deps.store.clusterValues.get(request.params.name, valueNames.kubeconfig);
+        if (!value) {
+          throw new KubehaError(
+            ErrorCode.notFound,
+            `no kubeconfig for ${request.params.name} yet: it comes with a successful deploy or verify run`,
+          );
+        }
+        return { kubeconfig: value.value };
+      },
+    );
+  };
+}

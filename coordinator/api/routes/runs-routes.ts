@@ -1,0 +1,229 @@
+import Type from 'typebox';
+import { ErrorCode, KubehaError } from '../../../common/errors.ts';
+import { redactSecrets } from '../../../common/redact.ts';
+import type { RunEventBus } from '../../scheduler/run-event-bus.ts';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import type { RunEvent, RunRecord, StepRecord, Store } from '../../store/store.ts';
+import type { ApiPlugin } from '../build-api.ts';
+import { clientErrorReplies, ErrorReply } from '../error-reply.ts';
+
+const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+export const RunReply = Type.Object(
+  {
+    id: Type.String(),
+    cluster: Type.String(),
+    kind: Type.String(),
+    state: Type.String({ description: 'running | cancelling | succeeded | failed | cancelled' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    finishedAt: Time,
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Run' },
+);
+
+const StepReply = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  node: Type.String(),
+  forNode: Type.Union([Type.String(), Type.Null()]),
+  state: Type.String({
+    description: 'pending | preparing | dispatched | running | retry-wait | succeeded | failed | skipped | cancelled',
+  }),
+  attempt: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  dependsOn: Type.Array(Type.String()),
+  bestEffort: Type.Boolean(),
+  changed: Type.Boolean(),
+  dispatchedAt: Time,
+  startedAt: Time,
+  finishedAt: Time,
+  nextAttemptAt: Time,
+  error: Type.Union([
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      command: Type.Optional(Type.String()),
+      exitCode: Type.Optional(Type.Integer()),
+      stderrTail: Type.Optional(Type.String()),
+      deterministic: Type.Boolean(),
+    }),
+    Type.Null(),
+  ]),
+});
+
+const RunDetailReply = Type.Object({ ...RunReply.properties, steps: Type.Array(StepReply) });
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^run-[0-9a-f-]{36}$' }) });
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function runToReply(run: RunRecord) {
+  return {
+    id: run.id,
+    cluster: run.cluster,
+    kind: run.kind,
+    state: run.state,
+    createdAt: new Date(run.createdAt).toISOString(),
+    finishedAt: iso(run.finishedAt),
+    error: run.error === null ? null : redactSecrets(run.error),
+  };
+}
+
+function stepToReply(step: StepRecord) {
+  const e = step.error;
+  return {
+    id: step.id,
+    kind: step.kind,
+    node: step.node,
+    forNode: step.forNode,
+    state: step.state,
+    attempt: step.attempt,
+    maxAttempts: step.retry.maxAttempts,
+    dependsOn: step.dependsOn,
+    bestEffort: step.bestEffort,
+    changed: step.changed,
+    dispatchedAt: iso(step.dispatchedAt),
+    startedAt: iso(step.startedAt),
+    finishedAt: iso(step.finishedAt),
+    nextAttemptAt: iso(step.nextAttemptAt),
+    error: e
+      ? {
+          code: e.code,
+          message: redactSecrets(e.message),
+          ...(e.command === undefined ? {} : { command: redactSecrets(e.command) }),
+          ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
+          ...(e.stderrTail === undefined ? {} : { stderrTail: redactSecrets(e.stderrTail) }),
+          deterministic: e.deterministic,
+        }
+      : null,
+  };
+}
+
+/** One Server-Sent Event; `data` is the event as JSON on one line. */
+export function sseFrame(event: RunEvent): string {
+  const data = {
+    id: event.id,
+    runId: event.runId,
+    at: new Date(event.at).toISOString(),
+    type: event.type,
+    stepId: event.stepId,
+    node: event.node,
+    attempt: event.attempt,
+    state: event.state,
+    message: redactSecrets(event.message),
+  };
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+const finishedRunStates = new Set(['succeeded', 'failed', 'cancelled']);
+
+export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunEventBus }): ApiPlugin {
+  const find = (id: string) => {
+    const run = deps.store.runs.get(id);
+    if (!run) throw new KubehaError(ErrorCode.notFound, `no run ${id}`);
+    return run;
+  };
+  return (app) => {
+    app.get(
+      '/v1/runs',
+      {
+        schema: {
+          summary: 'Runs, oldest first',
+          querystring: Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 63 })) }),
+          response: { 200: Type.Object({ runs: Type.Array(RunReply) }), ...clientErrorReplies },
+        },
+      },
+      async (request) => ({ runs: deps.store.runs.list(request.query.cluster).map(runToReply) }),
+    );
+    app.get(
+      '/v1/runs/:id',
+      {
+        schema: {
+          summary: 'A run with every step: node, state, attempt, timings, error',
+          params: IdParams,
+          response: { 200: RunDetailReply, ...clientErrorReplies },
+        },
+      },
+      async (request) => {
+        const run = find(request.params.id);
+        return { ...runToReply(run), steps: deps.store.steps.list(run.id).map(stepToReply) };
+      },
+    );
+    app.post(
+      '/v1/runs/:id/cancel',
+      {
+        schema: {
+          summary: 'Cancel a run: no new step starts, running steps are told to stop',
+          params: IdParams,
+          response: { 200: RunReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request) => {
+        find(request.params.id);
+        request.log.info({ runId: request.params.id }, 'run cancelled');
+        return runToReply(deps.scheduler.cancel(request.params.id));
+      },
+    );
+    app.get(
+      '/v1/runs/:id/events',
+      {
+        schema: {
+          summary:
+            'The run’s events as Server-Sent Events: the stored log after Last-Event-ID (header, or ?lastEventId=), then live ' +
+            'events; the stream ends after the run’s final event',
+          params: IdParams,
+          querystring: Type.Object({ lastEventId: Type.Optional(Type.Integer({ minimum: 0 })) }),
+          headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
+          response: {
+            200: Type.String({ description: 'text/event-stream; each event: id, event (run|step|log), data (JSON)' }),
+            ...clientErrorReplies,
+          },
+        },
+      },
+      async (request, reply) => {
+        const run = find(request.params.id);
+        const header = request.headers['last-event-id'];
+        let lastSent = header !== undefined ? Number(header) : (request.query.lastEventId ?? 0);
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        let replaying = true;
+        let ended = false;
+        const buffered: RunEvent[] = [];
+        const end = () => {
+          if (ended) return;
+          ended = true;
+          unsubscribe();
+          clearInterval(keepAlive);
+          raw.end();
+        };
+        const write = (event: RunEvent) => {
+          if (ended || event.id <= lastSent) return;
+          lastSent = event.id;
+          raw.write(sseFrame(event));
+          if (event.type === 'run' && event.state !== null && finishedRunStates.has(event.state)) end();
+        };
+        // Subscribe before reading the log, so nothing falls between the replay and the live events.
+        const unsubscribe = deps.bus.subscribe(run.id, (event) => (replaying ? buffered.push(event) : write(event)));
+        const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+        raw.on('close', end);
+        raw.write('retry: 1000\n\n');
+        for (;;) {
+          const page = deps.store.events.after(run.id, lastSent, 1_000);
+          for (const event of page) write(event);
+          if (page.length < 1_000 || ended) break;
+        }
+        replaying = false;
+        for (const event of buffered) write(event);
+        const current = deps.store.runs.get(run.id);
+        if (!ended && current && finishedRunStates.has(current.state)) end();
+      },
+    );
+  };
+}

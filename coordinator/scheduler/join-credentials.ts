@@ -1,0 +1,262 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
+import type { RetryPolicy } from '../plan/run-plan.ts';
+import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterValue, StepRecord } from '../store/store.ts';
+
+/** Names of the per-cluster values the scheduler keeps (store: cluster_values). */
+export const valueNames = {
+  initToken: 'init-token',
+  certificateKey: 'certificate-key',
+  authPass: 'auth-pass',
+  caCertHash: 'ca-cert-hash',
+  kubeconfig: 'kubeconfig',
+  joinToken: (node: string) => `join-token/${node}`,
+} as const;
+
+/** A joining node's token lives this long; it is deleted as soon as the node has joined. */
+export const joinTokenTtlSeconds = 30 * 60;
+/** A token this close to its expiry is not handed out for a new join attempt. */
+const joinTokenMarginMs = 5 * 60 * 1000;
+/** kubeadm deletes the uploaded certificates after 2 h; re-upload well before (reference A.4). */
+export const certificateKeyMaxAgeMs = 100 * 60 * 1000;
+export const initTokenTtlSeconds = 2 * 3600;
+
+const credentialRetry: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 2_000, maxBackoffMs: 30_000 };
+const credentialTimeoutSeconds = 180;
+
+export type Values = ReadonlyMap<string, ClusterValue>;
+
+export function isJoin(step: StepRecord): boolean {
+  return step.kind === 'kubeadm-join';
+}
+
+export function isControlPlaneJoin(step: StepRecord): boolean {
+  return isJoin(step) && step.params['controlPlane'] === true;
+}
+
+/** The secrets a cluster needs before its first step goes out; only the missing ones are made. */
+export function missingClusterSecrets(values: Values, now: number): [string, ClusterValue][] {
+  const wanted: [string, () => string][] = [
+    [valueNames.initToken, () => generateBootstrapToken().token],
+    [valueNames.certificateKey, () => randomBytes(32).toString('hex')],
+    [valueNames.authPass, () => randomPass(8)],
+  ];
+  return wanted
+    .filter(([name]) => !values.has(name))
+    .map(([name, make]) => [name, { value: make(), secret: true, updatedAt: now }]);
+}
+
+function randomPass(length: number): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+/** A control plane that is up in this run (init or joined), preferring the init node and connected agents. */
+export function healthyControlPlane(
+  steps: readonly StepRecord[],
+  exclude: string,
+  isConnected: (node: string) => boolean,
+): string | undefined {
+  const up = steps
+    .filter((s) => s.state === 'succeeded' && (s.kind === 'kubeadm-init' || isControlPlaneJoin(s)))
+    .map((s) => s.node)
+    .filter((n) => n !== exclude);
+  return up.find(isConnected) ?? up[0];
+}
+
+function credentialStep(
+  join: StepRecord,
+  id: string,
+  kind: string,
+  node: string,
+  params: Record<string, unknown>,
+  seq: number,
+  extra: Partial<StepRecord> = {},
+): StepRecord {
+  return {
+    runId: join.runId,
+    id,
+    seq,
+    kind,
+    node,
+    dependsOn: [],
+    timeoutSeconds: credentialTimeoutSeconds,
+    retry: credentialRetry,
+    params,
+    concurrencyGroup: null,
+    bestEffort: false,
+    forNode: join.node,
+    state: 'pending',
+    attempt: 0,
+    agentId: null,
+    dispatchedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    deadlineAt: null,
+    nextAttemptAt: null,
+    disconnectedAt: null,
+    error: null,
+    changed: false,
+    outputs: {},
+    ...extra,
+  };
+}
+
+function nextId(steps: readonly StepRecord[], prefix: string): string {
+  let n = 1;
+  const ids = new Set(steps.map((s) => s.id));
+  while (ids.has(`${prefix}/${n}`)) n++;
+  return `${prefix}/${n}`;
+}
+
+export interface JoinGate {
+  /** Steps to insert (and make the join wait for) before the join may go out; empty when it may go now. */
+  steps: StepRecord[];
+  /** Values to store with them: a freshly generated token. */
+  values: [string, ClusterValue][];
+}
+
+/**
+ * Before a join goes out: a token of its own, made on a healthy control plane, unless a live one exists; before a
+ * control-plane join, the certificates re-uploaded when the key is older than 100 minutes.
+ */
+export function joinCredentialGate(
+  join: StepRecord,
+  steps: readonly StepRecord[],
+  values: Values,
+  controlPlane: string,
+  now: number,
+  nextSeq: number,
+): JoinGate {
+  const out: JoinGate = { steps: [], values: [] };
+  const token = values.get(valueNames.joinToken(join.node));
+  const tokenLive =
+    token !== undefined &&
+    token.updatedAt > 0 &&
+    now < token.updatedAt + joinTokenTtlSeconds * 1000 - joinTokenMarginMs;
+  if (!tokenLive) {
+    out.values.push([
+      valueNames.joinToken(join.node),
+      { value: generateBootstrapToken().token, secret: true, updatedAt: 0 },
+    ]);
+    out.steps.push(
+      credentialStep(
+        join,
+        nextId(steps, `join-credentials/create-token/${join.node}`),
+        'join-credentials',
+        controlPlane,
+        { action: 'create-token', ttlSeconds: joinTokenTtlSeconds, description: `kubeha join of ${join.node}` },
+        nextSeq,
+      ),
+    );
+  }
+  if (isControlPlaneJoin(join)) {
+    const key = values.get(valueNames.certificateKey);
+    if (key && now - key.updatedAt > certificateKeyMaxAgeMs) {
+      out.steps.push(
+        credentialStep(
+          join,
+          nextId(steps, `join-credentials/upload-certs/${join.node}`),
+          'join-credentials',
+          controlPlane,
+          { action: 'upload-certs', description: `kubeha certificates for ${join.node}` },
+          nextSeq + out.steps.length,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/** After a join succeeded: its token is deleted (best effort: it expires anyway). */
+export function tokenDeletionAfterJoin(
+  join: StepRecord,
+  steps: readonly StepRecord[],
+  controlPlane: string,
+  nextSeq: number,
+): StepRecord | undefined {
+  const id = `join-credentials/delete-token/${join.node}`;
+  if (steps.some((s) => s.id === id)) return undefined;
+  return credentialStep(
+    join,
+    id,
+    'join-credentials',
+    controlPlane,
+    { action: 'delete-token', description: `kubeha join of ${join.node}` },
+    nextSeq,
+    { dependsOn: [join.id], bestEffort: true },
+  );
+}
+
+/**
+ * A failed control-plane join leaves a half-made member: `kubeadm reset` on the node, then its etcd member removed
+ * through a healthy control plane, before the retry (reference A.8).
+ */
+export function cleanupAfterFailedControlPlaneJoin(
+  join: StepRecord,
+  spec: ClusterSpec,
+  controlPlane: string,
+  nextSeq: number,
+): StepRecord[] {
+  const address = spec.spec.nodes.find((n) => n.name === join.node)?.address ?? '';
+  const cleanupId = `cleanup-failed-join/${join.node}/${join.attempt}`;
+  return [
+    credentialStep(join, cleanupId, 'cleanup-failed-join', join.node, { nodeName: join.node }, nextSeq),
+    credentialStep(
+      join,
+      `remove-etcd-member/${join.node}/${join.attempt}`,
+      'remove-etcd-member',
+      controlPlane,
+      {
+        memberName: join.node,
+        memberPeerAddress: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
+      },
+      nextSeq + 1,
+      { dependsOn: [cleanupId] },
+    ),
+  ];
+}
+
+/**
+ * The parameters sent to the agent: the planned ones plus the secrets and values only known at run time.
+ * Returns the name of a missing value instead when one is not there yet.
+ */
+export function paramsForDispatch(
+  step: StepRecord,
+  values: Values,
+): { params: Record<string, unknown> } | { missing: string } {
+  const params: Record<string, unknown> = { ...step.params };
+  const need = (name: string): string | undefined => values.get(name)?.value;
+  const fill = (param: string, name: string): string | undefined => {
+    const value = need(name);
+    if (value === undefined) return name;
+    params[param] = value;
+    return undefined;
+  };
+  let missing: string | undefined;
+  switch (step.kind) {
+    case 'kubeadm-init':
+      missing = fill('bootstrapToken', valueNames.initToken) ?? fill('certificateKey', valueNames.certificateKey);
+      params['tokenTtlSeconds'] ??= initTokenTtlSeconds;
+      break;
+    case 'kubeadm-join': {
+      missing = fill('bootstrapToken', valueNames.joinToken(step.node));
+      const hash = need(valueNames.caCertHash);
+      if (hash === undefined) missing ??= valueNames.caCertHash;
+      else params['caCertHashes'] = [hash];
+      if (step.params['controlPlane'] === true) missing ??= fill('certificateKey', valueNames.certificateKey);
+      break;
+    }
+    case 'load-balancer':
+      missing = fill('authPass', valueNames.authPass);
+      break;
+    case 'join-credentials':
+      if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
+      else if (step.forNode) missing = fill('token', valueNames.joinToken(step.forNode));
+      break;
+  }
+  return missing === undefined ? { params } : { missing };
+}

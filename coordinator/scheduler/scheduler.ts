@@ -1,0 +1,732 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { redactSecrets } from '../../common/redact.ts';
+import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
+import { type NodeFacts, runStepFor } from '../../proto/convert.ts';
+import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import { crossNodeChecks } from '../plan/cross-node-checks.ts';
+import { planRun } from '../plan/plan-run.ts';
+import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
+import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { AgentRecord, RunEvent, RunRecord, StepRecord, StepUpdate, Store } from '../store/store.ts';
+import { indexAgentsByAddress } from './agent-for-node.ts';
+import {
+  cleanupAfterFailedControlPlaneJoin,
+  healthyControlPlane,
+  isControlPlaneJoin,
+  isJoin,
+  joinCredentialGate,
+  missingClusterSecrets,
+  paramsForDispatch,
+  tokenDeletionAfterJoin,
+  valueNames,
+} from './join-credentials.ts';
+import type { RunEventBus } from './run-event-bus.ts';
+import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
+
+/** The gateway as the scheduler sees it. */
+export interface AgentChannel {
+  send(agentId: string, message: CoordinatorMessage): boolean;
+  isConnected(agentId: string): boolean;
+}
+
+export interface SchedulerOptions {
+  store: Store;
+  agents: AgentChannel;
+  bus: RunEventBus;
+  logger: Logger;
+  /** The planner; tests may hand in a smaller DAG. */
+  planRun?: PlanRun;
+  now?: () => number;
+  tickMs?: number;
+  /** How long a step's agent may be away before the step counts as failed (and is retried). */
+  disconnectGraceMs?: number;
+  /** After a coordinator restart, agents get this long to reconnect before their steps time out. */
+  resumeGraceMs?: number;
+}
+
+interface ActiveRun {
+  run: RunRecord;
+  spec: ClusterSpec;
+  steps: Map<string, StepRecord>;
+}
+
+/**
+ * Walks every unfinished run's DAG. Every transition is written to the store (with its event) before it is acted
+ * on: a RunStep is sent only after the step is recorded as dispatched, an Ack only after the result is stored.
+ * The decisions themselves are the pure functions of step-decisions.ts and join-credentials.ts.
+ */
+export class Scheduler {
+  private readonly options: SchedulerOptions;
+  private readonly now: () => number;
+  private readonly active = new Map<string, ActiveRun>();
+  private agentIndex: Map<string, AgentRecord> | undefined;
+  private pendingEvents: RunEvent[] = [];
+  private kickQueued = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Resumes every unfinished run; dispatched steps are re-sent (same id and attempt) once their agent is back. */
+  start(): void {
+    const now = this.now();
+    const grace = this.options.resumeGraceMs ?? 30_000;
+    for (const run of this.options.store.runs.unfinished()) {
+      const cluster = this.options.store.clusters.get(run.cluster);
+      if (!cluster) continue;
+      const steps = this.options.store.steps.list(run.id);
+      const active: ActiveRun = { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) };
+      this.active.set(run.id, active);
+      this.record(() => {
+        for (const s of steps) {
+          if (!isInFlight(s.state)) continue;
+          const deadlineAt = Math.max(s.deadlineAt ?? 0, now + grace);
+          this.updateStep(active, s, { deadlineAt, disconnectedAt: now });
+        }
+      });
+      this.options.logger.info({ runId: run.id, cluster: run.cluster, kind: run.kind }, 'resuming run');
+    }
+    this.timer = setInterval(() => this.kick(), this.options.tickMs ?? 250);
+    this.timer.unref();
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  startRun(clusterName: string, kind: RunKind): RunRecord {
+    const cluster = this.options.store.clusters.get(clusterName);
+    if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
+    const busy = [...this.active.values()].find((a) => a.run.cluster === clusterName);
+    if (busy) {
+      throw new KubehaError(ErrorCode.conflict, `cluster ${clusterName} already has run ${busy.run.id} in progress`, {
+        details: { runId: busy.run.id },
+      });
+    }
+    const plan = (this.options.planRun ?? planRun)(kind, cluster.spec);
+    const now = this.now();
+    const run: RunRecord = {
+      id: `run-${randomUUID()}`,
+      cluster: clusterName,
+      kind,
+      state: 'running',
+      createdAt: now,
+      finishedAt: null,
+      error: null,
+    };
+    const steps: StepRecord[] = plan.steps.map((p, seq) => ({
+      runId: run.id,
+      id: p.id,
+      seq,
+      kind: p.kind,
+      node: p.node,
+      dependsOn: [...p.dependsOn],
+      timeoutSeconds: p.timeoutSeconds,
+      retry: p.retry,
+      params: p.params,
+      concurrencyGroup: p.concurrencyGroup ?? null,
+      bestEffort: false,
+      forNode: null,
+      state: 'pending',
+      attempt: 0,
+      agentId: null,
+      dispatchedAt: null,
+      startedAt: null,
+      finishedAt: null,
+      deadlineAt: null,
+      nextAttemptAt: null,
+      disconnectedAt: null,
+      error: null,
+      changed: false,
+      outputs: {},
+    }));
+    const active: ActiveRun = { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) };
+    this.record(() => {
+      this.options.store.runs.insert(run);
+      this.options.store.steps.insert(steps);
+      const values = this.options.store.clusterValues.all(clusterName);
+      for (const [name, value] of missingClusterSecrets(values, now)) {
+        this.options.store.clusterValues.set(clusterName, name, value);
+      }
+      this.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
+    });
+    this.active.set(run.id, active);
+    this.options.logger.info({ runId: run.id, cluster: clusterName, kind, steps: steps.length }, 'run started');
+    this.kick();
+    return run;
+  }
+
+  /** Cancels the run: pending steps never start, in-flight steps are told to stop; late results are ignored. */
+  cancel(runId: string): RunRecord {
+    const active = this.active.get(runId);
+    if (!active) {
+      const run = this.options.store.runs.get(runId);
+      if (!run) throw new KubehaError(ErrorCode.notFound, `no run ${runId}`);
+      throw new KubehaError(ErrorCode.conflict, `run ${runId} has already finished (${run.state})`);
+    }
+    const now = this.now();
+    const inFlight = [...active.steps.values()].filter((s) => isInFlight(s.state));
+    this.record(() => {
+      for (const s of active.steps.values()) {
+        if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'skipped' || s.state === 'cancelled')
+          continue;
+        this.updateStep(active, s, { state: 'cancelled', finishedAt: now });
+      }
+      this.finishRun(active, 'cancelled', 'cancelled by the operator');
+    });
+    for (const s of inFlight) {
+      if (s.agentId) {
+        this.options.agents.send(s.agentId, { cancel_step: { run_id: runId, step_id: s.id, attempt: s.attempt } });
+      }
+    }
+    return active.run;
+  }
+
+  /** The ClusterPhase of every cluster this agent is a node of; sent when its session opens. */
+  clusterPhaseMessages(agentId: string): CoordinatorMessage[] {
+    const agent = this.options.store.agents.get(agentId);
+    if (!agent) return [];
+    const index = indexAgentsByAddress([agent]);
+    const messages: CoordinatorMessage[] = [];
+    for (const cluster of this.options.store.clusters.list()) {
+      const node = cluster.spec.spec.nodes.find((n) => index.has(n.address));
+      if (node) messages.push(this.phaseFor(cluster.spec, node.name, cluster.initializedAt !== null));
+    }
+    return messages;
+  }
+
+  agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
+    this.agentIndex = undefined;
+    for (const event of unacknowledged) this.stepEvent(agentId, event);
+    const now = this.now();
+    const resend: { active: ActiveRun; step: StepRecord }[] = [];
+    this.record(() => {
+      for (const active of this.active.values()) {
+        for (const s of active.steps.values()) {
+          if (isInFlight(s.state) && s.agentId === agentId) {
+            if (s.disconnectedAt !== null) this.updateStep(active, s, { disconnectedAt: null });
+            resend.push({ active, step: s });
+          }
+        }
+      }
+    });
+    // Same step id and attempt: the agent runs it once, or answers from its spool.
+    for (const { active, step } of resend) this.send(active, step, now);
+    this.kick();
+  }
+
+  agentDisconnected(agentId: string): void {
+    this.agentIndex = undefined;
+    const now = this.now();
+    this.record(() => {
+      for (const active of this.active.values()) {
+        for (const s of active.steps.values()) {
+          if (isInFlight(s.state) && s.agentId === agentId && s.disconnectedAt === null) {
+            this.updateStep(active, s, { disconnectedAt: now });
+          }
+        }
+      }
+    });
+  }
+
+  stepEvent(agentId: string, event: StepEventReport): void {
+    const ack = () =>
+      this.options.agents.send(agentId, {
+        ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt },
+      });
+    const active = this.active.get(event.runId);
+    const step = active?.steps.get(event.stepId);
+    if (!active || !step) {
+      if (event.type === 'finished') ack();
+      return;
+    }
+    if (step.agentId !== agentId) {
+      this.options.logger.warn(
+        { agentId, runId: event.runId, stepId: event.stepId },
+        'event from another agent ignored',
+      );
+      return;
+    }
+    const current = step.attempt === event.attempt && isInFlight(step.state);
+    if (event.type === 'finished') {
+      if (current) this.record(() => this.applyResult(active, step, event.result));
+      ack();
+      this.kick();
+      return;
+    }
+    if (!current) return;
+    if (event.type === 'started') {
+      if (step.state === 'dispatched') {
+        this.record(() => {
+          this.updateStep(active, step, { state: 'running', startedAt: this.now() });
+          this.stepEventEntry(active, step, 'running', `${step.id} started on ${step.node}`);
+        });
+      }
+      return;
+    }
+    this.record(() =>
+      this.event(active.run.id, {
+        type: 'log',
+        stepId: step.id,
+        node: step.node,
+        attempt: step.attempt,
+        state: null,
+        message: redactSecrets(event.text),
+      }),
+    );
+  }
+
+  /** Coalesces wake-ups: one pass over the runs per event-loop turn. */
+  kick(): void {
+    if (this.kickQueued || this.stopped) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      if (this.stopped) return;
+      for (const active of [...this.active.values()]) {
+        try {
+          this.advance(active);
+        } catch (error) {
+          this.options.logger.error({ err: error, runId: active.run.id }, 'scheduler pass failed; reloading the run');
+          this.reload(active.run.id);
+        }
+      }
+    });
+  }
+
+  private advance(active: ActiveRun): void {
+    const now = this.now();
+    const disconnectGraceMs = this.options.disconnectGraceMs ?? 30_000;
+    for (const s of active.steps.values()) {
+      const failure = inFlightFailure(s, now, disconnectGraceMs);
+      if (!failure) continue;
+      const { agentId, attempt } = s;
+      this.record(() => this.applyFailure(active, s, failure));
+      if (agentId) {
+        this.options.agents.send(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
+      }
+    }
+    for (const s of readySteps([...active.steps.values()], now)) this.startStep(active, s, now);
+    const outcome = runOutcome([...active.steps.values()]);
+    if (outcome !== 'running') {
+      const failed = [...active.steps.values()].find((s) => s.state === 'failed' && !s.bestEffort);
+      this.record(() =>
+        this.finishRun(active, outcome, failed ? `${failed.id}: ${failed.error?.message ?? 'failed'}` : null),
+      );
+    }
+  }
+
+  private startStep(active: ActiveRun, step: StepRecord, now: number): void {
+    const attempt = step.attempt + 1;
+    if (step.node === coordinatorNode) {
+      this.runInCoordinator(active, step, attempt, now);
+      return;
+    }
+    const agent = this.agentFor(active.spec, step.node);
+    if (!agent || !this.options.agents.isConnected(agent.id)) return;
+    const values = this.options.store.clusterValues.all(active.run.cluster);
+    if (isJoin(step) && step.state !== 'preparing') {
+      const steps = [...active.steps.values()];
+      const controlPlane = healthyControlPlane(steps, step.node, (n) => {
+        const a = this.agentFor(active.spec, n);
+        return a !== undefined && this.options.agents.isConnected(a.id);
+      });
+      if (!controlPlane) {
+        this.record(() =>
+          this.applyFailure(active, step, {
+            code: ErrorCode.stepFailed,
+            message: 'no healthy control plane to make join credentials on',
+            deterministic: true,
+          }),
+        );
+        return;
+      }
+      const gate = joinCredentialGate(step, steps, values, controlPlane, now, this.nextSeq(active));
+      if (gate.steps.length > 0) {
+        this.record(() => {
+          for (const [name, value] of gate.values)
+            this.options.store.clusterValues.set(active.run.cluster, name, value);
+          this.insertSteps(active, gate.steps);
+          this.updateStep(active, step, {
+            state: 'preparing',
+            dependsOn: [...step.dependsOn, ...gate.steps.map((s) => s.id)],
+          });
+          this.stepEventEntry(
+            active,
+            step,
+            'preparing',
+            `${step.id} waits for ${gate.steps.map((s) => s.id).join(', ')}`,
+          );
+        });
+        return;
+      }
+    }
+    const prepared = paramsForDispatch(step, values);
+    if ('missing' in prepared) {
+      this.record(() =>
+        this.applyFailure(active, step, {
+          code: ErrorCode.stepFailed,
+          message: `${prepared.missing} is not known yet (an earlier step did not report it)`,
+          deterministic: true,
+        }),
+      );
+      return;
+    }
+    this.record(() => {
+      this.updateStep(active, step, {
+        state: 'dispatched',
+        attempt,
+        agentId: agent.id,
+        dispatchedAt: now,
+        startedAt: null,
+        finishedAt: null,
+        deadlineAt: now + step.timeoutSeconds * 1000,
+        nextAttemptAt: null,
+        disconnectedAt: null,
+      });
+      this.stepEventEntry(active, step, 'dispatched', `${step.id} attempt ${attempt} sent to ${step.node}`);
+    });
+    this.send(active, step, now, prepared.params);
+  }
+
+  private send(active: ActiveRun, step: StepRecord, now: number, params?: Record<string, unknown>): void {
+    if (!step.agentId) return;
+    let sendParams = params;
+    if (!sendParams) {
+      const prepared = paramsForDispatch(step, this.options.store.clusterValues.all(active.run.cluster));
+      if ('missing' in prepared) return;
+      sendParams = prepared.params;
+    }
+    const message = {
+      run_step: runStepFor(
+        { runId: active.run.id, stepId: step.id, attempt: step.attempt, timeoutSeconds: step.timeoutSeconds },
+        step.kind,
+        sendParams,
+      ),
+    };
+    if (!this.options.agents.send(step.agentId, message) && step.disconnectedAt === null) {
+      this.record(() => this.updateStep(active, step, { disconnectedAt: now }));
+    }
+  }
+
+  private runInCoordinator(active: ActiveRun, step: StepRecord, attempt: number, now: number): void {
+    this.record(() => {
+      this.updateStep(active, step, { state: 'running', attempt, dispatchedAt: now, startedAt: now, agentId: null });
+      this.stepEventEntry(active, step, 'running', `${step.id} started in the coordinator`);
+    });
+    let errors: string[] = [];
+    let warnings: string[] = [];
+    if (step.kind === 'cross-node-checks') {
+      const factsByNode = new Map<string, NodeFacts | undefined>();
+      for (const node of active.spec.spec.nodes)
+        factsByNode.set(node.name, this.agentFor(active.spec, node.name)?.facts);
+      try {
+        const findings = crossNodeChecks(active.spec, factsByNode);
+        errors = findings.filter((f) => f.severity === 'error').map((f) => `${f.code}: ${f.message}`);
+        warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.code}: ${f.message}`);
+      } catch (error) {
+        errors = [`the checks could not run: ${(error as Error).message}`];
+      }
+    } else if (step.kind === 'failover-drill') {
+      errors = this.planDrillActions(active, step);
+    } else {
+      errors = [`${step.kind} is not a step the coordinator knows`];
+    }
+    this.record(() => {
+      for (const warning of warnings) {
+        this.event(active.run.id, {
+          type: 'log',
+          stepId: step.id,
+          node: step.node,
+          attempt,
+          message: `warning: ${warning}`,
+        });
+      }
+      if (errors.length === 0) {
+        this.applyResult(active, step, {
+          outcome: 'succeeded',
+          changed: false,
+          outputs: {},
+          paramsChecksum: '',
+          changes: [],
+        });
+      } else {
+        this.applyFailure(active, step, {
+          code: ErrorCode.specInvalid,
+          message: errors.join('; '),
+          deterministic: true,
+        });
+      }
+    });
+  }
+
+  /**
+   * The drill breaks the VIP holder's tiers one at a time (apply, then restore) through failover-drill-action steps,
+   * added after this step once the holder is known from the heartbeats.
+   */
+  private planDrillActions(active: ActiveRun, step: StepRecord): string[] {
+    const candidates = (step.params['candidates'] as { name: string }[] | undefined) ?? [];
+    const holdsVip = (node: string) => {
+      const agent = this.agentFor(active.spec, node);
+      return agent !== undefined && this.options.store.agents.get(agent.id)?.holdsVip === true;
+    };
+    const holder = candidates.find((c) => holdsVip(c.name));
+    if (!holder) return ['no candidate node reports holding the VIP'];
+    const actions = (step.params['actions'] as string[] | undefined) ?? [];
+    let previous = step.id;
+    let seq = this.nextSeq(active);
+    const added: StepRecord[] = [];
+    for (const action of actions) {
+      for (const phase of ['apply', 'restore']) {
+        const id = `failover-drill/${action}/${phase}`;
+        added.push({
+          ...step,
+          id,
+          seq: seq++,
+          kind: 'failover-drill-action',
+          node: holder.name,
+          dependsOn: [previous],
+          params: { action, phase },
+          forNode: holder.name,
+          state: 'pending',
+          attempt: 0,
+          agentId: null,
+          dispatchedAt: null,
+          startedAt: null,
+          finishedAt: null,
+          deadlineAt: null,
+          nextAttemptAt: null,
+          disconnectedAt: null,
+          error: null,
+          outputs: {},
+        });
+        previous = id;
+      }
+    }
+    this.record(() => this.insertSteps(active, added));
+    return [];
+  }
+
+  private applyResult(active: ActiveRun, step: StepRecord, result: StepResult): void {
+    if (result.outcome !== 'succeeded') {
+      const failure: StepFailure = result.error ?? {
+        code: result.outcome === 'timed-out' ? 'KUBEHA_STEP_TIMEOUT' : ErrorCode.stepFailed,
+        message: `the step ended ${result.outcome}`,
+        deterministic: false,
+      };
+      this.applyFailure(active, step, failure, result);
+      return;
+    }
+    const now = this.now();
+    const cluster = active.run.cluster;
+    const values = this.options.store.clusterValues;
+    this.updateStep(active, step, {
+      state: 'succeeded',
+      finishedAt: now,
+      changed: result.changed,
+      outputs: result.outputs,
+      error: null,
+      disconnectedAt: null,
+    });
+    this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${result.changed ? ' (changed)' : ''}`);
+    const keep = (name: string, value: string, secret: boolean) =>
+      values.set(cluster, name, { value, secret, updatedAt: now });
+    const touch = (name: string) => {
+      const current = values.get(cluster, name);
+      if (current) values.set(cluster, name, { ...current, updatedAt: now });
+    };
+    if (step.kind === 'kubeadm-init') {
+      const hash = result.outputs['caCertHash'];
+      if (hash) keep(valueNames.caCertHash, hash, false);
+      // kubeadm init --upload-certs uploaded the certificates under this key just now.
+      touch(valueNames.certificateKey);
+      const record = this.options.store.clusters.get(cluster);
+      if (record) this.options.store.clusters.put({ ...record, initializedAt: now });
+      queueMicrotask(() => this.broadcastPhase(active.spec, true));
+    }
+    if (result.outputs['kubeconfig']) keep(valueNames.kubeconfig, result.outputs['kubeconfig'], true);
+    if (step.kind === 'join-credentials' && step.params['action'] === 'create-token' && step.forNode) {
+      touch(valueNames.joinToken(step.forNode));
+    }
+    if (step.kind === 'join-credentials' && step.params['action'] === 'upload-certs') touch(valueNames.certificateKey);
+    if (step.kind === 'join-credentials' && step.params['action'] === 'delete-token' && step.forNode) {
+      values.delete(cluster, valueNames.joinToken(step.forNode));
+    }
+    if (isJoin(step)) {
+      const steps = [...active.steps.values()];
+      const controlPlane = healthyControlPlane(steps, step.node, () => true);
+      const deletion = controlPlane && tokenDeletionAfterJoin(step, steps, controlPlane, this.nextSeq(active));
+      if (deletion) this.insertSteps(active, [deletion]);
+    }
+  }
+
+  private applyFailure(active: ActiveRun, step: StepRecord, failure: StepFailure, result?: StepResult): void {
+    const now = this.now();
+    const decision = failureDecision(step, failure, now);
+    const common: StepUpdate = {
+      error: failure,
+      finishedAt: now,
+      disconnectedAt: null,
+      ...(result ? { outputs: result.outputs, changed: result.changed } : {}),
+    };
+    if (decision.state === 'retry-wait') {
+      let dependsOn = step.dependsOn;
+      if (isControlPlaneJoin(step)) {
+        const controlPlane = healthyControlPlane([...active.steps.values()], step.node, () => true);
+        if (controlPlane) {
+          const cleanup = cleanupAfterFailedControlPlaneJoin(step, active.spec, controlPlane, this.nextSeq(active));
+          this.insertSteps(active, cleanup);
+          dependsOn = [...dependsOn, ...cleanup.map((s) => s.id)];
+        }
+      }
+      this.updateStep(active, step, {
+        ...common,
+        state: 'retry-wait',
+        nextAttemptAt: decision.nextAttemptAt,
+        dependsOn,
+      });
+      this.stepEventEntry(
+        active,
+        step,
+        'retry-wait',
+        `${step.id} attempt ${step.attempt} failed (${failure.code}: ${failure.message}); retrying`,
+      );
+      return;
+    }
+    this.updateStep(active, step, { ...common, state: 'failed' });
+    this.stepEventEntry(
+      active,
+      step,
+      'failed',
+      `${step.id} failed${step.bestEffort ? ' (best effort, ignored)' : ''}: ${failure.code}: ${failure.message}`,
+    );
+    for (const s of stepsToSkip([...active.steps.values()])) {
+      this.updateStep(active, s, { state: 'skipped' });
+      this.stepEventEntry(active, s, 'skipped', `${s.id} skipped: ${step.id} failed`);
+    }
+  }
+
+  private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
+    const now = this.now();
+    this.options.store.runs.update(active.run.id, { state, finishedAt: now, error });
+    if (active.run.kind === 'reset' && state === 'succeeded') {
+      const record = this.options.store.clusters.get(active.run.cluster);
+      if (record) this.options.store.clusters.put({ ...record, initializedAt: null });
+    }
+    active.run = { ...active.run, state, finishedAt: now, error };
+    this.event(active.run.id, {
+      type: 'run',
+      state,
+      message: `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
+    });
+    this.active.delete(active.run.id);
+    this.options.logger.info({ runId: active.run.id, state }, 'run finished');
+  }
+
+  private phaseFor(spec: ClusterSpec, node: string, initialized: boolean): CoordinatorMessage {
+    const initNode = spec.spec.nodes.find((n) => n.role === 'control-plane')?.name;
+    return {
+      cluster_phase: {
+        cluster: spec.metadata.name,
+        initialized,
+        init_node: node === initNode,
+        endpoint_mode: spec.spec.endpoint.mode,
+        lb_port: spec.spec.endpoint.port,
+        vip: spec.spec.endpoint.vip,
+        cluster_ca_pem: '',
+      },
+    };
+  }
+
+  private broadcastPhase(spec: ClusterSpec, initialized: boolean): void {
+    for (const node of spec.spec.nodes) {
+      const agent = this.agentFor(spec, node.name);
+      if (agent) this.options.agents.send(agent.id, this.phaseFor(spec, node.name, initialized));
+    }
+  }
+
+  private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
+    const node = spec.spec.nodes.find((n) => n.name === nodeName);
+    if (!node) return undefined;
+    this.agentIndex ??= indexAgentsByAddress(this.options.store.agents.list());
+    return this.agentIndex.get(node.address);
+  }
+
+  private nextSeq(active: ActiveRun): number {
+    let max = -1;
+    for (const s of active.steps.values()) max = Math.max(max, s.seq);
+    return max + 1;
+  }
+
+  private insertSteps(active: ActiveRun, steps: StepRecord[]): void {
+    this.options.store.steps.insert(steps);
+    for (const s of steps) {
+      active.steps.set(s.id, s);
+      this.stepEventEntry(active, s, 'pending', `${s.id} added for ${s.forNode ?? s.node}`);
+    }
+  }
+
+  private updateStep(active: ActiveRun, step: StepRecord, update: StepUpdate): void {
+    this.options.store.steps.update(active.run.id, step.id, update);
+    Object.assign(step, update);
+  }
+
+  private stepEventEntry(active: ActiveRun, step: StepRecord, state: string, message: string): void {
+    this.event(active.run.id, {
+      type: 'step',
+      stepId: step.id,
+      node: step.node,
+      attempt: step.attempt,
+      state,
+      message,
+    });
+  }
+
+  private event(
+    runId: string,
+    event: Partial<Omit<RunEvent, 'id' | 'runId' | 'at'>> & Pick<RunEvent, 'type' | 'message'>,
+  ): void {
+    this.pendingEvents.push(
+      this.options.store.events.append({
+        runId,
+        at: this.now(),
+        stepId: null,
+        node: null,
+        attempt: null,
+        state: null,
+        ...event,
+      }),
+    );
+  }
+
+  /** Runs fn in one transaction; its events are published only once it has committed. */
+  private record(fn: () => void): void {
+    try {
+      this.options.store.transaction(fn);
+    } catch (error) {
+      this.pendingEvents = [];
+      throw error;
+    }
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    for (const e of events) this.options.bus.publish(e);
+  }
+
+  private reload(runId: string): void {
+    const run = this.options.store.runs.get(runId);
+    const cluster = run && this.options.store.clusters.get(run.cluster);
+    if (!run || !cluster || (run.state !== 'running' && run.state !== 'cancelling')) {
+      this.active.delete(runId);
+      return;
+    }
+    const steps = this.options.store.steps.list(runId);
+    this.active.set(runId, { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) });
+  }
+}

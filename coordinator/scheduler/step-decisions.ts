@@ -1,0 +1,102 @@
+import type { StepFailure } from '../../common/step-events.ts';
+import type { RunState, StepRecord, StepState } from '../store/store.ts';
+
+const terminal: ReadonlySet<StepState> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+const inFlight: ReadonlySet<StepState> = new Set(['dispatched', 'running']);
+/** States that hold a place in the step's concurrency group. */
+const holdingSlot: ReadonlySet<StepState> = new Set(['preparing', 'dispatched', 'running']);
+
+export function isTerminal(state: StepState): boolean {
+  return terminal.has(state);
+}
+
+export function isInFlight(state: StepState): boolean {
+  return inFlight.has(state);
+}
+
+/** A dependency is satisfied by success, or by the failure of a best-effort step. */
+function satisfies(step: StepRecord): boolean {
+  return step.state === 'succeeded' || (step.bestEffort && step.state === 'failed');
+}
+
+function isRequiredFailure(step: StepRecord): boolean {
+  return step.state === 'failed' && !step.bestEffort;
+}
+
+/**
+ * The steps that may start now, in insertion order: every dependency satisfied, a retry's backoff elapsed, and
+ * room in the concurrency group (a step that already holds a place, while its join credentials are made, keeps it).
+ */
+export function readySteps(steps: readonly StepRecord[], now: number): StepRecord[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const occupancy = new Map<string, number>();
+  for (const s of steps) {
+    if (s.concurrencyGroup && holdingSlot.has(s.state)) {
+      occupancy.set(s.concurrencyGroup.name, (occupancy.get(s.concurrencyGroup.name) ?? 0) + 1);
+    }
+  }
+  const ready: StepRecord[] = [];
+  for (const s of steps) {
+    const waiting =
+      s.state === 'pending' ||
+      s.state === 'preparing' ||
+      (s.state === 'retry-wait' && (s.nextAttemptAt === null || s.nextAttemptAt <= now));
+    if (!waiting) continue;
+    if (!s.dependsOn.every((id) => byId.has(id) && satisfies(byId.get(id)!))) continue;
+    if (s.concurrencyGroup && s.state !== 'preparing') {
+      const used = occupancy.get(s.concurrencyGroup.name) ?? 0;
+      if (used >= s.concurrencyGroup.limit) continue;
+      occupancy.set(s.concurrencyGroup.name, used + 1);
+    }
+    ready.push(s);
+  }
+  return ready;
+}
+
+export type FailureDecision = { state: 'retry-wait'; nextAttemptAt: number } | { state: 'failed' };
+
+/** Deterministic failures (invalid input, a failed preflight) are final; others are retried with exponential backoff. */
+export function failureDecision(step: StepRecord, failure: StepFailure, now: number): FailureDecision {
+  if (failure.deterministic || step.kind === 'preflight' || step.attempt >= step.retry.maxAttempts) {
+    return { state: 'failed' };
+  }
+  return { state: 'retry-wait', nextAttemptAt: now + backoffMs(step.retry, step.attempt) };
+}
+
+export function backoffMs(retry: StepRecord['retry'], failedAttempt: number): number {
+  return Math.min(retry.initialBackoffMs * 2 ** Math.max(0, failedAttempt - 1), retry.maxBackoffMs);
+}
+
+/** Steps never to start because a required step failed for good. */
+export function stepsToSkip(steps: readonly StepRecord[]): StepRecord[] {
+  if (!steps.some(isRequiredFailure)) return [];
+  return steps.filter((s) => s.state === 'pending' || s.state === 'preparing' || s.state === 'retry-wait');
+}
+
+/** The run's state from its steps: it ends when nothing is in flight and nothing can start. */
+export function runOutcome(steps: readonly StepRecord[]): Extract<RunState, 'running' | 'succeeded' | 'failed'> {
+  if (steps.some((s) => !isTerminal(s.state))) return 'running';
+  return steps.some(isRequiredFailure) || steps.some((s) => s.state === 'skipped' || s.state === 'cancelled')
+    ? 'failed'
+    : 'succeeded';
+}
+
+/** Why an in-flight step has to be given up on now, if it has. */
+export function inFlightFailure(step: StepRecord, now: number, disconnectGraceMs: number): StepFailure | undefined {
+  if (!isInFlight(step.state)) return undefined;
+  if (step.deadlineAt !== null && now > step.deadlineAt) {
+    return {
+      code: 'KUBEHA_STEP_TIMEOUT',
+      message: `no result within ${step.timeoutSeconds} s`,
+      deterministic: false,
+    };
+  }
+  if (step.disconnectedAt !== null && now - step.disconnectedAt > disconnectGraceMs) {
+    return {
+      code: 'KUBEHA_AGENT_DISCONNECTED',
+      message: `the agent of ${step.node} has been disconnected for more than ${Math.round(disconnectGraceMs / 1000)} s`,
+      deterministic: false,
+    };
+  }
+  return undefined;
+}
