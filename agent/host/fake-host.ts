@@ -7,6 +7,7 @@
  *   host.expect('getenforce', [], { stdout: 'Enforcing\n' });                    // once, with output
  *   host.expect('modprobe', ['br_netfilter'], { effect: (h) => h.setFile('/sys/module/br_netfilter', '') });
  *   host.stub('ss', ['-H', '-tlnp'], { stdout: '' });                            // any number of times
+ *   host.stub('getenforce', [], { stdout: () => state.selinux });                // output computed when it runs
  *   host.expect('dnf', ['install', '-y', 'x'], { exitCode: 1, stderr: 'No match' }); // fails like the real one
  *   host.expect('sleep', ['9'], { hang: true });                                 // resolves only on abort
  *   ... run the step ...
@@ -32,7 +33,8 @@ import {
 
 export interface FakeReply {
   exitCode?: number;
-  stdout?: string;
+  /** A function reads the fake machine's state at the time the command runs. */
+  stdout?: string | ((host: FakeHost) => string);
   stderr?: string;
   /** Changes the fake machine when the command runs (a package appears, a module loads, ...). */
   effect?: (host: FakeHost) => void;
@@ -178,7 +180,7 @@ export class FakeHost implements Host {
     const result: ExecResult = {
       commandLine,
       exitCode: reply.exitCode ?? 0,
-      stdout: reply.stdout ?? '',
+      stdout: typeof reply.stdout === 'function' ? reply.stdout(this) : (reply.stdout ?? ''),
       stderr: reply.stderr ?? '',
     };
     if (options.onLine) {

@@ -2,12 +2,14 @@
  * Every step kind the agent knows, by its wire name. A RunStep for any other kind is refused.
  * To add a step: import its definition and add one entry below.
  */
+import { hostPrepStep } from './host-prep.ts';
 import { preflightStep } from './preflight.ts';
 import type { StepDefinition } from './step.ts';
 
 const definitions: StepDefinition<unknown>[] = [
   // Node preparation (issue 3).
   preflightStep,
+  hostPrepStep,
   // Further steps: one line each.
 ];
 
