@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../common/errors.ts';
+import { FakeHost } from '../host/fake-host.ts';
+import {
+  createLoadBalancerStep,
+  haproxyCfgPath,
+  keepalivedConfPath,
+  keepalivedHasConfigTest,
+  type LoadBalancerParams,
+  loadBalancerStep,
+} from './load-balancer.ts';
+import { runStep } from './step-runner.ts';
+
+const params = {
+  mode: 'haproxy-keepalived',
+  nodeName: 'k8s-master1',
+  vip: '192.168.1.6',
+  vipPrefixLength: 24,
+  interface: 'ens224',
+  virtualRouterId: 51,
+  priority: 250,
+  authPass: 'Xy7pQ2wz',
+  multicast: false,
+  unicastSrcIp: '192.168.1.10',
+  unicastPeers: ['192.168.1.11', '192.168.1.12'],
+  lbPort: 0,
+  backends: [
+    { name: 'k8s-master1', address: '192.168.1.10', role: 'control-plane' },
+    { name: 'k8s-master2', address: '192.168.1.11', role: 'control-plane' },
+    { name: 'k8s-master3', address: '192.168.1.12', role: 'control-plane' },
+  ],
+  checkIntervalS: 0,
+  checkFall: 0,
+  checkRise: 0,
+  checkWeight: 0,
+  advertIntS: 0,
+  preempt: false,
+};
+
+const keepalivedNew = `${keepalivedConfPath}.kubeha-new`;
+const haproxyNew = `${haproxyCfgPath}.kubeha-new`;
+
+/** A host where nothing is installed yet: rpm -q fails for the check and the apply, then succeeds. */
+function freshHost(): FakeHost {
+  const host = new FakeHost();
+  for (const name of ['keepalived', 'haproxy']) {
+    host.expect('rpm', ['-q', name], { exitCode: 1 }).expect('rpm', ['-q', name], { exitCode: 1 });
+    host.stub('rpm', ['-q', name], { stdout: `${name}-2.2.8-1.el9.x86_64\n` });
+    for (const query of ['is-enabled', 'is-active']) {
+      host
+        .expect('systemctl', [query, '--quiet', name], { exitCode: 1 })
+        .expect('systemctl', [query, '--quiet', name], { exitCode: 1 });
+      host.stub('systemctl', [query, '--quiet', name]);
+    }
+  }
+  host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8 (04/04,2023), git commit v2.2.7-154\n' });
+  return host;
+}
+
+describe('load-balancer step', () => {
+  it('GIVEN a fresh control plane WHEN applied THEN it installs, validates before installing, starts, and a second run changes nothing', async () => {
+    const host = freshHost()
+      .expect('dnf', ['install', '-y', 'keepalived', 'haproxy'])
+      .expect('keepalived', ['-t', '-l', '-f', keepalivedNew])
+      .expect('systemctl', ['reload-or-restart', 'keepalived'])
+      .expect('haproxy', ['-c', '-f', haproxyNew])
+      .expect('systemctl', ['reload-or-restart', 'haproxy'])
+      .expect('systemctl', ['enable', '--now', 'haproxy'])
+      .expect('systemctl', ['enable', '--now', 'keepalived']);
+
+    const result = await runStep(loadBalancerStep, params, { host });
+
+    expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
+    expect(result.changes).toEqual([
+      'install keepalived haproxy',
+      "create /run/kubeha (the agent's verdict for keepalived)",
+      'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
+      'write /etc/haproxy/haproxy.cfg (validated with haproxy -c) and reload haproxy',
+      'enable and start haproxy',
+      'enable and start keepalived',
+    ]);
+    host.assertNoPendingExpectations();
+    const conf = host.file(keepalivedConfPath) ?? '';
+    expect(conf).toContain('    script "/usr/libexec/kubeha/check-apiserver https://127.0.0.1:16443/readyz"\n');
+    expect(conf).toContain('    interval 1\n    timeout 3\n    fall 2\n    rise 2\n    weight 0\n');
+    expect(conf).toContain('    file "/run/kubeha/vrrp-status"\n');
+    expect(host.file(haproxyCfgPath)).toContain('    bind *:16443\n');
+    expect(await host.fileMode(keepalivedConfPath)).toBe(0o600);
+    expect(await host.exists(keepalivedNew)).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('Xy7pQ2wz');
+
+    host.clearRecords();
+    const again = await runStep(loadBalancerStep, params, { host });
+    expect(again).toMatchObject({ outcome: 'succeeded', changed: false, changes: [] });
+    expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+  });
+
+  it('GIVEN a config the validator refuses WHEN applied THEN the old file stays, nothing reloads, and the step fails with the validator message', async () => {
+    const old = '! the old, working configuration\n';
+    const host = new FakeHost({ files: { [keepalivedConfPath]: old } });
+    host.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
+    for (const unit of ['keepalived', 'haproxy']) {
+      host.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
+    }
+    host.setFile(haproxyCfgPath, 'unchanged', 0o644);
+    host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8 (04/04,2023)\n' });
+    host.expect('keepalived', ['-t', '-l', '-f', keepalivedNew], {
+      exitCode: 4,
+      stderr: '(kubeha_api) Unknown interface!\nauth_pass Xy7pQ2wz rejected\n',
+    });
+    host.expect('haproxy', ['-c', '-f', haproxyNew], { exitCode: 1, stderr: "[ALERT] unknown keyword 'bind2'\n" });
+
+    const result = await runStep(loadBalancerStep, params, { host });
+
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.message).toContain(
+      'keepalived refused the generated /etc/keepalived/keepalived.conf (exit 4)',
+    );
+    expect(result.error?.message).toContain('Unknown interface!');
+    expect(JSON.stringify(result)).not.toContain('Xy7pQ2wz');
+    expect(host.file(keepalivedConfPath)).toBe(old);
+    expect(await host.exists(keepalivedNew)).toBe(false);
+    expect(host.commandLines()).not.toContain('systemctl reload-or-restart keepalived');
+    expect(host.file(haproxyCfgPath)).toBe('unchanged');
+  });
+
+  it('GIVEN keepalived older than 2.0.4 WHEN applied THEN it installs without -t and says so', async () => {
+    const host = new FakeHost();
+    host.stub('rpm', ['-q', 'keepalived']);
+    host
+      .stub('systemctl', ['is-enabled', '--quiet', 'keepalived'])
+      .stub('systemctl', ['is-active', '--quiet', 'keepalived']);
+    host.stub('keepalived', ['--version'], { stderr: 'Keepalived v1.3.5 (03/19,2017)\n' });
+    host.expect('systemctl', ['reload-or-restart', 'keepalived']);
+    host.mkdir('/run/kubeha', 0o755);
+    const logs: string[] = [];
+    const result = await runStep(
+      loadBalancerStep,
+      { ...params, mode: 'keepalived' },
+      { host, onLog: (_s, t) => logs.push(t) },
+    );
+    expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
+    expect(logs.some((l) => l.includes('has no -t'))).toBe(true);
+    expect(host.file(keepalivedConfPath)).toContain('https://127.0.0.1:6443/readyz');
+    expect(host.file(haproxyCfgPath)).toBeUndefined();
+    host.assertNoPendingExpectations();
+  });
+
+  it('GIVEN bad parameters THEN it refuses before running anything, naming each field', async () => {
+    const host = new FakeHost();
+    const result = await runStep(
+      loadBalancerStep,
+      { ...params, virtualRouterId: 256, lbPort: 6443, interface: 'eth0; reboot', authPass: 'far-too-long' },
+      { host },
+    );
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: ErrorCode.paramsInvalid, deterministic: true });
+    for (const field of ['virtualRouterId', 'interface', 'authPass']) expect(result.error?.message).toContain(field);
+    expect(result.error?.message).not.toContain('far-too-long');
+    expect(host.commands).toEqual([]);
+  });
+
+  it('GIVEN lbPort 6443 THEN HAProxy is refused naming lbPort', () => {
+    expect(() => loadBalancerStep.parseParams({ ...params, lbPort: 6443 })).toThrow(/lbPort: 6443/);
+  });
+
+  it('fills the fields proto3 sends as 0 with their defaults', () => {
+    const step = createLoadBalancerStep({ checkScript: '/opt/kubeha/check', trackFile: '/run/x/verdict' });
+    const parsed: LoadBalancerParams = step.parseParams(params);
+    expect(parsed).toMatchObject({ lbPort: 16443, checkIntervalS: 1, checkFall: 2, checkRise: 2, advertIntS: 1 });
+  });
+});
+
+describe('keepalivedHasConfigTest', () => {
+  it.each([
+    ['Keepalived v2.2.7 (01/16,2022)', true],
+    ['Keepalived v2.0.4 (05/24,2018)', true],
+    ['Keepalived v2.0.3', false],
+    ['Keepalived v1.3.5 (03/19,2017)', false],
+    ['garbage', false],
+  ] as const)('%s -> %s', (output, expected) => {
+    expect(keepalivedHasConfigTest(output)).toBe(expected);
+  });
+});
