@@ -3,6 +3,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { ClusterNodeSpec, ClusterSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
 import {
   bitsOf,
+  formatIp,
   type IpAddress,
   type IpNetwork,
   networkContains,
@@ -265,11 +266,11 @@ function readCidr(reader: SpecReader, text: string | undefined, path: string): I
 
 function parseInput(input: unknown, reader: SpecReader): unknown {
   if (typeof input !== 'string') return input;
-  const document = parseDocument(input, { prettyErrors: false });
+  const document = parseDocument(input, { prettyErrors: true });
   if (document.errors.length > 0) {
     for (const error of document.errors) {
-      const where = error.linePos?.[0] ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : '';
-      reader.problem('(document)', `not valid YAML or JSON${where}: ${error.message.split('\n')[0]}`);
+      // With prettyErrors the first line ends "at line L, column C:" and the next lines quote the source.
+      reader.problem('(document)', `not valid YAML or JSON: ${error.message.split('\n')[0]!.replace(/:$/, '')}`);
     }
     return undefined;
   }
@@ -357,7 +358,8 @@ export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
   const defaultPort = mode === 'keepalived' ? clusterSpecDefaults.keepalivedPort : clusterSpecDefaults.haproxyPort;
   const port = reader.integer(endpoint, 'port', 'spec.endpoint', { min: 1, max: 65535 }, defaultPort);
   let endpointInterface: string | undefined = '';
-  if (endpoint && vrrp) {
+  // An unknown mode is already a problem; then only the interface's own form is checked.
+  if (endpoint && (vrrp || (mode === undefined && endpoint.interface !== undefined))) {
     endpointInterface = reader.string(endpoint, 'interface', 'spec.endpoint');
     if (endpointInterface !== undefined) {
       const problem = interfaceNameProblem(endpointInterface);
@@ -366,7 +368,7 @@ export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
         endpointInterface = undefined;
       }
     }
-  } else if (endpoint?.interface !== undefined) {
+  } else if (mode === 'external' && endpoint?.interface !== undefined) {
     reader.problem('spec.endpoint.interface', 'only meaningful in modes haproxy-keepalived and keepalived');
   }
   const virtualRouterId = reader.integer(
@@ -545,36 +547,51 @@ function checkEndpoint(
     }
   }
   if (mode === 'external') return;
-  if (endpoint.vipPrefixLength !== undefined) {
-    const net = networkOf(vip, endpoint.vipPrefixLength);
-    for (const node of vipHolders(nodes)) {
-      if (node.ip && node.interface === undefined && !networkContains(net, node.ip)) {
-        reader.problem(
-          'spec.endpoint.vip',
-          `${node.path}.address ${node.ip.text} is outside the VIP's subnet ${vip.text}/${endpoint.vipPrefixLength}`,
-        );
-      }
-    }
-  }
+  const outside = new Map<string, string[]>();
+  const outsideVipPrefix: string[] = [];
+  const edge = new Map<string, string[]>();
+  const note = (groups: Map<string, string[]>, subnet: string, path: string) =>
+    groups.set(subnet, [...(groups.get(subnet) ?? []), path]);
+  const vipNet = endpoint.vipPrefixLength === undefined ? undefined : networkOf(vip, endpoint.vipPrefixLength);
   for (const node of vipHolders(nodes)) {
     // A node whose VIP sits on another interface (its own `interface`) need not share a subnet with the VIP.
-    if (!node.ip || node.prefixLength === undefined || node.interface !== undefined) continue;
+    if (!node.ip || node.interface !== undefined) continue;
+    if (vipNet && !networkContains(vipNet, node.ip)) {
+      outsideVipPrefix.push(`${node.path} (${node.ip.text})`);
+      continue;
+    }
+    if (node.prefixLength === undefined) continue;
     const net = networkOf(node.ip, node.prefixLength);
     if (!networkContains(net, vip)) {
-      reader.problem(
-        'spec.endpoint.vip',
-        `${vip.text} is outside the subnet ${node.ip.text}/${node.prefixLength} of ${node.path} (${node.name ?? node.role}); keepalived can only hold a VIP on the node's segment`,
-      );
+      note(outside, subnetText(net), node.path);
     } else if (vip.family === 4 && node.prefixLength < 31) {
       const hostMask = (1n << BigInt(32 - node.prefixLength)) - 1n;
-      if (vip.value === net.network || vip.value === (net.network | hostMask)) {
-        reader.problem(
-          'spec.endpoint.vip',
-          `${vip.text} is the network or broadcast address of ${node.ip.text}/${node.prefixLength}`,
-        );
-      }
+      if (vip.value === net.network || vip.value === (net.network | hostMask)) note(edge, subnetText(net), node.path);
     }
   }
+  const advice = "keepalived holds the VIP on the node's own segment (or give the node the interface that has it)";
+  if (vipNet && outsideVipPrefix.length > 0) {
+    reader.problem(
+      'spec.endpoint.vip',
+      `the VIP's subnet ${subnetText(vipNet)} does not contain ${outsideVipPrefix.join(', ')}; ${advice}`,
+    );
+  }
+  for (const [subnet, paths] of outside) {
+    reader.problem(
+      'spec.endpoint.vip',
+      `${vip.text} is outside the subnet ${subnet} of ${paths.join(', ')}; ${advice}`,
+    );
+  }
+  for (const [subnet, paths] of edge) {
+    reader.problem(
+      'spec.endpoint.vip',
+      `${vip.text} is the network or broadcast address of ${subnet} (${paths.join(', ')})`,
+    );
+  }
+}
+
+function subnetText(net: IpNetwork): string {
+  return `${formatIp(net.family, net.network)}/${net.prefixLength}`;
 }
 
 function checkNetworks(
@@ -618,10 +635,11 @@ function checkNetworks(
   for (const { path, net } of named) {
     if (!net) continue;
     const reportedSubnets = new Set<bigint>();
+    const contained: string[] = [];
     for (const node of nodes) {
       if (!node.ip) continue;
       if (networkContains(net, node.ip)) {
-        reader.problem(path, `${net.text} contains the address ${node.ip.text} of ${node.path}`);
+        contained.push(`${node.path} (${node.ip.text})`);
         continue;
       }
       if (node.prefixLength === undefined) continue;
@@ -631,6 +649,12 @@ function checkNetworks(
         reportedSubnets.add(key);
         reader.problem(path, `${net.text} overlaps the subnet ${node.ip.text}/${node.prefixLength} of ${node.path}`);
       }
+    }
+    if (contained.length > 0) {
+      reader.problem(
+        path,
+        `${net.text} contains the address${contained.length > 1 ? 'es' : ''} of ${contained.join(', ')}`,
+      );
     }
     if (vip && networkContains(net, vip)) reader.problem(path, `${net.text} contains the VIP ${vip.text}`);
   }
