@@ -1,0 +1,119 @@
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { ExecResult, Host } from '../host/host.ts';
+
+/**
+ * etcdctl runs inside this control plane's etcd static-pod container through crictl, not `kubectl exec`:
+ * it answers while the apiserver is down or etcd has lost quorum, which is exactly when a member must be removed.
+ * It authenticates with kubeadm's healthcheck client certificate (group system:masters, signed by the etcd CA).
+ */
+const etcdctlTls = [
+  '--endpoints',
+  'https://127.0.0.1:2379',
+  '--cacert',
+  '/etc/kubernetes/pki/etcd/ca.crt',
+  '--cert',
+  '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
+  '--key',
+  '/etc/kubernetes/pki/etcd/healthcheck-client.key',
+];
+
+export const findEtcdContainerArgs = ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'];
+
+export async function etcdContainerId(host: Host): Promise<string> {
+  const { stdout } = await host.exec('crictl', findEtcdContainerArgs);
+  const id = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
+  if (!id || !/^[0-9a-f]{12,64}$/.test(id)) {
+    throw new KubehaError(ErrorCode.stepFailed, 'no running etcd container on this node (crictl ps)');
+  }
+  return id;
+}
+
+/** `crictl exec <etcd> etcdctl <tls flags> ARGS`. */
+export function etcdctl(
+  host: Host,
+  containerId: string,
+  args: readonly string[],
+  allowFailure = false,
+): Promise<ExecResult> {
+  return host.exec('crictl', ['exec', containerId, 'etcdctl', ...etcdctlTls, ...args], { allowFailure });
+}
+
+/** etcd prints 64-bit ids as JSON numbers, beyond what a double holds: keep them as decimal strings. */
+export function parseEtcdJson(text: string): unknown {
+  return JSON.parse(text.replace(/([:[,]\s*)(\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
+}
+
+export interface EtcdMember {
+  /** Hex, as `member remove` takes it. */
+  id: string;
+  /** Empty for a member that was added but never started. */
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+const hexId = (decimal: unknown) => BigInt(String(decimal)).toString(16);
+
+/** `member list -w json`. */
+export function parseMemberList(text: string): EtcdMember[] {
+  const parsed = parseEtcdJson(text) as {
+    members?: { ID?: unknown; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean }[];
+  };
+  return (parsed.members ?? []).map((m) => ({
+    id: hexId(m.ID),
+    name: m.name ?? '',
+    peerUrls: m.peerURLs ?? [],
+    clientUrls: m.clientURLs ?? [],
+    isLearner: m.isLearner ?? false,
+  }));
+}
+
+export interface EtcdEndpointHealth {
+  endpoint: string;
+  healthy: boolean;
+  error?: string;
+}
+
+/** `endpoint health --cluster -w json`. */
+export function parseEndpointHealth(text: string): EtcdEndpointHealth[] {
+  const parsed = parseEtcdJson(text) as { endpoint?: string; health?: boolean; error?: string }[];
+  return parsed.map((h) => ({
+    endpoint: h.endpoint ?? '',
+    healthy: h.health === true,
+    ...(h.error ? { error: h.error } : {}),
+  }));
+}
+
+export interface EtcdEndpointStatus {
+  endpoint: string;
+  memberId: string;
+  leaderId: string;
+  isLearner: boolean;
+}
+
+/** `endpoint status --cluster -w json`. */
+export function parseEndpointStatus(text: string): EtcdEndpointStatus[] {
+  const parsed = parseEtcdJson(text) as {
+    Endpoint?: string;
+    Status?: { header?: { member_id?: unknown }; leader?: unknown; isLearner?: boolean };
+  }[];
+  return parsed.map((s) => ({
+    endpoint: s.Endpoint ?? '',
+    memberId: hexId(s.Status?.header?.member_id ?? 0),
+    leaderId: hexId(s.Status?.leader ?? 0),
+    isLearner: s.Status?.isLearner ?? false,
+  }));
+}
+
+/** The host part of a peer URL ("https://192.168.1.11:2380" -> "192.168.1.11"; IPv6 without brackets). */
+export function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { FakeHost } from '../host/fake-host.ts';
+import { memberListJson } from '../kubeadm/etcdctl.fixture.ts';
+import { removeEtcdMemberStep } from './remove-etcd-member.ts';
+import { runStep } from './step-runner.ts';
+
+const container = '3f4e5d6c7b8a';
+const tls = [
+  '--endpoints',
+  'https://127.0.0.1:2379',
+  '--cacert',
+  '/etc/kubernetes/pki/etcd/ca.crt',
+  '--cert',
+  '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
+  '--key',
+  '/etc/kubernetes/pki/etcd/healthcheck-client.key',
+];
+const etcdctl = (...args: string[]) => ['exec', container, 'etcdctl', ...tls, ...args];
+const localStatus = `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"member_id":9372538179322589801},"leader":9372538179322589801}}]`;
+const withoutMaster2 = memberListJson.replace(/\{"ID":10501334649042878790[^}]*\},/, '');
+
+function etcdHost(): FakeHost {
+  const host = new FakeHost();
+  host.stub('crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'], {
+    stdout: `${container}\n`,
+  });
+  host.stub('crictl', etcdctl('endpoint', 'status', '-w', 'json'), { stdout: localStatus });
+  return host;
+}
+
+describe('remove-etcd-member', () => {
+  it('GIVEN the failed member is listed WHEN run THEN etcdctl member remove with its hex id; a second run is a no-op', async () => {
+    const host = etcdHost();
+    host.expect('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
+    host.expect('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
+    host.expect('crictl', etcdctl('member', 'remove', '91bc3c398fb3c146'), {
+      stdout: 'Member 91bc3c398fb3c146 removed from cluster f137bfd7a1a0e1c4\n',
+    });
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: withoutMaster2 });
+    const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2', memberPeerAddress: '' }, { host });
+    host.assertNoPendingExpectations();
+    expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
+    expect(result.changes).toEqual(['etcdctl member remove 91bc3c398fb3c146 (k8s-master2, https://192.168.1.11:2380)']);
+    const again = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2' }, { host });
+    expect(again).toMatchObject({ outcome: 'succeeded', changed: false });
+  });
+
+  it('GIVEN an unstarted learner without a name WHEN removed by peer address THEN it is found', async () => {
+    const host = etcdHost();
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
+    const result = await runStep(
+      removeEtcdMemberStep,
+      { memberName: 'k8s-master3', memberPeerAddress: '192.168.1.12' },
+      { host, dryRun: true },
+    );
+    expect(result.changes).toEqual([
+      'etcdctl member remove fd422379fda50e48 (unstarted, https://192.168.1.12:2380, learner)',
+    ]);
+  });
+
+  it('GIVEN the member of this very node WHEN asked to remove it THEN it refuses', async () => {
+    const host = etcdHost();
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
+    const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master1' }, { host });
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.message).toMatch(/refusing to remove the etcd member of the control plane this step runs on/);
+  });
+
+  it('GIVEN no running etcd container WHEN run THEN it says so', async () => {
+    const host = new FakeHost();
+    host.stub('crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'], {});
+    const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2' }, { host });
+    expect(result.error?.message).toMatch(/no running etcd container/);
+  });
+
+  it('GIVEN neither name nor address WHEN parsed THEN invalid', async () => {
+    const result = await runStep(
+      removeEtcdMemberStep,
+      { memberName: '', memberPeerAddress: '' },
+      { host: new FakeHost() },
+    );
+    expect(result.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+  });
+});
