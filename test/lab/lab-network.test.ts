@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabNetwork } from './lab-network.ts';
+import { processesInNetns } from './lab-node.ts';
+
+describe('lab nodes: namespaces on a bridge', () => {
+  let lab: LabNetwork;
+
+  beforeAll(async () => {
+    // GIVEN two lab nodes on one bridge
+    lab = LabNetwork.create({ id: `t${process.pid.toString(36)}`, subnet: '10.231.250' });
+    await lab.addNode('node-a', 11);
+    await lab.addNode('node-b', 12);
+  });
+
+  afterAll(() => lab.teardown());
+
+  it('gives each node its own /etc: a file written in one node is seen neither in the other nor on the host', async () => {
+    const a = lab.node('node-a');
+    const b = lab.node('node-b');
+    const written = await a.run('sh', [
+      '-c',
+      'echo from-a > /etc/khlab-isolation-probe && cat /etc/khlab-isolation-probe',
+    ]);
+    expect(written).toMatchObject({ code: 0, stdout: 'from-a\n' });
+    expect((await b.run('cat', ['/etc/khlab-isolation-probe'])).code).not.toBe(0);
+    expect(existsSync('/etc/khlab-isolation-probe')).toBe(false);
+    expect(readFileSync(a.hostPath('/etc/khlab-isolation-probe'), 'utf8')).toBe('from-a\n');
+  });
+
+  it('gives each node its own /var/lib, /run and /usr/libexec', async () => {
+    const a = lab.node('node-a');
+    const b = lab.node('node-b');
+    await a.run('sh', ['-c', 'mkdir -p /usr/libexec/kubeha /var/lib/probe /run/probe && touch /usr/libexec/kubeha/x']);
+    const inB = await b.run('sh', ['-c', 'ls -d /usr/libexec/kubeha /var/lib/probe /run/probe 2>/dev/null | wc -l']);
+    expect(inB.stdout.trim()).toBe('0');
+    expect(existsSync('/usr/libexec/kubeha/x')).toBe(false);
+    expect(existsSync('/run/probe')).toBe(false);
+  });
+
+  it('gives each node its own hostname', async () => {
+    expect((await lab.node('node-a').run('hostname')).stdout.trim()).toBe('node-a');
+    expect((await lab.node('node-b').run('hostname')).stdout.trim()).toBe('node-b');
+  });
+
+  it('puts the nodes on one bridge: they reach each other by address', async () => {
+    const b = lab.node('node-b');
+    const server = b.spawn('node', [
+      '-e',
+      `require('node:http').createServer((q, s) => s.end(require('node:os').hostname())).listen(8080, '${b.address}', () => console.log('up'))`,
+    ]);
+    await new Promise((resolve) => server.stdout?.once('data', resolve));
+    const fetched = await lab.node('node-a').run('curl', ['-sS', '--max-time', '5', `http://${b.address}:8080/`]);
+    server.kill();
+    expect(fetched).toMatchObject({ code: 0, stdout: 'node-b' });
+    const addr = await lab.node('node-b').run('ip', ['-4', '-o', 'addr', 'show', 'eth0']);
+    expect(addr.stdout).toContain('10.231.250.12/24');
+  });
+
+  it('leaves nothing behind after teardown: namespaces, mounts, processes, directory', async () => {
+    // GIVEN a third node with a long-running process in it
+    const c = await lab.addNode('node-c', 13);
+    c.spawn('sleep', ['600']);
+    const inode = c.netnsInode;
+    expect(processesInNetns(inode).length).toBeGreaterThanOrEqual(2);
+    // WHEN the lab is torn down
+    await lab.teardown();
+    // THEN no namespace, mount, process or directory of it remains
+    expect(lab.leftovers()).toEqual([]);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(lab.prefix);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(lab.prefix);
+    expect(processesInNetns(inode)).toEqual([]);
+    expect(existsSync(lab.dir)).toBe(false);
+  });
+});

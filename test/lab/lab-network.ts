@@ -1,0 +1,123 @@
+// The lab's machines: network namespaces on a bridge that lives in a namespace of its own. Nothing the lab creates
+// is visible on the host except the namespace handles under /run/netns and the lab's directory under /tmp.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInNetns } from './lab-node.ts';
+
+function ip(args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function ipQuiet(args: string[]): boolean {
+  return spawnSync('ip', args, { stdio: 'ignore' }).status === 0;
+}
+
+export interface LabNetworkOptions {
+  /** Short lowercase id; names are khlab-<id>-... */
+  id: string;
+  /** The first three octets of the lab's /24, e.g. "10.231.0". */
+  subnet: string;
+  /** Where node directories go; default /tmp/khlab-<id>. */
+  dir?: string;
+}
+
+/** A bridge in its own namespace and the nodes plugged into it. */
+export class LabNetwork {
+  readonly id: string;
+  readonly subnet: string;
+  readonly dir: string;
+  readonly bridgeNetns: string;
+  readonly nodes: LabNode[] = [];
+  private tornDown = false;
+
+  private constructor(options: LabNetworkOptions) {
+    if (!/^[a-z0-9]{1,12}$/.test(options.id)) throw new Error(`lab id "${options.id}": 1-12 of [a-z0-9]`);
+    if (!/^10\.\d{1,3}\.\d{1,3}$/.test(options.subnet)) throw new Error(`subnet "${options.subnet}": expected 10.X.Y`);
+    this.id = options.id;
+    this.subnet = options.subnet;
+    this.dir = options.dir ?? `/tmp/${labPrefix}${options.id}`;
+    this.bridgeNetns = `${labPrefix}${options.id}-bridge`;
+  }
+
+  /** The namespace-name prefix of everything this lab creates. */
+  get prefix(): string {
+    return `${labPrefix}${this.id}-`;
+  }
+
+  static create(options: LabNetworkOptions): LabNetwork {
+    const network = new LabNetwork(options);
+    if (listNetns(network.prefix).length > 0) throw new Error(`a lab with id ${options.id} already exists`);
+    mkdirSync(network.dir, { recursive: true, mode: 0o700 });
+    ip(['netns', 'add', network.bridgeNetns]);
+    ip(['-n', network.bridgeNetns, 'link', 'add', 'br0', 'type', 'bridge']);
+    ip(['-n', network.bridgeNetns, 'link', 'set', 'br0', 'up']);
+    return network;
+  }
+
+  /** Adds a node with the given host number (address subnet.hostNumber/24) and starts its holder. */
+  async addNode(name: string, hostNumber: number): Promise<LabNode> {
+    if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`node name "${name}" is not a lowercase hostname`);
+    if (this.nodes.some((n) => n.name === name)) throw new Error(`node ${name} already exists`);
+    const address = `${this.subnet}.${hostNumber}`;
+    const netns = `${this.prefix}${name}`;
+    const dir = join(this.dir, name);
+    for (const sub of ['var-lib', 'var-log', 'libexec-upper', 'libexec-work']) {
+      mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+    }
+    cpSync('/etc', join(dir, 'etc'), { recursive: true, verbatimSymlinks: true });
+    for (const sub of ['haproxy', 'keepalived', 'kubeha', 'kubelet', 'systemd-stand-in', 'etcd']) {
+      mkdirSync(join(dir, 'var-lib', sub), { recursive: true });
+    }
+    const etc = join(dir, 'etc');
+    writeFileSync(join(etc, 'hostname'), `${name}\n`);
+    writeFileSync(join(etc, 'hosts'), `127.0.0.1\tlocalhost\n${address}\t${name}\n`);
+    writeFileSync(join(etc, 'machine-id'), `${randomBytes(16).toString('hex')}\n`);
+    const node = new LabNode(name, address, netns, dir);
+    this.nodes.push(node);
+    ip(['netns', 'add', netns]);
+    const peer = `v${this.nodes.length}`;
+    ip(['-n', netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', this.bridgeNetns]);
+    ip(['-n', this.bridgeNetns, 'link', 'set', peer, 'master', 'br0', 'up']);
+    ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+    ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+    node.netnsInode = statSync(`/run/netns/${netns}`).ino;
+    await node.start();
+    return node;
+  }
+
+  node(name: string): LabNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no lab node ${name}`);
+    return node;
+  }
+
+  /** Stops every process, deletes every namespace and the lab directory; safe to call twice. */
+  async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    await Promise.all(this.nodes.map((node) => node.stopProcesses()));
+    for (const netns of listNetns(this.prefix)) {
+      await killAll(() => netnsPids(netns));
+      ipQuiet(['netns', 'del', netns]);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** What of this lab is left on the machine: namespaces, mounts, processes, its directory. */
+  leftovers(): string[] {
+    const left: string[] = [];
+    for (const netns of listNetns(this.prefix)) left.push(`namespace ${netns}`);
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(this.prefix) || l.includes(this.dir));
+    for (const m of mounts) left.push(`mount ${m}`);
+    for (const node of this.nodes) {
+      for (const pid of processesInNetns(node.netnsInode)) left.push(`process ${pid} (in node ${node.name})`);
+    }
+    if (existsSync(this.dir)) left.push(`directory ${this.dir}`);
+    return left;
+  }
+}
