@@ -1,0 +1,289 @@
+import * as grpc from '@grpc/grpc-js';
+import type { StepEventReport, StepResult } from '../../common/step-events.ts';
+import { factsToProto, type NodeFacts, stepEventToProto, stepParamsFromRunStep } from '../../proto/convert.ts';
+import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
+import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
+import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
+import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
+
+/** What a simulated step does; the default is to succeed after the kind's delay. */
+export interface SimBehaviour {
+  delayMs: number;
+  outcome?: 'succeed' | 'fail' | 'hang';
+  deterministic?: boolean;
+  outputs?: Record<string, string>;
+  /** Drop the session right after the step starts and stay away this long; the step keeps running meanwhile. */
+  disconnectForMs?: number;
+}
+
+export interface SimStep {
+  node: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  kind: string;
+  params: Record<string, unknown>;
+}
+
+export type SimScript = (step: SimStep) => SimBehaviour;
+
+/** One execution of a step by a simulated agent, for the tests' assertions. */
+export interface SimExecution extends SimStep {
+  startedAt: number;
+  finishedAt: number | null;
+  outcome: 'succeeded' | 'failed' | 'cancelled' | null;
+}
+
+export interface SimAgentOptions {
+  node: string;
+  agentId: string;
+  coordinator: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  facts: NodeFacts;
+  script: SimScript;
+  /** Shared by all agents of a test: every execution, in start order. */
+  executions: SimExecution[];
+  heartbeatMs?: number;
+  reconnectMs?: number;
+}
+
+const key = (r: { runId: string; stepId: string; attempt: number }) => `${r.runId}/${r.stepId}/${r.attempt}`;
+
+/**
+ * A stand-in for kubeha-agent over the real gRPC contract: Hello with the spool of unacknowledged results,
+ * heartbeats, RunStep de-duplicated by step id and attempt, results re-sent until the coordinator Acks them.
+ */
+export class SimAgent {
+  readonly options: SimAgentOptions;
+  readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
+  /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
+  duplicatesIgnored = 0;
+  private client: AgentGatewayClient;
+  private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
+  private established = false;
+  private readonly running = new Map<string, { timer?: NodeJS.Timeout; execution: SimExecution }>();
+  private readonly finished = new Map<string, StepEventReport>();
+  private readonly spool = new Map<string, StepEventReport>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private awayUntil = 0;
+  private stopped = false;
+
+  constructor(options: SimAgentOptions) {
+    this.options = options;
+    this.client = this.newClient();
+  }
+
+  get connected(): boolean {
+    return this.established;
+  }
+
+  get unacknowledged(): number {
+    return this.spool.size;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Drops the session now and stays away for `ms`. */
+  disconnectFor(ms: number): void {
+    this.awayUntil = Date.now() + ms;
+    const stream = this.stream;
+    this.stream = undefined;
+    this.established = false;
+    clearInterval(this.heartbeat);
+    stream?.cancel();
+    this.client.close();
+    this.client = this.newClient();
+    this.scheduleReconnect(ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnect);
+    clearInterval(this.heartbeat);
+    for (const r of this.running.values()) clearTimeout(r.timer);
+    this.stream?.cancel();
+    this.stream = undefined;
+    this.client.close();
+  }
+
+  private newClient(): AgentGatewayClient {
+    const proto = loadAgentGateway();
+    return new proto.kubeha.v1.AgentGateway(
+      this.options.coordinator,
+      grpc.credentials.createSsl(
+        Buffer.from(this.options.caPem),
+        Buffer.from(this.options.keyPem),
+        Buffer.from(this.options.certPem),
+      ),
+      { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 },
+    );
+  }
+
+  private connect(): void {
+    if (this.stopped || Date.now() < this.awayUntil) return;
+    const stream = this.client.Session();
+    this.stream = stream;
+    stream.on('metadata', () => {
+      if (this.stream !== stream) return;
+      this.established = true;
+      clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs ?? 1_000);
+      this.beat();
+    });
+    stream.on('data', (message: CoordinatorMessage__Output) => this.onMessage(message));
+    stream.on('error', () => {});
+    stream.on('status', () => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.established = false;
+      clearInterval(this.heartbeat);
+      this.scheduleReconnect(this.options.reconnectMs ?? 200);
+    });
+    stream.write({
+      hello: {
+        agent_id: this.options.agentId,
+        agent_version: 'sim',
+        facts: factsToProto(this.options.facts),
+        unacknowledged: [...this.spool.values()].map(stepEventToProto),
+        running: [...this.running.values()].map(({ execution: e }) => ({
+          run_id: e.runId,
+          step_id: e.stepId,
+          attempt: e.attempt,
+        })),
+      },
+    });
+  }
+
+  private scheduleReconnect(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.reconnect);
+    this.reconnect = setTimeout(() => this.connect(), ms);
+  }
+
+  private beat(): void {
+    this.send({
+      heartbeat: {
+        sent_at_ms: String(Date.now()),
+        health: { agent_ok: true, vrrp_healthy: true, vrrp_reason: 'sim', probe_age_ms: '0' },
+        holds_vip: false,
+      },
+    });
+  }
+
+  private send(message: AgentMessage): boolean {
+    if (!this.stream || !this.established) return false;
+    this.stream.write(message);
+    return true;
+  }
+
+  private onMessage(message: CoordinatorMessage__Output): void {
+    if (message.run_step) this.onRunStep(message.run_step);
+    else if (message.ack)
+      this.spool.delete(key({ runId: message.ack.run_id, stepId: message.ack.step_id, attempt: message.ack.attempt }));
+    else if (message.cancel_step) {
+      const k = key({
+        runId: message.cancel_step.run_id,
+        stepId: message.cancel_step.step_id,
+        attempt: message.cancel_step.attempt,
+      });
+      const running = this.running.get(k);
+      if (running) {
+        clearTimeout(running.timer);
+        this.finish(k, running.execution, { outcome: 'cancelled', error: 'cancelled by the coordinator' });
+      }
+    } else if (message.cluster_phase) this.phases.push(message.cluster_phase);
+  }
+
+  private onRunStep(message: RunStep__Output): void {
+    const ref = { runId: message.run_id, stepId: message.step_id, attempt: message.attempt };
+    const k = key(ref);
+    if (this.running.has(k)) {
+      this.duplicatesIgnored++;
+      return;
+    }
+    const done = this.finished.get(k);
+    if (done) {
+      this.duplicatesIgnored++;
+      this.spool.set(k, done);
+      this.send({ step_event: stepEventToProto(done) });
+      return;
+    }
+    const parsed = stepParamsFromRunStep(message);
+    const step: SimStep = {
+      node: this.options.node,
+      ...ref,
+      kind: parsed?.kind ?? 'unknown',
+      params: (parsed?.params ?? {}) as Record<string, unknown>,
+    };
+    const behaviour = this.options.script(step);
+    const execution: SimExecution = { ...step, startedAt: Date.now(), finishedAt: null, outcome: null };
+    this.options.executions.push(execution);
+    const entry: { timer?: NodeJS.Timeout; execution: SimExecution } = { execution };
+    this.running.set(k, entry);
+    this.send({
+      step_event: stepEventToProto({
+        ...ref,
+        atMs: Date.now(),
+        type: 'started',
+        stepKind: step.kind,
+        paramsChecksum: '',
+      }),
+    });
+    if (behaviour.disconnectForMs !== undefined) this.disconnectFor(behaviour.disconnectForMs);
+    if (behaviour.outcome === 'hang') return;
+    entry.timer = setTimeout(() => {
+      if (behaviour.outcome === 'fail') {
+        this.finish(k, execution, {
+          outcome: 'failed',
+          error: `simulated failure of ${step.stepId}`,
+          deterministic: behaviour.deterministic ?? false,
+        });
+      } else {
+        this.finish(k, execution, { outcome: 'succeeded', outputs: behaviour.outputs ?? {} });
+      }
+    }, behaviour.delayMs);
+  }
+
+  private finish(
+    k: string,
+    execution: SimExecution,
+    how: {
+      outcome: 'succeeded' | 'failed' | 'cancelled';
+      error?: string;
+      deterministic?: boolean;
+      outputs?: Record<string, string>;
+    },
+  ): void {
+    this.running.delete(k);
+    execution.finishedAt = Date.now();
+    execution.outcome = how.outcome;
+    const result: StepResult = {
+      outcome: how.outcome,
+      changed: how.outcome === 'succeeded',
+      outputs: how.outputs ?? {},
+      paramsChecksum: '',
+      changes: [],
+      ...(how.error
+        ? { error: { code: 'KUBEHA_STEP_FAILED', message: how.error, deterministic: how.deterministic ?? false } }
+        : {}),
+    };
+    const event: StepEventReport = {
+      runId: execution.runId,
+      stepId: execution.stepId,
+      attempt: execution.attempt,
+      atMs: Date.now(),
+      type: 'finished',
+      result,
+    };
+    this.finished.set(k, event);
+    this.spool.set(k, event);
+    this.send({ step_event: stepEventToProto(event) });
+  }
+}
