@@ -11,6 +11,7 @@ export type CrossNodeFindingCode =
   | 'duplicate-machine-id'
   | 'address-not-reported'
   | 'vip-in-use'
+  | 'endpoint-unreachable'
   | 'vip-outside-subnet'
   | 'interface-missing'
   | 'cgroup-v1-unsupported'
@@ -24,12 +25,15 @@ export interface CrossNodeFinding {
    */
   severity: 'error' | 'warning';
   message: string;
-  /** The spec nodes involved, in spec order. */
+  /** The spec nodes involved, in spec order; empty for the external load balancer, which is no spec node. */
   nodes: string[];
 }
 
 export interface CrossNodeExtras {
-  /** True when something answered for the VIP (ARP/ND or a connect) before any node holds it. */
+  /**
+   * Whether something answered for the VIP (ARP/ND or a connect) before any node holds it: a finding in the VRRP
+   * modes; in mode external the operator's load balancer must answer, so false is the finding there.
+   */
   vipAnswers?: boolean;
   /** Nodes whose preflight failed, with the reason. */
   preflightFailures?: Map<string, string>;
@@ -149,16 +153,19 @@ export function crossNodeChecks(
   }
 
   const { endpoint } = spec.spec;
-  if (extras.vipAnswers) {
-    const holders = loadBalancerNodesOf(spec).map((n) => n.name);
+  if (endpoint.mode === 'external' && extras.vipAnswers === false) {
+    findings.push({
+      code: 'endpoint-unreachable',
+      severity: 'error',
+      message: `the external load balancer ${endpoint.vip} does not answer on port ${endpoint.port}`,
+      nodes: [],
+    });
+  } else if (endpoint.mode !== 'external' && extras.vipAnswers) {
     findings.push({
       code: 'vip-in-use',
       severity: 'error',
-      message:
-        endpoint.mode === 'external'
-          ? `the external load balancer ${endpoint.vip}:${endpoint.port} answers already`
-          : `the VIP ${endpoint.vip} already answers before any node holds it: another host or VRRP router uses it`,
-      nodes: endpoint.mode === 'external' ? [] : holders,
+      message: `the VIP ${endpoint.vip} already answers before any node holds it: another host or VRRP router uses it`,
+      nodes: loadBalancerNodesOf(spec).map((n) => n.name),
     });
   }
   if (endpoint.mode !== 'external') checkVipHolders(spec, factsByNode, findings);

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { criticalPath, criticalPathSteps, topologicalOrder } from './critical-path.ts';
+import { noRetry, planRun } from './plan-run.ts';
+import type { PlannedStep, RunPlan } from './run-plan.ts';
+
+function planOf(edges: Record<string, string[]>): RunPlan {
+  const steps: PlannedStep[] = Object.entries(edges).map(([id, dependsOn]) => ({
+    id,
+    kind: 'verify',
+    phase: 'verify',
+    runsOn: 'agent',
+    node: id,
+    dependsOn,
+    timeoutSeconds: 60,
+    retry: noRetry,
+    params: {},
+  }));
+  return { kind: 'deploy', cluster: 'test', steps };
+}
+
+const spec = requireClusterSpec({
+  apiVersion: 'kubeha.io/v1',
+  kind: 'Cluster',
+  metadata: { name: 'lab' },
+  spec: {
+    kubernetesVersion: '1.31.4',
+    endpoint: { vip: '10.0.0.100', interface: 'eth0' },
+    nodes: [
+      { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
+      { name: 'cp2', address: '10.0.0.12', role: 'control-plane' },
+      { name: 'cp3', address: '10.0.0.13', role: 'control-plane' },
+      { name: 'w1', address: '10.0.0.21', role: 'worker' },
+      { name: 'w2', address: '10.0.0.22', role: 'worker' },
+    ],
+  },
+});
+
+describe('criticalPath', () => {
+  it.each<[string, Record<string, string[]>, Record<string, number>, number, string[]]>([
+    ['an empty plan', {}, {}, 0, []],
+    ['one step', { a: [] }, { a: 7 }, 7, ['a']],
+    ['a chain adds up', { a: [], b: ['a'], c: ['b'] }, { a: 1, b: 2, c: 3 }, 6, ['a', 'b', 'c']],
+    ['parallel steps take the longest', { a: [], b: [], c: [] }, { a: 1, b: 5, c: 3 }, 5, ['b']],
+    [
+      'a diamond takes its longer arm',
+      { a: [], left: ['a'], right: ['a'], z: ['left', 'right'] },
+      { a: 1, left: 10, right: 2, z: 1 },
+      12,
+      ['a', 'left', 'z'],
+    ],
+    [
+      'a short step late in a long chain beats a long lone step',
+      { a: [], b: ['a'], lone: [] },
+      { a: 4, b: 4, lone: 7 },
+      8,
+      ['a', 'b'],
+    ],
+  ])('%s', (_name, edges, durations, seconds, path) => {
+    const plan = planOf(edges);
+    expect(criticalPath(plan, (s) => durations[s.id]!)).toBe(seconds);
+    expect(criticalPathSteps(plan, (s) => durations[s.id]!)).toEqual({ seconds, steps: path });
+  });
+
+  it('the deploy plan with equal step times runs through init, the CNI and the serial control-plane joins', () => {
+    const plan = planRun('deploy', spec);
+    const { seconds, steps } = criticalPathSteps(plan, () => 10);
+    expect(steps).toEqual([
+      'preflight/cp1',
+      'cross-node-checks',
+      'host-prep/cp1',
+      'container-runtime/cp1',
+      'kube-packages/cp1',
+      'load-balancer/cp1',
+      'kubeadm-init/cp1',
+      'cni/cp1',
+      'join-control-plane/cp2',
+      'join-control-plane/cp3',
+      'verify/cp1',
+    ]);
+    expect(seconds).toBe(110);
+  });
+
+  it('a slow worker moves the critical path onto its own chain', () => {
+    const plan = planRun('deploy', spec);
+    const { seconds, steps } = criticalPathSteps(plan, (s) => (s.id === 'kube-packages/w2' ? 200 : 10));
+    expect(steps).toEqual([
+      'preflight/cp1',
+      'cross-node-checks',
+      'host-prep/w2',
+      'container-runtime/w2',
+      'kube-packages/w2',
+      'join-worker/w2',
+      'verify/cp1',
+    ]);
+    expect(seconds).toBe(10 + 10 + 10 + 10 + 200 + 10 + 10);
+  });
+
+  it('the cross-node checks wait for the slowest preflight', () => {
+    const plan = planRun('deploy', spec);
+    expect(criticalPath(plan, (s) => (s.id === 'preflight/w1' ? 60 : 10))).toBe(110 + 50);
+  });
+});
+
+describe('topologicalOrder', () => {
+  it('puts every step after its dependencies', () => {
+    const plan = planRun('deploy', spec);
+    const position = new Map(topologicalOrder(plan).map((s, i) => [s.id, i]));
+    for (const s of plan.steps) for (const d of s.dependsOn) expect(position.get(d)!).toBeLessThan(position.get(s.id)!);
+  });
+
+  it('refuses a cycle, naming it', () => {
+    expect(() => topologicalOrder(planOf({ a: ['c'], b: ['a'], c: ['b'] }))).toThrow(/cycle: a -> c -> b -> a/);
+  });
+
+  it('refuses a dependency on an unknown step', () => {
+    expect(() => topologicalOrder(planOf({ a: ['ghost'] }))).toThrow('step a depends on unknown step ghost');
+  });
+});
