@@ -32,8 +32,8 @@ import {
 } from './host.ts';
 
 export interface FakeReply {
-  exitCode?: number;
-  /** A function reads the fake machine's state at the time the command runs. */
+  /** Functions read the fake machine's state at the time the command runs. */
+  exitCode?: number | ((host: FakeHost) => number);
   stdout?: string | ((host: FakeHost) => string);
   stderr?: string;
   /** Changes the fake machine when the command runs (a package appears, a module loads, ...). */
@@ -179,7 +179,7 @@ export class FakeHost implements Host {
     reply.effect?.(this);
     const result: ExecResult = {
       commandLine,
-      exitCode: reply.exitCode ?? 0,
+      exitCode: typeof reply.exitCode === 'function' ? reply.exitCode(this) : (reply.exitCode ?? 0),
       stdout: typeof reply.stdout === 'function' ? reply.stdout(this) : (reply.stdout ?? ''),
       stderr: reply.stderr ?? '',
     };

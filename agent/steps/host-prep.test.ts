@@ -84,9 +84,17 @@ function freshNode(os: Parameters<typeof osReleaseFixture>[0], overrides: Partia
       stdout: () =>
         `${swapUnit} ${state.swapMasked ? 'masked inactive dead' : 'loaded active active'} /dev/mapper/rl-swap\n`,
     })
-    .stub('systemctl', ['mask', swapUnit], { effect: () => void (state.swapMasked = true) })
+    .stub('systemctl', ['mask', swapUnit], {
+      effect: () => {
+        state.swapMasked = true;
+      },
+    })
     .stub('getenforce', [], { stdout: () => `${state.selinux}\n` })
-    .stub('setenforce', ['0'], { effect: () => void (state.selinux = 'Permissive') })
+    .stub('setenforce', ['0'], {
+      effect: () => {
+        state.selinux = 'Permissive';
+      },
+    })
     .stub('systemctl', ['is-active', 'firewalld'], { stdout: () => `${state.firewalld}\n`, exitCode: 0 })
     .stub('systemctl', ['is-enabled', 'firewalld'], {
       stdout: () => (state.firewalldEnabled ? 'enabled\n' : 'disabled\n'),
@@ -103,7 +111,11 @@ function freshNode(os: Parameters<typeof osReleaseFixture>[0], overrides: Partia
     })
     .stub('firewall-cmd', ['--list-ports'], { stdout: () => `${state.runtime.ports.join(' ')}\n` })
     .stub('firewall-cmd', ['--list-rich-rules'], { stdout: () => state.runtime.rules.map((r) => `${r}\n`).join('') })
-    .stub('firewall-cmd', ['--reload'], { effect: () => void (state.runtime = structuredClone(state.permanent)) })
+    .stub('firewall-cmd', ['--reload'], {
+      effect: () => {
+        state.runtime = structuredClone(state.permanent);
+      },
+    })
     .stub('modprobe', ['overlay'], { effect: (h) => h.setFile('/sys/module/overlay/refcnt', '0') })
     .stub('modprobe', ['br_netfilter'], { effect: (h) => h.setFile('/sys/module/br_netfilter/refcnt', '0') })
     .stub('sysctl', ['--system'], {

@@ -2,7 +2,9 @@
  * Every step kind the agent knows, by its wire name. A RunStep for any other kind is refused.
  * To add a step: import its definition and add one entry below.
  */
+import { containerRuntimeStep } from './container-runtime.ts';
 import { hostPrepStep } from './host-prep.ts';
+import { kubePackagesStep } from './kube-packages.ts';
 import { preflightStep } from './preflight.ts';
 import type { StepDefinition } from './step.ts';
 
@@ -10,6 +12,8 @@ const definitions: StepDefinition<unknown>[] = [
   // Node preparation (issue 3).
   preflightStep,
   hostPrepStep,
+  containerRuntimeStep,
+  kubePackagesStep,
   // Further steps: one line each.
 ];
 
