@@ -5,6 +5,7 @@ import { type HaproxyConfigInput, renderHaproxyConfig } from './haproxy-config.t
 function input(overrides: Partial<HaproxyConfigInput> = {}): HaproxyConfigInput {
   return {
     lbPort: 16443,
+    apiserverOnThisNode: true,
     backends: [
       { name: 'k8s-master1', address: '192.168.1.10' },
       { name: 'k8s-master2', address: '192.168.1.11' },
@@ -29,6 +30,10 @@ describe('renderHaproxyConfig', () => {
     expect(text).not.toContain('http-check send');
     expect(text).not.toContain('http-check connect');
     expect(text).not.toContain('log stdout');
+  });
+
+  it('lets a dedicated load-balancer node (no apiserver) listen on 6443', () => {
+    expect(renderHaproxyConfig(input({ lbPort: 6443, apiserverOnThisNode: false }))).toContain('    bind *:6443\n');
   });
 
   it.each([

@@ -10,8 +10,10 @@ export interface HaproxyBackend {
 }
 
 export interface HaproxyConfigInput {
-  /** The frontend port on every address; never 6443, which the local apiserver binds. */
+  /** The frontend port on every address; never 6443 where a local apiserver binds it. */
   lbPort: number;
+  /** A control plane (the apiserver binds 6443 here), not a dedicated load-balancer node. */
+  apiserverOnThisNode: boolean;
   /** Every control plane's apiserver (port 6443). */
   backends: readonly HaproxyBackend[];
   /** Health checks of each backend (HTTPS /healthz). */
@@ -26,7 +28,7 @@ export function haproxyConfigProblems(input: HaproxyConfigInput): string[] {
   const problems: string[] = [];
   if (!Number.isInteger(input.lbPort) || input.lbPort < 1 || input.lbPort > 65535) {
     problems.push(`lbPort: ${input.lbPort} is not a TCP port (1..65535)`);
-  } else if (input.lbPort === apiserverPort) {
+  } else if (input.lbPort === apiserverPort && input.apiserverOnThisNode) {
     problems.push(
       `lbPort: ${apiserverPort} is the apiserver's own port on every control plane; use another (default ${defaultLbPort})`,
     );

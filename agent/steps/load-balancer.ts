@@ -110,6 +110,7 @@ export function keepalivedInputFor(
 export function haproxyInputFor(params: LoadBalancerParams): HaproxyConfigInput {
   return {
     lbPort: params.lbPort,
+    apiserverOnThisNode: params.backends.some((b) => b.name === params.nodeName),
     backends: params.backends.map((b) => ({ name: b.name, address: b.address })),
     checkIntervalMs: 2000,
     checkFall: 2,
