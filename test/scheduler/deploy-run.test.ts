@@ -14,7 +14,9 @@ afterEach(async () => {
 });
 
 function overlaps(a: SimExecution, b: SimExecution): boolean {
-  return a.startedAt < (b.finishedAt ?? Number.POSITIVE_INFINITY) && b.startedAt < (a.finishedAt ?? Number.POSITIVE_INFINITY);
+  return (
+    a.startedAt < (b.finishedAt ?? Number.POSITIVE_INFINITY) && b.startedAt < (a.finishedAt ?? Number.POSITIVE_INFINITY)
+  );
 }
 
 describe('a deploy run with simulated agents', () => {
@@ -59,7 +61,8 @@ describe('a deploy run with simulated agents', () => {
     }
     const joinTokens = joins.map((j) => j.params['bootstrapToken']);
     expect(new Set(joinTokens).size).toBe(4);
-    for (const join of joins) expect(join.params['caCertHashes']).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
+    for (const join of joins)
+      expect(join.params['caCertHashes']).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/)]);
     expect(cpJoins.every((j) => /^[0-9a-f]{64}$/.test(String(j.params['certificateKey'])))).toBe(true);
     // No step ran twice with the same attempt.
     const keys = executions.map((e) => `${e.stepId}#${e.attempt}`);

@@ -15,6 +15,8 @@ export interface SimBehaviour {
   outputs?: Record<string, string>;
   /** Drop the session right after the step starts and stay away this long; the step keeps running meanwhile. */
   disconnectForMs?: number;
+  /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
+  beforeResult?: () => void;
 }
 
 export interface SimStep {
@@ -239,6 +241,7 @@ export class SimAgent {
     if (behaviour.disconnectForMs !== undefined) this.disconnectFor(behaviour.disconnectForMs);
     if (behaviour.outcome === 'hang') return;
     entry.timer = setTimeout(() => {
+      behaviour.beforeResult?.();
       if (behaviour.outcome === 'fail') {
         this.finish(k, execution, {
           outcome: 'failed',
