@@ -221,16 +221,14 @@ describe('parseClusterSpec: addresses and subnets', () => {
     ]);
   });
 
-  it('lets dedicated load-balancer nodes listen on 6443 (no apiserver there)', () => {
+  it('refuses HAProxy on 6443 also on dedicated load-balancer nodes', () => {
     const nodes = [
       { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
       { name: 'lb1', address: '10.0.0.5', role: 'load-balancer' },
       { name: 'lb2', address: '10.0.0.6', role: 'load-balancer' },
     ];
-    const result = parseClusterSpec(
-      withSpec({ endpoint: { vip: '10.0.0.100', interface: 'eth0', port: 6443 }, nodes }),
-    );
-    expect(result.ok).toBe(true);
+    const problems = problemsOf(withSpec({ endpoint: { vip: '10.0.0.100', interface: 'eth0', port: 6443 }, nodes }));
+    expect(problems.map(pathOf)).toEqual(['spec.endpoint.port']);
   });
 });
 

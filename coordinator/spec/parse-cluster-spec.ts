@@ -527,11 +527,12 @@ function checkEndpoint(
   endpoint: { mode: EndpointMode | undefined; vip?: IpAddress; vipPrefixLength?: number; port: number | undefined },
 ): void {
   const { mode, vip, port } = endpoint;
-  const dedicatedLoadBalancers = nodes.some((n) => n.role === 'load-balancer');
-  if (mode === 'haproxy-keepalived' && port === apiserverPort && !dedicatedLoadBalancers) {
+  // Dedicated load-balancer nodes could use 6443, but one rule for both layouts keeps a later move of HAProxy onto
+  // the control planes possible, and the agent refuses 6443 for HAProxy anywhere.
+  if (mode === 'haproxy-keepalived' && port === apiserverPort) {
     reader.problem(
       'spec.endpoint.port',
-      `HAProxy cannot listen on ${apiserverPort} on the control planes: the local kube-apiserver binds it (default 16443)`,
+      `HAProxy cannot listen on ${apiserverPort}: kube-apiserver binds it on the control planes (default 16443)`,
     );
   }
   if (mode === 'keepalived' && port !== undefined && port !== apiserverPort) {
