@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { FakeHost } from '../host/fake-host.ts';
+import { calicoManifest, flannelManifest } from '../kubeadm/cni-manifest.fixture.ts';
+import { cniStep } from './cni.ts';
+import { runStep } from './step-runner.ts';
+
+const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
+const url = 'https://github.com/flannel-io/flannel/releases/download/v0.26.1/kube-flannel.yml';
+const curl = ['-fsSL', '--retry', '3', '--max-time', '120', url];
+const flannel = {
+  plugin: 'flannel',
+  manifestUrl: url,
+  manifestPath: '',
+  podSubnet: '10.10.0.0/16',
+  rolloutTimeoutSeconds: 0,
+};
+const getDs = (ns: string, name: string) => [
+  ...admin,
+  '-n',
+  ns,
+  'get',
+  'daemonset',
+  name,
+  '--ignore-not-found',
+  '-o',
+  'json',
+];
+const rollout = (ns: string, name: string) => [
+  ...admin,
+  '-n',
+  ns,
+  'rollout',
+  'status',
+  `daemonset/${name}`,
+  '--timeout=300s',
+];
+
+function controlPlane(files: Record<string, string> = {}): FakeHost {
+  return new FakeHost({ files: { '/etc/kubernetes/admin.conf': 'x', ...files } });
+}
+
+describe('cni', () => {
+  it('GIVEN flannel from a URL WHEN installed THEN the manifest gets the pod CIDR, is applied and its rollout awaited', async () => {
+    const host = controlPlane();
+    host.stub('curl', curl, { stdout: flannelManifest });
+    host.expect('kubectl', [
+      ...admin,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      '/var/lib/kubeha/cni/flannel.yaml',
+    ]);
+    host.expect('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{"kind":"DaemonSet"}' });
+    host.expect('kubectl', rollout('kube-flannel', 'kube-flannel-ds'), {
+      stdout: 'daemon set "kube-flannel-ds" successfully rolled out\n',
+    });
+    const result = await runStep(cniStep, flannel, { host });
+    host.assertNoPendingExpectations();
+    expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
+    expect(result.changes).toEqual([
+      'write /var/lib/kubeha/cni/flannel.yaml (pod network 10.10.0.0/16)',
+      'kubectl apply --server-side -f /var/lib/kubeha/cni/flannel.yaml',
+    ]);
+    expect(host.file('/var/lib/kubeha/cni/flannel.yaml')).toContain('"Network": "10.10.0.0/16"');
+    expect(host.file('/etc/NetworkManager/conf.d/calico.conf')).toBeUndefined();
+  });
+
+  it('GIVEN flannel already applied WHEN run again THEN nothing changes, the rollout is still awaited', async () => {
+    const host = controlPlane();
+    host.stub('curl', curl, { stdout: flannelManifest });
+    host.stub('kubectl', [
+      ...admin,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      '/var/lib/kubeha/cni/flannel.yaml',
+    ]);
+    host.stub('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{"kind":"DaemonSet"}' });
+    host.stub('kubectl', rollout('kube-flannel', 'kube-flannel-ds'));
+    await runStep(cniStep, flannel, { host });
+    host.clearRecords();
+    const again = await runStep(cniStep, flannel, { host });
+    expect(again).toMatchObject({ outcome: 'succeeded', changed: false });
+    expect(host.commandLines().filter((c) => c.includes(' apply '))).toEqual([]);
+  });
+
+  it('GIVEN calico from a local file WHEN installed THEN CALICO_IPV4POOL_CIDR is set and NetworkManager is told and reloaded', async () => {
+    const host = controlPlane({ '/opt/kubeha/calico.yaml': calicoManifest });
+    host.stub('systemctl', ['is-active', '--quiet', 'NetworkManager']);
+    host.expect('systemctl', ['reload', 'NetworkManager']);
+    host.expect('kubectl', [
+      ...admin,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      '/var/lib/kubeha/cni/calico.yaml',
+    ]);
+    host.expect('kubectl', getDs('kube-system', 'calico-node'), { stdout: '{"kind":"DaemonSet"}' });
+    host.expect('kubectl', rollout('kube-system', 'calico-node'));
+    const result = await runStep(
+      cniStep,
+      { plugin: 'calico', manifestPath: '/opt/kubeha/calico.yaml', podSubnet: '10.244.0.0/16' },
+      { host },
+    );
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('succeeded');
+    expect(host.file('/var/lib/kubeha/cni/calico.yaml')).toMatch(
+      /name: CALICO_IPV4POOL_CIDR\s+value: 10\.244\.0\.0\/16/,
+    );
+    expect(host.file('/etc/NetworkManager/conf.d/calico.conf')).toContain(
+      'unmanaged-devices=interface-name:cali*;interface-name:tunl*',
+    );
+  });
+
+  it("GIVEN the rollout does not finish WHEN run THEN the step fails with kubectl's message", async () => {
+    const host = controlPlane();
+    host.stub('curl', curl, { stdout: flannelManifest });
+    host.stub('kubectl', [
+      ...admin,
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '-f',
+      '/var/lib/kubeha/cni/flannel.yaml',
+    ]);
+    host.stub('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{}' });
+    host.stub('kubectl', rollout('kube-flannel', 'kube-flannel-ds'), {
+      exitCode: 1,
+      stderr: 'error: timed out waiting for the condition\n',
+    });
+    const result = await runStep(cniStep, flannel, { host });
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.stderrTail).toBe('error: timed out waiting for the condition');
+  });
+
+  it('GIVEN both a URL and a path, or a URL with shell characters WHEN parsed THEN invalid', async () => {
+    const both = await runStep(cniStep, { ...flannel, manifestPath: '/tmp/x.yaml' }, { host: controlPlane() });
+    expect(both.error?.message).toContain('give exactly one of manifestUrl and manifestPath');
+    const evil = await runStep(
+      cniStep,
+      { ...flannel, manifestUrl: 'https://x.io/a.yml;reboot' },
+      { host: controlPlane() },
+    );
+    expect(evil.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+  });
+});

@@ -1,0 +1,128 @@
+import Type, { type Static } from 'typebox';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Host } from '../host/host.ts';
+import { type CniManifest, calicoNetworkManagerConf, renderCniManifest } from '../kubeadm/cni-manifest.ts';
+import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
+import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { kubectl, kubectlJson } from '../kubeadm/kubectl.ts';
+import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
+import { parseStepParams, patterns } from './step-params.ts';
+
+const defaultRolloutTimeoutSeconds = 300;
+const cniDir = '/var/lib/kubeha/cni';
+const networkManagerConf = '/etc/NetworkManager/conf.d/calico.conf';
+
+const CniParamsSchema = Type.Object(
+  {
+    plugin: Type.Union([Type.Literal('flannel'), Type.Literal('calico')]),
+    manifestUrl: Type.Optional(Type.String({ pattern: patterns.url })),
+    manifestPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]{1,255}$' })),
+    podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
+    rolloutTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export type CniParams = Static<typeof CniParamsSchema>;
+
+function parseParams(raw: unknown): CniParams {
+  const params = parseStepParams('cni', CniParamsSchema, raw, (p) => {
+    const problems: string[] = [];
+    if ((p.manifestUrl === undefined) === (p.manifestPath === undefined)) {
+      problems.push('manifestUrl: give exactly one of manifestUrl and manifestPath');
+    }
+    if (p.manifestPath?.split('/').includes('..')) problems.push('manifestPath: must not contain ..');
+    const cidr = cidrProblem(p.podSubnet);
+    if (cidr) problems.push(`podSubnet: ${cidr}`);
+    return problems;
+  });
+  return { ...params, rolloutTimeoutSeconds: params.rolloutTimeoutSeconds || defaultRolloutTimeoutSeconds };
+}
+
+/** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file. */
+async function sourceManifest(host: Host, params: CniParams): Promise<string> {
+  if (params.manifestPath !== undefined) {
+    const text = await host.readFile(params.manifestPath);
+    if (text === undefined) throw new KubehaError(ErrorCode.stepFailed, `${params.manifestPath} does not exist`);
+    return text;
+  }
+  const { stdout } = await host.exec('curl', ['-fsSL', '--retry', '3', '--max-time', '120', params.manifestUrl!]);
+  return stdout;
+}
+
+async function rendered(host: Host, params: CniParams): Promise<CniManifest> {
+  try {
+    return renderCniManifest(params.plugin, await sourceManifest(host, params), params.podSubnet);
+  } catch (cause) {
+    if (cause instanceof KubehaError) throw cause;
+    throw new KubehaError(ErrorCode.stepFailed, (cause as Error).message, { cause });
+  }
+}
+
+async function plan(ctx: StepContext<CniParams>): Promise<PlannedChange[]> {
+  const { host, params } = ctx;
+  if (!(await host.exists(kubeadmPaths.adminConf))) {
+    throw new KubehaError(
+      ErrorCode.stepFailed,
+      `${kubeadmPaths.adminConf} does not exist: not an initialised control plane`,
+    );
+  }
+  const manifest = await rendered(host, params);
+  const target = `${cniDir}/${params.plugin}.yaml`;
+  const changes: PlannedChange[] = [];
+  if (params.plugin === 'calico' && (await host.readFile(networkManagerConf)) !== calicoNetworkManagerConf) {
+    changes.push({
+      description: `write ${networkManagerConf} (NetworkManager leaves calico's interfaces alone)`,
+      apply: async () => {
+        await host.writeFileAtomic(networkManagerConf, calicoNetworkManagerConf, 0o644);
+        const active = await host.exec('systemctl', ['is-active', '--quiet', 'NetworkManager'], { allowFailure: true });
+        if (active.exitCode === 0) await host.exec('systemctl', ['reload', 'NetworkManager']);
+      },
+    });
+  }
+  const { namespace, name } = manifest.daemonSet;
+  const written = (await host.readFile(target)) === manifest.text;
+  const deployed = written
+    ? (await kubectlJson(host, ['-n', namespace, 'get', 'daemonset', name, '--ignore-not-found'])) !== undefined
+    : false;
+  if (!written) {
+    changes.push({
+      description: `write ${target} (pod network ${params.podSubnet})`,
+      apply: async () => {
+        await host.mkdir(cniDir, 0o755);
+        await host.writeFileAtomic(target, manifest.text, 0o644);
+      },
+    });
+  }
+  if (!deployed) {
+    changes.push({
+      description: `kubectl apply --server-side -f ${target}`,
+      apply: async () => {
+        // Server-side: calico's CRDs are too large for the last-applied annotation of a client-side apply.
+        await kubectl(host, ['apply', '--server-side', '--force-conflicts', '-f', target]);
+      },
+    });
+  }
+  return changes;
+}
+
+/**
+ * Installs flannel or calico from a URL or a local file with the pod network set to the cluster's pod CIDR
+ * (and, for calico, NetworkManager told to leave its interfaces alone), then waits for the DaemonSet's rollout.
+ */
+export const cniStep = plannedStep<CniParams>({
+  kind: 'cni',
+  parseParams,
+  plan,
+  async verify(ctx) {
+    const { namespace, name } = (await rendered(ctx.host, ctx.params)).daemonSet;
+    await kubectl(ctx.host, [
+      '-n',
+      namespace,
+      'rollout',
+      'status',
+      `daemonset/${name}`,
+      `--timeout=${ctx.params.rolloutTimeoutSeconds}s`,
+    ]);
+  },
+});
