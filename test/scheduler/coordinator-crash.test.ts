@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
+import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
+import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import type { RunView } from '../sim/sim-coordinator.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { freePort, waitFor } from '../support/free-port.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Outcome {
+  state: string;
+  steps: Record<string, string>;
+  executions: SimExecution[];
+  output: string[];
+}
+
+/** A deploy of 3 control planes + 2 workers against a coordinator process, SIGKILLed when the run reaches each point. */
+async function deploy(name: string, killAt: number[]): Promise<Outcome> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-crash-'));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const ports = { grpcPort: await freePort(), apiPort: await freePort() };
+  const output: string[] = [];
+  let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dataDir, ...ports, output });
+  cleanups.push(() => {
+    coordinator.child.kill('SIGKILL');
+  });
+  const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 2 });
+  const executions: SimExecution[] = [];
+  const { token } = await createEnrollToken(coordinator.api, nodes.length);
+  const agents: SimAgent[] = await enrollSimAgents({
+    coordinator: `127.0.0.1:${ports.grpcPort}`,
+    caPem: coordinator.caPem,
+    token,
+    nodes,
+    executions,
+    script: simScript({ default: 40 }),
+  });
+  cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
+  for (const a of agents) a.start();
+  await waitFor('every agent connected', () => agents.every((a) => a.connected));
+  await coordinator.api.request('POST', '/v1/clusters', spec);
+  const { id } = await coordinator.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
+
+  for (const point of killAt) {
+    await waitFor(
+      `${point} finished steps`,
+      async () => {
+        const run = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
+        return run.steps.filter((s) => s.state === 'succeeded').length >= point || run.state !== 'running';
+      },
+      60_000,
+      10,
+    );
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    coordinator = await startCoordinatorProcess({ dataDir, ...ports, output });
+  }
+  const run = await waitFor(
+    'the run to finish',
+    async () => {
+      const r = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
+      return r.state === 'running' ? undefined : r;
+    },
+    120_000,
+    100,
+  );
+  return {
+    state: run.state,
+    steps: Object.fromEntries(run.steps.map((s) => [s.id, `${s.state}#${s.attempt}`])),
+    executions,
+    output,
+  };
+}
+
+describe('a coordinator killed with SIGKILL mid-run', () => {
+  it('GIVEN 10 kills at different points of a deploy WHEN restarted each time THEN the run ends as an uninterrupted one, no step run twice', async () => {
+    const reference = await deploy('crash-ref', []);
+    expect(reference.state).toBe('succeeded');
+    const total = Object.keys(reference.steps).length;
+    const points = Array.from({ length: 10 }, (_, i) => Math.max(1, Math.round(((i + 1) * (total - 2)) / 11)));
+
+    const crashed = await deploy('crash-ref', points);
+
+    expect(crashed.state).toBe(reference.state);
+    expect(crashed.steps).toEqual(reference.steps);
+    const keys = crashed.executions.map((e) => `${e.stepId}#${e.attempt}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const restarts = crashed.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('resuming run'));
+    expect(restarts.length).toBeGreaterThanOrEqual(9);
+    expect(leakedSecrets(secretsSentToAgents(crashed.executions), crashed.output)).toEqual([]);
+  }, 240_000);
+});

@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from '../../coordinator/cli/api-client.ts';
+import { waitFor } from '../support/free-port.ts';
+
+const mainPath = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
+
+export interface CoordinatorProcess {
+  child: ChildProcess;
+  api: ApiClient;
+  caPem: string;
+  /** Its stdout and stderr (the JSON log lines). */
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** `node coordinator/main.ts` as a child on loopback ports, ready once its API answers. */
+export async function startCoordinatorProcess(options: {
+  dataDir: string;
+  grpcPort: number;
+  apiPort: number;
+  logLevel?: string;
+  output?: string[];
+}): Promise<CoordinatorProcess> {
+  const output = options.output ?? [];
+  const child = spawn(
+    process.execPath,
+    [
+      mainPath,
+      '--data-dir',
+      options.dataDir,
+      '--grpc-listen',
+      `127.0.0.1:${options.grpcPort}`,
+      '--api-listen',
+      `127.0.0.1:${options.apiPort}`,
+      '--log-level',
+      options.logLevel ?? 'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (chunk: Buffer) => output.push(String(chunk)));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const token = await waitFor(
+    'the coordinator to write its admin token',
+    () => {
+      if (gone) throw new Error(`the coordinator exited: ${output.join('')}`);
+      try {
+        return readFileSync(join(options.dataDir, 'admin-token'), 'utf8').trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    30_000,
+    50,
+  );
+  const api = new ApiClient(`http://127.0.0.1:${options.apiPort}`, token);
+  await waitFor(
+    'the coordinator API',
+    async () => {
+      if (gone) throw new Error(`the coordinator exited: ${output.join('')}`);
+      return (await api.request('GET', '/healthz')) !== undefined;
+    },
+    30_000,
+    50,
+  );
+  return { child, api, caPem: readFileSync(join(options.dataDir, 'ca.crt'), 'utf8'), output, exited };
+}
