@@ -1,19 +1,43 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../common/logger.ts';
 import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
+import type { Host } from './host/host.ts';
+import { LocalHost } from './host/local-host.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { ResultSpool } from './step-execution/result-spool.ts';
+import { StepExecutor } from './step-execution/step-executor.ts';
+import type { StepDefinition } from './steps/step.ts';
+import { stepRegistry } from './steps/step-registry.ts';
 
 export interface RunningAgent {
   session: AgentSession;
+  steps: StepExecutor;
   stop(): Promise<void>;
 }
 
 /** Wires the agent's parts for `kubeha-agent run`. */
 export function startAgent(
   config: Readonly<AgentConfig>,
-  deps: { logger: Logger; version: string; facts: () => Promise<NodeFacts>; hooks?: Partial<SessionHooks> },
+  deps: {
+    logger: Logger;
+    version: string;
+    facts: () => Promise<NodeFacts>;
+    hooks?: Partial<SessionHooks>;
+    /** The machine steps act on; tests pass a FakeHost. */
+    host?: Host;
+    steps?: ReadonlyMap<string, StepDefinition<unknown>>;
+  },
 ): RunningAgent {
+  const steps = new StepExecutor({
+    host: deps.host ?? new LocalHost({ facts: deps.facts }),
+    registry: deps.steps ?? stepRegistry,
+    spool: new ResultSpool(join(config.stateDir, 'spool')),
+    stateDir: config.stateDir,
+    send: (event) => session.sendStepEvent(event),
+    logger: deps.logger.child({ component: 'steps' }),
+  });
   const session = new AgentSession({
     agentId: config.agentId,
     agentVersion: deps.version,
@@ -25,12 +49,28 @@ export function startAgent(
     reconnectMinMs: config.reconnect.minSeconds * 1000,
     reconnectMaxMs: config.reconnect.maxSeconds * 1000,
     logger: deps.logger.child({ component: 'session' }),
-    hooks: { ...deps.hooks, facts: deps.facts },
+    hooks: {
+      unacknowledged: () => steps.unacknowledged(),
+      running: () => steps.running(),
+      onMessage: (message) => {
+        switch (message.kind) {
+          case 'run_step':
+          case 'cancel_step':
+          case 'ack':
+            steps.handle(message);
+            break;
+        }
+      },
+      ...deps.hooks,
+      facts: deps.facts,
+    },
   });
   session.start();
   return {
     session,
+    steps,
     async stop() {
+      await steps.stop();
       await session.stop();
     },
   };
