@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EndpointMode } from '../spec/cluster-spec.ts';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
@@ -392,5 +394,25 @@ describe('planRun: the other kinds', () => {
       ['reset/cp1', ['reset/cp2']],
     ]);
     expect(plan.steps.every((s) => s.kind === 'cleanup-failed-join' && s.params.nodeName === s.node)).toBe(true);
+  });
+});
+
+describe('planRun on every valid fixture', () => {
+  const dir = join(import.meta.dirname, '../../test/fixtures/specs-valid');
+  const cases = readdirSync(dir).flatMap((file) =>
+    (['deploy', 'verify', 'drill-failover', 'reset'] as const).map((kind) => [file, kind] as const),
+  );
+
+  it.each(cases)('%s, %s: ids unique, acyclic, every step on a spec node or the coordinator', (file, kind) => {
+    const spec = requireClusterSpec(readFileSync(join(dir, file), 'utf8'));
+    const plan = planRun(kind, spec);
+    const names = new Set(spec.spec.nodes.map((n) => n.name));
+    expect(plan.steps.length).toBeGreaterThan(0);
+    expect(new Set(plan.steps.map((s) => s.id)).size).toBe(plan.steps.length);
+    expect(topologicalOrder(plan)).toHaveLength(plan.steps.length);
+    for (const s of plan.steps) {
+      if (s.runsOn === 'coordinator') expect(s.node).toBe(coordinatorNode);
+      else expect(names.has(s.node), s.id).toBe(true);
+    }
   });
 });

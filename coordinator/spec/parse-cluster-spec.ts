@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { coordinatorNode } from '../plan/run-plan.ts';
 import type { ClusterNodeSpec, ClusterSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
 import {
   bitsOf,
@@ -168,7 +169,10 @@ function readNode(reader: SpecReader, value: unknown, path: string): DraftNode {
   if (!node) return draft;
   const name = reader.string(node, 'name', path);
   if (name !== undefined) {
-    const problem = rfc1123SubdomainProblem(name);
+    const problem =
+      name === coordinatorNode
+        ? `"${coordinatorNode}" is reserved: the coordinator's own steps run on a node of that name`
+        : rfc1123SubdomainProblem(name);
     if (problem) reader.problem(`${path}.name`, problem);
     else draft.name = name;
   }
