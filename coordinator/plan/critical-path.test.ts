@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
-import { criticalPath, criticalPathSteps, topologicalOrder } from './critical-path.ts';
+import { criticalPath, criticalPathSteps, makespanLowerBound, topologicalOrder } from './critical-path.ts';
 import { noRetry, planRun } from './plan-run.ts';
 import type { PlannedStep, RunPlan } from './run-plan.ts';
 
@@ -99,6 +99,51 @@ describe('criticalPath', () => {
   it('the cross-node checks wait for the slowest preflight', () => {
     const plan = planRun('deploy', spec);
     expect(criticalPath(plan, (s) => (s.id === 'preflight/w1' ? 60 : 10))).toBe(110 + 50);
+  });
+});
+
+describe('makespanLowerBound', () => {
+  function workers(count: number, limit: number) {
+    return requireClusterSpec({
+      apiVersion: 'kubeha.io/v1',
+      kind: 'Cluster',
+      metadata: { name: 'lab' },
+      spec: {
+        kubernetesVersion: '1.31.4',
+        endpoint: { vip: '10.0.0.100', interface: 'eth0' },
+        networking: { podCIDR: '10.128.0.0/9' },
+        concurrency: { workers: limit },
+        nodes: [
+          { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
+          ...Array.from({ length: count }, (_, i) => ({
+            name: `w${i + 1}`,
+            address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+            role: 'worker',
+          })),
+        ],
+      },
+    });
+  }
+
+  it('equals the critical path when no group holds anything back', () => {
+    const plan = planRun('deploy', spec);
+    expect(makespanLowerBound(plan, () => 10)).toBe(criticalPath(plan, () => 10));
+  });
+
+  it('counts rounds of equal joins: 25 workers, 10 at a time, need 3 rounds', () => {
+    const plan = planRun('deploy', workers(25, 10));
+    // preflight, checks, host-prep, runtime, packages, load-balancer, init = 70 s before the first join;
+    // 3 rounds of 10 s; then verify 10 s.
+    expect(makespanLowerBound(plan, () => 10)).toBe(70 + 30 + 10);
+    expect(criticalPath(plan, () => 10)).toBe(90);
+  });
+
+  it('spreads unequal joins over the slots', () => {
+    const plan = planRun('deploy', workers(4, 2));
+    const join = (id: string) => ({ 'join-worker/w1': 40, 'join-worker/w2': 10, 'join-worker/w3': 10 })[id] ?? 20;
+    const bound = makespanLowerBound(plan, (s) => (s.phase === 'join-worker' ? join(s.id) : 10));
+    // First join possible at 70 s, then max(40, (40+10+10+20)/2 = 40) s, then verify.
+    expect(bound).toBe(70 + 40 + 10);
   });
 });
 
