@@ -3,18 +3,35 @@ import { kubehaVersion } from '../../common/version.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { resolveConnection } from './cli-config.ts';
 import { agentsCommand } from './commands/agents-command.ts';
+import { applyCommand } from './commands/apply-command.ts';
+import { describeRunCommand } from './commands/describe-run-command.ts';
+import { getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
+import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
+import { startRunCommand } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
+import { watchCommand } from './commands/watch-command.ts';
 
 const usage = `Usage: kubeha [--server URL] [--token TOKEN] COMMAND
 
 Commands:
-  agents                      list enrolled agents (also: get agents)
+  apply -f FILE [--no-watch]  create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it
+  get clusters                list clusters
+  get nodes [CLUSTER]         list the clusters' nodes and the agent serving each
+  get agents                  list enrolled agents (also: agents)
+  get runs [CLUSTER]          list runs
+  describe run ID             every step of a run: node, state, attempt, timings, error
+  watch RUN                   follow a run: one line per node and a progress bar
+  drill failover CLUSTER      start a failover drill and watch it
+  verify CLUSTER              start a verify run and watch it
+  reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it
+  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
   token create [--ttl SECONDS] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command
   version                     print the version
 
 The coordinator and its token come from --server/--token, KUBEHA_SERVER/KUBEHA_TOKEN, or ~/.kube/kubeha.yaml.
-Exit codes: 0 success, 1 failure, 2 bad usage.`;
+Options: -o json for machine-readable output.
+Exit codes: 0 success, 1 the run (or the command) failed, 2 bad usage or an invalid spec (problems printed).`;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -27,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       ttl: { type: 'string' },
       'usage-limit': { type: 'string' },
       description: { type: 'string' },
+      file: { type: 'string', short: 'f' },
+      'no-watch': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,6 +67,37 @@ async function main(argv: string[]): Promise<number> {
   );
   const api = new ApiClient(connection.server, connection.token);
   const json = values.output === 'json';
+  const [verb, noun, arg] = positionals;
+  const watchOutput = { write: (text: string) => process.stdout.write(text), isTTY: process.stdout.isTTY === true };
+  const watch = { watch: values['no-watch'] !== true };
+  const usageError = (message: string) => {
+    process.stderr.write(`kubeha: ${message}\n\n${usage}\n`);
+    return 2;
+  };
+  if (verb === 'apply') {
+    if (!values.file || positionals.length > 1) return usageError('apply needs -f FILE');
+    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), watch);
+  }
+  if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && positionals.length === 2) {
+    return getClustersCommand(api, out, json);
+  }
+  if (verb === 'get' && (noun === 'nodes' || noun === 'node') && positionals.length <= 3) {
+    return getNodesCommand(api, out, arg, json);
+  }
+  if (verb === 'get' && (noun === 'runs' || noun === 'run') && positionals.length <= 3) {
+    return getRunsCommand(api, out, arg, Date.now(), json);
+  }
+  if (verb === 'describe' && noun === 'run' && arg && positionals.length === 3) {
+    return describeRunCommand(api, arg, out, json);
+  }
+  if (verb === 'watch' && noun && positionals.length === 2) return watchCommand(api, noun, watchOutput);
+  if (verb === 'drill' && noun === 'failover' && arg && positionals.length === 3) {
+    return startRunCommand(api, arg, 'drill-failover', watchOutput, watch);
+  }
+  if ((verb === 'verify' || verb === 'reset') && noun && positionals.length === 2) {
+    return startRunCommand(api, noun, verb, watchOutput, watch);
+  }
+  if (verb === 'kubeconfig' && noun && positionals.length === 2) return kubeconfigCommand(api, noun, out);
   switch (words) {
     case 'agents':
     case 'get agents':

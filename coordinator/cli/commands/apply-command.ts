@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { type ApiClient, ApiError } from '../api-client.ts';
+import { type WatchOutput, watchCommand } from './watch-command.ts';
+
+/**
+ * `kubeha apply -f cluster.yaml`: creates or replaces the cluster, starts a deploy run and watches it.
+ * 2 when the file or the spec is invalid (every problem printed), 1 when the run fails, 0 when it succeeds.
+ */
+export async function applyCommand(
+  api: ApiClient,
+  file: string,
+  output: WatchOutput,
+  err: (text: string) => void,
+  options: { watch: boolean },
+): Promise<number> {
+  let spec: unknown;
+  try {
+    spec = parseYaml(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+  } catch (cause) {
+    err(`kubeha: cannot read ${file}: ${(cause as Error).message}`);
+    return 2;
+  }
+  const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  try {
+    if (typeof name === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+      await api.request('PUT', `/v1/clusters/${name}`, spec);
+    } else {
+      await api.request('POST', '/v1/clusters', spec);
+    }
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 400) {
+      err(`kubeha: ${file}: ${error.message}`);
+      for (const problem of Array.isArray(error.details) ? error.details : []) err(`  ${String(problem)}`);
+      return 2;
+    }
+    throw error;
+  }
+  const run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
+  output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
+  if (!options.watch) return 0;
+  return watchCommand(api, run.id, output);
+}

@@ -1,0 +1,109 @@
+import type { ApiClient } from '../api-client.ts';
+import { renderTable } from '../table.ts';
+
+interface ClusterView {
+  name: string;
+  endpoint: string;
+  initialized: boolean;
+  nodes: {
+    name: string;
+    address: string;
+    role: string;
+    agentId: string | null;
+    connected: boolean;
+    holdsVip: boolean;
+  }[];
+  lastRun: { id: string; kind: string; state: string } | null;
+}
+
+interface RunView {
+  id: string;
+  cluster: string;
+  kind: string;
+  state: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+function duration(from: string, to: string | null, now: number): string {
+  const seconds = Math.max(0, Math.round(((to ? Date.parse(to) : now) - Date.parse(from)) / 1000));
+  return seconds < 120 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+}
+
+export async function getClustersCommand(api: ApiClient, out: (text: string) => void, json: boolean): Promise<number> {
+  const { clusters } = await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
+  if (json) {
+    out(JSON.stringify(clusters, null, 2));
+    return 0;
+  }
+  out(
+    renderTable(
+      ['NAME', 'ENDPOINT', 'NODES', 'AGENTS', 'INITIALIZED', 'LAST RUN'],
+      clusters.map((c) => [
+        c.name,
+        c.endpoint,
+        String(c.nodes.length),
+        `${c.nodes.filter((n) => n.connected).length}/${c.nodes.length}`,
+        c.initialized ? 'yes' : 'no',
+        c.lastRun ? `${c.lastRun.kind} ${c.lastRun.state} (${c.lastRun.id})` : '-',
+      ]),
+    ),
+  );
+  return 0;
+}
+
+export async function getNodesCommand(
+  api: ApiClient,
+  out: (text: string) => void,
+  cluster: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const clusters = cluster
+    ? [await api.request<ClusterView>('GET', `/v1/clusters/${encodeURIComponent(cluster)}`)]
+    : (await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters')).clusters;
+  const rows = clusters.flatMap((c) =>
+    c.nodes.map((n) => [
+      c.name,
+      n.name,
+      n.address,
+      n.role,
+      n.agentId ?? '-',
+      n.agentId ? (n.connected ? 'connected' : 'offline') : 'no agent',
+      n.holdsVip ? 'yes' : '',
+    ]),
+  );
+  if (json) {
+    out(
+      JSON.stringify(
+        clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, ...n }))),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  out(renderTable(['CLUSTER', 'NODE', 'ADDRESS', 'ROLE', 'AGENT', 'STATE', 'VIP'], rows));
+  return 0;
+}
+
+export async function getRunsCommand(
+  api: ApiClient,
+  out: (text: string) => void,
+  cluster: string | undefined,
+  now: number,
+  json: boolean,
+): Promise<number> {
+  const query = cluster ? `?cluster=${encodeURIComponent(cluster)}` : '';
+  const { runs } = await api.request<{ runs: RunView[] }>('GET', `/v1/runs${query}`);
+  if (json) {
+    out(JSON.stringify(runs, null, 2));
+    return 0;
+  }
+  out(
+    renderTable(
+      ['ID', 'CLUSTER', 'KIND', 'STATE', 'STARTED', 'DURATION'],
+      runs.map((r) => [r.id, r.cluster, r.kind, r.state, r.createdAt, duration(r.createdAt, r.finishedAt, now)]),
+    ),
+  );
+  return 0;
+}

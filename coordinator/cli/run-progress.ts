@@ -1,0 +1,114 @@
+import type { RunEventView } from './run-events-stream.ts';
+
+export interface RunStepView {
+  id: string;
+  kind: string;
+  node: string;
+  forNode: string | null;
+  state: string;
+  attempt: number;
+  maxAttempts: number;
+  dependsOn: string[];
+  bestEffort: boolean;
+  changed: boolean;
+  dispatchedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nextAttemptAt: string | null;
+  error: { code: string; message: string; command?: string; exitCode?: number; stderrTail?: string } | null;
+}
+
+export interface RunDetailView {
+  id: string;
+  cluster: string;
+  kind: string;
+  state: string;
+  createdAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  steps: RunStepView[];
+}
+
+const done = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+const runFinished = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** A run's live state for `kubeha watch`, built from GET /v1/runs/:id and then from its events alone. */
+export class RunProgress {
+  readonly runId: string;
+  state: string;
+  error: string | null;
+  lastEventId = 0;
+  private readonly steps = new Map<string, { node: string; state: string; attempt: number }>();
+  /** Per node: the step it is on now (its latest step event). */
+  private readonly current = new Map<string, { stepId: string; state: string; attempt: number }>();
+
+  constructor(run: RunDetailView) {
+    this.runId = run.id;
+    this.state = run.state;
+    this.error = run.error;
+    for (const s of run.steps) this.steps.set(s.id, { node: s.node, state: s.state, attempt: s.attempt });
+    const byTime = [...run.steps]
+      .filter((s) => s.dispatchedAt !== null)
+      .sort((a, b) => Date.parse(a.dispatchedAt!) - Date.parse(b.dispatchedAt!));
+    for (const s of byTime) this.current.set(s.node, { stepId: s.id, state: s.state, attempt: s.attempt });
+    for (const s of run.steps) {
+      if (!this.current.has(s.node)) this.current.set(s.node, { stepId: s.id, state: s.state, attempt: s.attempt });
+    }
+  }
+
+  get finished(): boolean {
+    return runFinished.has(this.state);
+  }
+
+  /** Applies one event; returns the node whose line changed, if any. */
+  apply(event: RunEventView): string | undefined {
+    this.lastEventId = Math.max(this.lastEventId, event.id);
+    if (event.type === 'run' && event.state) {
+      this.state = event.state;
+      if (event.state !== 'running') this.error = event.state === 'succeeded' ? null : event.message;
+      return undefined;
+    }
+    if (event.type !== 'step' || !event.stepId || !event.node || !event.state) return undefined;
+    const attempt = event.attempt ?? 0;
+    this.steps.set(event.stepId, { node: event.node, state: event.state, attempt });
+    // A step added for later does not move the node off what it is doing now.
+    if (event.state === 'pending' && this.current.has(event.node)) return undefined;
+    this.current.set(event.node, { stepId: event.stepId, state: event.state, attempt });
+    return event.node;
+  }
+
+  counts(): { done: number; total: number } {
+    let finished = 0;
+    for (const s of this.steps.values()) if (done.has(s.state)) finished++;
+    return { done: finished, total: this.steps.size };
+  }
+
+  nodeLine(node: string): string {
+    const c = this.current.get(node);
+    if (!c) return `${node}  -`;
+    return `${node}  ${c.stepId}  ${c.state}${c.attempt > 1 ? ` (attempt ${c.attempt})` : ''}`;
+  }
+
+  nodes(): string[] {
+    return [...this.current.keys()];
+  }
+}
+
+export function progressBar(done: number, total: number, width = 30): string {
+  const ratio = total === 0 ? 0 : done / total;
+  const filled = Math.round(ratio * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} steps (${Math.round(ratio * 100)}%)`;
+}
+
+/** The whole view: one aligned line per node, then the run's progress bar and state. */
+export function renderRunProgress(progress: RunProgress, maxNodes = 60): string[] {
+  const nodes = progress.nodes();
+  const width = Math.max(...nodes.map((n) => n.length), 4);
+  const shown = nodes.slice(0, maxNodes).map((n) => progress.nodeLine(n).replace(/^(\S+)/, (m) => m.padEnd(width)));
+  if (nodes.length > maxNodes) shown.push(`… and ${nodes.length - maxNodes} more nodes`);
+  const { done, total } = progress.counts();
+  return [
+    ...shown,
+    `${progressBar(done, total)}  run ${progress.runId} ${progress.state}${progress.error ? `: ${progress.error}` : ''}`,
+  ];
+}

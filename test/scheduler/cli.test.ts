@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+
+const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
+let sim: SimCoordinator | undefined;
+let agents: SimAgent[] = [];
+let dir: string | undefined;
+
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  await sim?.stop();
+  sim = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function kubeha(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const s = sim!;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, '--server', s.coordinator.apiUrl, '--token', s.coordinator.adminToken, ...args],
+      { timeout: 60_000, env: { ...process.env, HOME: dir } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the kubeha CLI against a coordinator with simulated agents', () => {
+  it('GIVEN a spec file WHEN `kubeha apply -f` THEN the deploy runs to success with appended progress lines, and get/describe/kubeconfig answer', async () => {
+    sim = await startSimCoordinator();
+    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
+    const { spec, nodes } = simClusterSpec({ name: 'cli-a', controlPlanes: 3, workers: 2 });
+    const executions: SimExecution[] = [];
+    const { token } = await createEnrollToken(sim.api, nodes.length);
+    agents = await enrollSimAgents({
+      coordinator: sim.grpcAddress,
+      caPem: sim.coordinator.caCertificatePem,
+      token,
+      nodes,
+      executions,
+      script: simScript({ default: 10 }),
+    });
+    for (const a of agents) a.start();
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(file, stringify(spec));
+
+    const applied = await kubeha(['apply', '-f', file]);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    const lines = applied.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^cluster cli-a applied; deploy run run-[0-9a-f-]+ started$/);
+    expect(lines.some((l) => /^w2\s+join-worker\/w2\s+succeeded/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/\[#{30}\] \d+\/\d+ steps \(100%\)\s+run run-\S+ succeeded$/);
+    const runId = /run (run-[0-9a-f-]+)/.exec(lines[0]!)![1]!;
+
+    const clusters = await kubeha(['get', 'clusters']);
+    expect(clusters.stdout).toMatch(/cli-a\s+10\.10\.255\.100:16443\s+5\s+5\/5\s+yes\s+deploy succeeded/);
+    const nodesOut = await kubeha(['get', 'nodes', 'cli-a']);
+    expect(nodesOut.stdout.split('\n').filter((l) => l.includes('connected'))).toHaveLength(5);
+    const described = await kubeha(['describe', 'run', runId]);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/join-control-plane\/cp2\s+cp2\s+succeeded\s+1\/3/);
+    const kubeconfig = await kubeha(['kubeconfig', 'cli-a']);
+    expect(kubeconfig.stdout).toContain('kind: Config');
+    const runs = await kubeha(['get', 'runs', '-o', 'json']);
+    expect(JSON.parse(runs.stdout)).toEqual([expect.objectContaining({ id: runId, state: 'succeeded' })]);
+  });
+
+  it('GIVEN an invalid spec WHEN applied THEN every problem is printed and the exit code is 2; bad usage is 2 too', async () => {
+    sim = await startSimCoordinator();
+    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
+    const { spec } = simClusterSpec({ name: 'cli-b', controlPlanes: 2, workers: 1 });
+    const broken = { ...spec, spec: { ...spec.spec, endpoint: { ...spec.spec.endpoint, port: 6443 } } };
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(file, stringify(broken));
+    const applied = await kubeha(['apply', '-f', file]);
+    expect(applied.code).toBe(2);
+    expect(applied.stderr).toContain('spec.nodes');
+    expect(applied.stderr).toContain('spec.endpoint.port');
+    expect((await kubeha(['apply'])).code).toBe(2);
+    expect((await kubeha(['describe', 'cluster'])).code).toBe(2);
+  });
+});
