@@ -171,6 +171,18 @@ describe('parseClusterSpec: addresses and subnets', () => {
     expect(spec.spec.endpoint.vipPrefixLength).toBe(24);
   });
 
+  it('writes IPv6 addresses in their canonical form', () => {
+    const spec = requireClusterSpec(
+      withSpec({
+        endpoint: { vip: 'FD00:10:0:0::100', interface: 'eth0' },
+        networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
+        nodes: [{ name: 'cp1', address: 'fd00:10:0:0:0:0:0:11/64', role: 'control-plane' }],
+      }),
+    );
+    expect(spec.spec.endpoint.vip).toBe('fd00:10::100');
+    expect(spec.spec.nodes[0]).toMatchObject({ address: 'fd00:10::11', prefixLength: 64 });
+  });
+
   it('accepts IPv6 nodes, VIP and networks', () => {
     const result = parseClusterSpec(
       withSpec({

@@ -425,7 +425,7 @@ export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
 
   const endpointSpec: ClusterSpec['spec']['endpoint'] = {
     mode: mode!,
-    vip: vip!.ip.text,
+    vip: canonical(vip!.ip),
     port: port!,
     interface: endpointInterface!,
     virtualRouterId: virtualRouterId!,
@@ -462,8 +462,13 @@ export function requireClusterSpec(input: unknown): ClusterSpec {
   return result.spec;
 }
 
+/** One spelling per address ("FD00:0::11" -> "fd00::11"), so that addresses compare as strings downstream. */
+function canonical(ip: IpAddress): string {
+  return formatIp(ip.family, ip.value);
+}
+
 function toNodeSpec(node: DraftNode): ClusterNodeSpec {
-  const spec: ClusterNodeSpec = { name: node.name!, address: node.ip!.text, role: node.role! };
+  const spec: ClusterNodeSpec = { name: node.name!, address: canonical(node.ip!), role: node.role! };
   if (node.prefixLength !== undefined) spec.prefixLength = node.prefixLength;
   if (node.interface !== undefined) spec.interface = node.interface;
   return spec;
