@@ -7,11 +7,16 @@ import { kubehaVersion } from '../common/version.ts';
 import { startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
 import { gatherFacts } from './facts/gather-facts.ts';
+import { LocalHost } from './host/local-host.ts';
+import { runLocalStep } from './step-execution/local-step-command.ts';
+import { stepRegistry } from './steps/step-registry.ts';
 
 const usage = `Usage:
   kubeha-agent enroll --coordinator HOST:PORT --token TOKEN --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
   kubeha-agent run [--config FILE]
   kubeha-agent validate-config [--config FILE]
+  kubeha-agent step KIND --params FILE [--dry-run] [--json] [--timeout SECONDS] [--state-dir DIR]
+      runs one step on this machine (KIND: ${[...stepRegistry.keys()].join(', ')}); params are YAML or JSON, camelCase
   kubeha-agent --version
 
 Defaults: --config ${defaultAgentConfigPath}, --state-dir ${defaultStateDir}.`;
@@ -31,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return command ? 0 : 2;
   }
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
     options: {
       config: { type: 'string', default: defaultAgentConfigPath },
@@ -39,8 +44,12 @@ async function main(argv: string[]): Promise<number> {
       coordinator: { type: 'string' },
       token: { type: 'string' },
       'ca-cert-hash': { type: 'string' },
+      params: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
     },
-    allowPositionals: false,
+    allowPositionals: command === 'step',
   });
 
   switch (command) {
@@ -73,6 +82,35 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`${values.config} is valid (agent ${config.agentId}, coordinator ${config.coordinator})\n`);
       return 0;
+    }
+    case 'step': {
+      const kind = positionals[0];
+      if (!kind || positionals.length > 1 || !values.params) {
+        process.stderr.write(`kubeha-agent step needs one KIND and --params FILE\n\n${usage}\n`);
+        return 2;
+      }
+      const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
+      if (timeoutSeconds !== undefined && !(timeoutSeconds > 0)) {
+        process.stderr.write(`kubeha-agent step: --timeout must be a positive number of seconds\n`);
+        return 2;
+      }
+      const cancel = new AbortController();
+      process.once('SIGINT', () => cancel.abort());
+      process.once('SIGTERM', () => cancel.abort());
+      return runLocalStep({
+        kind,
+        paramsText: readFileSync(values.params, 'utf8'),
+        paramsSource: values.params,
+        dryRun: values['dry-run'],
+        json: values.json,
+        ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+        signal: cancel.signal,
+        host: new LocalHost({ facts: () => gatherFacts() }),
+        registry: stepRegistry,
+        stateDir: values['state-dir'],
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
     }
     case 'run': {
       const config = loadConfig(values.config);

@@ -41,7 +41,7 @@ describe('runStep', () => {
     const result = await runStep(markerStep, { text: 'abc' }, { host, onLog: (s, t) => logs.push(`${s}:${t}`) });
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true, changes: ['write /etc/marker'] });
     expect(host.file('/etc/marker')).toBe('abc');
-    expect(logs).toEqual(['info:change: write /etc/marker', 'stdout:touched']);
+    expect(logs).toEqual(['info:change: write /etc/marker', 'info:$ touch-marker abc', 'stdout:touched']);
     host.assertNoPendingExpectations();
   });
 

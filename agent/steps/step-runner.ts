@@ -12,8 +12,9 @@
  * cancellation kills them) and stream their lines to onLog. position.json under stateDir records what was applied.
  */
 import { ErrorCode, isKubehaError } from '../../common/errors.ts';
+import { redactSecrets } from '../../common/redact.ts';
 import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
-import { CommandFailedError, type ExecOptions, type Host } from '../host/host.ts';
+import { CommandFailedError, formatCommandLine, type Host } from '../host/host.ts';
 import { paramsChecksum } from './params-checksum.ts';
 import { recordPosition } from './position-record.ts';
 import type { StepContext, StepDefinition } from './step.ts';
@@ -45,15 +46,29 @@ class StepAborted extends Error {
   }
 }
 
-/** The Host a step sees: every command gets the step's signal and streams its lines to the step log. */
-function stepHost(host: Host, signal: AbortSignal, onLine: ExecOptions['onLine']): Host {
+/**
+ * The Host a step sees: every command gets the step's signal. Commands run inside ctx.change (the ones that
+ * change the machine) are announced and stream their output to the step log; read-only probes stay quiet.
+ */
+function stepHost(
+  host: Host,
+  signal: AbortSignal,
+  changing: () => boolean,
+  log: (stream: LogStream, text: string) => void,
+): Host {
   return {
     exec: (command, args, options = {}) => {
       if (signal.aborted) return Promise.reject(signal.reason);
+      const loud = changing();
+      if (loud) log('info', `$ ${redactSecrets(formatCommandLine(command, args))}`);
       return host.exec(command, args, {
         ...options,
         signal: options.signal ? AbortSignal.any([signal, options.signal]) : signal,
-        onLine: options.onLine ?? onLine,
+        ...(options.onLine
+          ? {}
+          : loud
+            ? { onLine: (stream: 'stdout' | 'stderr', line: string) => log(stream, line) }
+            : {}),
       });
     },
     readFile: (path) => host.readFile(path),
@@ -149,8 +164,9 @@ export async function runStep<P>(
   });
   aborted.catch(() => {});
 
+  let changing = 0;
   const ctx: StepContext<P> = {
-    host: stepHost(options.host, signal, (stream, line) => log(stream, line)),
+    host: stepHost(options.host, signal, () => changing > 0, log),
     params,
     dryRun,
     signal,
@@ -160,7 +176,12 @@ export async function runStep<P>(
       changes.push(description);
       if (dryRun) return;
       log('info', `change: ${description}`);
-      await apply();
+      changing++;
+      try {
+        await apply();
+      } finally {
+        changing--;
+      }
     },
     output(key, value) {
       outputs[key] = value;
