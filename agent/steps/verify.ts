@@ -1,0 +1,150 @@
+import Type, { type Static } from 'typebox';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Host } from '../host/host.ts';
+import {
+  adminKubeconfig,
+  buildClusterHealthReport,
+  type ClusterObservations,
+} from '../kubeadm/cluster-health-report.ts';
+import {
+  etcdContainerId,
+  etcdctl,
+  parseEndpointHealth,
+  parseEndpointStatus,
+  parseMemberList,
+} from '../kubeadm/etcdctl.ts';
+import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
+import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { kubectlJson } from '../kubeadm/kubectl.ts';
+import { plannedStep, type StepContext } from './step.ts';
+import { isIpAddress, parseStepParams, patterns, roles } from './step-params.ts';
+
+const VerifyParamsSchema = Type.Object(
+  {
+    controlPlaneEndpoint: Type.String({ pattern: kubeadmPatterns.endpoint }),
+    nodes: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: patterns.hostname }),
+          address: Type.String({ pattern: kubeadmPatterns.address }),
+          role: Type.Union(roles.map((r) => Type.Literal(r))),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+    nodeName: Type.Optional(Type.String({ pattern: patterns.hostname })),
+  },
+  { additionalProperties: false },
+);
+
+export type VerifyParams = Static<typeof VerifyParamsSchema>;
+
+function parseParams(raw: unknown): VerifyParams {
+  return parseStepParams('verify', VerifyParamsSchema, raw, (p) => {
+    const problems: string[] = [];
+    const endpoint = endpointProblem(p.controlPlaneEndpoint);
+    if (endpoint) problems.push(`controlPlaneEndpoint: ${endpoint}`);
+    p.nodes.forEach((n, i) => {
+      if (!isIpAddress(n.address)) problems.push(`nodes[${i}].address: not an IP address`);
+    });
+    if (p.nodeName !== undefined && !p.nodes.some((n) => n.name === p.nodeName && n.role === 'control-plane')) {
+      problems.push('nodeName: not a control plane in nodes');
+    }
+    return problems;
+  });
+}
+
+const kubeconfigFiles = [
+  adminKubeconfig,
+  kubeadmPaths.kubeletConf,
+  kubeadmPaths.controllerManagerConf,
+  kubeadmPaths.schedulerConf,
+];
+
+async function attempt<T>(read: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof Error) return error;
+    return new Error(String(error));
+  }
+}
+
+async function readEtcd(host: Host): Promise<Exclude<ClusterObservations['etcd'], Error>> {
+  const container = await etcdContainerId(host);
+  const members = parseMemberList((await etcdctl(host, container, ['member', 'list', '-w', 'json'])).stdout);
+  // Both exit non-zero when an endpoint is down, and still print what they learnt.
+  const health = await etcdctl(host, container, ['endpoint', 'health', '--cluster', '-w', 'json'], true);
+  const status = await etcdctl(host, container, ['endpoint', 'status', '--cluster', '-w', 'json'], true);
+  return {
+    members,
+    health: health.stdout.trim() ? parseEndpointHealth(health.stdout) : [],
+    status: status.stdout.trim() ? parseEndpointStatus(status.stdout) : [],
+  };
+}
+
+async function readyz(host: Host, endpoint: string): Promise<{ httpStatus: number; body: string }> {
+  const { stdout } = await host.exec('curl', [
+    '-sS',
+    '--globoff',
+    '--max-time',
+    '5',
+    '--cacert',
+    kubeadmPaths.caCert,
+    '-w',
+    '\n%{http_code}',
+    `https://${endpoint}/readyz`,
+  ]);
+  const at = stdout.lastIndexOf('\n');
+  return { body: stdout.slice(0, at), httpStatus: Number(stdout.slice(at + 1)) };
+}
+
+async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservations> {
+  const { host, params } = ctx;
+  const hostname = (await host.facts()).hostname.toLowerCase();
+  const name = params.nodeName ?? hostname.split('.')[0];
+  const checkedOn = params.nodes.find((n) => n.name === name && n.role === 'control-plane');
+  if (!checkedOn) {
+    throw new KubehaError(ErrorCode.stepFailed, `verify runs on a control plane; ${name} is not one in the spec`);
+  }
+  const kubeconfigs: Record<string, string | undefined> = {};
+  for (const file of kubeconfigFiles) kubeconfigs[file] = await host.readFile(file);
+  return {
+    endpoint: params.controlPlaneEndpoint,
+    checkedOn,
+    specNodes: params.nodes,
+    nodeList: await attempt(() => kubectlJson(host, ['get', 'nodes'])),
+    controlPlanePods: await attempt(() =>
+      kubectlJson(host, ['-n', 'kube-system', 'get', 'pods', '-l', 'tier=control-plane']),
+    ),
+    etcd: await attempt(() => readEtcd(host)),
+    leases: await attempt(() =>
+      kubectlJson(host, ['-n', 'kube-system', 'get', 'lease', 'kube-controller-manager', 'kube-scheduler']),
+    ),
+    readyz: await attempt(() => readyz(host, params.controlPlaneEndpoint)),
+    kubeconfigs,
+  };
+}
+
+/**
+ * Checks the whole cluster from one control plane and outputs a structured report as JSON in "report": nodes Ready,
+ * control-plane pods Running everywhere, etcd (a voting, healthy member per control plane, one leader), the
+ * controller-manager and scheduler lease holders, /readyz through the endpoint, and this node's kubeconfigs.
+ * Changes nothing; fails, with the report, when anything is wrong.
+ */
+export const verifyStep = plannedStep<VerifyParams>({
+  kind: 'verify',
+  parseParams,
+  plan: async () => [],
+  async verify(ctx) {
+    const report = buildClusterHealthReport(await observe(ctx));
+    ctx.output('report', JSON.stringify(report));
+    for (const problem of report.problems) ctx.log(`problem: ${problem}`);
+    if (!report.ok) {
+      throw new KubehaError(ErrorCode.stepFailed, `the cluster is not healthy: ${report.problems.join('; ')}`, {
+        details: report,
+      });
+    }
+  },
+});
