@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import si from 'systeminformation';
 import type { NodeFacts } from '../../proto/convert.ts';
+import { parseOsRelease } from '../host/os-release.ts';
 
 function readTrimmed(path: string): string {
   try {
@@ -8,16 +9,6 @@ function readTrimmed(path: string): string {
   } catch {
     return '';
   }
-}
-
-export function parseOsRelease(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (!match) continue;
-    fields[match[1]!] = match[2]!.replace(/^(["'])(.*)\1$/, '$2');
-  }
-  return fields;
 }
 
 /** "255.255.255.0" -> 24, "ffff:ffff:ffff:ffff::" -> 64. */
