@@ -38,6 +38,7 @@ function lineSplitter(emit: (line: string) => void): { push(chunk: Buffer | stri
 export class LocalHost implements Host {
   private readonly gatherFacts: () => Promise<NodeFacts>;
   private readonly defaultTimeoutMs: number;
+  private selinux: boolean | undefined;
 
   constructor(options: { facts: () => Promise<NodeFacts>; defaultTimeoutMs?: number }) {
     this.gatherFacts = options.facts;
@@ -108,6 +109,11 @@ export class LocalHost implements Host {
     return { commandLine, exitCode, stdout, stderr: notFound ? tail : stderr };
   }
 
+  private async selinuxEnabled(): Promise<boolean> {
+    this.selinux ??= await this.exists('/sys/fs/selinux/enforce');
+    return this.selinux;
+  }
+
   async readFile(path: string): Promise<string | undefined> {
     try {
       return await readFile(path, 'utf8');
@@ -150,6 +156,9 @@ export class LocalHost implements Host {
     } finally {
       await dirHandle.close();
     }
+    // A renamed temp file carries the directory's SELinux label (etc_t), not the one policy gives the path
+    // (net_conf_t for /etc/hosts, ...); an enforcing host would then deny its readers.
+    if (await this.selinuxEnabled()) await this.exec('restorecon', [path], { allowFailure: true });
     return { changed: true, modeChanged: oldStat !== undefined && (oldStat.mode & 0o7777) !== mode };
   }
 
