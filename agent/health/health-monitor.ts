@@ -13,7 +13,7 @@ export interface HealthMonitorOptions {
   rise?: number;
   initialPhase?: ClusterPhase;
   logger?: Logger;
-  /** Called with every change of the verdict (and once at start): the agent writes keepalived's track file. */
+  /** Called with every change of a known verdict: the agent writes keepalived's track file. */
   onVerdictChange?: (verdict: VrrpVerdict) => void;
   /** Called when the coordinator sends a different phase: the agent saves it for its next start. */
   onPhaseChange?: (phase: ClusterPhase) => void;
@@ -134,7 +134,7 @@ export class HealthMonitor {
 
   private publish(): void {
     const verdict = this.verdict();
-    if (verdict.healthy === this.lastHealthy) return;
+    if (verdict.unknown || verdict.healthy === this.lastHealthy) return;
     this.lastHealthy = verdict.healthy;
     this.options.logger?.info({ healthy: verdict.healthy, reason: verdict.reason }, 'VRRP verdict changed');
     this.options.onVerdictChange?.(verdict);

@@ -124,4 +124,19 @@ describe('check-apiserver', () => {
     apiserver.setStatus(200);
     expect(await checkExit(agentDown, `https://127.0.0.1:${await freePort()}/readyz`)).toBe(1);
   });
+
+  it('probes the tier directly while a just-started agent cannot tell yet (500)', async () => {
+    const fresh = new HealthMonitor({ probeIntervalMs: 500 });
+    const server = await startHealthServer(fresh, { version: 't', coordinatorConnected: () => false }, '127.0.0.1:0');
+    try {
+      const answer = await fetch(`http://127.0.0.1:${server.port}/healthz/vrrp`);
+      expect(answer.status).toBe(500);
+      expect(await answer.json()).toMatchObject({ unknown: true, phase: 'unknown' });
+      const healthUrl = `http://127.0.0.1:${server.port}/healthz/vrrp`;
+      expect(await checkExit(healthUrl, `https://127.0.0.1:${apiserver.port}/readyz`)).toBe(0);
+      expect(await checkExit(healthUrl, `https://127.0.0.1:${await freePort()}/readyz`)).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
 });

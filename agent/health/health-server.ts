@@ -16,7 +16,8 @@ export interface HealthServer {
 }
 
 /**
- * GET /healthz/vrrp: 200 or 503 from the cached probe verdict (keepalived's check script asks it every second).
+ * GET /healthz/vrrp: 200 or 503 from the cached probe verdict (keepalived's check script asks it every second);
+ * 500 while the agent cannot tell yet (just started), which sends the script to its own direct probe.
  * GET /healthz: the agent itself. Answers never wait for a probe.
  */
 export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): Server {
@@ -31,9 +32,10 @@ export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): 
     } else if (path === '/healthz/vrrp') {
       const verdict = monitor.verdict();
       const phase = monitor.clusterPhase;
-      code = verdict.healthy ? 200 : 503;
+      code = verdict.healthy ? 200 : verdict.unknown ? 500 : 503;
       body = {
         healthy: verdict.healthy,
+        unknown: verdict.unknown,
         reason: verdict.reason,
         probeAgeMs: verdict.probeAgeMs,
         phase: !phase ? 'unknown' : phase.initialized ? 'initialized' : 'bootstrap',

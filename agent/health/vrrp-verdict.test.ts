@@ -60,5 +60,7 @@ describe('decideVrrpVerdict', () => {
     expect(verdict.healthy).toBe(healthy);
     expect(verdict.reason).toContain(reason);
     expect(verdict.probeAgeMs).toBe(age);
+    // Only "cannot tell yet" sends the check script to its own probe.
+    expect(verdict.unknown).toBe(probe === undefined || phase === undefined);
   });
 });

@@ -11,6 +11,11 @@ export interface ProbeState {
 
 export interface VrrpVerdict {
   healthy: boolean;
+  /**
+   * The agent cannot tell yet (no cluster phase, no probe result since it started): the endpoint answers 500 so the
+   * check script probes the tier itself, and the track file keeps its last value. A restarting agent never moves the VIP.
+   */
+  unknown: boolean;
   reason: string;
   /** Age of the probe result behind the verdict; -1 when no probe result was used. */
   probeAgeMs: number;
@@ -27,23 +32,48 @@ export function decideVrrpVerdict(
   probeIntervalMs: number,
 ): VrrpVerdict {
   if (!phase)
-    return { healthy: false, reason: 'the coordinator has not told this agent the cluster phase yet', probeAgeMs: -1 };
+    return {
+      healthy: false,
+      unknown: true,
+      reason: 'the coordinator has not told this agent the cluster phase yet',
+      probeAgeMs: -1,
+    };
   if (phase.endpointMode === 'external') {
-    return { healthy: false, reason: 'endpoint mode external: this cluster has no VIP of its own', probeAgeMs: -1 };
+    return {
+      healthy: false,
+      unknown: false,
+      reason: 'endpoint mode external: this cluster has no VIP of its own',
+      probeAgeMs: -1,
+    };
   }
   if (!phase.initialized) {
     return phase.initNode
-      ? { healthy: true, reason: 'bootstrap: this node runs kubeadm init and holds the VIP', probeAgeMs: -1 }
-      : { healthy: false, reason: 'bootstrap: waiting for kubeadm init on the init node', probeAgeMs: -1 };
+      ? {
+          healthy: true,
+          unknown: false,
+          reason: 'bootstrap: this node runs kubeadm init and holds the VIP',
+          probeAgeMs: -1,
+        }
+      : {
+          healthy: false,
+          unknown: false,
+          reason: 'bootstrap: waiting for kubeadm init on the init node',
+          probeAgeMs: -1,
+        };
   }
-  if (!probe) return { healthy: false, reason: 'no probe result yet', probeAgeMs: -1 };
+  if (!probe) return { healthy: false, unknown: true, reason: 'no probe result yet', probeAgeMs: -1 };
   const age = Math.max(0, nowMs - probe.finishedAtMs);
   const staleMs = staleAfterIntervals * probeIntervalMs;
   if (age > staleMs) {
-    return { healthy: false, reason: `probe result is stale: ${age} ms old (limit ${staleMs} ms)`, probeAgeMs: age };
+    return {
+      healthy: false,
+      unknown: false,
+      reason: `probe result is stale: ${age} ms old (limit ${staleMs} ms)`,
+      probeAgeMs: age,
+    };
   }
   const tier = phase.endpointMode === 'haproxy-keepalived' ? 'local HAProxy' : 'local apiserver';
   return probe.ok
-    ? { healthy: true, reason: `${tier} ready: ${probe.detail}`, probeAgeMs: age }
-    : { healthy: false, reason: `${tier} not ready: ${probe.detail}`, probeAgeMs: age };
+    ? { healthy: true, unknown: false, reason: `${tier} ready: ${probe.detail}`, probeAgeMs: age }
+    : { healthy: false, unknown: false, reason: `${tier} not ready: ${probe.detail}`, probeAgeMs: age };
 }

@@ -107,10 +107,12 @@ export class VrrpLab {
   private certFile = '';
   private keyFile = '';
   private caPem = '';
+  private phase: Partial<ClusterPhase>;
 
   constructor(options: VrrpLabOptions) {
     this.options = options;
     this.settings = options.settings;
+    this.phase = options.phase ?? {};
     this.sandbox = new NetnsSandbox(options.tag);
   }
 
@@ -240,7 +242,13 @@ export class VrrpLab {
       [here('./health-agent-main.ts'), healthListen, String(probeIntervalMs), this.trackFile(node)],
       (line) => this.log(node, 'agent', line),
     );
-    this.sendPhase(node, this.options.phase ?? {});
+    this.sendPhase(node, this.phase);
+  }
+
+  /** Tells every agent (and every agent started later) the cluster phase, as the coordinator would. */
+  setPhase(overrides: Partial<ClusterPhase>): void {
+    this.phase = { ...this.phase, ...overrides };
+    for (const node of this.nodes) this.sendPhase(node, this.phase);
   }
 
   /** Tells one agent the cluster phase (as the coordinator's ClusterPhase message would). */
