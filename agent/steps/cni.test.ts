@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { calicoManifest, flannelManifest } from '../kubeadm/cni-manifest.fixture.ts';
-import { cniStep } from './cni.ts';
+import { cniStep, defaultCniManifestUrls } from './cni.ts';
 import { runStep } from './step-runner.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
@@ -136,9 +136,23 @@ describe('cni', () => {
     expect(result.error?.stderrTail).toBe('error: timed out waiting for the condition');
   });
 
+  it('GIVEN neither a URL nor a path WHEN run THEN the pinned release manifest of the plugin is fetched', async () => {
+    const host = controlPlane();
+    host.expect('curl', ['-fsSL', '--retry', '3', '--max-time', '120', defaultCniManifestUrls.calico], {
+      stdout: calicoManifest,
+    });
+    const result = await runStep(
+      cniStep,
+      { plugin: 'calico', manifestUrl: '', manifestPath: '', podSubnet: '10.244.0.0/16', rolloutTimeoutSeconds: 0 },
+      { host, dryRun: true },
+    );
+    host.assertNoPendingExpectations();
+    expect(result.changes).toContain('write /var/lib/kubeha/cni/calico.yaml (pod network 10.244.0.0/16)');
+  });
+
   it('GIVEN both a URL and a path, or a URL with shell characters WHEN parsed THEN invalid', async () => {
     const both = await runStep(cniStep, { ...flannel, manifestPath: '/tmp/x.yaml' }, { host: controlPlane() });
-    expect(both.error?.message).toContain('give exactly one of manifestUrl and manifestPath');
+    expect(both.error?.message).toContain('give manifestUrl or manifestPath, not both');
     const evil = await runStep(
       cniStep,
       { ...flannel, manifestUrl: 'https://x.io/a.yml;reboot' },

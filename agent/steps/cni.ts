@@ -9,6 +9,11 @@ import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
 import { parseStepParams, patterns } from './step-params.ts';
 
 const defaultRolloutTimeoutSeconds = 300;
+/** Pinned releases used when the spec names neither a URL nor a file. */
+export const defaultCniManifestUrls = {
+  flannel: 'https://github.com/flannel-io/flannel/releases/download/v0.26.1/kube-flannel.yml',
+  calico: 'https://raw.githubusercontent.com/projectcalico/calico/v3.29.2/manifests/calico.yaml',
+} as const;
 const cniDir = '/var/lib/kubeha/cni';
 const networkManagerConf = '/etc/NetworkManager/conf.d/calico.conf';
 
@@ -28,15 +33,21 @@ export type CniParams = Static<typeof CniParamsSchema>;
 function parseParams(raw: unknown): CniParams {
   const params = parseStepParams('cni', CniParamsSchema, raw, (p) => {
     const problems: string[] = [];
-    if ((p.manifestUrl === undefined) === (p.manifestPath === undefined)) {
-      problems.push('manifestUrl: give exactly one of manifestUrl and manifestPath');
+    if (p.manifestUrl !== undefined && p.manifestPath !== undefined) {
+      problems.push('manifestUrl: give manifestUrl or manifestPath, not both');
     }
     if (p.manifestPath?.split('/').includes('..')) problems.push('manifestPath: must not contain ..');
     const cidr = cidrProblem(p.podSubnet);
     if (cidr) problems.push(`podSubnet: ${cidr}`);
     return problems;
   });
-  return { ...params, rolloutTimeoutSeconds: params.rolloutTimeoutSeconds || defaultRolloutTimeoutSeconds };
+  return {
+    ...params,
+    ...(params.manifestUrl === undefined && params.manifestPath === undefined
+      ? { manifestUrl: defaultCniManifestUrls[params.plugin] }
+      : {}),
+    rolloutTimeoutSeconds: params.rolloutTimeoutSeconds || defaultRolloutTimeoutSeconds,
+  };
 }
 
 /** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file. */
