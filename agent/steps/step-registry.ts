@@ -2,11 +2,20 @@
  * Every step kind the agent knows, by its wire name. A RunStep for any other kind is refused.
  * To add a step: import its definition and add one entry below.
  */
+
+import { cleanupFailedJoinStep } from './cleanup-failed-join.ts';
+import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
+import { failoverDrillActionStep } from './failover-drill-action.ts';
 import { hostPrepStep } from './host-prep.ts';
+import { joinCredentialsStep } from './join-credentials.ts';
 import { kubePackagesStep } from './kube-packages.ts';
+import { kubeadmInitStep } from './kubeadm-init.ts';
+import { kubeadmJoinStep } from './kubeadm-join.ts';
 import { preflightStep } from './preflight.ts';
+import { removeEtcdMemberStep } from './remove-etcd-member.ts';
 import type { StepDefinition } from './step.ts';
+import { verifyStep } from './verify.ts';
 
 const definitions: StepDefinition<unknown>[] = [
   // Node preparation (issue 3).
@@ -14,6 +23,15 @@ const definitions: StepDefinition<unknown>[] = [
   hostPrepStep,
   containerRuntimeStep,
   kubePackagesStep,
+  // kubeadm, CNI, verification and the failover drill (issue 6).
+  kubeadmInitStep,
+  kubeadmJoinStep,
+  joinCredentialsStep,
+  cleanupFailedJoinStep,
+  removeEtcdMemberStep,
+  cniStep,
+  verifyStep,
+  failoverDrillActionStep,
   // Further steps: one line each.
 ];
 
