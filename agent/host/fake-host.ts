@@ -16,8 +16,8 @@
  *   host.assertNoPendingExpectations();
  *
  * Expectations are matched on the exact command and argument array; among several for the same command line
- * the oldest pending one answers first, then stubs. A non-zero exit throws CommandFailedError unless the
- * caller passed allowFailure, exactly as the LocalHost does.
+ * the oldest pending one answers first, then the latest stub (so a test can override a stub). A non-zero exit
+ * throws CommandFailedError unless the caller passed allowFailure, exactly as the LocalHost does.
  */
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { NodeFacts } from '../../proto/convert.ts';
@@ -161,7 +161,7 @@ export class FakeHost implements Host {
     if (options.signal?.aborted) throw new CommandFailedError(commandLine, -1, '', { cancelled: true });
     const match =
       this.expectations.find((e) => !e.persistent && !e.used && e.command === command && sameArgs(e.args, args)) ??
-      this.expectations.find((e) => e.persistent && e.command === command && sameArgs(e.args, args));
+      this.expectations.findLast((e) => e.persistent && e.command === command && sameArgs(e.args, args));
     if (!match) {
       this.unexpected.push(commandLine);
       throw new KubehaError(ErrorCode.internal, `FakeHost: unexpected command: ${commandLine}`);

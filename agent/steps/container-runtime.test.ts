@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
@@ -73,6 +73,7 @@ describe('container-runtime', () => {
         '# Written by kubeha (container-runtime).\nruntime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 10\n',
       );
       expect(host.commandLines()).toContain('ctr --address /run/containerd/containerd.sock plugins ls');
+      expect(first.outputs).toEqual({ cgroupDriver: 'systemd' });
 
       host.clearRecords();
       const second = await runStep(containerRuntimeStep, params, { host });
@@ -121,6 +122,25 @@ describe('container-runtime', () => {
       '    [plugins."io.containerd.grpc.v1.cri".registry]\n      config_path = "/etc/containerd/certs.d"\n',
     );
     expect(config).toContain('sandbox_image = "registry.example.com/k8s/pause:3.10"');
+  });
+
+  it('GIVEN the CRI plugin never answers THEN verify fails after its bounded wait, naming the socket', async () => {
+    vi.useFakeTimers();
+    try {
+      const { host, state } = freshNode('rocky-9');
+      Object.assign(state, { installed: true, active: true, enabled: true });
+      // The latest stub wins: ctr now reports the cri plugin in error.
+      host.stub('ctr', ctrArgs, { stdout: ctrOk.replace(' ok', ' error') });
+      const pending = runStep(containerRuntimeStep, params, { host });
+      await vi.runAllTimersAsync();
+      const result = await pending;
+      expect(result.outcome).toBe('failed');
+      expect(result.error?.message).toContain(
+        'the CRI socket /run/containerd/containerd.sock does not answer after 10 s',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses URLs, registries and images with metacharacters before any command runs', async () => {

@@ -149,6 +149,9 @@ export const containerRuntimeStep = plannedStep<ContainerRuntimeParams>({
   },
   plan,
   async verify(ctx) {
+    const config = (await ctx.host.readFile(containerdConfigPath)) ?? '';
+    // For the coordinator's check that the runtime's cgroup driver matches the kubelet's (systemd).
+    ctx.output('cgroupDriver', /^\s*SystemdCgroup\s*=\s*true\s*$/m.test(config) ? 'systemd' : 'cgroupfs');
     let last = '';
     for (let attempt = 1; attempt <= criReadyAttempts; attempt++) {
       const result = await ctx.host.exec('ctr', ['--address', containerdSocket, 'plugins', 'ls'], {
