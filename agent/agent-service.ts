@@ -4,12 +4,10 @@ import type { Logger } from '../common/logger.ts';
 import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { Host } from './host/host.ts';
-import { LocalHost } from './host/local-host.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
 import type { StepDefinition } from './steps/step.ts';
-import { stepRegistry } from './steps/step-registry.ts';
 
 export interface RunningAgent {
   session: AgentSession;
@@ -31,8 +29,11 @@ export function startAgent(
   },
 ): RunningAgent {
   const steps = new StepExecutor({
-    host: deps.host ?? new LocalHost({ facts: deps.facts }),
-    registry: deps.steps ?? stepRegistry,
+    // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
+    machinery: async () => ({
+      host: deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts }),
+      registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
+    }),
     spool: new ResultSpool(join(config.stateDir, 'spool')),
     stateDir: config.stateDir,
     send: (event) => session.sendStepEvent(event),

@@ -7,16 +7,13 @@ import { kubehaVersion } from '../common/version.ts';
 import { startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
 import { gatherFacts } from './facts/gather-facts.ts';
-import { LocalHost } from './host/local-host.ts';
-import { runLocalStep } from './step-execution/local-step-command.ts';
-import { stepRegistry } from './steps/step-registry.ts';
 
 const usage = `Usage:
   kubeha-agent enroll --coordinator HOST:PORT --token TOKEN --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
   kubeha-agent run [--config FILE]
   kubeha-agent validate-config [--config FILE]
   kubeha-agent step KIND --params FILE [--dry-run] [--json] [--timeout SECONDS] [--state-dir DIR]
-      runs one step on this machine (KIND: ${[...stepRegistry.keys()].join(', ')}); params are YAML or JSON, camelCase
+      runs one step on this machine (preflight, host-prep, container-runtime, kube-packages, ...); params: YAML or JSON
   kubeha-agent --version
 
 Defaults: --config ${defaultAgentConfigPath}, --state-dir ${defaultStateDir}.`;
@@ -94,6 +91,11 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`kubeha-agent step: --timeout must be a positive number of seconds\n`);
         return 2;
       }
+      const [{ LocalHost }, { runLocalStep }, { stepRegistry }] = await Promise.all([
+        import('./host/local-host.ts'),
+        import('./step-execution/local-step-command.ts'),
+        import('./steps/step-registry.ts'),
+      ]);
       const cancel = new AbortController();
       process.once('SIGINT', () => cancel.abort());
       process.once('SIGTERM', () => cancel.abort());

@@ -67,8 +67,7 @@ function executorWith(definition: StepDefinition<unknown>, connected = { value: 
   const events: StepEventReport[] = [];
   const spool = new ResultSpool(join(dir, 'spool'));
   const executor = new StepExecutor({
-    host: new FakeHost(),
-    registry: new Map([[definition.kind, definition]]),
+    machinery: async () => ({ host: new FakeHost(), registry: new Map([[definition.kind, definition]]) }),
     spool,
     stateDir: dir,
     send: (event) => {

@@ -1,7 +1,7 @@
 /**
  * Runs the coordinator's RunStep messages on this node and reports back:
  *
- *   const executor = new StepExecutor({ host, registry: stepRegistry, spool, stateDir, logger,
+ *   const executor = new StepExecutor({ machinery: async () => ({ host, registry }), spool, stateDir, logger,
  *     send: (event) => session.sendStepEvent(event) });
  *   executor.handle(coordinatorMessage);   // run_step | cancel_step | ack; other kinds are ignored
  *   executor.unacknowledged();             // for Hello.unacknowledged
@@ -24,9 +24,14 @@ import type { StepDefinition } from '../steps/step.ts';
 import { runStep } from '../steps/step-runner.ts';
 import { type FinishedEvent, type ResultSpool, stepRefKey } from './result-spool.ts';
 
-export interface StepExecutorOptions {
+export interface StepMachinery {
   host: Host;
   registry: ReadonlyMap<string, StepDefinition<unknown>>;
+}
+
+export interface StepExecutorOptions {
+  /** The machine and the step kinds; called on the first RunStep, so an idle agent does not load them. */
+  machinery(): Promise<StepMachinery>;
   spool: ResultSpool;
   /** Where position.json lives. */
   stateDir: string;
@@ -52,6 +57,7 @@ export class StepExecutor {
   private readonly inFlight = new Map<string, Running>();
   private readonly acked = new Set<string>();
   private stopping = false;
+  private machinery: Promise<StepMachinery> | undefined;
 
   constructor(options: StepExecutorOptions) {
     this.options = options;
@@ -153,8 +159,10 @@ export class StepExecutor {
     };
 
     let result: StepResult;
+    this.machinery ??= this.options.machinery();
+    const { host, registry } = await this.machinery;
     const parsed = stepParamsFromRunStep(message);
-    const definition = parsed ? this.options.registry.get(parsed.kind) : undefined;
+    const definition = parsed ? registry.get(parsed.kind) : undefined;
     if (!parsed || !definition) {
       const what = parsed ? `unknown step kind "${parsed.kind}"` : 'a RunStep without parameters';
       result = {
@@ -168,7 +176,7 @@ export class StepExecutor {
     } else {
       log.info({ kind: definition.kind, dryRun: message.dry_run }, 'step started');
       result = await runStep(definition, parsed.params, {
-        host: this.options.host,
+        host,
         dryRun: message.dry_run,
         ...(message.timeout_seconds > 0 ? { timeoutMs: message.timeout_seconds * 1000 } : {}),
         signal,
