@@ -69,7 +69,7 @@ describe('cleanup-failed-join', () => {
 
   it('GIVEN the iptables-restore input WHEN cleaned THEN it is the dump without the Kubernetes chains', async () => {
     const host = new FakeHost({ facts: { hostname: 'k8s-master2' } });
-    host.stub('iptables-save', [], { stdout: dirtyV4 });
+    for (const dump of [dirtyV4, dirtyV4, dirtyV4, cleanV4]) host.expect('iptables-save', [], { stdout: dump });
     host.stub('ip6tables-save', [], { stdout: '' });
     let restored: string | undefined;
     const realExec = host.exec.bind(host);
@@ -78,7 +78,9 @@ describe('cleanup-failed-join', () => {
       return realExec(command, args, options);
     };
     host.expect('iptables-restore', []);
-    await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master2' }, { host });
+    const result = await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master2' }, { host });
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('succeeded');
     expect(restored).toBe(cleanV4);
   });
 

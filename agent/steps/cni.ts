@@ -126,7 +126,10 @@ export const cniStep = plannedStep<CniParams>({
   parseParams,
   plan,
   async verify(ctx) {
-    const { namespace, name } = (await rendered(ctx.host, ctx.params)).daemonSet;
+    const target = `${cniDir}/${ctx.params.plugin}.yaml`;
+    const applied = await ctx.host.readFile(target);
+    if (applied === undefined) throw new KubehaError(ErrorCode.stepFailed, `${target} does not exist`);
+    const { namespace, name } = renderCniManifest(ctx.params.plugin, applied, ctx.params.podSubnet).daemonSet;
     await kubectl(ctx.host, [
       '-n',
       namespace,

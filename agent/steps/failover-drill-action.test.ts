@@ -6,21 +6,6 @@ import { runStep } from './step-runner.ts';
 const manifest = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 const parked = '/etc/kubernetes/kube-apiserver.yaml.kubeha-drill';
 
-/** systemctl on a fake machine where `unit` runs until stopped. */
-function withService(host: FakeHost, unit: string, active: { value: boolean }): FakeHost {
-  const realExec = host.exec.bind(host);
-  host.exec = (command, args, options) => {
-    if (command === 'systemctl' && args[0] === 'is-active') {
-      host.commands.push({ command, args: [...args], commandLine: `systemctl ${args.join(' ')}` });
-      return Promise.resolve({ commandLine: 'systemctl', exitCode: active.value ? 0 : 3, stdout: '', stderr: '' });
-    }
-    return realExec(command, args, options);
-  };
-  host.stub('systemctl', ['stop', unit], { effect: () => (active.value = false) });
-  host.stub('systemctl', ['start', unit], { effect: () => (active.value = true) });
-  return host;
-}
-
 describe('failover-drill-action stop-apiserver', () => {
   it('GIVEN a control plane WHEN applied THEN the manifest leaves the manifests directory; restored THEN it is back', async () => {
     const host = new FakeHost({ files: { [manifest]: 'kind: Pod\n' } });
@@ -57,31 +42,40 @@ describe('failover-drill-action stop-apiserver', () => {
 
 describe.each(['haproxy', 'keepalived'])('failover-drill-action stop-%s', (unit) => {
   const action = `stop-${unit}`;
+  const isActive = ['is-active', '--quiet', unit];
 
-  it('GIVEN the service runs WHEN applied THEN it is stopped with a marker; restored THEN started once', async () => {
-    const active = { value: true };
-    const host = withService(new FakeHost(), unit, active);
+  it('GIVEN the service runs WHEN applied THEN stopped with a marker; restored THEN started once, and only once', async () => {
+    const host = new FakeHost();
+    host.expect('systemctl', isActive); // check: active
+    host.expect('systemctl', isActive); // apply
+    host.expect('systemctl', ['stop', unit]);
+    host.expect('systemctl', isActive, { exitCode: 3 }); // check again: inactive
     const apply = await runStep(failoverDrillActionStep, { action, phase: 'apply' }, { host });
+    host.assertNoPendingExpectations();
     expect(apply).toMatchObject({ outcome: 'succeeded', changed: true, changes: [`systemctl stop ${unit}`] });
-    expect(active.value).toBe(false);
-    expect(host.file(`/var/lib/kubeha/drill/${unit}.stopped`)).toBeDefined();
+    expect(host.writes.map((w) => [w.path, w.mode])).toEqual([[`/var/lib/kubeha/drill/${unit}.stopped`, 0o600]]);
 
+    host.clearRecords();
+    host.expect('systemctl', ['start', unit]);
     const restore = await runStep(failoverDrillActionStep, { action, phase: 'restore' }, { host });
+    host.assertNoPendingExpectations();
     expect(restore).toMatchObject({ outcome: 'succeeded', changed: true, changes: [`systemctl start ${unit}`] });
-    expect(active.value).toBe(true);
+    expect(host.file(`/var/lib/kubeha/drill/${unit}.stopped`)).toBeUndefined();
+
     host.clearRecords();
     const restoreAgain = await runStep(failoverDrillActionStep, { action, phase: 'restore' }, { host });
     expect(restoreAgain).toMatchObject({ outcome: 'succeeded', changed: false });
     expect(host.commandLines()).toEqual([]);
   });
 
-  it('GIVEN the service was already stopped before the drill WHEN applied and restored THEN the drill never starts it', async () => {
-    const active = { value: false };
-    const host = withService(new FakeHost(), unit, active);
-    await runStep(failoverDrillActionStep, { action, phase: 'apply' }, { host });
+  it('GIVEN the service was stopped before the drill WHEN applied and restored THEN the drill never starts it', async () => {
+    const host = new FakeHost();
+    host.expect('systemctl', isActive, { exitCode: 3 });
+    const apply = await runStep(failoverDrillActionStep, { action, phase: 'apply' }, { host });
     const restore = await runStep(failoverDrillActionStep, { action, phase: 'restore' }, { host });
+    host.assertNoPendingExpectations();
+    expect(apply.changed).toBe(false);
     expect(restore.changed).toBe(false);
-    expect(active.value).toBe(false);
     expect(host.commandLines()).toEqual([`systemctl is-active --quiet ${unit}`]);
   });
 });
