@@ -57,7 +57,7 @@ async function plan(ctx: StepContext<KubeadmJoinParams>): Promise<PlannedChange[
     if (params.controlPlane && !(await host.exists(kubeadmPaths.etcdManifest))) {
       throw new KubehaError(
         ErrorCode.stepFailed,
-        `${params.nodeName} already joined the cluster as a worker; reset it before it can join as a control plane`,
+        `${params.nodeName} has ${kubeadmPaths.kubeletConf} but no ${kubeadmPaths.etcdManifest}: it joined as a worker or its control-plane join stopped half-way; run cleanup-failed-join here and remove-etcd-member on a healthy control plane first`,
       );
     }
     return [];
