@@ -3,7 +3,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
 import type { StepDefinition } from './step.ts';
-import { compareVersions, parseStepParams, patterns } from './step-params.ts';
+import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
 
 const PreflightParamsSchema = Type.Object(
   {
@@ -20,8 +20,8 @@ export type PreflightParams = Static<typeof PreflightParamsSchema>;
 
 export const controlPlaneMinCpus = 2;
 export const controlPlaneMinMemoryMb = 1700;
-/** kubelet refuses cgroup v1 hosts from this version on (failCgroupV1 defaults to true). */
-export const cgroupV1LastVersion = '1.34.99';
+/** The kubelet refuses cgroup v1 hosts from this minor on (failCgroupV1 defaults to true). */
+export const cgroupV1RefusedFromMinor = '1.35';
 export const timeSyncServices = ['chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];
 
 export function portsForRole(role: PreflightParams['role'], lbPort: number): number[] {
@@ -128,7 +128,7 @@ export const preflightStep: StepDefinition<PreflightParams> = {
     if (
       params.role !== 'load-balancer' &&
       facts.cgroupVersion === 1 &&
-      compareVersions(params.kubernetesVersion, cgroupV1LastVersion) > 0
+      compareVersions(minorOf(params.kubernetesVersion), cgroupV1RefusedFromMinor) >= 0
     ) {
       problems.push(
         `cgroup v1: this host mounts cgroup v1 and Kubernetes ${params.kubernetesVersion} (1.35 and later) refuses it; switch to v2 (grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot) or choose Kubernetes 1.34`,

@@ -11,7 +11,7 @@
  * It never throws: every failure becomes a result. Commands run by the step get the step's abort signal (timeout or
  * cancellation kills them) and stream their lines to onLog. position.json under stateDir records what was applied.
  */
-import { ErrorCode, isKubehaError } from '../../common/errors.ts';
+import { ErrorCode, isKubehaError, KubehaError } from '../../common/errors.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
 import { CommandFailedError, formatCommandLine, type Host } from '../host/host.ts';
@@ -210,9 +210,11 @@ export async function runStep<P>(
       await definition.apply(ctx);
       const left = await definition.check(ctx);
       if (left.length > 0) {
-        throw Object.assign(new Error(`${definition.kind}: still not as wanted after apply: ${left.join('; ')}`), {
-          stillPending: left,
-        });
+        throw new KubehaError(
+          ErrorCode.stepFailed,
+          `${definition.kind}: still not as wanted after apply: ${left.join('; ')}`,
+          { details: left },
+        );
       }
     }
     await definition.verify?.(ctx);
@@ -232,9 +234,6 @@ export async function runStep<P>(
       failure = { code: ErrorCode.stepFailed, message: error.message, deterministic: false };
     } else {
       failure = failureOf(definition.kind, error, definition.deterministic ?? false);
-      if (failure.code === ErrorCode.internal && error instanceof Error && 'stillPending' in error) {
-        failure = { ...failure, code: ErrorCode.stepFailed };
-      }
     }
     await position('failed', changes.length > 0).catch(() => {});
     return {
