@@ -20,6 +20,15 @@ describe('redactKubeadmOutput', () => {
     expect(out).toContain('--control-plane --certificate-key <redacted>');
     expect(out).toContain('kubeadm join 10.152.0.6:16443 --token <redacted>');
     expect(out).toContain('Your Kubernetes control-plane has initialized successfully!');
+    expect(out).toContain(
+      'Please note that the certificate-key gives access to cluster sensitive data, keep it secret!',
+    );
+  });
+
+  it('GIVEN values kubeadm withheld WHEN redacted THEN they stay readable', () => {
+    const line =
+      'kubeadm join 10.0.0.1:6443 --token <value withheld> --control-plane --certificate-key <value withheld>';
+    expect(redactKubeadmOutput(line)).toBe(line);
   });
 
   it('GIVEN the output streamed line by line WHEN each line is redacted THEN the bare certificate key line is hidden', () => {

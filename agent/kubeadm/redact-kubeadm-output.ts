@@ -10,11 +10,20 @@ const kubeadmSecretPatterns: RegExp[] = [
   /\b[a-zA-Z0-9]{6}\.[a-zA-Z0-9]{16}\b/g,
 ];
 
+// Text kubeadm prints after a "certificate-key" that is not a value: the general key=value rule would eat its first word.
+const notValues: [RegExp, string][] = [
+  [/certificate-key gives access/g, 'certificate\u2011key gives access'],
+  // A value may not start with "}", so the key=value rule leaves this alone.
+  [/<value withheld>/g, '}value-withheld}'],
+];
+
 /** kubeadm output with bootstrap tokens, certificate keys, discovery hashes and private keys replaced by <redacted>. */
 export function redactKubeadmOutput(text: string): string {
-  let out = redactSecrets(text);
+  let out = text;
+  for (const [pattern, masked] of notValues) out = out.replace(pattern, masked);
+  out = redactSecrets(out);
   for (const pattern of kubeadmSecretPatterns) out = out.replace(pattern, REDACTED);
-  return out;
+  return out.replace(/certificate\u2011key/g, 'certificate-key').replace(/\}value-withheld\}/g, '<value withheld>');
 }
 
 /**
