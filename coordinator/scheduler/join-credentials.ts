@@ -25,7 +25,10 @@ export const initTokenTtlSeconds = 2 * 3600;
 const credentialRetry: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 2_000, maxBackoffMs: 30_000 };
 const credentialTimeoutSeconds = 180;
 
-export type Values = ReadonlyMap<string, ClusterValue>;
+/** The cluster's stored values, looked up by name. */
+export interface Values {
+  get(name: string): ClusterValue | undefined;
+}
 
 export function isJoin(step: StepRecord): boolean {
   return step.kind === 'kubeadm-join';
@@ -43,7 +46,7 @@ export function missingClusterSecrets(values: Values, now: number): [string, Clu
     [valueNames.authPass, () => randomPass(8)],
   ];
   return wanted
-    .filter(([name]) => !values.has(name))
+    .filter(([name]) => values.get(name) === undefined)
     .map(([name, make]) => [name, { value: make(), secret: true, updatedAt: now }]);
 }
 
@@ -105,10 +108,9 @@ function credentialStep(
   };
 }
 
-function nextId(steps: readonly StepRecord[], prefix: string): string {
+function nextId(hasStep: (id: string) => boolean, prefix: string): string {
   let n = 1;
-  const ids = new Set(steps.map((s) => s.id));
-  while (ids.has(`${prefix}/${n}`)) n++;
+  while (hasStep(`${prefix}/${n}`)) n++;
   return `${prefix}/${n}`;
 }
 
@@ -125,7 +127,7 @@ export interface JoinGate {
  */
 export function joinCredentialGate(
   join: StepRecord,
-  steps: readonly StepRecord[],
+  hasStep: (id: string) => boolean,
   values: Values,
   controlPlane: string,
   now: number,
@@ -145,7 +147,7 @@ export function joinCredentialGate(
     out.steps.push(
       credentialStep(
         join,
-        nextId(steps, `join-credentials/create-token/${join.node}`),
+        nextId(hasStep, `join-credentials/create-token/${join.node}`),
         'join-credentials',
         controlPlane,
         { action: 'create-token', ttlSeconds: joinTokenTtlSeconds, description: `kubeha join of ${join.node}` },
@@ -159,7 +161,7 @@ export function joinCredentialGate(
       out.steps.push(
         credentialStep(
           join,
-          nextId(steps, `join-credentials/upload-certs/${join.node}`),
+          nextId(hasStep, `join-credentials/upload-certs/${join.node}`),
           'join-credentials',
           controlPlane,
           { action: 'upload-certs', description: `kubeha certificates for ${join.node}` },
@@ -174,12 +176,12 @@ export function joinCredentialGate(
 /** After a join succeeded: its token is deleted (best effort: it expires anyway). */
 export function tokenDeletionAfterJoin(
   join: StepRecord,
-  steps: readonly StepRecord[],
+  hasStep: (id: string) => boolean,
   controlPlane: string,
   nextSeq: number,
 ): StepRecord | undefined {
   const id = `join-credentials/delete-token/${join.node}`;
-  if (steps.some((s) => s.id === id)) return undefined;
+  if (hasStep(id)) return undefined;
   return credentialStep(
     join,
     id,

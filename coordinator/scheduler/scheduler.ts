@@ -20,6 +20,7 @@ import {
   missingClusterSecrets,
   paramsForDispatch,
   tokenDeletionAfterJoin,
+  type Values,
   valueNames,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
@@ -50,6 +51,16 @@ interface ActiveRun {
   run: RunRecord;
   spec: ClusterSpec;
   steps: Map<string, StepRecord>;
+  nextSeq: number;
+}
+
+function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): ActiveRun {
+  return {
+    run,
+    spec,
+    steps: new Map(steps.map((s) => [s.id, s])),
+    nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
+  };
 }
 
 /**
@@ -63,6 +74,7 @@ export class Scheduler {
   private readonly active = new Map<string, ActiveRun>();
   private agentIndex: Map<string, AgentRecord> | undefined;
   private pendingEvents: RunEvent[] = [];
+  private inbox: { agentId: string; event: StepEventReport }[] = [];
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -80,7 +92,7 @@ export class Scheduler {
       const cluster = this.options.store.clusters.get(run.cluster);
       if (!cluster) continue;
       const steps = this.options.store.steps.list(run.id);
-      const active: ActiveRun = { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) };
+      const active = activeRun(run, cluster.spec, steps);
       this.active.set(run.id, active);
       this.record(() => {
         for (const s of steps) {
@@ -147,12 +159,11 @@ export class Scheduler {
       changed: false,
       outputs: {},
     }));
-    const active: ActiveRun = { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) };
+    const active = activeRun(run, cluster.spec, steps);
     this.record(() => {
       this.options.store.runs.insert(run);
       this.options.store.steps.insert(steps);
-      const values = this.options.store.clusterValues.all(clusterName);
-      for (const [name, value] of missingClusterSecrets(values, now)) {
+      for (const [name, value] of missingClusterSecrets(this.valuesOf(clusterName), now)) {
         this.options.store.clusterValues.set(clusterName, name, value);
       }
       this.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
@@ -204,7 +215,7 @@ export class Scheduler {
 
   agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
     this.agentIndex = undefined;
-    for (const event of unacknowledged) this.stepEvent(agentId, event);
+    this.applyEvents(unacknowledged.map((event) => ({ agentId, event })));
     const now = this.now();
     const resend: { active: ActiveRun; step: StepRecord }[] = [];
     this.record(() => {
@@ -236,51 +247,67 @@ export class Scheduler {
     });
   }
 
+  /** Events are applied in batches (one transaction per event-loop turn), then acknowledged. */
   stepEvent(agentId: string, event: StepEventReport): void {
-    const ack = () =>
+    this.inbox.push({ agentId, event });
+    if (this.inbox.length === 1) setImmediate(() => this.applyEvents(this.inbox.splice(0)));
+  }
+
+  private applyEvents(batch: { agentId: string; event: StepEventReport }[]): void {
+    if (batch.length === 0) return;
+    const acks: { agentId: string; event: StepEventReport }[] = [];
+    try {
+      this.record(() => {
+        for (const { agentId, event } of batch) if (this.applyEvent(agentId, event)) acks.push({ agentId, event });
+      });
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not store agent events; they are applied when re-sent');
+      for (const { event } of batch) this.reload(event.runId);
+      return;
+    }
+    // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
+    for (const { agentId, event } of acks) {
       this.options.agents.send(agentId, {
         ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt },
       });
+    }
+    this.kick();
+  }
+
+  /** Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. */
+  private applyEvent(agentId: string, event: StepEventReport): boolean {
     const active = this.active.get(event.runId);
     const step = active?.steps.get(event.stepId);
-    if (!active || !step) {
-      if (event.type === 'finished') ack();
-      return;
-    }
+    if (!active || !step) return event.type === 'finished';
     if (step.agentId !== agentId) {
       this.options.logger.warn(
         { agentId, runId: event.runId, stepId: event.stepId },
         'event from another agent ignored',
       );
-      return;
+      return false;
     }
     const current = step.attempt === event.attempt && isInFlight(step.state);
     if (event.type === 'finished') {
-      if (current) this.record(() => this.applyResult(active, step, event.result));
-      ack();
-      this.kick();
-      return;
+      if (current) this.applyResult(active, step, event.result);
+      return true;
     }
-    if (!current) return;
+    if (!current) return false;
     if (event.type === 'started') {
       if (step.state === 'dispatched') {
-        this.record(() => {
-          this.updateStep(active, step, { state: 'running', startedAt: this.now() });
-          this.stepEventEntry(active, step, 'running', `${step.id} started on ${step.node}`);
-        });
+        this.updateStep(active, step, { state: 'running', startedAt: this.now() });
+        this.stepEventEntry(active, step, 'running', `${step.id} started on ${step.node}`);
       }
-      return;
+      return false;
     }
-    this.record(() =>
-      this.event(active.run.id, {
-        type: 'log',
-        stepId: step.id,
-        node: step.node,
-        attempt: step.attempt,
-        state: null,
-        message: redactSecrets(event.text),
-      }),
-    );
+    this.event(active.run.id, {
+      type: 'log',
+      stepId: step.id,
+      node: step.node,
+      attempt: step.attempt,
+      state: null,
+      message: redactSecrets(event.text),
+    });
+    return false;
   }
 
   /** Coalesces wake-ups: one pass over the runs per event-loop turn. */
@@ -331,7 +358,7 @@ export class Scheduler {
     }
     const agent = this.agentFor(active.spec, step.node);
     if (!agent || !this.options.agents.isConnected(agent.id)) return;
-    const values = this.options.store.clusterValues.all(active.run.cluster);
+    const values = this.valuesOf(active.run.cluster);
     if (isJoin(step) && step.state !== 'preparing') {
       const steps = [...active.steps.values()];
       const controlPlane = healthyControlPlane(steps, step.node, (n) => {
@@ -348,7 +375,7 @@ export class Scheduler {
         );
         return;
       }
-      const gate = joinCredentialGate(step, steps, values, controlPlane, now, this.nextSeq(active));
+      const gate = joinCredentialGate(step, (id) => active.steps.has(id), values, controlPlane, now, active.nextSeq);
       if (gate.steps.length > 0) {
         this.record(() => {
           for (const [name, value] of gate.values)
@@ -400,7 +427,7 @@ export class Scheduler {
     if (!step.agentId) return;
     let sendParams = params;
     if (!sendParams) {
-      const prepared = paramsForDispatch(step, this.options.store.clusterValues.all(active.run.cluster));
+      const prepared = paramsForDispatch(step, this.valuesOf(active.run.cluster));
       if ('missing' in prepared) return;
       sendParams = prepared.params;
     }
@@ -481,7 +508,7 @@ export class Scheduler {
     if (!holder) return ['no candidate node reports holding the VIP'];
     const actions = (step.params['actions'] as string[] | undefined) ?? [];
     let previous = step.id;
-    let seq = this.nextSeq(active);
+    let seq = active.nextSeq;
     const added: StepRecord[] = [];
     for (const action of actions) {
       for (const phase of ['apply', 'restore']) {
@@ -562,7 +589,8 @@ export class Scheduler {
     if (isJoin(step)) {
       const steps = [...active.steps.values()];
       const controlPlane = healthyControlPlane(steps, step.node, () => true);
-      const deletion = controlPlane && tokenDeletionAfterJoin(step, steps, controlPlane, this.nextSeq(active));
+      const deletion =
+        controlPlane && tokenDeletionAfterJoin(step, (id) => active.steps.has(id), controlPlane, active.nextSeq);
       if (deletion) this.insertSteps(active, [deletion]);
     }
   }
@@ -581,7 +609,7 @@ export class Scheduler {
       if (isControlPlaneJoin(step)) {
         const controlPlane = healthyControlPlane([...active.steps.values()], step.node, () => true);
         if (controlPlane) {
-          const cleanup = cleanupAfterFailedControlPlaneJoin(step, active.spec, controlPlane, this.nextSeq(active));
+          const cleanup = cleanupAfterFailedControlPlaneJoin(step, active.spec, controlPlane, active.nextSeq);
           this.insertSteps(active, cleanup);
           dependsOn = [...dependsOn, ...cleanup.map((s) => s.id)];
         }
@@ -659,16 +687,15 @@ export class Scheduler {
     return this.agentIndex.get(node.address);
   }
 
-  private nextSeq(active: ActiveRun): number {
-    let max = -1;
-    for (const s of active.steps.values()) max = Math.max(max, s.seq);
-    return max + 1;
+  private valuesOf(cluster: string): Values {
+    return { get: (name) => this.options.store.clusterValues.get(cluster, name) };
   }
 
   private insertSteps(active: ActiveRun, steps: StepRecord[]): void {
     this.options.store.steps.insert(steps);
     for (const s of steps) {
       active.steps.set(s.id, s);
+      active.nextSeq = Math.max(active.nextSeq, s.seq + 1);
       this.stepEventEntry(active, s, 'pending', `${s.id} added for ${s.forNode ?? s.node}`);
     }
   }
@@ -727,6 +754,6 @@ export class Scheduler {
       return;
     }
     const steps = this.options.store.steps.list(runId);
-    this.active.set(runId, { run, spec: cluster.spec, steps: new Map(steps.map((s) => [s.id, s])) });
+    this.active.set(runId, activeRun(run, cluster.spec, steps));
   }
 }

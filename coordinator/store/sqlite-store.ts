@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { bootstrapTokenProblem, type StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type {
   AgentRecord,
@@ -295,6 +295,7 @@ export class SqliteStore implements Store {
   readonly steps: StepStore;
   readonly events: RunEventStore;
   private transactionDepth = 0;
+  private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -351,6 +352,16 @@ export class SqliteStore implements Store {
         );
       return agent;
     });
+  }
+
+  /** Prepared once, reused: the scheduler's hot paths run the same few statements thousands of times. */
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   close(): void {
@@ -423,7 +434,6 @@ export class SqliteStore implements Store {
   }
 
   private createClusterStore(): ClusterStore {
-    const db = this.db;
     type Row = { name: string; spec: string; created_at: number; updated_at: number; initialized_at: number | null };
     const fromRow = (row: Row): ClusterRecord => ({
       name: row.name,
@@ -434,12 +444,12 @@ export class SqliteStore implements Store {
     });
     return {
       get: (name) => {
-        const row = db.prepare('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
+        const row = this.statement('SELECT * FROM clusters WHERE name = ?').get(name) as Row | undefined;
         return row ? fromRow(row) : undefined;
       },
-      list: () => (db.prepare('SELECT * FROM clusters ORDER BY name').all() as unknown as Row[]).map(fromRow),
+      list: () => (this.statement('SELECT * FROM clusters ORDER BY name').all() as unknown as Row[]).map(fromRow),
       put: (record) => {
-        db.prepare(
+        this.statement(
           `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
              initialized_at = excluded.initialized_at`,
@@ -447,73 +457,71 @@ export class SqliteStore implements Store {
       },
       delete: (name) =>
         this.transaction(() => {
-          db.prepare('DELETE FROM runs WHERE cluster = ?').run(name);
-          db.prepare('DELETE FROM cluster_values WHERE cluster = ?').run(name);
-          return Number(db.prepare('DELETE FROM clusters WHERE name = ?').run(name).changes) > 0;
+          this.statement('DELETE FROM runs WHERE cluster = ?').run(name);
+          this.statement('DELETE FROM cluster_values WHERE cluster = ?').run(name);
+          return Number(this.statement('DELETE FROM clusters WHERE name = ?').run(name).changes) > 0;
         }),
     };
   }
 
   private createClusterValueStore(): ClusterValueStore {
-    const db = this.db;
     type Row = { name: string; value: string; secret: number; updated_at: number };
     return {
       get: (cluster, name) => {
-        const row = db
-          .prepare('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ? AND name = ?')
-          .get(cluster, name) as Row | undefined;
+        const row = this.statement(
+          'SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ? AND name = ?',
+        ).get(cluster, name) as Row | undefined;
         return row ? { value: row.value, secret: row.secret === 1, updatedAt: row.updated_at } : undefined;
       },
       all: (cluster) => {
-        const rows = db
-          .prepare('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ?')
-          .all(cluster) as unknown as Row[];
+        const rows = this.statement('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ?').all(
+          cluster,
+        ) as unknown as Row[];
         return new Map(
           rows.map((row) => [row.name, { value: row.value, secret: row.secret === 1, updatedAt: row.updated_at }]),
         );
       },
       set: (cluster, name, value) => {
-        db.prepare(
+        this.statement(
           `INSERT INTO cluster_values (cluster, name, value, secret, updated_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (cluster, name) DO UPDATE SET value = excluded.value, secret = excluded.secret,
              updated_at = excluded.updated_at`,
         ).run(cluster, name, value.value, value.secret ? 1 : 0, value.updatedAt);
       },
       delete: (cluster, name) => {
-        db.prepare('DELETE FROM cluster_values WHERE cluster = ? AND name = ?').run(cluster, name);
+        this.statement('DELETE FROM cluster_values WHERE cluster = ? AND name = ?').run(cluster, name);
       },
     };
   }
 
   private createRunStore(): RunStore {
-    const db = this.db;
     return {
       insert: (run) => {
-        db.prepare(
+        this.statement(
           'INSERT INTO runs (id, cluster, kind, state, created_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)',
         ).run(run.id, run.cluster, run.kind, run.state, run.createdAt, run.finishedAt, run.error);
       },
       get: (id) => {
-        const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+        const row = this.statement('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
         return row ? runFromRow(row) : undefined;
       },
       list: (cluster) =>
         (cluster === undefined
-          ? (db.prepare('SELECT * FROM runs ORDER BY created_at, id').all() as unknown as RunRow[])
-          : (db
-              .prepare('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id')
-              .all(cluster) as unknown as RunRow[])
+          ? (this.statement('SELECT * FROM runs ORDER BY created_at, id').all() as unknown as RunRow[])
+          : (this.statement('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id').all(
+              cluster,
+            ) as unknown as RunRow[])
         ).map(runFromRow),
       unfinished: () =>
         (
-          db
-            .prepare("SELECT * FROM runs WHERE state IN ('running', 'cancelling') ORDER BY created_at, id")
-            .all() as unknown as RunRow[]
+          this.statement(
+            "SELECT * FROM runs WHERE state IN ('running', 'cancelling') ORDER BY created_at, id",
+          ).all() as unknown as RunRow[]
         ).map(runFromRow),
       update: (id, update) => {
-        const current = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+        const current = this.statement('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
         if (!current) return;
-        db.prepare('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(
+        this.statement('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(
           update.state ?? current.state,
           update.finishedAt === undefined ? current.finished_at : update.finishedAt,
           update.error === undefined ? current.error : update.error,
@@ -524,10 +532,9 @@ export class SqliteStore implements Store {
   }
 
   private createStepStore(): StepStore {
-    const db = this.db;
     return {
       insert: (steps) => {
-        const statement = db.prepare(
+        const statement = this.statement(
           `INSERT INTO steps (run_id, id, seq, kind, node, depends_on, timeout_seconds, retry, params, concurrency_group,
              best_effort, for_node, state, attempt, agent_id, dispatched_at, started_at, finished_at, deadline_at,
              next_attempt_at, disconnected_at, error, changed, outputs)
@@ -565,7 +572,7 @@ export class SqliteStore implements Store {
         });
       },
       list: (runId) =>
-        (db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as unknown as StepRow[]).map(
+        (this.statement('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as unknown as StepRow[]).map(
           stepFromRow,
         ),
       update: (runId, id, update) => {
@@ -577,7 +584,7 @@ export class SqliteStore implements Store {
           values.push(encode(value));
         }
         if (sets.length === 0) return;
-        db.prepare(`UPDATE steps SET ${sets.join(', ')} WHERE run_id = ? AND id = ?`).run(
+        this.statement(`UPDATE steps SET ${sets.join(', ')} WHERE run_id = ? AND id = ?`).run(
           ...(values as never[]),
           runId,
           id,
@@ -587,22 +594,21 @@ export class SqliteStore implements Store {
   }
 
   private createEventStore(): RunEventStore {
-    const db = this.db;
     return {
       append: (event) => {
-        const result = db
-          .prepare(
-            `INSERT INTO run_events (run_id, at, type, step_id, node, attempt, state, message)
+        const result = this.statement(
+          `INSERT INTO run_events (run_id, at, type, step_id, node, attempt, state, message)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(event.runId, event.at, event.type, event.stepId, event.node, event.attempt, event.state, event.message);
+        ).run(event.runId, event.at, event.type, event.stepId, event.node, event.attempt, event.state, event.message);
         return { ...event, id: Number(result.lastInsertRowid) };
       },
       after: (runId, afterId, limit = 10_000) =>
         (
-          db
-            .prepare('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
-            .all(runId, afterId, limit) as unknown as EventRow[]
+          this.statement('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?').all(
+            runId,
+            afterId,
+            limit,
+          ) as unknown as EventRow[]
         ).map(eventFromRow),
     };
   }

@@ -22,11 +22,14 @@ export async function startCoordinatorProcess(options: {
   apiPort: number;
   logLevel?: string;
   output?: string[];
+  /** Extra node flags, e.g. --cpu-prof for a profile of the coordinator. */
+  nodeArgs?: string[];
 }): Promise<CoordinatorProcess> {
   const output = options.output ?? [];
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       mainPath,
       '--data-dir',
       options.dataDir,

@@ -27,7 +27,7 @@ export function simClusterSpec(options: {
     nodes.push({ name: `cp${i + 1}`, address: `10.10.0.${11 + i}`, role: 'control-plane' });
   }
   for (let i = 0; i < options.workers; i++) {
-    nodes.push({ name: `w${i + 1}`, address: `10.10.${1 + (i >> 8)}.${(i & 255) + 1}`, role: 'worker' });
+    nodes.push({ name: `w${i + 1}`, address: `10.10.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`, role: 'worker' });
   }
   const spec = {
     apiVersion: 'kubeha.io/v1',
@@ -42,7 +42,7 @@ export function simClusterSpec(options: {
         interface: simInterface,
         virtualRouterId: 51,
       },
-      networking: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
+      networking: { podCIDR: '10.128.0.0/12', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
       hostPolicy: { firewall: 'managed', selinux: 'permissive' },
       concurrency: { workers: options.concurrency ?? 10 },
       nodes: nodes.map((n) => ({ name: n.name, address: `${n.address}/16`, role: n.role })),
