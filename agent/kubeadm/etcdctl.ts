@@ -38,7 +38,10 @@ export function etcdctl(
   args: readonly string[],
   allowFailure = false,
 ): Promise<ExecResult> {
-  return host.exec('crictl', ['exec', containerId, 'etcdctl', ...etcdctlTls, ...args], { allowFailure });
+  return host.exec('crictl', ['exec', containerId, 'etcdctl', ...etcdctlTls, ...args], {
+    allowFailure,
+    onLine: () => {},
+  });
 }
 
 /** etcd prints 64-bit ids as JSON numbers, beyond what a double holds: keep them as decimal strings. */

@@ -9,7 +9,8 @@ export function kubectl(host: Host, args: readonly string[], options: ExecOption
 
 /** `kubectl ... -o json`, parsed; undefined when --ignore-not-found found nothing. */
 export async function kubectlJson<T>(host: Host, args: readonly string[]): Promise<T | undefined> {
-  const { stdout, commandLine } = await kubectl(host, [...args, '-o', 'json']);
+  // Not streamed to the step log: a Secret's data is only base64, which no redaction recognises.
+  const { stdout, commandLine } = await kubectl(host, [...args, '-o', 'json'], { onLine: () => {} });
   if (stdout.trim() === '') return undefined;
   try {
     return JSON.parse(stdout) as T;

@@ -57,7 +57,9 @@ async function sourceManifest(host: Host, params: CniParams): Promise<string> {
     if (text === undefined) throw new KubehaError(ErrorCode.stepFailed, `${params.manifestPath} does not exist`);
     return text;
   }
-  const { stdout } = await host.exec('curl', ['-fsSL', '--retry', '3', '--max-time', '120', params.manifestUrl!]);
+  const { stdout } = await host.exec('curl', ['-fsSL', '--retry', '3', '--max-time', '120', params.manifestUrl!], {
+    onLine: () => {},
+  });
   return stdout;
 }
 

@@ -53,6 +53,7 @@ describe('join-credentials create-token', () => {
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
     expect(result.changes).toEqual(['kubeadm token create abcdef.<redacted> --ttl 30m0s']);
     expect(JSON.stringify({ result, lines })).not.toContain(fixtureToken.slice(7));
+    expect(lines.join('\n')).not.toContain(b64('0123456789abcdef'));
 
     host.expect('kubectl', getSecret('bootstrap-token-abcdef'), present);
     const again = await runStep(joinCredentialsStep, params, { host });
