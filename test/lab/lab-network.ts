@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInNetns } from './lab-node.ts';
+import { bootNode, installNodeImage } from './node-image.ts';
 
 function ip(args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -21,6 +22,11 @@ export interface LabNetworkOptions {
   subnet: string;
   /** Where node directories go; default /tmp/khlab-<id>. */
   dir?: string;
+}
+
+export interface AddNodeOptions {
+  /** Lay an EL9 machine's files into the node and start its enabled services (default true). */
+  image?: boolean;
 }
 
 /** A bridge in its own namespace and the nodes plugged into it. */
@@ -41,6 +47,11 @@ export class LabNetwork {
     this.bridgeNetns = `${labPrefix}${options.id}-bridge`;
   }
 
+  /** The cluster store the stand-in apiservers share (the etcd stand-in). */
+  get clusterDir(): string {
+    return join(this.dir, 'cluster');
+  }
+
   /** The namespace-name prefix of everything this lab creates. */
   get prefix(): string {
     return `${labPrefix}${this.id}-`;
@@ -49,7 +60,7 @@ export class LabNetwork {
   static create(options: LabNetworkOptions): LabNetwork {
     const network = new LabNetwork(options);
     if (listNetns(network.prefix).length > 0) throw new Error(`a lab with id ${options.id} already exists`);
-    mkdirSync(network.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(network.clusterDir, { recursive: true, mode: 0o700 });
     ip(['netns', 'add', network.bridgeNetns]);
     ip(['-n', network.bridgeNetns, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', network.bridgeNetns, 'link', 'set', 'br0', 'up']);
@@ -57,7 +68,7 @@ export class LabNetwork {
   }
 
   /** Adds a node with the given host number (address subnet.hostNumber/24) and starts its holder. */
-  async addNode(name: string, hostNumber: number): Promise<LabNode> {
+  async addNode(name: string, hostNumber: number, options: AddNodeOptions = {}): Promise<LabNode> {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new Error(`node name "${name}" is not a lowercase hostname`);
     if (this.nodes.some((n) => n.name === name)) throw new Error(`node ${name} already exists`);
     const address = `${this.subnet}.${hostNumber}`;
@@ -71,9 +82,15 @@ export class LabNetwork {
       mkdirSync(join(dir, 'var-lib', sub), { recursive: true });
     }
     const etc = join(dir, 'etc');
-    writeFileSync(join(etc, 'hostname'), `${name}\n`);
-    writeFileSync(join(etc, 'hosts'), `127.0.0.1\tlocalhost\n${address}\t${name}\n`);
-    writeFileSync(join(etc, 'machine-id'), `${randomBytes(16).toString('hex')}\n`);
+    // Removed first: a copied symlink would make the write land in the host's file.
+    for (const [file, content] of [
+      ['hostname', `${name}\n`],
+      ['hosts', `127.0.0.1\tlocalhost\n${address}\t${name}\n`],
+      ['machine-id', `${randomBytes(16).toString('hex')}\n`],
+    ] as const) {
+      rmSync(join(etc, file), { force: true });
+      writeFileSync(join(etc, file), content);
+    }
     const node = new LabNode(name, address, netns, dir);
     this.nodes.push(node);
     ip(['netns', 'add', netns]);
@@ -84,7 +101,9 @@ export class LabNetwork {
     ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
     ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
     node.netnsInode = statSync(`/run/netns/${netns}`).ino;
+    if (options.image !== false) installNodeImage(node, this.clusterDir);
     await node.start();
+    if (options.image !== false) await bootNode(node);
     return node;
   }
 

@@ -93,6 +93,10 @@ export class LabNode {
       `mount --bind "${this.dir}/var-log" /var/log`,
       `mount -t overlay overlay -o lowerdir=/usr/libexec,upperdir="${this.dir}/libexec-upper",workdir="${this.dir}/libexec-work" /usr/libexec`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
+      // The node's own view of loaded modules, so a module "loaded" in one node is not loaded in the host or another.
+      'modules=$(ls /sys/module)',
+      'mount -t tmpfs -o mode=0755 tmpfs /sys/module',
+      'for m in $modules; do mkdir "/sys/module/$m"; done',
       'mkdir -p /run/lock /run/kubeha',
       `hostname "${this.name}"`,
       'echo "$$"',

@@ -1,0 +1,63 @@
+// stand-in for kube-controller-manager: behaves like kube-controller-manager at its interface for the lab — it
+// takes part in the leader election (Lease kube-system/kube-controller-manager) while its local API server
+// answers, and as the leader runs the Deployment controller's visible effect: each Deployment's replicas as
+// Running pods on Ready nodes.
+import { createHash } from 'node:crypto';
+import { ClusterStore, type KubeObject } from './cluster-store.ts';
+import { apiRequest, readKubeconfig } from './kubeconfig.ts';
+import { electLeader, leaderIdentity } from './leader-election.ts';
+import { readNodeIdentity } from './node-identity.ts';
+
+const kubeconfigPath =
+  process.argv.find((a) => a.startsWith('--kubeconfig='))?.slice(13) ?? '/etc/kubernetes/controller-manager.conf';
+const store = new ClusterStore(readNodeIdentity().clusterDir);
+const identity = leaderIdentity();
+const kubeconfig = readKubeconfig(kubeconfigPath);
+
+function ready(node: KubeObject): boolean {
+  return ((node['status'] as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
+}
+
+function reconcileDeployments(): void {
+  const nodes = store.list('nodes').filter(ready);
+  if (nodes.length === 0) return;
+  for (const deployment of store.list('deployments')) {
+    const spec = (deployment['spec'] ?? {}) as {
+      replicas?: number;
+      selector?: { matchLabels?: Record<string, string> };
+    };
+    const namespace = deployment.metadata.namespace ?? 'default';
+    for (let i = 0; i < (spec.replicas ?? 1); i++) {
+      const name = `${deployment.metadata.name}-${createHash('sha256').update(`${deployment.metadata.name}${i}`).digest('hex').slice(0, 10)}-${String(i).padStart(5, 'x')}`;
+      const node = nodes[i % nodes.length]!;
+      const existing = store.get('pods', namespace, name);
+      const onReadyNode =
+        existing && nodes.some((n) => n.metadata.name === (existing['spec'] as { nodeName?: string })?.nodeName);
+      if (onReadyNode) continue;
+      store.put('pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace, labels: spec.selector?.matchLabels ?? {} },
+        spec: { nodeName: node.metadata.name },
+        status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+    }
+  }
+}
+
+let leading = false;
+setInterval(() => {
+  apiRequest(kubeconfig, 'GET', '/healthz', undefined, 1500)
+    .then((r) => r.status === 200)
+    .catch(() => false)
+    .then((healthy) => {
+      const now = healthy && electLeader(store, 'kube-controller-manager', identity);
+      if (now && !leading)
+        process.stdout.write(`successfully acquired lease kube-system/kube-controller-manager as ${identity}\n`);
+      leading = now;
+      if (now) reconcileDeployments();
+    });
+}, 2000);
+process.on('SIGTERM', () => process.exit(0));
