@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../common/logger.ts';
 import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
+import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { Host } from './host/host.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
@@ -26,6 +27,8 @@ export function startAgent(
     /** The machine steps act on; tests pass a FakeHost. */
     host?: Host;
     steps?: ReadonlyMap<string, StepDefinition<unknown>>;
+    /** The health endpoint (started by main.ts): fed ClusterPhase messages, read for every heartbeat. */
+    health?: HealthEndpoint;
   },
 ): RunningAgent {
   const steps = new StepExecutor({
@@ -60,8 +63,12 @@ export function startAgent(
           case 'ack':
             steps.handle(message);
             break;
+          case 'cluster_phase':
+            if (message.cluster_phase) deps.health?.handleClusterPhase(message.cluster_phase);
+            break;
         }
       },
+      ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
       ...deps.hooks,
       facts: deps.facts,
     },

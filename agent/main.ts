@@ -4,9 +4,11 @@ import { parseArgs } from 'node:util';
 import { isKubehaError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
-import { startAgent } from './agent-service.ts';
+import { type RunningAgent, startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
 import { gatherFacts } from './facts/gather-facts.ts';
+import { startHealthEndpoint } from './health/health-endpoint.ts';
+import { defaultVrrpTrackFile } from './load-balancer/keepalived-config.ts';
 
 const usage = `Usage:
   kubeha-agent enroll --coordinator HOST:PORT --token TOKEN --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
@@ -117,7 +119,17 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const config = loadConfig(values.config);
       const logger = createLogger({ name: 'kubeha-agent', level: config.logLevel });
-      const agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts() });
+      let agent: RunningAgent | undefined;
+      const health = await startHealthEndpoint({
+        listen: config.health.listen,
+        probeIntervalMs: config.health.probeIntervalMs,
+        stateDir: config.stateDir,
+        trackFile: defaultVrrpTrackFile,
+        version: kubehaVersion,
+        coordinatorConnected: () => agent?.session.connected ?? false,
+        logger: logger.child({ component: 'health' }),
+      });
+      agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts(), health });
       logger.info(
         { agentId: config.agentId, coordinator: config.coordinator, version: kubehaVersion },
         'agent started',
@@ -128,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
       });
       logger.info('stopping: closing the session');
       await agent.stop();
+      await health.stop();
       logger.flush();
       return 0;
     }
