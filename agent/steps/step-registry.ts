@@ -12,6 +12,7 @@ import { joinCredentialsStep } from './join-credentials.ts';
 import { kubePackagesStep } from './kube-packages.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { kubeadmJoinStep } from './kubeadm-join.ts';
+import { loadBalancerStep } from './load-balancer.ts';
 import { preflightStep } from './preflight.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
 import type { StepDefinition } from './step.ts';
@@ -32,6 +33,8 @@ const definitions: StepDefinition<unknown>[] = [
   cniStep,
   verifyStep,
   failoverDrillActionStep,
+  // The HA endpoint: keepalived and HAProxy (issue 4).
+  loadBalancerStep,
   // Further steps: one line each.
 ];
 
