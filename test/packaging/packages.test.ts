@@ -250,52 +250,103 @@ describe('installed into a scratch root', () => {
     expect(invalid.stderr).toContain('heartbeatIntervalSeconds');
   });
 
-  it('GIVEN the installed coordinator WHEN started from the root THEN it serves the API and /docs from its bundled assets, and the installed CLI creates a token', async () => {
-    const grpcPort = await freePort();
-    const apiPort = await freePort();
+  describe('the installed coordinator and agent together', () => {
     const dataDir = join(scratch, 'var/lib/kubeha-coordinator');
-    const coordinator = spawn(
-      join(scratch, 'usr/bin/kubeha-coordinator'),
-      [
-        '--config',
-        join(scratch, 'etc/kubeha/coordinator.yaml'),
-        '--data-dir',
-        dataDir,
-        '--grpc-listen',
-        `127.0.0.1:${grpcPort}`,
-        '--api-listen',
-        `127.0.0.1:${apiPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.push(coordinator);
-    let logs = '';
-    coordinator.stdout?.on('data', (chunk: Buffer) => {
-      logs += chunk.toString();
+    let api = '';
+    let adminToken = '';
+    let coordinatorLogs = '';
+
+    beforeAll(async () => {
+      const grpcPort = await freePort();
+      const apiPort = await freePort();
+      const coordinator = spawn(
+        join(scratch, 'usr/bin/kubeha-coordinator'),
+        [
+          '--config',
+          join(scratch, 'etc/kubeha/coordinator.yaml'),
+          '--data-dir',
+          dataDir,
+          '--grpc-listen',
+          `127.0.0.1:${grpcPort}`,
+          '--api-listen',
+          `127.0.0.1:${apiPort}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      children.push(coordinator);
+      coordinator.stdout?.on('data', (chunk: Buffer) => {
+        coordinatorLogs += chunk.toString();
+      });
+      api = `http://127.0.0.1:${apiPort}`;
+      await waitFor('the installed coordinator', async () => (await fetch(`${api}/healthz`)).ok || undefined, 30_000);
+      adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    }, 60_000);
+
+    it('GIVEN the installed coordinator WHEN it runs THEN it logs JSON to stdout and serves /docs from its bundled assets', async () => {
+      expect(coordinatorLogs).toMatch(/"msg":"agent gateway listening"/);
+      const css = await fetch(`${api}/docs/static/swagger-ui.css`);
+      expect(css.status).toBe(200);
+      expect(await css.text()).toContain('.swagger-ui');
+      const openapi = (await (await fetch(`${api}/docs/json`)).json()) as { info: { version: string } };
+      expect(openapi.info.version).toBe(version);
     });
-    const api = `http://127.0.0.1:${apiPort}`;
-    await waitFor('the installed coordinator', async () => (await fetch(`${api}/healthz`)).ok || undefined, 30_000);
-    expect(logs).toMatch(/"msg":"agent gateway listening"/);
 
-    const css = await fetch(`${api}/docs/static/swagger-ui.css`);
-    expect(css.status).toBe(200);
-    expect(await css.text()).toContain('.swagger-ui');
-    const openapi = (await (await fetch(`${api}/docs/json`)).json()) as { info: { version: string } };
-    expect(openapi.info.version).toBe(version);
+    it('GIVEN a token from the installed CLI WHEN the installed agent enrolls and runs THEN the coordinator sees its heartbeat, and SIGTERM stops it cleanly', async () => {
+      const created = run(join(scratch, 'usr/bin/kubeha'), ['--server', api, '--token', adminToken, 'token', 'create']);
+      expect(created.status, created.output).toBe(0);
+      const command = /kubeha-agent (enroll --coordinator \S+ --token \S+ --ca-cert-hash sha256:[0-9a-f]{64})/.exec(
+        created.stdout,
+      );
+      expect(command, created.stdout).not.toBeNull();
 
-    const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const created = run(join(scratch, 'usr/bin/kubeha'), ['--server', api, '--token', adminToken, 'token', 'create']);
-    expect(created.status, created.output).toBe(0);
-    expect(created.stdout).toMatch(
-      /kubeha-agent enroll --coordinator \S+ --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash sha256:[0-9a-f]{64}/,
-    );
+      const enrolled = run(join(scratch, 'usr/bin/kubeha-agent'), [
+        ...command![1]!.split(' '),
+        '--config',
+        agentConfig,
+        '--state-dir',
+        agentState,
+      ]);
+      expect(enrolled.status, enrolled.output).toBe(0);
+      expect(statSync(agentConfig).mode & 0o777).toBe(0o600);
+      expect(statSync(join(agentState, 'agent.key')).mode & 0o777).toBe(0o600);
+      const agentId = /^agentId: (\S+)$/m.exec(readFileSync(agentConfig, 'utf8'))![1]!;
+      // Off the default 127.0.0.1:7445, which another test or a real agent may hold.
+      writeFileSync(
+        agentConfig,
+        `${readFileSync(agentConfig, 'utf8')}health:\n  listen: 127.0.0.1:${await freePort()}\n`,
+      );
+
+      const agent = spawn(join(scratch, 'usr/bin/kubeha-agent'), ['run', '--config', agentConfig], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(agent);
+      let agentLogs = '';
+      agent.stdout?.on('data', (chunk: Buffer) => {
+        agentLogs += chunk.toString();
+      });
+      await waitFor(
+        "the installed agent's heartbeat",
+        async () => {
+          const reply = await fetch(`${api}/v1/agents/${agentId}`, {
+            headers: { authorization: `Bearer ${adminToken}` },
+          });
+          const row = (await reply.json()) as { connected?: boolean; lastHeartbeatAt?: string | null };
+          return row.connected && row.lastHeartbeatAt ? row : undefined;
+        },
+        30_000,
+      );
+      expect(agentLogs).toMatch(/"msg":"agent started"/);
+
+      const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+      agent.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    });
   });
 
   it('GIVEN an edited config WHEN the agent is upgraded to a newer build THEN the edit stays and the new default lands beside it as .rpmnew', () => {
     const sysconfig = join(scratch, 'etc/sysconfig/kubeha-agent');
     const edited = `${readFileSync(sysconfig, 'utf8')}KUBEHA_EDITED_BY_OPERATOR=yes\n`;
     writeFileSync(sysconfig, edited);
-    placeAgentConfig(agentConfig, agentState);
     const enrolled = readFileSync(agentConfig, 'utf8');
 
     const upgraded = run('rpm', ['--root', scratch, '--nodeps', '--noscripts', '-Uvh', newerAgentRpm]);
@@ -321,6 +372,18 @@ describe('installed into a scratch root', () => {
       expect(result.output, unit).toBe('');
       expect(result.status, unit).toBe(0);
     }
+  });
+  it('GIVEN an enrolled node WHEN the agent package is erased THEN its files go, and the enrollment and the edited config stay', () => {
+    const erased = run('rpm', ['--root', scratch, '--nodeps', '--noscripts', '-e', 'kubeha-agent']);
+    expect(erased.status, erased.output).toBe(0);
+    expect(existsSync(join(scratch, 'usr/bin/kubeha-agent'))).toBe(false);
+    expect(existsSync(join(scratch, 'usr/lib/kubeha/agent'))).toBe(false);
+    expect(existsSync(join(scratch, 'usr/bin/kubeha-coordinator'))).toBe(true);
+    expect(existsSync(agentConfig)).toBe(true);
+    expect(existsSync(join(agentState, 'agent.key'))).toBe(true);
+    expect(readFileSync(join(scratch, 'etc/sysconfig/kubeha-agent.rpmsave'), 'utf8')).toContain(
+      'KUBEHA_EDITED_BY_OPERATOR=yes',
+    );
   });
 });
 
