@@ -32,6 +32,7 @@ describe('HealthMonitor', () => {
     const monitor = new HealthMonitor({
       probeIntervalMs: 500,
       initialPhase: phase,
+      haproxyAttempts: 1,
       probe,
       onVerdictChange: (v) => changes.push(v),
     });
@@ -43,6 +44,31 @@ describe('HealthMonitor', () => {
     expect(healthyAfterEach).toEqual([true, true, true, true, false, false, true]);
     expect(changes.map((c) => c.healthy)).toEqual([true, false, true]);
     expect(calls[0]).toEqual({ url: 'https://127.0.0.1:16443/readyz', ca: 'CA' });
+  });
+
+  it('retries through HAProxy so that one unready apiserver behind it does not fail the probe', async () => {
+    const { probe, calls } = scripted([false, true, false, false, false]);
+    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: phase, probe });
+    await monitor.probeNow();
+    expect(calls).toHaveLength(2);
+    expect(monitor.verdict().healthy).toBe(true);
+    await monitor.probeNow();
+    expect(calls).toHaveLength(5);
+  });
+
+  it('does not retry a refused connection (HAProxy is down)', async () => {
+    const calls: string[] = [];
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      initialPhase: phase,
+      probe: async (url) => {
+        calls.push(url);
+        return { ok: false, detail: 'connect ECONNREFUSED 127.0.0.1:16443' };
+      },
+    });
+    await monitor.probeNow();
+    expect(calls).toHaveLength(1);
+    expect(monitor.verdict().healthy).toBe(false);
   });
 
   it('probes the local apiserver in mode keepalived', async () => {
@@ -57,7 +83,7 @@ describe('HealthMonitor', () => {
   });
 
   it('follows the phase from bootstrap to initialized and saves each new phase', async () => {
-    const { probe } = scripted([false]);
+    const { probe } = scripted([false, false, false]);
     const saved: ClusterPhase[] = [];
     const changes: boolean[] = [];
     const monitor = new HealthMonitor({

@@ -12,6 +12,8 @@ export interface HealthMonitorOptions {
   fall?: number;
   rise?: number;
   initialPhase?: ClusterPhase;
+  /** Mode haproxy-keepalived: tries per probe, so one unready apiserver behind HAProxy never fails it (default 3). */
+  haproxyAttempts?: number;
   logger?: Logger;
   /** Called with every change of a known verdict: the agent writes keepalived's track file. */
   onVerdictChange?: (verdict: VrrpVerdict) => void;
@@ -100,7 +102,7 @@ export class HealthMonitor {
     if (this.inFlight) return this.inFlight;
     const phase = this.phase;
     if (!phase || phase.endpointMode === 'external') return Promise.resolve();
-    const run = this.probe(tierUrl(phase), phase.clusterCaPem, this.options.probeTimeoutMs ?? 1000).then(
+    const run = this.probeTierOnce(phase).then(
       (result) => this.record(result),
       (error: unknown) => this.record({ ok: false, detail: String(error) }),
     );
@@ -108,6 +110,20 @@ export class HealthMonitor {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * Through HAProxy each attempt reaches the next apiserver (round robin), so a failed answer is retried up to
+   * `haproxyAttempts` times: the VIP stays while any apiserver is ready. A dead HAProxy fails every attempt at once.
+   */
+  private async probeTierOnce(phase: ClusterPhase): Promise<TierProbeResult> {
+    const attempts = phase.endpointMode === 'haproxy-keepalived' ? (this.options.haproxyAttempts ?? 3) : 1;
+    let result: TierProbeResult = { ok: false, detail: 'not probed' };
+    for (let i = 0; i < attempts; i++) {
+      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.options.probeTimeoutMs ?? 1000);
+      if (result.ok || /ECONNREFUSED/.test(result.detail)) return result;
+    }
+    return result;
   }
 
   private tick(): void {

@@ -155,7 +155,8 @@ async function installValidated(
   try {
     const validator = await validate(candidate);
     if (validator) {
-      const result = await host.exec(validator.command, validator.args, { allowFailure: true });
+      // Not streamed to the step log: the validator may echo configuration lines; its words go in the error, scrubbed.
+      const result = await host.exec(validator.command, validator.args, { allowFailure: true, onLine: () => {} });
       if (result.exitCode !== 0) {
         const scrub = (text: string) => (file.secret ? text.split(file.secret).join('<redacted>') : text);
         const output = scrub(`${result.stderr}\n${result.stdout}`.trim())
