@@ -75,6 +75,9 @@ export class Scheduler {
   private agentIndex: Map<string, AgentRecord> | undefined;
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
+  /** Messages to agents decided inside the open transaction: sent only once it has committed. */
+  private outbox: (() => void)[] = [];
+  private depth = 0;
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -329,6 +332,10 @@ export class Scheduler {
   }
 
   private advance(active: ActiveRun): void {
+    this.record(() => this.advanceInTransaction(active));
+  }
+
+  private advanceInTransaction(active: ActiveRun): void {
     const now = this.now();
     const disconnectGraceMs = this.options.disconnectGraceMs ?? 30_000;
     for (const s of active.steps.values()) {
@@ -336,9 +343,7 @@ export class Scheduler {
       if (!failure) continue;
       const { agentId, attempt } = s;
       this.record(() => this.applyFailure(active, s, failure));
-      if (agentId) {
-        this.options.agents.send(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
-      }
+      if (agentId) this.deliver(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
     }
     for (const s of readySteps([...active.steps.values()], now)) this.startStep(active, s, now);
     const outcome = runOutcome([...active.steps.values()]);
@@ -438,9 +443,12 @@ export class Scheduler {
         sendParams,
       ),
     };
-    if (!this.options.agents.send(step.agentId, message) && step.disconnectedAt === null) {
-      this.record(() => this.updateStep(active, step, { disconnectedAt: now }));
-    }
+    const attempt = step.attempt;
+    this.deliver(step.agentId, message, () => {
+      if (step.attempt === attempt && isInFlight(step.state) && step.disconnectedAt === null) {
+        this.record(() => this.updateStep(active, step, { disconnectedAt: now }));
+      }
+    });
   }
 
   private runInCoordinator(active: ActiveRun, step: StepRecord, attempt: number, now: number): void {
@@ -733,17 +741,39 @@ export class Scheduler {
     );
   }
 
-  /** Runs fn in one transaction; its events are published only once it has committed. */
+  /**
+   * Runs fn in one transaction (nested calls join the outer one); its events are published, and its messages to
+   * agents sent, only once it has committed.
+   */
   private record(fn: () => void): void {
+    if (this.depth > 0) {
+      fn();
+      return;
+    }
+    this.depth++;
     try {
       this.options.store.transaction(fn);
     } catch (error) {
       this.pendingEvents = [];
+      this.outbox = [];
       throw error;
+    } finally {
+      this.depth--;
     }
     const events = this.pendingEvents;
+    const outbox = this.outbox;
     this.pendingEvents = [];
+    this.outbox = [];
     for (const e of events) this.options.bus.publish(e);
+    for (const send of outbox) send();
+  }
+
+  private deliver(agentId: string, message: CoordinatorMessage, onFailure?: () => void): void {
+    const send = () => {
+      if (!this.options.agents.send(agentId, message)) onFailure?.();
+    };
+    if (this.depth > 0) this.outbox.push(send);
+    else send();
   }
 
   private reload(runId: string): void {

@@ -77,7 +77,6 @@ CREATE TABLE IF NOT EXISTS steps (
   depends_on TEXT NOT NULL,
   timeout_seconds INTEGER NOT NULL,
   retry TEXT NOT NULL,
-  params TEXT NOT NULL,
   concurrency_group TEXT,
   best_effort INTEGER NOT NULL,
   for_node TEXT,
@@ -94,6 +93,14 @@ CREATE TABLE IF NOT EXISTS steps (
   changed INTEGER NOT NULL,
   outputs TEXT NOT NULL,
   PRIMARY KEY (run_id, id)
+);
+-- Apart from the step's state: a row is rewritten whole on update, and parameters can be large (every node's address).
+CREATE TABLE IF NOT EXISTS step_params (
+  run_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  params TEXT NOT NULL,
+  PRIMARY KEY (run_id, id),
+  FOREIGN KEY (run_id, id) REFERENCES steps (run_id, id) ON DELETE CASCADE
 );
 CREATE TABLE IF NOT EXISTS run_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -535,11 +542,12 @@ export class SqliteStore implements Store {
     return {
       insert: (steps) => {
         const statement = this.statement(
-          `INSERT INTO steps (run_id, id, seq, kind, node, depends_on, timeout_seconds, retry, params, concurrency_group,
+          `INSERT INTO steps (run_id, id, seq, kind, node, depends_on, timeout_seconds, retry, concurrency_group,
              best_effort, for_node, state, attempt, agent_id, dispatched_at, started_at, finished_at, deadline_at,
              next_attempt_at, disconnected_at, error, changed, outputs)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
+        const params = this.statement('INSERT INTO step_params (run_id, id, params) VALUES (?, ?, ?)');
         this.transaction(() => {
           for (const s of steps) {
             statement.run(
@@ -551,7 +559,6 @@ export class SqliteStore implements Store {
               json(s.dependsOn),
               s.timeoutSeconds,
               json(s.retry),
-              json(s.params),
               s.concurrencyGroup === null ? null : json(s.concurrencyGroup),
               s.bestEffort ? 1 : 0,
               s.forNode,
@@ -568,13 +575,21 @@ export class SqliteStore implements Store {
               s.changed ? 1 : 0,
               json(s.outputs),
             );
+            params.run(s.runId, s.id, json(s.params));
           }
         });
       },
-      list: (runId) =>
-        (this.statement('SELECT * FROM steps WHERE run_id = ? ORDER BY seq').all(runId) as unknown as StepRow[]).map(
-          stepFromRow,
-        ),
+      list: (runId, withParams = true) =>
+        (
+          (withParams
+            ? this.statement(
+                `SELECT steps.*, step_params.params FROM steps
+                 JOIN step_params ON step_params.run_id = steps.run_id AND step_params.id = steps.id
+                 WHERE steps.run_id = ? ORDER BY steps.seq`,
+              )
+            : this.statement("SELECT steps.*, '{}' AS params FROM steps WHERE run_id = ? ORDER BY seq")
+          ).all(runId) as unknown as StepRow[]
+        ).map(stepFromRow),
       update: (runId, id, update) => {
         const sets: string[] = [];
         const values: unknown[] = [];

@@ -185,7 +185,8 @@ export interface RunStore {
 
 export interface StepStore {
   insert(steps: StepRecord[]): void;
-  list(runId: string): StepRecord[];
+  /** The run's steps in insertion order; without their parameters (`{}`) when `withParams` is false. */
+  list(runId: string, withParams?: boolean): StepRecord[];
   update(runId: string, id: string, update: StepUpdate): void;
 }
 

@@ -1,10 +1,10 @@
 // `npm run bench:agent [-- --seconds N] [-- --json] [-- --rpm FILE]`: the installed (bundled) agent at rest.
-// Installs kubeha-agent's RPM into a scratch root (building it when dist/ has none), starts a coordinator from the
-// sources on loopback, creates a token, enrolls the installed agent, runs it, and measures its start-up time to the
-// first heartbeat the coordinator records, then its resident memory and CPU over N seconds at rest.
+// Installs kubeha-agent's RPM into a scratch root (built from the working tree unless --rpm is given), starts a
+// coordinator from the sources on loopback, creates a token, enrolls the installed agent, runs it, and measures its
+// start-up time to the first heartbeat the coordinator records, then its resident memory and CPU over N seconds at rest.
 // Targets (DESIGN.md §10): RSS <= 80 MB, CPU <= 0.5 %.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,12 +40,10 @@ function memoryMb(pid: number): { rss: number; anon: number; file: number } {
   return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
-function findAgentRpm(explicit: string | undefined, work: string, log: (line: string) => void): string {
+/** The RPM given with --rpm, or one built now from the working tree, so the figures are those of the current code. */
+function agentRpm(explicit: string | undefined, work: string, log: (line: string) => void): string {
   if (explicit) return explicit;
-  const dist = join(root, 'dist');
-  const built = existsSync(dist) ? readdirSync(dist).filter((f) => /^kubeha-agent-.*\.x86_64\.rpm$/.test(f)) : [];
-  if (built.length > 0) return join(dist, built.sort().at(-1)!);
-  log('no kubeha-agent RPM in dist/: building one (npm run package -- --only kubeha-agent)');
+  log('building the agent RPM from the working tree (give --rpm FILE to measure another)');
   const out = join(work, 'rpms');
   execFileSync(
     process.execPath,
@@ -88,7 +86,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kubeha-agent-bench-'));
   const children: ChildProcess[] = [];
   try {
-    const rpm = findAgentRpm(values.rpm, work, log);
+    const rpm = agentRpm(values.rpm, work, log);
     const scratch = join(work, 'root');
     execFileSync('rpm', ['--root', scratch, '--initdb']);
     execFileSync('rpm', ['--root', scratch, '--nodeps', '--noscripts', '-i', rpm], { stdio: 'ignore' });

@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'measure-seconds': { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'string' },
+    trace: { type: 'boolean' },
   },
 });
 const agentCount = Number(values.agents ?? 2000);
@@ -180,6 +181,16 @@ async function deployRun(
     );
     if (run.state !== 'succeeded') throw new Error(`the deploy ${run.state}: ${run.error}`);
     const makespanS = (Date.parse(run.finishedAt!) - Date.parse(run.createdAt)) / 1000;
+    if (values.trace) {
+      const detail = await fleet.coordinator.api.request<{
+        steps: { id: string; node: string; dispatchedAt: string | null; finishedAt: string | null }[];
+      }>('GET', `/v1/runs/${id}`);
+      const t0 = Date.parse(run.createdAt);
+      for (const s of detail.steps.filter((x) => ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node))) {
+        const at = (t: string | null) => (t ? ((Date.parse(t) - t0) / 1000).toFixed(2) : '-');
+        log(`    ${s.id.padEnd(48)} ${at(s.dispatchedAt).padStart(7)} ${at(s.finishedAt).padStart(7)}`);
+      }
+    }
     // A barrier per phase: every step of a phase starts when the slowest step of the previous phase has finished.
     const phases = new Map<string, number>();
     const order: string[] = [];

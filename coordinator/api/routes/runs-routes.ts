@@ -147,7 +147,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
       },
       async (request) => {
         const run = find(request.params.id);
-        return { ...runToReply(run), steps: deps.store.steps.list(run.id).map(stepToReply) };
+        return { ...runToReply(run), steps: deps.store.steps.list(run.id, false).map(stepToReply) };
       },
     );
     app.post(
