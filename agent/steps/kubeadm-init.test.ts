@@ -93,6 +93,18 @@ describe('kubeadm-init', () => {
     expect(result.error?.message).toMatch(/does not match the hash of \/etc\/kubernetes\/pki\/ca\.crt/);
   });
 
+  it('GIVEN join commands in a shape the parser does not know WHEN run THEN init still succeeds, with a log line', async () => {
+    const host = new FakeHost();
+    const odd = kubeadmInitOutput
+      .replaceAll(fixtureCaHash, hash)
+      .replace('--control-plane ', '--control-plane --new-flag ');
+    host.expect('kubeadm', initArgs, { stdout: odd, effect: initialises });
+    const { result, lines } = await run(host);
+    expect(result).toMatchObject({ outcome: 'succeeded', outputs: { caCertHash: hash } });
+    expect(lines.some((l) => l.startsWith('could not read the join commands kubeadm printed: '))).toBe(true);
+    expect(lines.join('\n')).not.toContain(fixtureCertificateKey);
+  });
+
   it('GIVEN kubeadm init fails WHEN run THEN the failure carries no secret', async () => {
     const host = new FakeHost();
     host.expect('kubeadm', initArgs, {
