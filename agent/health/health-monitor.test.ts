@@ -116,9 +116,16 @@ describe('HealthMonitor', () => {
 
   it('holds the VIP only when the VIP is one of the local addresses', () => {
     let addresses = ['127.0.0.1', '10.0.0.11'];
-    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: phase, localAddresses: () => addresses });
+    let clock = 0;
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      initialPhase: phase,
+      localAddresses: () => addresses,
+      now: () => clock,
+    });
     expect(monitor.holdsVip()).toBe(false);
     addresses = [...addresses, '10.0.0.6'];
+    clock += 250;
     expect(monitor.holdsVip()).toBe(true);
     expect(new HealthMonitor({ probeIntervalMs: 500, localAddresses: () => addresses }).holdsVip()).toBe(false);
   });

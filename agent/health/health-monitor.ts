@@ -42,6 +42,7 @@ export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private lastTickMs = 0;
   private lastHealthy: boolean | undefined;
+  private vipCache: { vip: string; atMs: number; held: boolean } | undefined;
 
   constructor(options: HealthMonitorOptions) {
     this.options = options;
@@ -85,11 +86,15 @@ export class HealthMonitor {
     return decideVrrpVerdict(this.phase, this.state, this.now(), this.probeIntervalMs);
   }
 
-  /** True when the VIP is one of this node's addresses right now. */
+  /** True when the VIP is one of this node's addresses (looked up at most every 250 ms: the endpoint asks often). */
   holdsVip(): boolean {
     const vip = this.phase?.vip;
     if (!vip) return false;
-    return (this.options.localAddresses ?? allLocalAddresses)().includes(vip);
+    const now = this.now();
+    if (this.vipCache?.vip !== vip || now - this.vipCache.atMs >= 250) {
+      this.vipCache = { vip, atMs: now, held: (this.options.localAddresses ?? allLocalAddresses)().includes(vip) };
+    }
+    return this.vipCache.held;
   }
 
   /** Whether the probe loop is alive: the last tick is at most three intervals old. */
