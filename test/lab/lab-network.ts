@@ -20,7 +20,7 @@ export interface LabNetworkOptions {
   id: string;
   /** The first three octets of the lab's /24, e.g. "10.231.0". */
   subnet: string;
-  /** Where node directories go; default /tmp/khlab-<id>. */
+  /** Where node directories go; default /var/tmp/khlab-<id> (nodes get a private /tmp). */
   dir?: string;
 }
 
@@ -43,7 +43,7 @@ export class LabNetwork {
     if (!/^10\.\d{1,3}\.\d{1,3}$/.test(options.subnet)) throw new Error(`subnet "${options.subnet}": expected 10.X.Y`);
     this.id = options.id;
     this.subnet = options.subnet;
-    this.dir = options.dir ?? `/tmp/${labPrefix}${options.id}`;
+    this.dir = options.dir ?? `/var/tmp/${labPrefix}${options.id}`;
     this.bridgeNetns = `${labPrefix}${options.id}-bridge`;
   }
 
@@ -74,7 +74,7 @@ export class LabNetwork {
     const address = `${this.subnet}.${hostNumber}`;
     const netns = `${this.prefix}${name}`;
     const dir = join(this.dir, name);
-    for (const sub of ['var-lib', 'var-log', 'libexec-upper', 'libexec-work']) {
+    for (const sub of ['var-lib', 'var-log', 'root', 'libexec-upper', 'libexec-work']) {
       mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
     }
     cpSync('/etc', join(dir, 'etc'), { recursive: true, verbatimSymlinks: true });
@@ -139,4 +139,21 @@ export class LabNetwork {
     if (existsSync(this.dir)) left.push(`directory ${this.dir}`);
     return left;
   }
+}
+
+/** Removes a lab by id (one left running with --keep): its processes, namespaces and directory. */
+export async function teardownLab(id: string): Promise<string[]> {
+  if (!/^[a-z0-9]{1,12}$/.test(id)) throw new Error(`lab id "${id}": 1-12 of [a-z0-9]`);
+  const prefix = `${labPrefix}${id}-`;
+  const inodes = listNetns(prefix).map((netns) => statSync(`/run/netns/${netns}`).ino);
+  for (const netns of listNetns(prefix)) {
+    await killAll(() => netnsPids(netns));
+    ipQuiet(['netns', 'del', netns]);
+  }
+  const dir = `/var/tmp/${labPrefix}${id}`;
+  rmSync(dir, { recursive: true, force: true });
+  const left = listNetns(prefix).map((n) => `namespace ${n}`);
+  for (const inode of inodes) for (const pid of processesInNetns(inode)) left.push(`process ${pid}`);
+  if (existsSync(dir)) left.push(`directory ${dir}`);
+  return left;
 }

@@ -91,6 +91,8 @@ export class LabNode {
       `mount --bind "${this.dir}/etc" /etc`,
       `mount --bind "${this.dir}/var-lib" /var/lib`,
       `mount --bind "${this.dir}/var-log" /var/log`,
+      `mount --bind "${this.dir}/root" /root`,
+      'mount -t tmpfs -o mode=1777 tmpfs /tmp',
       `mount -t overlay overlay -o lowerdir=/usr/libexec,upperdir="${this.dir}/libexec-upper",workdir="${this.dir}/libexec-work" /usr/libexec`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
       // The node's own view of loaded modules, so a module "loaded" in one node is not loaded in the host or another.
@@ -200,18 +202,28 @@ export class LabNode {
     return spawn(bin as string, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: projectRoot });
   }
 
-  /** A path inside the node, as the host sees it (for /etc, /var/lib and /var/log only). */
+  /** Starts a daemon in the node with its output appended to a log file in the node; it outlives this process. */
+  daemon(command: string, args: readonly string[], logFile: string, env: Record<string, string> = {}): number {
+    const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const [bin, ...rest] = this.argv('sh', ['-c', `exec ${quoted} >>'${logFile}' 2>&1`], env);
+    const child = spawn(bin as string, rest, { stdio: 'ignore', detached: true, cwd: projectRoot });
+    child.unref();
+    return child.pid ?? 0;
+  }
+
+  /** A path inside the node, as the host sees it (for /etc, /var/lib, /var/log and /root only). */
   hostPath(nodePath: string): string {
     for (const [inside, outside] of [
       ['/etc', 'etc'],
       ['/var/lib', 'var-lib'],
       ['/var/log', 'var-log'],
+      ['/root', 'root'],
     ] as const) {
       if (nodePath === inside || nodePath.startsWith(`${inside}/`)) {
         return join(this.dir, outside, nodePath.slice(inside.length));
       }
     }
-    throw new Error(`${nodePath} is not under /etc, /var/lib or /var/log`);
+    throw new Error(`${nodePath} is not under /etc, /var/lib, /var/log or /root`);
   }
 
   /** Kills every process in the node's network namespace (the holder last, which drops its mounts). */

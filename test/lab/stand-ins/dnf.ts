@@ -19,6 +19,12 @@ function resolve(spec: string): InstalledPackage | undefined {
   return undefined;
 }
 
+/** What the pkgs.k8s.io packages pull in (their RPM Requires), installed at the repository's version. */
+const requires: Record<string, string[]> = {
+  kubeadm: ['cri-tools'],
+  kubelet: ['kubernetes-cni'],
+};
+
 function main(argv: string[]): number {
   const words = argv.filter((a) => !a.startsWith('-'));
   const [verb, ...specs] = words;
@@ -31,6 +37,13 @@ function main(argv: string[]): number {
         process.stdout.write(`No match for argument: ${missing.map((m) => m.spec).join(', ')}\n`);
         process.stderr.write(`Error: Unable to find a match: ${missing.map((m) => m.spec).join(' ')}\n`);
         return 1;
+      }
+      for (const w of [...wanted]) {
+        for (const dependency of requires[w.pkg!.name] ?? []) {
+          if (!packages.some((p) => p.name === dependency) && !wanted.some((x) => x.pkg!.name === dependency)) {
+            wanted.push({ spec: dependency, pkg: resolve(dependency) });
+          }
+        }
       }
       const changed = wanted.filter(
         (w) => !packages.some((p) => p.name === w.pkg!.name && p.version === w.pkg!.version),

@@ -280,16 +280,62 @@ async function main(argv: string[]): Promise<number> {
           process.stdout.write(reply.body);
           return 0;
         }
-        const [type, name] = (args[0] ?? '').includes('/') ? (args[0] ?? '').split('/') : [args[0], args[1]];
+        const [type, ...names] = (args[0] ?? '').includes('/') ? (args[0] ?? '').split('/') : args;
         const info = resources[type ?? ''];
         if (!info) throw new UsageError(`error: the server doesn't have a resource type "${type ?? ''}"`);
         const base = collectionPath(info, namespace);
-        const query = options.selector ? `?labelSelector=${encodeURIComponent(options.selector)}` : '';
-        const reply = await apiRequest(kubeconfig, 'GET', name ? `${base}/${name}` : `${base}${query}`);
-        if (reply.status === 404 && options.ignoreNotFound) return 0;
-        if (reply.status >= 300) return failed(reply);
-        print(info, reply.json() as KubeObject, options, name !== undefined);
-        return 0;
+        if (names.length === 0) {
+          const query = options.selector ? `?labelSelector=${encodeURIComponent(options.selector)}` : '';
+          const reply = await apiRequest(kubeconfig, 'GET', `${base}${query}`);
+          if (reply.status >= 300) return failed(reply);
+          print(info, reply.json() as KubeObject, options, false);
+          return 0;
+        }
+        const found: KubeObject[] = [];
+        let code = 0;
+        for (const name of names) {
+          const reply = await apiRequest(kubeconfig, 'GET', `${base}/${name}`);
+          if (reply.status === 404 && options.ignoreNotFound) continue;
+          if (reply.status >= 300) code = failed(reply);
+          else found.push(reply.json() as KubeObject);
+        }
+        if (found.length > 0)
+          print(info, names.length === 1 ? found[0]! : { items: found }, options, names.length === 1);
+        return code;
+      }
+      case 'rollout': {
+        // rollout status daemonset/NAME [--timeout=Ns]: every node runs a Ready pod of the DaemonSet.
+        const [sub, target] = args;
+        const [kind, name] = (target ?? '').split('/');
+        if (sub !== 'status' || (kind !== 'daemonset' && kind !== 'ds') || !name) {
+          throw new UsageError('error: the lab stand-in supports "rollout status daemonset/NAME"');
+        }
+        const timeoutArg = argv.find((a) => a.startsWith('--timeout='))?.slice(10) ?? '300s';
+        const deadline = Date.now() + Number.parseInt(timeoutArg, 10) * (timeoutArg.endsWith('m') ? 60_000 : 1000);
+        const ds = await apiRequest(kubeconfig, 'GET', `/apis/apps/v1/namespaces/${namespace}/daemonsets/${name}`);
+        if (ds.status >= 300) return failed(ds);
+        for (;;) {
+          const nodes = (await apiRequest(kubeconfig, 'GET', '/api/v1/nodes')).json() as { items: KubeObject[] };
+          const pods = (await apiRequest(kubeconfig, 'GET', `/api/v1/namespaces/${namespace}/pods`)).json() as {
+            items: KubeObject[];
+          };
+          const ready = pods.items.filter(
+            (p) => p.metadata.name.startsWith(`${name}-`) && (p['status'] as { phase?: string })?.phase === 'Running',
+          ).length;
+          const desired = nodes.items.length;
+          if (ready >= desired && desired > 0) {
+            process.stdout.write(`daemon set "${name}" successfully rolled out\n`);
+            return 0;
+          }
+          process.stdout.write(
+            `Waiting for daemon set "${name}" rollout to finish: ${ready} of ${desired} updated pods are available...\n`,
+          );
+          if (Date.now() > deadline) {
+            process.stderr.write('error: timed out waiting for the condition\n');
+            return 1;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
       }
       case 'apply':
       case 'create': {

@@ -1,0 +1,317 @@
+// The lab's flow: lab nodes on a bridge, the real coordinator in an admin node, the real agents enrolled in every
+// cluster node, `kubeha apply` of the lab's cluster spec with its live progress, /readyz through the VIP,
+// `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { LabNetwork } from './lab-network.ts';
+import { LabNode, projectRoot } from './lab-node.ts';
+import { VipWatch, type VipWatchResult } from './vip-watch.ts';
+
+export interface LabOptions {
+  controlPlanes: number;
+  workers: number;
+  /** The first three octets of the lab's /24. */
+  subnet: string;
+  /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
+  restartCoordinatorMidDeploy: boolean;
+  skipDrill: boolean;
+  log: (line: string) => void;
+}
+
+export interface LabReport {
+  run_succeeded: boolean;
+  phases: { name: string; seconds: number; ok: boolean }[];
+  failover_gap_s: number | null;
+  vip_holders_max: number | null;
+  verify_ok: boolean;
+  readyz_through_vip: boolean;
+  vip_holders: string[][];
+  coordinator_restarted: boolean;
+  stopped_at?: string;
+  error?: string;
+}
+
+const apiPort = 7444;
+const grpcPort = 7443;
+const clusterName = 'lab';
+const lbPort = 16443;
+
+export class LabRun {
+  readonly network: LabNetwork;
+  readonly options: LabOptions;
+  admin!: LabNode;
+  controlPlanes: LabNode[] = [];
+  workers: LabNode[] = [];
+  adminToken = '';
+  readonly vip: string;
+  private readonly report: LabReport = {
+    run_succeeded: false,
+    phases: [],
+    failover_gap_s: null,
+    vip_holders_max: null,
+    verify_ok: false,
+    readyz_through_vip: false,
+    vip_holders: [],
+    coordinator_restarted: false,
+  };
+
+  constructor(options: LabOptions) {
+    this.options = options;
+    this.network = LabNetwork.create({ id: randomBytes(3).toString('hex'), subnet: options.subnet });
+    this.vip = `${options.subnet}.100`;
+  }
+
+  private async phase<T>(name: string, body: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    this.options.log(`\n== ${name}`);
+    try {
+      const result = await body();
+      const ok = result !== false;
+      this.report.phases.push({ name, seconds: (Date.now() - started) / 1000, ok });
+      if (!ok) this.report.stopped_at ??= name;
+      return result;
+    } catch (error) {
+      this.report.phases.push({ name, seconds: (Date.now() - started) / 1000, ok: false });
+      this.report.stopped_at ??= name;
+      throw error;
+    }
+  }
+
+  get clusterNodes(): LabNode[] {
+    return [...this.controlPlanes, ...this.workers];
+  }
+
+  /** The lab from nodes to report; the report is returned also when a phase failed (with stopped_at and error). */
+  async run(): Promise<LabReport> {
+    try {
+      await this.phase('lab nodes', () => this.buildNodes());
+      await this.phase('coordinator', () => this.startCoordinator());
+      await this.phase('enroll agents', () => this.enrollAgents());
+      this.report.run_succeeded = await this.phase('deploy (kubeha apply)', () => this.deploy());
+      if (!this.report.run_succeeded) throw new Error('the deploy run did not succeed');
+      this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
+      this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
+      if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
+      if (!this.options.skipDrill) {
+        const watched = await this.phase('failover drill (kubeha drill failover)', () => this.drill());
+        this.report.failover_gap_s = watched.longestGapS;
+        this.report.vip_holders_max = watched.holdersMax;
+        this.report.vip_holders = watched.holderHistory;
+      }
+    } catch (error) {
+      this.report.error = error instanceof Error ? error.message : String(error);
+      this.options.log(`\nthe lab stopped at "${this.report.stopped_at ?? 'setup'}": ${this.report.error}`);
+    }
+    return this.report;
+  }
+
+  private async buildNodes(): Promise<void> {
+    const { subnet, controlPlanes, workers, log } = this.options;
+    log(`network namespaces ${this.network.prefix}* on a bridge in ${this.network.bridgeNetns}, ${subnet}.0/24`);
+    this.admin = await this.network.addNode('admin', 2);
+    for (let i = 1; i <= controlPlanes; i++) this.controlPlanes.push(await this.network.addNode(`cp${i}`, 10 + i));
+    for (let i = 1; i <= workers; i++) this.workers.push(await this.network.addNode(`w${i}`, 20 + i));
+    for (const node of this.network.nodes) log(`  ${node.name.padEnd(6)} ${node.address.padEnd(15)} ${node.netns}`);
+  }
+
+  private async startCoordinator(): Promise<void> {
+    this.admin.daemon(
+      'node',
+      [
+        `${projectRoot}/coordinator/main.ts`,
+        '--grpc-listen',
+        `${this.admin.address}:${grpcPort}`,
+        '--api-listen',
+        `127.0.0.1:${apiPort}`,
+        '--san',
+        this.admin.address,
+        '--san',
+        'admin',
+      ],
+      '/var/log/kubeha-coordinator.log',
+    );
+    await this.until('the coordinator API', 120, async () => {
+      const r = await this.admin.run('curl', ['-sf', '--max-time', '1', `http://127.0.0.1:${apiPort}/healthz`]);
+      return r.code === 0;
+    });
+    this.adminToken = readFileSync(this.admin.hostPath('/var/lib/kubeha-coordinator/admin-token'), 'utf8').trim();
+    this.options.log(
+      `kubeha-coordinator: gRPC ${this.admin.address}:${grpcPort}, REST 127.0.0.1:${apiPort} (in admin)`,
+    );
+  }
+
+  restartCoordinator(): Promise<void> {
+    return this.startCoordinator();
+  }
+
+  private async api(method: string, path: string, body?: unknown): Promise<unknown> {
+    const args = ['-sS', '--max-time', '10', '-X', method, '-H', `authorization: Bearer ${this.adminToken}`];
+    if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
+    const r = await this.admin.run('curl', [...args, `http://127.0.0.1:${apiPort}${path}`], {
+      ...(body === undefined ? {} : { input: JSON.stringify(body) }),
+    });
+    if (r.code !== 0) throw new Error(`${method} ${path}: curl exited ${r.code}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout);
+  }
+
+  private async enrollAgents(): Promise<void> {
+    const nodes = this.clusterNodes;
+    const token = (await this.api('POST', '/v1/tokens', { usageLimit: nodes.length, description: 'lab' })) as {
+      token: string;
+      caCertHash: string;
+    };
+    this.options.log(`bootstrap token for ${nodes.length} agents; coordinator CA ${token.caCertHash}`);
+    await Promise.all(
+      nodes.map(async (node) => {
+        const enrolled = await node.run('node', [
+          `${projectRoot}/agent/main.ts`,
+          'enroll',
+          '--coordinator',
+          `${this.admin.address}:${grpcPort}`,
+          '--token',
+          token.token,
+          '--ca-cert-hash',
+          token.caCertHash,
+        ]);
+        if (enrolled.code !== 0)
+          throw new Error(`enrolling ${node.name}: ${enrolled.stderr.trim() || enrolled.stdout}`);
+        node.daemon('node', [`${projectRoot}/agent/main.ts`, 'run'], '/var/log/kubeha-agent.log');
+      }),
+    );
+    await this.until('every agent to connect', 60, async () => {
+      const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
+      return agents.filter((a) => a.connected).length === nodes.length;
+    });
+    this.options.log(`${nodes.length} agents enrolled and connected`);
+  }
+
+  clusterSpec(): string {
+    const nodes = [
+      ...this.controlPlanes.map((n) => `    - { name: ${n.name}, address: ${n.address}, role: control-plane }`),
+      ...this.workers.map((n) => `    - { name: ${n.name}, address: ${n.address}, role: worker }`),
+    ];
+    return `apiVersion: kubeha.io/v1
+kind: Cluster
+metadata: { name: ${clusterName} }
+spec:
+  kubernetesVersion: "1.31.4"
+  endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51 }
+  networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
+  hostPolicy: { firewall: managed, selinux: permissive }
+  concurrency: { workers: 10 }
+  nodes:
+${nodes.join('\n')}
+`;
+  }
+
+  /** Runs the real CLI in the admin node, its output shown live; true when it exits 0. */
+  cli(args: string[], onLine?: (line: string) => void): Promise<boolean> {
+    const child = this.admin.spawn('node', [
+      `${projectRoot}/coordinator/cli/main.ts`,
+      '--server',
+      `http://127.0.0.1:${apiPort}`,
+      '--token',
+      this.adminToken,
+      ...args,
+    ]);
+    let rest = '';
+    const show = (chunk: Buffer) => {
+      rest += chunk.toString();
+      const parts = rest.split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        this.options.log(`  | ${line}`);
+        onLine?.(line);
+      }
+    };
+    child.stdout?.on('data', show);
+    child.stderr?.on('data', show);
+    return new Promise((resolve) => child.once('close', (code) => resolve(code === 0)));
+  }
+
+  private async deploy(): Promise<boolean> {
+    writeFileSync(this.admin.hostPath('/root/cluster.yaml'), this.clusterSpec());
+    this.options.log('kubeha apply -f /root/cluster.yaml (in admin):');
+    if (!this.options.restartCoordinatorMidDeploy) return this.cli(['apply', '-f', '/root/cluster.yaml']);
+    let runId = '';
+    const started = await this.cli(['apply', '-f', '/root/cluster.yaml', '--no-watch'], (line) => {
+      runId = /run (\S+) started/.exec(line)?.[1] ?? runId;
+    });
+    if (!started || !runId) return false;
+    await this.until('the deploy to reach a kubeadm step', 600, async () => {
+      const run = (await this.api('GET', `/v1/runs/${runId}`)) as {
+        steps?: { kind?: string; id?: string; state: string }[];
+      };
+      return (run.steps ?? []).some(
+        (s) => /kubeadm-init/.test(`${s.kind ?? ''} ${s.id ?? ''}`) && s.state !== 'pending',
+      );
+    });
+    this.options.log('killing the coordinator (SIGKILL) in the middle of the deploy');
+    await this.admin.run('pkill', ['-KILL', '-f', `${projectRoot}/coordinator/main.ts`]);
+    await this.until('the coordinator to be gone', 20, async () => {
+      return (await this.admin.run('pgrep', ['-f', `${projectRoot}/coordinator/main.ts`])).code !== 0;
+    });
+    this.options.log('starting the coordinator again');
+    await this.restartCoordinator();
+    this.report.coordinator_restarted = true;
+    return this.cli(['watch', runId]);
+  }
+
+  private async readyzThroughVip(): Promise<boolean> {
+    const from = this.workers[0] ?? this.admin;
+    const r = await from.run('curl', [
+      '-sS',
+      '--max-time',
+      '5',
+      '--cacert',
+      '/etc/kubernetes/pki/ca.crt',
+      `https://${this.vip}:${lbPort}/readyz`,
+    ]);
+    this.options.log(
+      `GET https://${this.vip}:${lbPort}/readyz from ${from.name}: ${r.stdout.trim() || r.stderr.trim()}`,
+    );
+    return r.code === 0 && r.stdout.trim() === 'ok';
+  }
+
+  private async drill(): Promise<VipWatchResult> {
+    const watch = new VipWatch({
+      prober: this.workers[0] ?? this.controlPlanes[0]!,
+      controlPlanes: this.controlPlanes,
+      vip: this.vip,
+      port: lbPort,
+      maxSeconds: 600,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const ok = await this.cli(['drill', 'failover', clusterName]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const watched = watch.stop();
+    this.options.log(
+      `watched from ${(this.workers[0] ?? this.controlPlanes[0]!).name}: ${watched.probes} probes of /readyz, ${watched.failedProbes} failed, longest gap ${watched.longestGapS} s; VIP holders ${watched.holderHistory.map((h) => h.join('+')).join(' -> ')}, at most ${watched.holdersMax} at once`,
+    );
+    if (!ok) throw new Error('the failover drill run did not succeed');
+    return watched;
+  }
+
+  private async until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+      if (await probe().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`${what}: not after ${seconds} s`);
+  }
+
+  /** How to reach each node of a kept lab. */
+  howToReach(): string {
+    const lines = this.network.nodes.map(
+      (n) =>
+        `  ${n.name.padEnd(6)} ${n.address.padEnd(15)} nsenter --target ${n.holderPid} --mount --uts --net -- env PATH=${LabNode.path()} bash\n  ${''.padEnd(22)} (network only: ip netns exec ${n.netns} bash)`,
+    );
+    return [
+      ...lines,
+      `  API (in admin): curl -H "authorization: Bearer ${this.adminToken}" http://127.0.0.1:${apiPort}/v1/agents`,
+      `  the cluster endpoint: https://${this.vip}:${lbPort} (kubectl in a control plane: kubectl get nodes)`,
+      `  tear down: node test/lab/lab.ts --teardown ${this.network.id}`,
+    ].join('\n');
+  }
+}

@@ -1,0 +1,156 @@
+// `npm run lab`: the whole system on this machine (DESIGN §7). As root: builds lab nodes, runs the real coordinator
+// and agents in them, deploys the lab cluster with the real CLI, verifies it, runs the failover drill and prints a
+// report; tears everything down on success, on failure and on Ctrl-C unless --keep.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { teardownLab } from './lab-network.ts';
+import { LabRun } from './lab-run.ts';
+
+const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill]
+       node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
+
+const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
+  { command: 'keepalived', args: ['--version'], apt: 'keepalived', dnf: 'keepalived' },
+  { command: 'haproxy', args: ['-v'], apt: 'haproxy', dnf: 'haproxy' },
+  { command: 'ip', args: ['-V'], apt: 'iproute2', dnf: 'iproute' },
+  { command: 'curl', args: ['--version'], apt: 'curl', dnf: 'curl' },
+  { command: 'openssl', args: ['version'], apt: 'openssl', dnf: 'openssl' },
+  { command: 'nsenter', args: ['--version'], apt: 'util-linux', dnf: 'util-linux' },
+];
+
+function missingTools(): typeof requiredTools {
+  return requiredTools.filter((t) => spawnSync(t.command, t.args, { stdio: 'ignore' }).error !== undefined);
+}
+
+function installDeps(missing: typeof requiredTools): boolean {
+  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).error === undefined;
+  const [command, args] = apt
+    ? ['apt-get', ['install', '-y', ...new Set(missing.map((t) => t.apt))]]
+    : ['dnf', ['install', '-y', ...new Set(missing.map((t) => t.dnf))]];
+  console.log(`installing: ${command} ${args.join(' ')}`);
+  if (apt) spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+  return spawnSync(command, args, { stdio: 'inherit' }).status === 0;
+}
+
+function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number): string {
+  const lines = ['', '== kubeha lab report', ''];
+  for (const p of report.phases)
+    lines.push(`  ${p.ok ? 'ok  ' : 'FAIL'}  ${p.name.padEnd(42)} ${p.seconds.toFixed(1).padStart(7)} s`);
+  lines.push(`        ${'wall time'.padEnd(42)} ${wallS.toFixed(1).padStart(7)} s`, '');
+  lines.push(`  deploy run succeeded:     ${report.run_succeeded}`);
+  lines.push(`  /readyz through the VIP:  ${report.readyz_through_vip}`);
+  lines.push(`  verify all green:         ${report.verify_ok}`);
+  lines.push(
+    `  failover gap:             ${report.failover_gap_s === null ? 'not measured' : `${report.failover_gap_s} s`}`,
+  );
+  lines.push(
+    `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+')).join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
+  );
+  if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
+  if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'control-planes': { type: 'string', default: '3' },
+      workers: { type: 'string', default: '2' },
+      report: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'install-deps': { type: 'boolean', default: false },
+      subnet: { type: 'string', default: '10.231.0' },
+      'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
+      'skip-drill': { type: 'boolean', default: false },
+      teardown: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('the lab needs root (network, mount and UTS namespaces): sudo npm run lab');
+    return 2;
+  }
+  if (values.teardown) {
+    const left = await teardownLab(values.teardown);
+    console.log(left.length === 0 ? `lab ${values.teardown} removed` : `left behind:\n  ${left.join('\n  ')}`);
+    return left.length === 0 ? 0 : 1;
+  }
+  const controlPlanes = Number(values['control-planes']);
+  const workers = Number(values.workers);
+  if (
+    !Number.isInteger(controlPlanes) ||
+    controlPlanes < 1 ||
+    controlPlanes > 7 ||
+    !Number.isInteger(workers) ||
+    workers < 0 ||
+    workers > 20
+  ) {
+    console.error(`--control-planes must be 1..7 and --workers 0..20\n${usage}`);
+    return 2;
+  }
+  let missing = missingTools();
+  if (missing.length > 0 && values['install-deps']) {
+    if (!installDeps(missing)) return 1;
+    missing = missingTools();
+  }
+  if (missing.length > 0) {
+    console.error(
+      `the lab needs ${missing.map((t) => t.command).join(', ')}: install them (Debian/Ubuntu: apt-get install -y ${missing.map((t) => t.apt).join(' ')}; EL: dnf install -y ${missing.map((t) => t.dnf).join(' ')}) or run with --install-deps`,
+    );
+    return 2;
+  }
+  const started = Date.now();
+  const lab = new LabRun({
+    controlPlanes,
+    workers,
+    subnet: values.subnet,
+    restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
+    skipDrill: values['skip-drill'],
+    log: (line) => console.log(line),
+  });
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    console.log(`\n${signal}: tearing the lab down`);
+    void lab.network.teardown().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const report = await lab.run();
+  const wallS = (Date.now() - started) / 1000;
+  console.log(formatReport(report, wallS));
+  if (values.report) writeFileSync(values.report, `${JSON.stringify({ ...report, wall_s: wallS }, null, 2)}\n`);
+  const ok = report.run_succeeded && report.verify_ok && report.readyz_through_vip && !report.error;
+  if (values.keep) {
+    console.log(`\nthe lab keeps running (--keep):\n${lab.howToReach()}`);
+    process.exit(ok ? 0 : 1);
+  }
+  if (!interrupted) {
+    await lab.network.teardown();
+    const left = lab.network.leftovers();
+    console.log(
+      left.length === 0
+        ? '\ntorn down: no lab namespace, mount, process or directory left'
+        : `\nleft behind:\n  ${left.join('\n  ')}`,
+    );
+  }
+  return ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
