@@ -66,6 +66,15 @@ describe('startHealthEndpoint', () => {
     await first.stop();
   });
 
+  it('GIVEN a node told to stay away from the VIP WHEN the agent stops THEN the track file hands the decision to the check script', async () => {
+    const trackFile = join(dir, 'run-stop', 'vrrp-status');
+    const endpoint = await startHealthEndpoint({ ...options(), stateDir: join(dir, 'stop'), trackFile });
+    endpoint.handleClusterPhase({ ...bootstrapOnInitNode, init_node: false });
+    await expect.poll(() => readFileSync(trackFile, 'utf8'), { timeout: 5_000 }).toBe('1\n');
+    await endpoint.stop();
+    expect(readFileSync(trackFile, 'utf8')).toBe('0\n');
+  });
+
   it('ignores a ClusterPhase with an unknown endpoint mode', async () => {
     const endpoint = await startHealthEndpoint({ ...options(), stateDir: join(dir, 'other') });
     try {

@@ -55,7 +55,7 @@ export async function startHealthEndpoint(options: HealthEndpointOptions): Promi
     probeIntervalMs: options.probeIntervalMs,
     ...(saved ? { initialPhase: saved } : {}),
     logger: log,
-    onVerdictChange: (verdict) => writeTrackFile(verdict.healthy),
+    onVerdictChange: (verdict) => void writeTrackFile(verdict.healthy),
     onPhaseChange: save,
   });
   let server: HealthServer | undefined;
@@ -96,9 +96,11 @@ export async function startHealthEndpoint(options: HealthEndpointOptions): Promi
         holdsVip: monitor.holdsVip(),
       };
     },
+    /** A stopping agent hands the decision to the check script alone (its direct probe), whatever it last said. */
     async stop() {
       await monitor.stop();
       await server?.close();
+      await writeTrackFile(true);
       await saving;
     },
   };

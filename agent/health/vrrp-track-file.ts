@@ -6,7 +6,10 @@ import { dirname } from 'node:path';
  * is a fault). keepalived watches the file with inotify, so the VIP leaves as soon as the verdict does.
  * Writes are queued so the last verdict always wins.
  */
-export function vrrpTrackFileWriter(path: string, onError: (error: unknown) => void): (healthy: boolean) => void {
+export function vrrpTrackFileWriter(
+  path: string,
+  onError: (error: unknown) => void,
+): (healthy: boolean) => Promise<void> {
   let queue = Promise.resolve();
   return (healthy) => {
     queue = queue.then(async () => {
@@ -19,5 +22,6 @@ export function vrrpTrackFileWriter(path: string, onError: (error: unknown) => v
         onError(error);
       }
     });
+    return queue;
   };
 }

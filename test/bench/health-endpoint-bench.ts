@@ -92,7 +92,7 @@ const dir = mkdtempSync(join(tmpdir(), `kha-${process.pid}-health-bench-`));
 let apiserver: StandInApiserver | undefined;
 const endpoint = spawn(
   process.execPath,
-  [here('../netns/health-agent-main.ts'), '127.0.0.1:0', '500', join(dir, 'vrrp-status')],
+  [here('../netns/health-agent-main.ts'), '127.0.0.1:0', '500', join(dir, 'vrrp-status'), join(dir, 'state')],
   { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 try {

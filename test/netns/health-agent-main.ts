@@ -1,37 +1,45 @@
-// The agent's real health module alone, for a lab namespace: node health-agent-main.ts LISTEN INTERVAL_MS TRACK_FILE
+// The agent's health endpoint exactly as kubeha-agent runs it, alone, for a lab namespace:
+//   node health-agent-main.ts LISTEN INTERVAL_MS TRACK_FILE [STATE_DIR]
 // Each line on stdin is a ClusterPhase (our JSON shape), as the coordinator would send it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseSavedClusterPhase } from '../../agent/health/cluster-phase.ts';
-import { HealthMonitor } from '../../agent/health/health-monitor.ts';
-import { startHealthServer } from '../../agent/health/health-server.ts';
-import { vrrpTrackFileWriter } from '../../agent/health/vrrp-track-file.ts';
+import { startHealthEndpoint } from '../../agent/health/health-endpoint.ts';
+import { createLogger } from '../../common/logger.ts';
 
-const [listen, interval, trackFile] = process.argv.slice(2);
+const [listen, interval, trackFile, stateDir] = process.argv.slice(2);
 if (!listen || !interval || !trackFile) {
-  process.stderr.write('usage: health-agent-main.ts LISTEN INTERVAL_MS TRACK_FILE\n');
+  process.stderr.write('usage: health-agent-main.ts LISTEN INTERVAL_MS TRACK_FILE [STATE_DIR]\n');
   process.exit(2);
 }
-const writeTrackFile = vrrpTrackFileWriter(trackFile, (error) =>
-  process.stderr.write(`track file: ${String(error)}\n`),
-);
-const monitor = new HealthMonitor({
+const endpoint = await startHealthEndpoint({
+  listen,
   probeIntervalMs: Number(interval),
-  onVerdictChange: (verdict) => {
-    process.stdout.write(`${JSON.stringify({ t: Date.now(), ...verdict })}\n`);
-    writeTrackFile(verdict.healthy);
-  },
+  stateDir: stateDir ?? mkdtempSync(join(tmpdir(), 'kha-health-agent-')),
+  trackFile,
+  version: 'lab',
+  coordinatorConnected: () => false,
+  logger: createLogger({ name: 'lab-health', level: 'warn' }),
 });
-const server = await startHealthServer(monitor, { version: 'lab', coordinatorConnected: () => false }, listen);
-monitor.start();
 createInterface({ input: process.stdin }).on('line', (line) => {
   const phase = parseSavedClusterPhase(line);
-  if (phase) monitor.setPhase(phase);
-  else process.stderr.write(`not a cluster phase: ${line}\n`);
+  if (!phase) {
+    process.stderr.write(`not a cluster phase: ${line}\n`);
+    return;
+  }
+  endpoint.handleClusterPhase({
+    cluster: phase.cluster,
+    initialized: phase.initialized,
+    init_node: phase.initNode,
+    endpoint_mode: phase.endpointMode,
+    lb_port: phase.lbPort,
+    vip: phase.vip,
+    cluster_ca_pem: phase.clusterCaPem,
+  });
 });
-process.stdout.write(`listening ${server.port}\n`);
+process.stdout.write(`listening ${endpoint.port}\n`);
 process.once('SIGTERM', () => {
-  void monitor
-    .stop()
-    .then(() => server.close())
-    .then(() => process.exit(0));
+  void endpoint.stop().then(() => process.exit(0));
 });

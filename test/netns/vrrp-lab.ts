@@ -239,7 +239,13 @@ export class VrrpLab {
     node.agent = this.sandbox.spawn(
       node.ns,
       process.execPath,
-      [here('./health-agent-main.ts'), healthListen, String(probeIntervalMs), this.trackFile(node)],
+      [
+        here('./health-agent-main.ts'),
+        healthListen,
+        String(probeIntervalMs),
+        this.trackFile(node),
+        join(node.dir, 'agent-state'),
+      ],
       (line) => this.log(node, 'agent', line),
     );
     this.sendPhase(node, this.phase);
