@@ -78,6 +78,8 @@ export class Scheduler {
   /** Messages to agents decided inside the open transaction: sent only once it has committed. */
   private outbox: (() => void)[] = [];
   private depth = 0;
+  private sendQueue: (() => void)[] = [];
+  private draining = false;
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -197,7 +199,7 @@ export class Scheduler {
     });
     for (const s of inFlight) {
       if (s.agentId) {
-        this.options.agents.send(s.agentId, { cancel_step: { run_id: runId, step_id: s.id, attempt: s.attempt } });
+        this.deliver(s.agentId, { cancel_step: { run_id: runId, step_id: s.id, attempt: s.attempt } });
       }
     }
     return active.run;
@@ -345,8 +347,8 @@ export class Scheduler {
       this.record(() => this.applyFailure(active, s, failure));
       if (agentId) this.deliver(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
     }
-    for (const s of readySteps([...active.steps.values()], now)) this.startStep(active, s, now);
-    const outcome = runOutcome([...active.steps.values()]);
+    for (const s of readySteps(active.steps, now)) this.startStep(active, s, now);
+    const outcome = runOutcome(active.steps.values());
     if (outcome !== 'running') {
       const failed = [...active.steps.values()].find((s) => s.state === 'failed' && !s.bestEffort);
       this.record(() =>
@@ -643,7 +645,7 @@ export class Scheduler {
       'failed',
       `${step.id} failed${step.bestEffort ? ' (best effort, ignored)' : ''}: ${failure.code}: ${failure.message}`,
     );
-    for (const s of stepsToSkip([...active.steps.values()])) {
+    for (const s of stepsToSkip(active.steps.values())) {
       this.updateStep(active, s, { state: 'skipped' });
       this.stepEventEntry(active, s, 'skipped', `${s.id} skipped: ${step.id} failed`);
     }
@@ -684,7 +686,7 @@ export class Scheduler {
   private broadcastPhase(spec: ClusterSpec, initialized: boolean): void {
     for (const node of spec.spec.nodes) {
       const agent = this.agentFor(spec, node.name);
-      if (agent) this.options.agents.send(agent.id, this.phaseFor(spec, node.name, initialized));
+      if (agent) this.deliver(agent.id, this.phaseFor(spec, node.name, initialized));
     }
   }
 
@@ -765,7 +767,22 @@ export class Scheduler {
     this.pendingEvents = [];
     this.outbox = [];
     for (const e of events) this.options.bus.publish(e);
-    for (const send of outbox) send();
+    this.flush(outbox);
+  }
+
+  /**
+   * Sends in order, in slices with a yield between them, so that the first messages reach the wire while the rest
+   * of a wide wave (a thousand RunSteps) are still being encoded.
+   */
+  private flush(outbox: (() => void)[]): void {
+    this.sendQueue.push(...outbox);
+    if (!this.draining) this.drain();
+  }
+
+  private drain(): void {
+    for (const send of this.sendQueue.splice(0, 32)) send();
+    this.draining = this.sendQueue.length > 0;
+    if (this.draining) setImmediate(() => this.drain());
   }
 
   private deliver(agentId: string, message: CoordinatorMessage, onFailure?: () => void): void {
@@ -773,7 +790,7 @@ export class Scheduler {
       if (!this.options.agents.send(agentId, message)) onFailure?.();
     };
     if (this.depth > 0) this.outbox.push(send);
-    else send();
+    else this.flush([send]);
   }
 
   private reload(runId: string): void {

@@ -27,22 +27,27 @@ function isRequiredFailure(step: StepRecord): boolean {
  * The steps that may start now, in insertion order: every dependency satisfied, a retry's backoff elapsed, and
  * room in the concurrency group (a step that already holds a place, while its join credentials are made, keeps it).
  */
-export function readySteps(steps: readonly StepRecord[], now: number): StepRecord[] {
-  const byId = new Map(steps.map((s) => [s.id, s]));
+export function readySteps(steps: ReadonlyMap<string, StepRecord>, now: number): StepRecord[] {
   const occupancy = new Map<string, number>();
-  for (const s of steps) {
+  for (const s of steps.values()) {
     if (s.concurrencyGroup && holdingSlot.has(s.state)) {
       occupancy.set(s.concurrencyGroup.name, (occupancy.get(s.concurrencyGroup.name) ?? 0) + 1);
     }
   }
   const ready: StepRecord[] = [];
-  for (const s of steps) {
+  for (const s of steps.values()) {
     const waiting =
       s.state === 'pending' ||
       s.state === 'preparing' ||
       (s.state === 'retry-wait' && (s.nextAttemptAt === null || s.nextAttemptAt <= now));
     if (!waiting) continue;
-    if (!s.dependsOn.every((id) => byId.has(id) && satisfies(byId.get(id)!))) continue;
+    if (
+      !s.dependsOn.every((id) => {
+        const dependency = steps.get(id);
+        return dependency !== undefined && satisfies(dependency);
+      })
+    )
+      continue;
     if (s.concurrencyGroup && s.state !== 'preparing') {
       const used = occupancy.get(s.concurrencyGroup.name) ?? 0;
       if (used >= s.concurrencyGroup.limit) continue;
@@ -68,17 +73,20 @@ export function backoffMs(retry: StepRecord['retry'], failedAttempt: number): nu
 }
 
 /** Steps never to start because a required step failed for good. */
-export function stepsToSkip(steps: readonly StepRecord[]): StepRecord[] {
-  if (!steps.some(isRequiredFailure)) return [];
-  return steps.filter((s) => s.state === 'pending' || s.state === 'preparing' || s.state === 'retry-wait');
+export function stepsToSkip(steps: Iterable<StepRecord>): StepRecord[] {
+  const all = [...steps];
+  if (!all.some(isRequiredFailure)) return [];
+  return all.filter((s) => s.state === 'pending' || s.state === 'preparing' || s.state === 'retry-wait');
 }
 
 /** The run's state from its steps: it ends when nothing is in flight and nothing can start. */
-export function runOutcome(steps: readonly StepRecord[]): Extract<RunState, 'running' | 'succeeded' | 'failed'> {
-  if (steps.some((s) => !isTerminal(s.state))) return 'running';
-  return steps.some(isRequiredFailure) || steps.some((s) => s.state === 'skipped' || s.state === 'cancelled')
-    ? 'failed'
-    : 'succeeded';
+export function runOutcome(steps: Iterable<StepRecord>): Extract<RunState, 'running' | 'succeeded' | 'failed'> {
+  let failed = false;
+  for (const s of steps) {
+    if (!isTerminal(s.state)) return 'running';
+    if (isRequiredFailure(s) || s.state === 'skipped' || s.state === 'cancelled') failed = true;
+  }
+  return failed ? 'failed' : 'succeeded';
 }
 
 /** Why an in-flight step has to be given up on now, if it has. */

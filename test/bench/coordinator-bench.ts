@@ -186,7 +186,9 @@ async function deployRun(
         steps: { id: string; node: string; dispatchedAt: string | null; finishedAt: string | null }[];
       }>('GET', `/v1/runs/${id}`);
       const t0 = Date.parse(run.createdAt);
-      for (const s of detail.steps.filter((x) => ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node))) {
+      for (const s of detail.steps.filter((x) =>
+        ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node),
+      )) {
         const at = (t: string | null) => (t ? ((Date.parse(t) - t0) / 1000).toFixed(2) : '-');
         log(`    ${s.id.padEnd(48)} ${at(s.dispatchedAt).padStart(7)} ${at(s.finishedAt).padStart(7)}`);
       }

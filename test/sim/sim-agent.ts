@@ -217,7 +217,8 @@ export class SimAgent {
       this.send({ step_event: stepEventToProto(done) });
       return;
     }
-    const parsed = stepParamsFromRunStep(message);
+    // host-prep carries every node of the cluster; the simulation never reads it, so it skips the conversion.
+    const parsed = message.params === 'host_prep' ? { kind: 'host-prep', params: {} } : stepParamsFromRunStep(message);
     const step: SimStep = {
       node: this.options.node,
       ...ref,
