@@ -26,7 +26,11 @@ export interface LabReport {
   verify_ok: boolean;
   readyz_through_vip: boolean;
   vip_holders: string[][];
+  /** After the drill, /readyz through the VIP answered again. */
+  endpoint_recovered: boolean | null;
   coordinator_restarted: boolean;
+  /** The lab's id and its nodes' network-namespace inodes, to check that nothing of it is left. */
+  lab: { id: string; netns_inodes: number[] };
   stopped_at?: string;
   error?: string;
 }
@@ -52,7 +56,9 @@ export class LabRun {
     verify_ok: false,
     readyz_through_vip: false,
     vip_holders: [],
+    endpoint_recovered: null,
     coordinator_restarted: false,
+    lab: { id: '', netns_inodes: [] },
   };
 
   constructor(options: LabOptions) {
@@ -97,6 +103,7 @@ export class LabRun {
         this.report.failover_gap_s = watched.longestGapS;
         this.report.vip_holders_max = watched.holdersMax;
         this.report.vip_holders = watched.holderHistory;
+        this.report.endpoint_recovered = watched.recovered;
       }
     } catch (error) {
       this.report.error = error instanceof Error ? error.message : String(error);
@@ -107,11 +114,13 @@ export class LabRun {
 
   private async buildNodes(): Promise<void> {
     const { subnet, controlPlanes, workers, log } = this.options;
+    this.report.lab.id = this.network.id;
     log(`network namespaces ${this.network.prefix}* on a bridge in ${this.network.bridgeNetns}, ${subnet}.0/24`);
     this.admin = await this.network.addNode('admin', 2);
     for (let i = 1; i <= controlPlanes; i++) this.controlPlanes.push(await this.network.addNode(`cp${i}`, 10 + i));
     for (let i = 1; i <= workers; i++) this.workers.push(await this.network.addNode(`w${i}`, 20 + i));
     for (const node of this.network.nodes) log(`  ${node.name.padEnd(6)} ${node.address.padEnd(15)} ${node.netns}`);
+    this.report.lab = { id: this.network.id, netns_inodes: this.network.nodes.map((n) => n.netnsInode) };
   }
 
   private async startCoordinator(): Promise<void> {

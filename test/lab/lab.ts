@@ -48,6 +48,7 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
   lines.push(
     `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+')).join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
   );
+  if (report.endpoint_recovered !== null) lines.push(`  endpoint recovered:       ${report.endpoint_recovered}`);
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
   if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
   return lines.join('\n');

@@ -13,6 +13,8 @@ export interface VipWatchResult {
   holderHistory: string[][];
   probes: number;
   failedProbes: number;
+  /** The last probe of /readyz answered. */
+  recovered: boolean;
 }
 
 export class VipWatch {
@@ -74,6 +76,7 @@ export class VipWatch {
       holderHistory: this.history.filter((h) => h.length > 0),
       probes: this.readyz.length,
       failedProbes: this.readyz.filter((s) => !s.ok).length,
+      recovered: this.readyz.at(-1)?.ok === true,
     };
   }
 }

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labPrefix, listNetns, processesInNetns, projectRoot } from './lab-node.ts';
+import type { LabReport } from './lab-run.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'khlab-test-'));
+
+/** Runs `npm run lab` as a separate process (as CI does) and returns its JSON report and its output. */
+function runLab(name: string, args: string[]): Promise<{ code: number; output: string; report: LabReport }> {
+  const reportFile = join(work, `${name}.json`);
+  const child = spawn(process.execPath, ['test/lab/lab.ts', '--report', reportFile, ...args], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('close', (code) => {
+      if (!existsSync(reportFile)) {
+        reject(new Error(`the lab wrote no report (exit ${code}):\n${output.slice(-4000)}`));
+        return;
+      }
+      resolve({ code: code ?? -1, output, report: JSON.parse(readFileSync(reportFile, 'utf8')) as LabReport });
+    });
+  });
+}
+
+function expectNothingLeft(report: LabReport): void {
+  const prefix = `${labPrefix}${report.lab.id}-`;
+  expect(report.lab.id).toMatch(/^[0-9a-f]{6}$/);
+  expect(listNetns(prefix)).toEqual([]);
+  expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(prefix);
+  expect(existsSync(`/var/tmp/${labPrefix}${report.lab.id}`)).toBe(false);
+  expect(report.lab.netns_inodes.length).toBeGreaterThan(0);
+  for (const inode of report.lab.netns_inodes) expect(processesInNetns(inode)).toEqual([]);
+}
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('npm run lab', () => {
+  it('deploys 3 control planes and 2 workers, verifies them, drills a failover and leaves nothing behind', async () => {
+    // WHEN the lab runs with its defaults
+    const { code, output, report } = await runLab('default', []);
+    // THEN the deploy succeeded, the endpoint answers through the VIP and verify is all green
+    expect(report.error, output.slice(-4000)).toBeUndefined();
+    expect(report.run_succeeded).toBe(true);
+    expect(report.readyz_through_vip).toBe(true);
+    expect(report.verify_ok).toBe(true);
+    // AND the drill moved the VIP, the endpoint recovered, and the VIP was never on two nodes
+    expect(report.vip_holders.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(report.vip_holders.flat()).size).toBeGreaterThanOrEqual(2);
+    expect(report.endpoint_recovered).toBe(true);
+    expect(report.vip_holders_max).toBe(1);
+    expect(report.failover_gap_s).not.toBeNull();
+    expect(report.phases.map((p) => p.name)).toEqual([
+      'lab nodes',
+      'coordinator',
+      'enroll agents',
+      'deploy (kubeha apply)',
+      'readyz through the VIP',
+      'verify (kubeha verify)',
+      'failover drill (kubeha drill failover)',
+    ]);
+    expect(output).toContain('== kubeha lab report');
+    expect(code).toBe(0);
+    // AND after teardown no namespace, mount, process or directory of the lab remains
+    expectNothingLeft(report);
+  }, 900_000);
+
+  it('finishes the deploy when the coordinator is killed in the middle of it and started again', async () => {
+    const { code, output, report } = await runLab('restart', [
+      '--control-planes',
+      '3',
+      '--workers',
+      '1',
+      '--restart-coordinator-mid-deploy',
+      '--skip-drill',
+    ]);
+    expect(report.error, output.slice(-4000)).toBeUndefined();
+    expect(report.coordinator_restarted).toBe(true);
+    expect(output).toContain('killing the coordinator (SIGKILL) in the middle of the deploy');
+    expect(report.run_succeeded).toBe(true);
+    expect(report.verify_ok).toBe(true);
+    expect(code).toBe(0);
+    expectNothingLeft(report);
+  }, 900_000);
+});
