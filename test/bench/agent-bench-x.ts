@@ -91,7 +91,13 @@ async function main(): Promise<void> {
     execFileSync('rpm', ['--root', scratch, '--initdb']);
     execFileSync('rpm', ['--root', scratch, '--nodeps', '--noscripts', '-i', rpm], { stdio: 'ignore' });
     const agentBin = join(scratch, 'usr/bin/kubeha-agent');
-    { const fs = await import('node:fs'); const w = fs.readFileSync(agentBin, 'utf8').replace(/--max-semi-space-size=1 --optimize-for-size --no-opt --no-maglev/, process.env['XFLAGS'] ?? ''); fs.writeFileSync(agentBin, w); }
+    {
+      const fs = await import('node:fs');
+      const w = fs
+        .readFileSync(agentBin, 'utf8')
+        .replace(/--max-semi-space-size=1 --optimize-for-size --no-opt --no-maglev/, process.env['XFLAGS'] ?? '');
+      fs.writeFileSync(agentBin, w);
+    }
     log(`installed ${rpm} into ${scratch}`);
 
     const grpcPort = await freePort();
