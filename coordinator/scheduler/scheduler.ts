@@ -102,6 +102,11 @@ export class Scheduler {
       this.record(() => {
         for (const s of steps) {
           if (!isInFlight(s.state)) continue;
+          if (s.node === coordinatorNode) {
+            // The coordinator's own steps are pure checks: run them again.
+            this.updateStep(active, s, { state: 'pending', attempt: Math.max(0, s.attempt - 1) });
+            continue;
+          }
           const deadlineAt = Math.max(s.deadlineAt ?? 0, now + grace);
           this.updateStep(active, s, { deadlineAt, disconnectedAt: now });
         }
@@ -219,7 +224,11 @@ export class Scheduler {
   }
 
   agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
-    this.agentIndex = undefined;
+    const agent = this.options.store.agents.get(agentId);
+    if (agent && this.agentIndex) {
+      // The newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent).
+      for (const [address, bound] of indexAgentsByAddress([agent])) this.agentIndex.set(address, bound);
+    }
     this.applyEvents(unacknowledged.map((event) => ({ agentId, event })));
     const now = this.now();
     const resend: { active: ActiveRun; step: StepRecord }[] = [];
@@ -239,7 +248,6 @@ export class Scheduler {
   }
 
   agentDisconnected(agentId: string): void {
-    this.agentIndex = undefined;
     const now = this.now();
     this.record(() => {
       for (const active of this.active.values()) {
@@ -523,27 +531,28 @@ export class Scheduler {
     for (const action of actions) {
       for (const phase of ['apply', 'restore']) {
         const id = `failover-drill/${action}/${phase}`;
-        added.push({
-          ...step,
-          id,
-          seq: seq++,
-          kind: 'failover-drill-action',
-          node: holder.name,
-          dependsOn: [previous],
-          params: { action, phase },
-          forNode: holder.name,
-          state: 'pending',
-          attempt: 0,
-          agentId: null,
-          dispatchedAt: null,
-          startedAt: null,
-          finishedAt: null,
-          deadlineAt: null,
-          nextAttemptAt: null,
-          disconnectedAt: null,
-          error: null,
-          outputs: {},
-        });
+        if (!active.steps.has(id))
+          added.push({
+            ...step,
+            id,
+            seq: seq++,
+            kind: 'failover-drill-action',
+            node: holder.name,
+            dependsOn: [previous],
+            params: { action, phase },
+            forNode: holder.name,
+            state: 'pending',
+            attempt: 0,
+            agentId: null,
+            dispatchedAt: null,
+            startedAt: null,
+            finishedAt: null,
+            deadlineAt: null,
+            nextAttemptAt: null,
+            disconnectedAt: null,
+            error: null,
+            outputs: {},
+          });
         previous = id;
       }
     }
