@@ -63,6 +63,8 @@ export class SimAgent {
   readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
   /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
   duplicatesIgnored = 0;
+  /** Reported in heartbeats. */
+  holdsVip = false;
   private client: AgentGatewayClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
   private established = false;
@@ -174,7 +176,7 @@ export class SimAgent {
       heartbeat: {
         sent_at_ms: String(Date.now()),
         health: { agent_ok: true, vrrp_healthy: true, vrrp_reason: 'sim', probe_age_ms: '0' },
-        holds_vip: false,
+        holds_vip: this.holdsVip,
       },
     });
   }

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/free-port.ts';
+
+let sim: SimCoordinator | undefined;
+let agents: SimAgent[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  await sim?.stop();
+  sim = undefined;
+});
+
+describe('drill, verify and reset runs', () => {
+  it('GIVEN a deployed cluster whose cp2 holds the VIP WHEN drilled, verified and reset THEN each runs on the right nodes and reset clears the phase', async () => {
+    sim = await startSimCoordinator();
+    const { spec, nodes } = simClusterSpec({ name: 'ops-a', controlPlanes: 3, workers: 2 });
+    const executions: SimExecution[] = [];
+    const { token } = await createEnrollToken(sim.api, nodes.length);
+    agents = await enrollSimAgents({
+      coordinator: sim.grpcAddress,
+      caPem: sim.coordinator.caCertificatePem,
+      token,
+      nodes,
+      executions,
+      script: simScript({ default: 5 }),
+      heartbeatMs: 100,
+    });
+    for (const a of agents) a.start();
+    await sim.api.request('POST', '/v1/clusters', spec);
+    const deploy = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-a/runs', { kind: 'deploy' });
+    expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');
+
+    agents.find((a) => a.options.node === 'cp2')!.holdsVip = true;
+    await waitFor('the VIP holder to be reported', async () => {
+      const cluster = await sim!.api.request<{ nodes: { name: string; holdsVip: boolean }[] }>(
+        'GET',
+        '/v1/clusters/ops-a',
+      );
+      return cluster.nodes.find((n) => n.name === 'cp2')?.holdsVip;
+    });
+    const drill = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-a/runs', { kind: 'drill-failover' });
+    const drilled = await waitForRunEnd(sim.api, drill.id);
+    expect(drilled.state).toBe('succeeded');
+    const actions = executions.filter((e) => e.kind === 'failover-drill-action');
+    expect(actions.every((e) => e.node === 'cp2')).toBe(true);
+    expect(actions.map((e) => `${e.params['action']}/${e.params['phase']}`)).toEqual([
+      'stop-apiserver/apply',
+      'stop-apiserver/restore',
+      'stop-haproxy/apply',
+      'stop-haproxy/restore',
+      'stop-keepalived/apply',
+      'stop-keepalived/restore',
+    ]);
+
+    const verify = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-a/runs', { kind: 'verify' });
+    expect((await waitForRunEnd(sim.api, verify.id)).state).toBe('succeeded');
+
+    const reset = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-a/runs', { kind: 'reset' });
+    const resetDone = await waitForRunEnd(sim.api, reset.id);
+    expect(resetDone.state).toBe('succeeded');
+    const resets = executions.filter((e) => e.runId === reset.id).map((e) => e.node);
+    expect(resets.slice(-3)).toEqual(['cp3', 'cp2', 'cp1']);
+    const cluster = await sim.api.request<{ initialized: boolean }>('GET', '/v1/clusters/ops-a');
+    expect(cluster.initialized).toBe(false);
+  });
+
+  it('GIVEN a run in progress WHEN another is started or the cluster is deleted THEN 409', async () => {
+    sim = await startSimCoordinator();
+    const { spec } = simClusterSpec({ name: 'ops-b', controlPlanes: 1, workers: 0 });
+    await sim.api.request('POST', '/v1/clusters', spec);
+    // No agent is enrolled: the run waits for one.
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-b/runs', { kind: 'deploy' });
+    await expect(sim.api.request('POST', '/v1/clusters/ops-b/runs', { kind: 'verify' })).rejects.toMatchObject({
+      status: 409,
+    });
+    await expect(sim.api.request('DELETE', '/v1/clusters/ops-b')).rejects.toMatchObject({ status: 409 });
+    await sim.api.request('POST', `/v1/runs/${run.id}/cancel`);
+    await expect(sim.api.request('POST', `/v1/runs/${run.id}/cancel`)).rejects.toMatchObject({ status: 409 });
+    await sim.api.request('DELETE', '/v1/clusters/ops-b');
+  });
+});
