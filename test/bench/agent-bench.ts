@@ -85,6 +85,15 @@ async function main(): Promise<void> {
   };
   const work = mkdtempSync(join(tmpdir(), 'kubeha-agent-bench-'));
   const children: ChildProcess[] = [];
+  const cleanUp = async () => {
+    for (const child of children.reverse()) await stopChild(child);
+    rmSync(work, { recursive: true, force: true });
+  };
+  const interrupted = () => {
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const rpm = agentRpm(values.rpm, work, log);
     const scratch = join(work, 'root');
@@ -190,10 +199,18 @@ async function main(): Promise<void> {
       );
       log(`CPU over ${seconds} s at rest: ${result.cpu_percent} % (target <= ${targets.cpuPercent} %)`);
     }
-    if (result.rss_mb > targets.rssMb || result.cpu_percent > targets.cpuPercent) process.exitCode = 1;
+    const missed = [
+      ...(result.rss_mb > targets.rssMb ? [`RSS ${result.rss_mb} MB > ${targets.rssMb} MB`] : []),
+      ...(result.cpu_percent > targets.cpuPercent ? [`CPU ${result.cpu_percent} % > ${targets.cpuPercent} %`] : []),
+    ];
+    if (missed.length > 0) {
+      log(`target missed: ${missed.join(', ')}`);
+      process.exitCode = 1;
+    }
   } finally {
-    for (const child of children.reverse()) await stopChild(child);
-    rmSync(work, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await cleanUp();
   }
 }
 
