@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
@@ -81,5 +82,20 @@ describe('drill, verify and reset runs', () => {
     await sim.api.request('POST', `/v1/runs/${run.id}/cancel`);
     await expect(sim.api.request('POST', `/v1/runs/${run.id}/cancel`)).rejects.toMatchObject({ status: 409 });
     await sim.api.request('DELETE', '/v1/clusters/ops-b');
+  });
+
+  it('GIVEN a client following a run that waits WHEN the coordinator stops THEN the event stream ends and the API closes', async () => {
+    sim = await startSimCoordinator();
+    const { spec } = simClusterSpec({ name: 'ops-c', controlPlanes: 1, workers: 0 });
+    await sim.api.request('POST', '/v1/clusters', spec);
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-c/runs', { kind: 'deploy' });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const event of runEventsStream(sim!.api, run.id)) seen.push(event.message);
+    })();
+    await waitFor('the first event', () => seen.length > 0);
+    await sim.coordinator.api.close();
+    await reading;
+    expect(seen[0]).toContain('deploy run of ops-c started');
   });
 });

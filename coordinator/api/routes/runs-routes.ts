@@ -125,6 +125,11 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
     return run;
   };
   return (app) => {
+    // Live event streams are hijacked from fastify: end them so that closing the API does not wait on them.
+    const openStreams = new Set<() => void>();
+    app.addHook('preClose', async () => {
+      for (const end of [...openStreams]) end();
+    });
     app.get(
       '/v1/runs',
       {
@@ -199,6 +204,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
         const end = () => {
           if (ended) return;
           ended = true;
+          openStreams.delete(end);
           unsubscribe();
           clearInterval(keepAlive);
           raw.end();
@@ -213,6 +219,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
         const unsubscribe = deps.bus.subscribe(run.id, (event) => (replaying ? buffered.push(event) : write(event)));
         const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
         raw.on('close', end);
+        openStreams.add(end);
         raw.write('retry: 1000\n\n');
         for (;;) {
           const page = deps.store.events.after(run.id, lastSent, 1_000);
