@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,19 @@ describe('check-apiserver', () => {
     expect(await checkExit(agentDown, `https://127.0.0.1:${apiserver.port}/readyz`)).toBe(1);
     apiserver.setStatus(200);
     expect(await checkExit(agentDown, `https://127.0.0.1:${await freePort()}/readyz`)).toBe(1);
+  });
+
+  it('probes the tier directly when the agent accepts but does not answer within 1 s (a blocked agent)', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      expect(
+        await checkExit(`http://127.0.0.1:${port}/healthz/vrrp`, `https://127.0.0.1:${apiserver.port}/readyz`),
+      ).toBe(0);
+    } finally {
+      silent.close();
+    }
   });
 
   it('probes the tier directly while a just-started agent cannot tell yet (500)', async () => {
