@@ -283,7 +283,7 @@ describe('installed into a scratch root', () => {
     }, 60_000);
 
     it('GIVEN the installed coordinator WHEN it runs THEN it logs JSON to stdout and serves /docs from its bundled assets', async () => {
-      expect(coordinatorLogs).toMatch(/"msg":"agent gateway listening"/);
+      expect(coordinatorLogs).toMatch(/^\{.*"name":"kubeha-coordinator".*\}$/m);
       const css = await fetch(`${api}/docs/static/swagger-ui.css`);
       expect(css.status).toBe(200);
       expect(await css.text()).toContain('.swagger-ui');
@@ -335,7 +335,7 @@ describe('installed into a scratch root', () => {
         },
         30_000,
       );
-      expect(agentLogs).toMatch(/"msg":"agent started"/);
+      expect(agentLogs).toMatch(/^\{.*"name":"kubeha-agent".*\}$/m);
 
       const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
       agent.kill('SIGTERM');
