@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleProgram } from './bundle-program.ts';
 
@@ -259,7 +260,7 @@ async function main(argv: string[]): Promise<number> {
     if (!packageNames.includes(name as PackageName)) throw new Error(`--only: unknown package "${name}"`);
   }
   await buildPackages({
-    root: resolve(dirname(new URL(import.meta.url).pathname), '../..'),
+    root: fileURLToPath(new URL('../../', import.meta.url)),
     outDir: values.out,
     ...(values.version ? { version: values.version } : {}),
     ...(values.release ? { release: values.release } : {}),
