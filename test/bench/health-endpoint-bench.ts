@@ -180,7 +180,10 @@ try {
     );
   }
 } finally {
+  // Wait for it: a stopping endpoint still writes its track file into `dir`.
+  const exited = new Promise((resolve) => endpoint.once('exit', resolve));
   endpoint.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   await apiserver?.close();
   rmSync(dir, { recursive: true, force: true });
 }
