@@ -153,7 +153,16 @@ describe('the agent RPM', () => {
 
   it('GIVEN rpm -qp --requires THEN it needs the tools the agent calls and glibc 2.28 for its Node', () => {
     const requires = run('rpm', ['-qp', '--requires', agentRpm]).stdout.split('\n');
-    for (const name of ['iproute', 'curl', 'kmod', 'procps-ng', 'util-linux', 'systemd'])
+    for (const name of [
+      'iproute',
+      'curl',
+      'kmod',
+      'procps-ng',
+      'util-linux',
+      'systemd',
+      'libselinux-utils',
+      'policycoreutils',
+    ])
       expect(requires).toContain(name);
     expect(requires).toContain('libc.so.6(GLIBC_2.28)(64bit)');
   });
