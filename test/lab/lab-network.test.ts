@@ -32,8 +32,14 @@ describe('lab nodes: namespaces on a bridge', () => {
   it('gives each node its own /var/lib, /run and /usr/libexec', async () => {
     const a = lab.node('node-a');
     const b = lab.node('node-b');
-    await a.run('sh', ['-c', 'mkdir -p /usr/libexec/khlab-probe /var/lib/probe /run/probe && touch /usr/libexec/khlab-probe/x']);
-    const inB = await b.run('sh', ['-c', 'ls -d /usr/libexec/khlab-probe /var/lib/probe /run/probe 2>/dev/null | wc -l']);
+    await a.run('sh', [
+      '-c',
+      'mkdir -p /usr/libexec/khlab-probe /var/lib/probe /run/probe && touch /usr/libexec/khlab-probe/x',
+    ]);
+    const inB = await b.run('sh', [
+      '-c',
+      'ls -d /usr/libexec/khlab-probe /var/lib/probe /run/probe 2>/dev/null | wc -l',
+    ]);
     expect(inB.stdout.trim()).toBe('0');
     expect(existsSync('/usr/libexec/khlab-probe/x')).toBe(false);
     expect(existsSync('/run/probe')).toBe(false);

@@ -46,7 +46,7 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
     `  failover gap:             ${report.failover_gap_s === null ? 'not measured' : `${report.failover_gap_s} s`}`,
   );
   lines.push(
-    `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+')).join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
+    `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+') || 'none').join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
   );
   if (report.endpoint_recovered !== null) lines.push(`  endpoint recovered:       ${report.endpoint_recovered}`);
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
@@ -129,7 +129,13 @@ async function main(argv: string[]): Promise<number> {
   const wallS = (Date.now() - started) / 1000;
   console.log(formatReport(report, wallS));
   if (values.report) writeFileSync(values.report, `${JSON.stringify({ ...report, wall_s: wallS }, null, 2)}\n`);
-  const ok = report.run_succeeded && report.verify_ok && report.readyz_through_vip && !report.error;
+  const ok =
+    report.run_succeeded &&
+    report.verify_ok &&
+    report.readyz_through_vip &&
+    report.endpoint_recovered !== false &&
+    (report.vip_holders_max ?? 1) <= 1 &&
+    !report.error;
   if (values.keep) {
     console.log(`\nthe lab keeps running (--keep):\n${lab.howToReach()}`);
     process.exit(ok ? 0 : 1);

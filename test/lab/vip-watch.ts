@@ -9,7 +9,7 @@ export interface VipWatchResult {
   longestGapS: number;
   /** The most nodes that had the VIP at once. */
   holdersMax: number;
-  /** Each distinct holder set in order, e.g. [["cp1"], ["cp2"]]. */
+  /** Each distinct holder set in order, e.g. [["cp1"], [], ["cp2"]] ([] while nobody had it). */
   holderHistory: string[][];
   probes: number;
   failedProbes: number;
@@ -56,6 +56,15 @@ export class VipWatch {
     }
   }
 
+  /** Waits until the latest probe of /readyz answered, at most `seconds`; true when it did. */
+  async recovered(seconds: number): Promise<boolean> {
+    for (let i = 0; i < seconds * 10; i++) {
+      if (this.readyz.at(-1)?.ok === true) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
   stop(): VipWatchResult {
     this.probe.kill('SIGKILL');
     for (const w of this.watchers) w.kill('SIGKILL');
@@ -73,7 +82,7 @@ export class VipWatch {
     return {
       longestGapS: Math.round(longest / 100) / 10,
       holdersMax: this.holdersMax,
-      holderHistory: this.history.filter((h) => h.length > 0),
+      holderHistory: this.history,
       probes: this.readyz.length,
       failedProbes: this.readyz.filter((s) => !s.ok).length,
       recovered: this.readyz.at(-1)?.ok === true,

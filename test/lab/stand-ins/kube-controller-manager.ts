@@ -30,7 +30,8 @@ function reconcileDeployments(): void {
     };
     const namespace = deployment.metadata.namespace ?? 'default';
     for (let i = 0; i < (spec.replicas ?? 1); i++) {
-      const name = `${deployment.metadata.name}-${createHash('sha256').update(`${deployment.metadata.name}${i}`).digest('hex').slice(0, 10)}-${String(i).padStart(5, 'x')}`;
+      const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+      const name = `${deployment.metadata.name}-${hash(deployment.metadata.name).slice(0, 10)}-${hash(`${deployment.metadata.name}/${i}`).slice(0, 5)}`;
       const node = nodes[i % nodes.length]!;
       const existing = store.get('pods', namespace, name);
       const onReadyNode =
