@@ -160,7 +160,7 @@ describe('the agent RPM', () => {
       'procps-ng',
       'util-linux',
       'systemd',
-      'libselinux-utils',
+      '/usr/sbin/getenforce',
       'policycoreutils',
     ])
       expect(requires).toContain(name);
