@@ -14,7 +14,7 @@ export function vrrpTrackFileWriter(
   return (healthy) => {
     queue = queue.then(async () => {
       try {
-        await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
         const temp = `${path}.${process.pid}.tmp`;
         await writeFile(temp, healthy ? '0\n' : '1\n', { mode: 0o644 });
         await rename(temp, path);

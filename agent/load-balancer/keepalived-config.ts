@@ -1,8 +1,12 @@
 import { isIP } from 'node:net';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 
-/** What the agent writes for keepalived's track_file: "0" while this node may hold the VIP, "1" while it may not. */
-export const defaultVrrpTrackFile = '/run/kubeha/vrrp-status';
+/**
+ * What the agent writes for keepalived's track_file: "0" while this node may hold the VIP, "1" while it may not.
+ * Under /var/lib/kubeha (made by the RPM), not /run: keepalived silently drops a track file whose directory is
+ * missing when it starts, which after a reboot would leave only the slower check script.
+ */
+export const defaultVrrpTrackFile = '/var/lib/kubeha/vrrp-status';
 export const defaultCheckScript = '/usr/libexec/kubeha/check-apiserver';
 
 export interface VrrpCheck {
@@ -149,7 +153,8 @@ export function renderKeepalivedConfig(input: KeepalivedConfigInput): string {
       'track_file kubeha_agent_verdict {',
       `    file "${input.trackFile}"`,
       '    weight 0',
-      '    init_file 0',
+      // Neutral at keepalived's start: the check script decides until the agent speaks.
+      '    init_file 0 overwrite',
       '}',
       '',
     );

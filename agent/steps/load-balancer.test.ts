@@ -73,7 +73,7 @@ describe('load-balancer step', () => {
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
     expect(result.changes).toEqual([
       'install keepalived haproxy',
-      "create /run/kubeha (the agent's verdict for keepalived)",
+      "create /var/lib/kubeha (the agent's verdict for keepalived)",
       'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
       'write /etc/haproxy/haproxy.cfg (validated with haproxy -c) and reload haproxy',
       'enable and start haproxy',
@@ -83,7 +83,7 @@ describe('load-balancer step', () => {
     const conf = host.file(keepalivedConfPath) ?? '';
     expect(conf).toContain('    script "/usr/libexec/kubeha/check-apiserver https://127.0.0.1:16443/readyz"\n');
     expect(conf).toContain('    interval 1\n    timeout 3\n    fall 2\n    rise 2\n    weight 0\n');
-    expect(conf).toContain('    file "/run/kubeha/vrrp-status"\n');
+    expect(conf).toContain('    file "/var/lib/kubeha/vrrp-status"\n');
     expect(host.file(haproxyCfgPath)).toContain('    bind *:16443\n');
     expect(await host.fileMode(keepalivedConfPath)).toBe(0o600);
     expect(await host.exists(keepalivedNew)).toBe(false);
@@ -132,7 +132,7 @@ describe('load-balancer step', () => {
       .stub('systemctl', ['is-active', '--quiet', 'keepalived']);
     host.stub('keepalived', ['--version'], { stderr: 'Keepalived v1.3.5 (03/19,2017)\n' });
     host.expect('systemctl', ['reload-or-restart', 'keepalived']);
-    host.mkdir('/run/kubeha', 0o755);
+    host.mkdir('/var/lib/kubeha', 0o700);
     const logs: string[] = [];
     const result = await runStep(
       loadBalancerStep,

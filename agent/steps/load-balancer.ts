@@ -209,7 +209,7 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
       if (!(await host.exists(trackDir))) {
         changes.push({
           description: `create ${trackDir} (the agent's verdict for keepalived)`,
-          apply: () => host.mkdir(trackDir, 0o755),
+          apply: () => host.mkdir(trackDir, 0o700),
         });
       }
 
