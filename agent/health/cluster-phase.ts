@@ -1,3 +1,4 @@
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { ClusterPhase__Output } from '../../proto/generated/kubeha/v1/ClusterPhase.ts';
 
 export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
@@ -20,7 +21,10 @@ const modes: readonly string[] = ['haproxy-keepalived', 'keepalived', 'external'
 
 export function clusterPhaseFromProto(message: ClusterPhase__Output): ClusterPhase {
   if (!modes.includes(message.endpoint_mode)) {
-    throw new Error(`ClusterPhase.endpoint_mode: "${message.endpoint_mode}" is not one of ${modes.join(', ')}`);
+    throw new KubehaError(
+      ErrorCode.paramsInvalid,
+      `ClusterPhase.endpoint_mode: "${message.endpoint_mode}" is not one of ${modes.join(', ')}`,
+    );
   }
   return {
     cluster: message.cluster,
