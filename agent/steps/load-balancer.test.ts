@@ -74,8 +74,8 @@ describe('load-balancer step', () => {
     expect(result.changes).toEqual([
       'install keepalived haproxy',
       "create /var/lib/kubeha (the agent's verdict for keepalived)",
-      'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
       'write /etc/haproxy/haproxy.cfg (validated with haproxy -c) and reload haproxy',
+      'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
       'enable and start haproxy',
       'enable and start keepalived',
     ]);
@@ -95,22 +95,20 @@ describe('load-balancer step', () => {
     expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
   });
 
-  it('GIVEN a config the validator refuses WHEN applied THEN the old file stays, nothing reloads, and the step fails with the validator message', async () => {
+  it('GIVEN a keepalived.conf the validator refuses WHEN applied THEN the old file stays, nothing reloads, and the step fails with the validator message', async () => {
     const old = '! the old, working configuration\n';
     const host = new FakeHost({ files: { [keepalivedConfPath]: old } });
-    host.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
-    for (const unit of ['keepalived', 'haproxy']) {
-      host.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
-    }
-    host.setFile(haproxyCfgPath, 'unchanged', 0o644);
+    host.stub('rpm', ['-q', 'keepalived']);
+    host
+      .stub('systemctl', ['is-enabled', '--quiet', 'keepalived'])
+      .stub('systemctl', ['is-active', '--quiet', 'keepalived']);
     host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8 (04/04,2023)\n' });
     host.expect('keepalived', ['-t', '-l', '-f', keepalivedNew], {
       exitCode: 4,
       stderr: '(kubeha_api) Unknown interface!\nauth_pass Xy7pQ2wz rejected\n',
     });
-    host.expect('haproxy', ['-c', '-f', haproxyNew], { exitCode: 1, stderr: "[ALERT] unknown keyword 'bind2'\n" });
 
-    const result = await runStep(loadBalancerStep, params, { host });
+    const result = await runStep(loadBalancerStep, { ...params, mode: 'keepalived' }, { host });
 
     expect(result.outcome).toBe('failed');
     expect(result.error?.message).toContain(
@@ -121,7 +119,27 @@ describe('load-balancer step', () => {
     expect(host.file(keepalivedConfPath)).toBe(old);
     expect(await host.exists(keepalivedNew)).toBe(false);
     expect(host.commandLines()).not.toContain('systemctl reload-or-restart keepalived');
+  });
+
+  it('GIVEN a haproxy.cfg the validator refuses WHEN applied THEN haproxy.cfg stays and keepalived is not touched', async () => {
+    const host = new FakeHost({ files: { [haproxyCfgPath]: 'unchanged' } });
+    host.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
+    for (const unit of ['keepalived', 'haproxy']) {
+      host.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
+    }
+    host.expect('haproxy', ['-c', '-f', haproxyNew], { exitCode: 1, stderr: "[ALERT] unknown keyword 'bind2'\n" });
+
+    const result = await runStep(loadBalancerStep, params, { host });
+
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.message).toContain('haproxy refused the generated /etc/haproxy/haproxy.cfg (exit 1)');
+    expect(result.error?.message).toContain("unknown keyword 'bind2'");
     expect(host.file(haproxyCfgPath)).toBe('unchanged');
+    expect(host.file(keepalivedConfPath)).toBeUndefined();
+    expect(host.commandLines().filter((c) => c.startsWith('systemctl reload') || c.startsWith('keepalived'))).toEqual(
+      [],
+    );
+    host.assertNoPendingExpectations();
   });
 
   it('GIVEN keepalived older than 2.0.4 WHEN applied THEN it installs without -t and says so', async () => {
@@ -158,6 +176,31 @@ describe('load-balancer step', () => {
     for (const field of ['virtualRouterId', 'interface', 'authPass']) expect(result.error?.message).toContain(field);
     expect(result.error?.message).not.toContain('far-too-long');
     expect(host.commands).toEqual([]);
+  });
+
+  it('GIVEN keepalived.conf with the right bytes but mode 0644 THEN only the mode is fixed, nothing reloads', async () => {
+    const first = new FakeHost();
+    first.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
+    for (const unit of ['keepalived', 'haproxy']) {
+      first.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
+    }
+    first.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
+    first.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
+    first.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
+    await first.mkdir('/var/lib/kubeha', 0o700);
+    expect((await runStep(loadBalancerStep, params, { host: first })).outcome).toBe('succeeded');
+    first.setFile(keepalivedConfPath, first.file(keepalivedConfPath) ?? '', 0o644);
+    first.clearRecords();
+
+    const result = await runStep(loadBalancerStep, params, { host: first });
+
+    expect(result).toMatchObject({
+      outcome: 'succeeded',
+      changed: true,
+      changes: ['set the mode of /etc/keepalived/keepalived.conf to 0600'],
+    });
+    expect(await first.fileMode(keepalivedConfPath)).toBe(0o600);
+    expect(first.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
   });
 
   it('GIVEN lbPort 6443 THEN HAProxy is refused naming lbPort', () => {

@@ -177,6 +177,16 @@ async function installValidated(
   await host.writeFileAtomic(file.path, file.content, file.mode);
 }
 
+/** Same bytes, wrong permissions: fix the mode only (nothing to validate or reload). */
+function modeFix(host: Host, path: string, content: string, mode: number): PlannedChange {
+  return {
+    description: `set the mode of ${path} to ${mode.toString(8).padStart(4, '0')}`,
+    apply: async () => {
+      await host.writeFileAtomic(path, content, mode);
+    },
+  };
+}
+
 export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDefinition<LoadBalancerParams> {
   return plannedStep<LoadBalancerParams>({
     kind: 'load-balancer',
@@ -213,11 +223,33 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
         });
       }
 
+      // HAProxy first: keepalived's check goes through it, so the VIP is not offered before it runs.
+      if (withHaproxy) {
+        const haproxyCfg = renderHaproxyConfig(haproxyInputFor(params));
+        if ((await host.readFile(haproxyCfgPath)) === haproxyCfg) {
+          const mode = await host.fileMode(haproxyCfgPath);
+          if (mode !== haproxyCfgMode) changes.push(modeFix(host, haproxyCfgPath, haproxyCfg, haproxyCfgMode));
+        } else {
+          changes.push({
+            description: `write ${haproxyCfgPath} (validated with haproxy -c) and reload haproxy`,
+            apply: async () => {
+              await installValidated(
+                host,
+                { path: haproxyCfgPath, content: haproxyCfg, mode: haproxyCfgMode },
+                async (candidate) => ({ command: 'haproxy', args: ['-c', '-f', candidate] }),
+              );
+              await host.exec('systemctl', ['reload-or-restart', 'haproxy']);
+            },
+          });
+        }
+      }
+
       const keepalivedConf = renderKeepalivedConfig(keepalivedInputFor(params, options));
-      if (
-        (await host.readFile(keepalivedConfPath)) !== keepalivedConf ||
-        (await host.fileMode(keepalivedConfPath)) !== keepalivedConfMode
-      ) {
+      if ((await host.readFile(keepalivedConfPath)) === keepalivedConf) {
+        const mode = await host.fileMode(keepalivedConfPath);
+        if (mode !== keepalivedConfMode)
+          changes.push(modeFix(host, keepalivedConfPath, keepalivedConf, keepalivedConfMode));
+      } else {
         changes.push({
           description: `write ${keepalivedConfPath} (validated with keepalived -t) and reload keepalived`,
           apply: async () => {
@@ -236,26 +268,6 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
             await host.exec('systemctl', ['reload-or-restart', 'keepalived']);
           },
         });
-      }
-
-      if (withHaproxy) {
-        const haproxyCfg = renderHaproxyConfig(haproxyInputFor(params));
-        if (
-          (await host.readFile(haproxyCfgPath)) !== haproxyCfg ||
-          (await host.fileMode(haproxyCfgPath)) !== haproxyCfgMode
-        ) {
-          changes.push({
-            description: `write ${haproxyCfgPath} (validated with haproxy -c) and reload haproxy`,
-            apply: async () => {
-              await installValidated(
-                host,
-                { path: haproxyCfgPath, content: haproxyCfg, mode: haproxyCfgMode },
-                async (candidate) => ({ command: 'haproxy', args: ['-c', '-f', candidate] }),
-              );
-              await host.exec('systemctl', ['reload-or-restart', 'haproxy']);
-            },
-          });
-        }
       }
 
       for (const unit of withHaproxy ? ['haproxy', 'keepalived'] : ['keepalived']) {
