@@ -229,7 +229,10 @@ export class Scheduler {
       // The newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent).
       for (const [address, bound] of indexAgentsByAddress([agent])) this.agentIndex.set(address, bound);
     }
-    this.applyEvents(unacknowledged.map((event) => ({ agentId, event })));
+    this.applyEvents(
+      unacknowledged.map((event) => ({ agentId, event })),
+      false,
+    );
     const now = this.now();
     const resend: { active: ActiveRun; step: StepRecord }[] = [];
     this.record(() => {
@@ -266,7 +269,7 @@ export class Scheduler {
     if (this.inbox.length === 1) setImmediate(() => this.applyEvents(this.inbox.splice(0)));
   }
 
-  private applyEvents(batch: { agentId: string; event: StepEventReport }[]): void {
+  private applyEvents(batch: { agentId: string; event: StepEventReport }[], advance = true): void {
     if (batch.length === 0) return;
     const acks: { agentId: string; event: StepEventReport }[] = [];
     try {
@@ -284,7 +287,8 @@ export class Scheduler {
         ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt },
       });
     }
-    this.kick();
+    // The batch is one turn's worth of results: start what they unlocked now rather than a turn later.
+    if (advance) this.pass();
   }
 
   /** Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. */
@@ -329,16 +333,20 @@ export class Scheduler {
     this.kickQueued = true;
     setImmediate(() => {
       this.kickQueued = false;
-      if (this.stopped) return;
-      for (const active of [...this.active.values()]) {
-        try {
-          this.advance(active);
-        } catch (error) {
-          this.options.logger.error({ err: error, runId: active.run.id }, 'scheduler pass failed; reloading the run');
-          this.reload(active.run.id);
-        }
-      }
+      this.pass();
     });
+  }
+
+  private pass(): void {
+    if (this.stopped) return;
+    for (const active of [...this.active.values()]) {
+      try {
+        this.advance(active);
+      } catch (error) {
+        this.options.logger.error({ err: error, runId: active.run.id }, 'scheduler pass failed; reloading the run');
+        this.reload(active.run.id);
+      }
+    }
   }
 
   private advance(active: ActiveRun): void {
@@ -407,6 +415,8 @@ export class Scheduler {
             `${step.id} waits for ${gate.steps.map((s) => s.id).join(', ')}`,
           );
         });
+        // The credential steps just added are ready: another pass starts them.
+        this.kick();
         return;
       }
     }
@@ -510,6 +520,8 @@ export class Scheduler {
         });
       }
     });
+    // What this step unlocked starts in the next pass, not at the next tick.
+    this.kick();
   }
 
   /**
@@ -557,6 +569,7 @@ export class Scheduler {
       }
     }
     this.record(() => this.insertSteps(active, added));
+    this.kick();
     return [];
   }
 

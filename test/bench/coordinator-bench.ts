@@ -193,7 +193,11 @@ async function deployRun(
         ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node),
       )) {
         const at = (t: string | null) => (t ? ((Date.parse(t) - t0) / 1000).toFixed(2) : '-');
-        log(`    ${s.id.padEnd(48)} ${at(s.dispatchedAt).padStart(7)} ${at(s.finishedAt).padStart(7)}`);
+        const sim = fleet.executions.find((e) => e.stepId === s.id);
+        const simAt = (t: number | null | undefined) => (t ? ((t - t0) / 1000).toFixed(2) : '-');
+        log(
+          `    ${s.id.padEnd(48)} ${at(s.dispatchedAt).padStart(7)} ${simAt(sim?.startedAt).padStart(7)} ${simAt(sim?.finishedAt).padStart(7)} ${at(s.finishedAt).padStart(7)}`,
+        );
       }
     }
     // A barrier per phase: every step of a phase starts when the slowest step of the previous phase has finished.
