@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,37 @@ describe('npm run lab', () => {
     // AND after teardown no namespace, mount, process or directory of the lab remains
     expectNothingLeft(report);
   }, 900_000);
+
+  it('tears everything down on Ctrl-C in the middle of the deploy', async () => {
+    // GIVEN a lab in the middle of its deploy
+    const child = spawn(process.execPath, ['test/lab/lab.ts', '--control-planes', '1', '--workers', '1'], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (output.includes('kubeha apply -f')) resolve();
+      });
+      child.once('close', () => reject(new Error(`the lab ended before its deploy:\n${output}`)));
+    });
+    const id = /network namespaces khlab-([0-9a-f]{6})-\*/.exec(output)?.[1];
+    expect(id).toBeDefined();
+    const namespaces = listNetns(`${labPrefix}${id}-`);
+    expect(namespaces.length).toBe(4);
+    const inodes = namespaces.map((n) => statSync(`/run/netns/${n}`).ino);
+    // WHEN it gets SIGINT
+    child.kill('SIGINT');
+    // THEN it exits 130 and nothing of it is left
+    expect(await exited).toBe(130);
+    expect(output).toContain('SIGINT: tearing the lab down');
+    expect(listNetns(`${labPrefix}${id}-`)).toEqual([]);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(`${labPrefix}${id}`);
+    expect(existsSync(`/var/tmp/${labPrefix}${id}`)).toBe(false);
+    for (const inode of inodes) expect(processesInNetns(inode)).toEqual([]);
+  }, 300_000);
 
   it('finishes the deploy when the coordinator is killed in the middle of it and started again', async () => {
     const { code, output, report } = await runLab('restart', [
