@@ -2,7 +2,7 @@
 // cluster node, `kubeha apply` of the lab's cluster spec with its live progress, /readyz through the VIP,
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LabNetwork } from './lab-network.ts';
 import { LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
@@ -123,8 +123,11 @@ export class LabRun {
     this.report.lab = { id: this.network.id, netns_inodes: this.network.nodes.map((n) => n.netnsInode) };
   }
 
+  private coordinatorPid = 0;
+
   private async startCoordinator(): Promise<void> {
-    this.admin.daemon(
+    // nsenter, env and sh exec into the coordinator: this pid is the coordinator's.
+    this.coordinatorPid = this.admin.daemon(
       'node',
       [
         `${projectRoot}/coordinator/main.ts`,
@@ -256,10 +259,12 @@ ${nodes.join('\n')}
       );
     });
     this.options.log('killing the coordinator (SIGKILL) in the middle of the deploy');
-    await this.admin.run('pkill', ['-KILL', '-f', `${projectRoot}/coordinator/main.ts`]);
-    await this.until('the coordinator to be gone', 20, async () => {
-      return (await this.admin.run('pgrep', ['-f', `${projectRoot}/coordinator/main.ts`])).code !== 0;
-    });
+    const pid = this.coordinatorPid;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('coordinator/main.ts')) {
+      throw new Error(`process ${pid} is not the lab's coordinator`);
+    }
+    process.kill(pid, 'SIGKILL');
+    await this.until('the coordinator to be gone', 20, async () => !existsSync(`/proc/${pid}`));
     this.options.log('starting the coordinator again');
     await this.restartCoordinator();
     this.report.coordinator_restarted = true;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJoinCommands } from '../../agent/kubeadm/join-command.ts';
 import { renderInitConfig, renderJoinConfig } from '../../agent/kubeadm/kubeadm-config.ts';
@@ -107,11 +107,13 @@ describe('stand-ins inside lab nodes', () => {
     await ok(cp1, 'systemctl', ['enable', '--now', 'keepalived']);
     expect(await ok(cp1, 'systemctl', ['is-active', 'keepalived'])).toBe('active\n');
     expect(await ok(cp1, 'systemctl', ['is-enabled', 'keepalived'])).toBe('enabled\n');
-    expect((await ok(cp1, 'pgrep', ['-x', 'keepalived'])).trim()).not.toBe('');
-    await eventually('the VIP on cp1', async () => (await ok(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip));
-    expect(await ok(w1, 'systemctl', ['is-active', 'chronyd', 'keepalived']).catch((e: Error) => e.message)).toContain(
-      'active',
+    const mainPid = Number(
+      (await ok(cp1, 'systemctl', ['show', '--property=MainPID', 'keepalived'])).trim().split('=')[1],
     );
+    expect(readFileSync(`/proc/${mainPid}/comm`, 'utf8')).toBe('keepalived\n');
+    expect(readlinkSync(`/proc/${mainPid}/ns/net`)).toBe(`net:[${cp1.netnsInode}]`);
+    await eventually('the VIP on cp1', async () => (await ok(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip));
+    expect(await ok(w1, 'systemctl', ['is-active', 'chronyd', 'keepalived'])).toBe('active\ninactive\n');
     await ok(cp1, 'systemctl', ['stop', 'keepalived']);
     const stopped = await cp1.run('systemctl', ['is-active', 'keepalived']);
     expect(stopped).toMatchObject({ code: 3, stdout: 'inactive\n' });
@@ -215,10 +217,12 @@ describe('stand-ins inside lab nodes', () => {
   }, 90_000);
 
   it('the kubelet stops a static pod when its manifest goes away', async () => {
-    const schedulerPid = async () => (await cp1.run('pgrep', ['-f', 'kube-scheduler.ts'])).stdout.trim();
-    expect(await schedulerPid()).not.toBe('');
+    const pod = JSON.parse(await ok(cp1, 'cat', ['/run/kubelet-stand-in/pods/kube-scheduler.yaml.json'])) as {
+      pid: number;
+    };
+    expect(existsSync(`/proc/${pod.pid}`)).toBe(true);
     await ok(cp1, 'mv', ['/etc/kubernetes/manifests/kube-scheduler.yaml', '/var/lib/kube-scheduler.yaml.off']);
-    await eventually('kube-scheduler to stop', async () => (await schedulerPid()) === '');
+    await eventually('kube-scheduler to stop', async () => !existsSync(`/proc/${pod.pid}`));
     expect(await ok(cp1, 'crictl', ['ps'])).not.toContain('kube-scheduler');
   }, 30_000);
 
