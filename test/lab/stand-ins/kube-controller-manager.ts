@@ -14,6 +14,8 @@ const store = new ClusterStore(readNodeIdentity().clusterDir);
 const identity = leaderIdentity();
 const kubeconfig = readKubeconfig(kubeconfigPath);
 
+const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+
 function ready(node: KubeObject): boolean {
   return ((node['status'] as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
     (c) => c.type === 'Ready' && c.status === 'True',
@@ -30,7 +32,6 @@ function reconcileDeployments(): void {
     };
     const namespace = deployment.metadata.namespace ?? 'default';
     for (let i = 0; i < (spec.replicas ?? 1); i++) {
-      const hash = (text: string) => createHash('sha256').update(text).digest('hex');
       const name = `${deployment.metadata.name}-${hash(deployment.metadata.name).slice(0, 10)}-${hash(`${deployment.metadata.name}/${i}`).slice(0, 5)}`;
       const node = nodes[i % nodes.length]!;
       const existing = store.get('pods', namespace, name);
