@@ -47,6 +47,8 @@ export class VipWatch {
       ]);
       lines(watcher, (line) => {
         this.holders.set(node.name, line === '1');
+        // Until every control plane has answered once, "nobody has it" would only mean "not asked yet".
+        if (this.holders.size < controlPlanes.length) return;
         const now = [...this.holders].filter(([, held]) => held).map(([name]) => name);
         this.holdersMax = Math.max(this.holdersMax, now.length);
         const last = this.history.at(-1);
