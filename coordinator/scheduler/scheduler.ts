@@ -179,6 +179,9 @@ export class Scheduler {
       this.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
     });
     this.active.set(run.id, active);
+    // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health
+    // endpoint answers healthy before init, so the VIP sits where init needs it).
+    this.broadcastPhase(cluster.spec, cluster.initializedAt !== null);
     this.options.logger.info({ runId: run.id, cluster: clusterName, kind, steps: steps.length }, 'run started');
     this.kick();
     return run;
@@ -608,7 +611,7 @@ export class Scheduler {
       touch(valueNames.certificateKey);
       const record = this.options.store.clusters.get(cluster);
       if (record) this.options.store.clusters.put({ ...record, initializedAt: now });
-      queueMicrotask(() => this.broadcastPhase(active.spec, true));
+      this.broadcastPhase(active.spec, true);
     }
     if (result.outputs['kubeconfig']) keep(valueNames.kubeconfig, result.outputs['kubeconfig'], true);
     if (step.kind === 'join-credentials' && step.params['action'] === 'create-token' && step.forNode) {

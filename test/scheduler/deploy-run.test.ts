@@ -69,7 +69,9 @@ describe('a deploy run with simulated agents', () => {
     expect(new Set(keys).size).toBe(keys.length);
     // The init node was told it is the init node, then that the cluster is initialized.
     const cp1 = agents.find((a) => a.options.node === 'cp1')!;
-    expect(cp1.phases.some((p) => p?.init_node === true)).toBe(true);
+    expect(cp1.phases[0]).toMatchObject({ cluster: 'sim-a', init_node: true, initialized: false, lb_port: 16443 });
     expect(cp1.phases.at(-1)?.initialized).toBe(true);
+    const cp2 = agents.find((a) => a.options.node === 'cp2')!;
+    expect(cp2.phases[0]).toMatchObject({ init_node: false, initialized: false });
   });
 });
