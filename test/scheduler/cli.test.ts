@@ -61,6 +61,14 @@ describe('the kubeha CLI against a coordinator with simulated agents', () => {
     expect(lines.some((l) => /^w2\s+join-worker\/w2\s+succeeded/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/\[#{30}\] \d+\/\d+ steps \(100%\)\s+run run-\S+ succeeded$/);
     const runId = /run (run-[0-9a-f-]+)/.exec(lines[0]!)![1]!;
+    const dispatched = lines.findIndex((l) => /^w2\s+join-worker\/w2\s+dispatched/.test(l));
+    expect(dispatched).toBeGreaterThan(0);
+    expect(dispatched).toBeLessThan(lines.findIndex((l) => /^w2\s+join-worker\/w2\s+succeeded/.test(l)));
+
+    // Watching a finished run replays its log in order and exits 0.
+    const watched = await kubeha(['watch', runId]);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout.trim().split('\n').at(-1)).toBe(lines.at(-1));
 
     const clusters = await kubeha(['get', 'clusters']);
     expect(clusters.stdout).toMatch(/cli-a\s+10\.10\.255\.100:16443\s+5\s+5\/5\s+yes\s+deploy succeeded/);

@@ -14,7 +14,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * line. Reconnects (from the last event seen) when the coordinator restarts. Exit code 0 when the run succeeded.
  */
 export async function watchCommand(api: ApiClient, runId: string, output: WatchOutput): Promise<number> {
-  const progress = new RunProgress(await api.request<RunDetailView>('GET', `/v1/runs/${encodeURIComponent(runId)}`));
+  const run = await api.request<RunDetailView>('GET', `/v1/runs/${encodeURIComponent(runId)}`);
+  // The view starts from nothing and replays the run's event log, so that what it shows is always in event order.
+  const progress = new RunProgress({
+    ...run,
+    state: 'running',
+    error: null,
+    steps: run.steps.map((s) => ({ ...s, state: 'pending', attempt: 0, dispatchedAt: null })),
+  });
   let drawn = 0;
   const redraw = () => {
     const lines = renderRunProgress(progress);
@@ -22,7 +29,6 @@ export async function watchCommand(api: ApiClient, runId: string, output: WatchO
     drawn = lines.length;
   };
   if (output.isTTY) redraw();
-  else for (const node of progress.nodes()) output.write(`${progress.nodeLine(node)}\n`);
 
   let lastDraw = 0;
   for (let reconnects = 0; !progress.finished && reconnects < 30; reconnects++) {
