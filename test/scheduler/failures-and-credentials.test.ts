@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
+import { planRun } from '../../coordinator/plan/plan-run.ts';
+import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
@@ -176,5 +178,66 @@ describe('failures, retries and join credentials', () => {
       executions.some((e) => e.kind === 'kubeadm-init' && e.outcome === 'cancelled'),
     );
     expect(executions.some((e) => e.kind === 'kubeadm-join')).toBe(false);
+  });
+
+  it('GIVEN a step that hangs past its timeout THEN the agent is told to stop and the next attempt succeeds', async () => {
+    // The real plan with a 1 s timeout and short backoff on host-prep/w1.
+    const fastPlan: PlanRun = (kind, spec) => {
+      const plan = planRun(kind, spec);
+      for (const step of plan.steps) {
+        if (step.id === 'host-prep/w1') {
+          step.timeoutSeconds = 1;
+          step.retry = { maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 50 };
+        }
+      }
+      return plan;
+    };
+    sim = await startSimCoordinator({ scheduler: { planRun: fastPlan } });
+    const { executions } = await fleet(
+      sim,
+      'sim-g',
+      simScript({ default: 5 }, (step) =>
+        step.stepId === 'host-prep/w1' && step.attempt === 1 ? { outcome: 'hang' } : undefined,
+      ),
+    );
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sim-g/runs', { kind: 'deploy' });
+    const done = await waitForRunEnd(sim.api, run.id);
+    expect(done.state).toBe('succeeded');
+    const attempts = executions.filter((e) => e.stepId === 'host-prep/w1');
+    expect(attempts.map((e) => [e.attempt, e.outcome])).toEqual([
+      [1, 'cancelled'],
+      [2, 'succeeded'],
+    ]);
+    const events = await allEvents(sim, run.id);
+    expect(events.some((e) => e.includes('KUBEHA_STEP_TIMEOUT'))).toBe(true);
+  });
+
+  it('GIVEN an agent away longer than the grace period THEN its step counts as failed and runs again, the late result is ignored', async () => {
+    const fastPlan: PlanRun = (kind, spec) => {
+      const plan = planRun(kind, spec);
+      for (const step of plan.steps) {
+        if (step.id === 'container-runtime/w2') step.retry = { maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 50 };
+      }
+      return plan;
+    };
+    sim = await startSimCoordinator({ scheduler: { planRun: fastPlan, disconnectGraceMs: 300 } });
+    const { executions } = await fleet(
+      sim,
+      'sim-h',
+      simScript({ default: 5 }, (step) =>
+        step.stepId === 'container-runtime/w2' && step.attempt === 1
+          ? { delayMs: 100, disconnectForMs: 1_500 }
+          : undefined,
+      ),
+    );
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sim-h/runs', { kind: 'deploy' });
+    const done = await waitForRunEnd(sim.api, run.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.steps.find((s) => s.id === 'container-runtime/w2')).toMatchObject({ state: 'succeeded', attempt: 2 });
+    expect(executions.filter((e) => e.stepId === 'container-runtime/w2').map((e) => e.attempt)).toEqual([1, 2]);
+    const events = await allEvents(sim, run.id);
+    expect(events.some((e) => e.includes('KUBEHA_AGENT_DISCONNECTED'))).toBe(true);
+    const w2 = agents.find((a) => a.options.node === 'w2')!;
+    await waitFor('the stale result to be acknowledged too', () => w2.unacknowledged === 0);
   });
 });

@@ -6,6 +6,7 @@ import { createLogger } from '../../common/logger.ts';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
 import { parseCoordinatorConfig } from '../../coordinator/config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
+import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
 import { waitFor } from '../support/free-port.ts';
 
 export interface RunView {
@@ -39,7 +40,7 @@ export interface SimCoordinator {
 export async function startSimCoordinator(
   options: {
     schedulerNow?: () => number;
-    scheduler?: { tickMs?: number; disconnectGraceMs?: number; resumeGraceMs?: number };
+    scheduler?: { tickMs?: number; disconnectGraceMs?: number; resumeGraceMs?: number; planRun?: PlanRun };
   } = {},
 ): Promise<SimCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-sim-'));
