@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { bootstrapTokenProblem, type StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type {
@@ -101,6 +102,13 @@ CREATE TABLE IF NOT EXISTS step_params (
   params TEXT NOT NULL,
   PRIMARY KEY (run_id, id),
   FOREIGN KEY (run_id, id) REFERENCES steps (run_id, id) ON DELETE CASCADE
+);
+-- Large parameter values, once per run: every host-prep step of a 1,000-node cluster carries the same node list.
+CREATE TABLE IF NOT EXISTS param_values (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  hash TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (run_id, hash)
 );
 CREATE TABLE IF NOT EXISTS run_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -221,6 +229,30 @@ function eventFromRow(row: EventRow): RunEvent {
 }
 
 const json = (v: unknown) => JSON.stringify(v);
+
+/** A parameter value at least this long (as JSON) is stored once per run and referenced by its hash. */
+const sharedValueMinLength = 1024;
+const sharedValueKey = '$kubehaValue';
+
+/** The step's parameters as stored: large top-level values replaced by references to param_values. */
+function encodeParams(params: Record<string, unknown>, share: (text: string) => string): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    const text = json(value);
+    parts.push(`${json(key)}:${text.length >= sharedValueMinLength ? json({ [sharedValueKey]: share(text) }) : text}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function decodeParams(text: string, shared: (hash: string) => unknown): Record<string, unknown> {
+  const params = JSON.parse(text) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(params)) {
+    const hash = (value as Record<string, unknown> | null)?.[sharedValueKey];
+    if (typeof hash === 'string') params[key] = shared(hash);
+  }
+  return params;
+}
 const stepColumns: Record<keyof StepUpdate, [string, (value: never) => unknown]> = {
   dependsOn: ['depends_on', (v: string[]) => json(v)],
   state: ['state', (v: string) => v],
@@ -548,8 +580,19 @@ export class SqliteStore implements Store {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
         const params = this.statement('INSERT INTO step_params (run_id, id, params) VALUES (?, ?, ?)');
+        const value = this.statement('INSERT OR IGNORE INTO param_values (run_id, hash, json) VALUES (?, ?, ?)');
+        const hashes = new Map<string, string>();
         this.transaction(() => {
           for (const s of steps) {
+            const share = (text: string) => {
+              let hash = hashes.get(text);
+              if (!hash) {
+                hash = createHash('sha256').update(text).digest('base64url');
+                hashes.set(text, hash);
+                value.run(s.runId, hash, text);
+              }
+              return hash;
+            };
             statement.run(
               s.runId,
               s.id,
@@ -575,21 +618,36 @@ export class SqliteStore implements Store {
               s.changed ? 1 : 0,
               json(s.outputs),
             );
-            params.run(s.runId, s.id, json(s.params));
+            params.run(s.runId, s.id, encodeParams(s.params, share));
           }
         });
       },
-      list: (runId, withParams = true) =>
-        (
-          (withParams
-            ? this.statement(
-                `SELECT steps.*, step_params.params FROM steps
-                 JOIN step_params ON step_params.run_id = steps.run_id AND step_params.id = steps.id
-                 WHERE steps.run_id = ? ORDER BY steps.seq`,
-              )
-            : this.statement("SELECT steps.*, '{}' AS params FROM steps WHERE run_id = ? ORDER BY seq")
+      list: (runId, withParams = true) => {
+        if (!withParams) {
+          return (
+            this.statement("SELECT steps.*, '{}' AS params FROM steps WHERE run_id = ? ORDER BY seq").all(
+              runId,
+            ) as unknown as StepRow[]
+          ).map(stepFromRow);
+        }
+        const rows = this.statement('SELECT hash, json FROM param_values WHERE run_id = ?').all(runId) as unknown as {
+          hash: string;
+          json: string;
+        }[];
+        const texts = new Map(rows.map((r) => [r.hash, r.json]));
+        const parsed = new Map<string, unknown>();
+        const shared = (hash: string) => {
+          if (!parsed.has(hash)) parsed.set(hash, JSON.parse(texts.get(hash) ?? 'null'));
+          return parsed.get(hash);
+        };
+        return (
+          this.statement(
+            `SELECT steps.*, step_params.params FROM steps
+             JOIN step_params ON step_params.run_id = steps.run_id AND step_params.id = steps.id
+             WHERE steps.run_id = ? ORDER BY steps.seq`,
           ).all(runId) as unknown as StepRow[]
-        ).map(stepFromRow),
+        ).map((row) => ({ ...stepFromRow({ ...row, params: '{}' }), params: decodeParams(row.params, shared) }));
+      },
       update: (runId, id, update) => {
         const sets: string[] = [];
         const values: unknown[] = [];
