@@ -189,6 +189,12 @@ async function deployRun(
         steps: { id: string; node: string; dispatchedAt: string | null; finishedAt: string | null }[];
       }>('GET', `/v1/runs/${id}`);
       const t0 = Date.parse(run.createdAt);
+      for (const kind of ['preflight', 'host-prep', 'container-runtime']) {
+        const received = fleet.executions.filter((e) => e.kind === kind).map((e) => (e.startedAt - t0) / 1000);
+        log(
+          `    ${kind} received by the agents from ${Math.min(...received).toFixed(2)} to ${Math.max(...received).toFixed(2)} s`,
+        );
+      }
       for (const s of detail.steps.filter((x) =>
         ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node),
       )) {
