@@ -353,20 +353,30 @@ export class Scheduler {
   }
 
   private advance(active: ActiveRun): void {
-    this.record(() => this.advanceInTransaction(active));
-  }
-
-  private advanceInTransaction(active: ActiveRun): void {
     const now = this.now();
     const disconnectGraceMs = this.options.disconnectGraceMs ?? 30_000;
-    for (const s of active.steps.values()) {
-      const failure = inFlightFailure(s, now, disconnectGraceMs);
-      if (!failure) continue;
-      const { agentId, attempt } = s;
-      this.record(() => this.applyFailure(active, s, failure));
-      if (agentId) this.deliver(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
-    }
-    for (const s of readySteps(active.steps, now)) this.startStep(active, s, now);
+    this.record(() => {
+      for (const s of active.steps.values()) {
+        const failure = inFlightFailure(s, now, disconnectGraceMs);
+        if (!failure) continue;
+        const { agentId, attempt } = s;
+        this.applyFailure(active, s, failure);
+        if (agentId) this.deliver(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
+      }
+    });
+    // At most a slice per pass, committed and sent before the next pass: the first steps of a wide wave (the control
+    // planes come first in the plan) leave without waiting for a thousand others.
+    const ready = readySteps(active.steps, now);
+    const slice = 64;
+    this.record(() => {
+      for (const s of ready.slice(0, slice)) this.startStep(active, s, now);
+    });
+    if (ready.length > slice) this.kick();
+    this.record(() => this.finishIfDone(active));
+  }
+
+  private finishIfDone(active: ActiveRun): void {
+    if (!this.active.has(active.run.id)) return;
     const outcome = runOutcome(active.steps.values());
     if (outcome !== 'running') {
       const failed = [...active.steps.values()].find((s) => s.state === 'failed' && !s.bestEffort);
