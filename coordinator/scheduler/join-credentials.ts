@@ -59,14 +59,16 @@ function randomPass(length: number): string {
 
 /** A control plane that is up in this run (init or joined), preferring the init node and connected agents. */
 export function healthyControlPlane(
-  steps: readonly StepRecord[],
+  steps: Iterable<StepRecord>,
   exclude: string,
   isConnected: (node: string) => boolean,
 ): string | undefined {
-  const up = steps
-    .filter((s) => s.state === 'succeeded' && (s.kind === 'kubeadm-init' || isControlPlaneJoin(s)))
-    .map((s) => s.node)
-    .filter((n) => n !== exclude);
+  const up: string[] = [];
+  for (const s of steps) {
+    if (s.state === 'succeeded' && s.node !== exclude && (s.kind === 'kubeadm-init' || isControlPlaneJoin(s))) {
+      up.push(s.node);
+    }
+  }
   return up.find(isConnected) ?? up[0];
 }
 

@@ -52,6 +52,8 @@ interface ActiveRun {
   spec: ClusterSpec;
   steps: Map<string, StepRecord>;
   nextSeq: number;
+  /** kubeadm-init and the control-plane joins: where join credentials can be made. */
+  controlPlaneSteps: StepRecord[];
 }
 
 function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): ActiveRun {
@@ -60,6 +62,7 @@ function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): Acti
     spec,
     steps: new Map(steps.map((s) => [s.id, s])),
     nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
+    controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),
   };
 }
 
@@ -79,6 +82,8 @@ export class Scheduler {
   private outbox: (() => void)[] = [];
   private depth = 0;
   private sendQueue: (() => void)[] = [];
+  /** Messages that may wait behind steps (ClusterPhase to every node of a large cluster). */
+  private backgroundQueue: (() => void)[] = [];
   private draining = false;
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
@@ -396,8 +401,7 @@ export class Scheduler {
     if (!agent || !this.options.agents.isConnected(agent.id)) return;
     const values = this.valuesOf(active.run.cluster);
     if (isJoin(step) && step.state !== 'preparing') {
-      const steps = [...active.steps.values()];
-      const controlPlane = healthyControlPlane(steps, step.node, (n) => {
+      const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, (n) => {
         const a = this.agentFor(active.spec, n);
         return a !== undefined && this.options.agents.isConnected(a.id);
       });
@@ -630,8 +634,7 @@ export class Scheduler {
       values.delete(cluster, valueNames.joinToken(step.forNode));
     }
     if (isJoin(step)) {
-      const steps = [...active.steps.values()];
-      const controlPlane = healthyControlPlane(steps, step.node, () => true);
+      const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, () => true);
       const deletion =
         controlPlane && tokenDeletionAfterJoin(step, (id) => active.steps.has(id), controlPlane, active.nextSeq);
       if (deletion) this.insertSteps(active, [deletion]);
@@ -650,7 +653,7 @@ export class Scheduler {
     if (decision.state === 'retry-wait') {
       let dependsOn = step.dependsOn;
       if (isControlPlaneJoin(step)) {
-        const controlPlane = healthyControlPlane([...active.steps.values()], step.node, () => true);
+        const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, () => true);
         if (controlPlane) {
           const cleanup = cleanupAfterFailedControlPlaneJoin(step, active.spec, controlPlane, active.nextSeq);
           this.insertSteps(active, cleanup);
@@ -719,8 +722,16 @@ export class Scheduler {
   private broadcastPhase(spec: ClusterSpec, initialized: boolean): void {
     for (const node of spec.spec.nodes) {
       const agent = this.agentFor(spec, node.name);
-      if (agent) this.deliver(agent.id, this.phaseFor(spec, node.name, initialized));
+      if (!agent) continue;
+      const send = () => void this.options.agents.send(agent.id, this.phaseFor(spec, node.name, initialized));
+      if (this.depth > 0) this.outbox.push(() => this.background(send));
+      else this.background(send);
     }
+  }
+
+  private background(send: () => void): void {
+    this.backgroundQueue.push(send);
+    if (!this.draining) this.drain();
   }
 
   private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
@@ -813,8 +824,10 @@ export class Scheduler {
   }
 
   private drain(): void {
-    for (const send of this.sendQueue.splice(0, 32)) send();
-    this.draining = this.sendQueue.length > 0;
+    const batch = this.sendQueue.splice(0, 32);
+    if (batch.length < 32) batch.push(...this.backgroundQueue.splice(0, 32 - batch.length));
+    for (const send of batch) send();
+    this.draining = this.sendQueue.length > 0 || this.backgroundQueue.length > 0;
     if (this.draining) setImmediate(() => this.drain());
   }
 
