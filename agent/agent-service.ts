@@ -73,6 +73,7 @@ export function startAgent(
       facts: deps.facts,
     },
   });
+  deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
   session.start();
   return {
     session,

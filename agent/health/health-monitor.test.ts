@@ -26,6 +26,36 @@ function scripted(results: boolean[]) {
 }
 
 describe('HealthMonitor', () => {
+  it('GIVEN the VIP moves onto and off this node THEN each move is reported once, at the next probe interval', async () => {
+    let addresses = ['10.0.0.11'];
+    let clock = 0;
+    const moves: boolean[] = [];
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 100,
+      initialPhase: phase,
+      probe: async () => ({ ok: true, detail: 'HTTP 200' }),
+      localAddresses: () => addresses,
+      now: () => clock,
+    });
+    monitor.onVipHeldChange((held) => moves.push(held));
+    monitor.start();
+    try {
+      const waitTicks = async () => {
+        clock += 1000;
+        await new Promise((r) => setTimeout(r, 250));
+      };
+      await waitTicks();
+      addresses = ['10.0.0.11', '10.0.0.6'];
+      await waitTicks();
+      await waitTicks();
+      addresses = ['10.0.0.11'];
+      await waitTicks();
+    } finally {
+      await monitor.stop();
+    }
+    expect(moves).toEqual([true, false]);
+  });
+
   it('needs two failed probes to turn unhealthy and two good ones to recover, and reports each change once', async () => {
     const { probe, calls } = scripted([true, false, true, false, false, true, true]);
     const changes: VrrpVerdict[] = [];

@@ -43,6 +43,8 @@ export class HealthMonitor {
   private lastTickMs = 0;
   private lastHealthy: boolean | undefined;
   private vipCache: { vip: string; atMs: number; held: boolean } | undefined;
+  private lastHeld: boolean | undefined;
+  private readonly vipListeners: ((held: boolean) => void)[] = [];
 
   constructor(options: HealthMonitorOptions) {
     this.options = options;
@@ -97,6 +99,11 @@ export class HealthMonitor {
     return this.vipCache.held;
   }
 
+  /** Called when this node gains or loses the VIP (checked every probe interval), so the coordinator hears it at once. */
+  onVipHeldChange(listener: (held: boolean) => void): void {
+    this.vipListeners.push(listener);
+  }
+
   /** Whether the probe loop is alive: the last tick is at most three intervals old. */
   loopAlive(): boolean {
     return this.timer !== undefined && this.now() - this.lastTickMs <= 3 * this.probeIntervalMs;
@@ -134,6 +141,9 @@ export class HealthMonitor {
   private tick(): void {
     this.lastTickMs = this.now();
     this.publish();
+    const held = this.holdsVip();
+    if (this.lastHeld !== undefined && held !== this.lastHeld) for (const listener of this.vipListeners) listener(held);
+    this.lastHeld = held;
     void this.probeNow();
   }
 

@@ -154,25 +154,31 @@ export class AgentSession {
     });
   }
 
+  /** Sends a heartbeat now (e.g. the VIP moved) instead of at the next interval; nothing when not connected. */
+  heartbeatNow(): void {
+    if (this.established) this.beat();
+  }
+
+  private beat(): void {
+    const health = this.options.hooks.health?.();
+    this.send({
+      heartbeat: {
+        sent_at_ms: String(Date.now()),
+        health: health?.snapshot ?? {
+          agent_ok: true,
+          vrrp_healthy: false,
+          vrrp_reason: 'no health probe',
+          probe_age_ms: '0',
+        },
+        holds_vip: health?.holdsVip ?? false,
+      },
+    });
+  }
+
   private startHeartbeats(): void {
     clearInterval(this.heartbeatTimer);
-    const beat = () => {
-      const health = this.options.hooks.health?.();
-      this.send({
-        heartbeat: {
-          sent_at_ms: String(Date.now()),
-          health: health?.snapshot ?? {
-            agent_ok: true,
-            vrrp_healthy: false,
-            vrrp_reason: 'no health probe',
-            probe_age_ms: '0',
-          },
-          holds_vip: health?.holdsVip ?? false,
-        },
-      });
-    };
-    beat();
-    this.heartbeatTimer = setInterval(beat, this.options.heartbeatIntervalMs);
+    this.beat();
+    this.heartbeatTimer = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
   }
 
   private lost(): void {
