@@ -11,6 +11,7 @@ import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import type { AgentRecord, RunEvent, RunRecord, StepRecord, StepUpdate, Store } from '../store/store.ts';
 import { indexAgentsByAddress } from './agent-for-node.ts';
+import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import {
   cleanupAfterFailedControlPlaneJoin,
   healthyControlPlane,
@@ -25,12 +26,6 @@ import {
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
 import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
-
-/** The gateway as the scheduler sees it. */
-export interface AgentChannel {
-  send(agentId: string, message: CoordinatorMessage): boolean;
-  isConnected(agentId: string): boolean;
-}
 
 export interface SchedulerOptions {
   store: Store;
@@ -78,13 +73,8 @@ export class Scheduler {
   private agentIndex: Map<string, AgentRecord> | undefined;
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
-  /** Messages to agents decided inside the open transaction: sent only once it has committed. */
-  private outbox: (() => void)[] = [];
+  private readonly outbox: AgentOutbox;
   private depth = 0;
-  private sendQueue: (() => void)[] = [];
-  /** Messages that may wait behind steps (ClusterPhase to every node of a large cluster). */
-  private backgroundQueue: (() => void)[] = [];
-  private draining = false;
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -92,6 +82,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.outbox = new AgentOutbox(options.agents);
   }
 
   /** Resumes every unfinished run; dispatched steps are re-sent (same id and attempt) once their agent is back. */
@@ -291,9 +282,7 @@ export class Scheduler {
     }
     // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
     for (const { agentId, event } of acks) {
-      this.options.agents.send(agentId, {
-        ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt },
-      });
+      this.outbox.send(agentId, { ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt } });
     }
     // The batch is one turn's worth of results: start what they unlocked now rather than a turn later.
     if (advance) this.pass();
@@ -723,15 +712,8 @@ export class Scheduler {
     for (const node of spec.spec.nodes) {
       const agent = this.agentFor(spec, node.name);
       if (!agent) continue;
-      const send = () => void this.options.agents.send(agent.id, this.phaseFor(spec, node.name, initialized));
-      if (this.depth > 0) this.outbox.push(() => this.background(send));
-      else this.background(send);
+      this.outbox.send(agent.id, this.phaseFor(spec, node.name, initialized), { background: true });
     }
-  }
-
-  private background(send: () => void): void {
-    this.backgroundQueue.push(send);
-    if (!this.draining) this.drain();
   }
 
   private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
@@ -797,38 +779,20 @@ export class Scheduler {
       return;
     }
     this.depth++;
+    this.outbox.hold();
     try {
       this.options.store.transaction(fn);
     } catch (error) {
       this.pendingEvents = [];
-      this.outbox = [];
+      this.outbox.discard();
       throw error;
     } finally {
       this.depth--;
     }
     const events = this.pendingEvents;
-    const outbox = this.outbox;
     this.pendingEvents = [];
-    this.outbox = [];
     for (const e of events) this.options.bus.publish(e);
-    this.flush(outbox);
-  }
-
-  /**
-   * Sends in order, in slices with a yield between them, so that the first messages reach the wire while the rest
-   * of a wide wave (a thousand RunSteps) are still being encoded.
-   */
-  private flush(outbox: (() => void)[]): void {
-    this.sendQueue.push(...outbox);
-    if (!this.draining) this.drain();
-  }
-
-  private drain(): void {
-    const batch = this.sendQueue.splice(0, 32);
-    if (batch.length < 32) batch.push(...this.backgroundQueue.splice(0, 32 - batch.length));
-    for (const send of batch) send();
-    this.draining = this.sendQueue.length > 0 || this.backgroundQueue.length > 0;
-    if (this.draining) setImmediate(() => this.drain());
+    this.outbox.release();
   }
 
   private deliver(
@@ -836,11 +800,7 @@ export class Scheduler {
     message: CoordinatorMessage | (() => CoordinatorMessage),
     onFailure?: () => void,
   ): void {
-    const send = () => {
-      if (!this.options.agents.send(agentId, typeof message === 'function' ? message() : message)) onFailure?.();
-    };
-    if (this.depth > 0) this.outbox.push(send);
-    else this.flush([send]);
+    this.outbox.send(agentId, message, onFailure ? { onFailure } : {});
   }
 
   private reload(runId: string): void {

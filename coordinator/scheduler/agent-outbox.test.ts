@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import { AgentOutbox } from './agent-outbox.ts';
+
+function recordingChannel(connected: Set<string>) {
+  const sent: string[] = [];
+  return {
+    sent,
+    channel: {
+      send: (agentId: string, message: CoordinatorMessage) => {
+        if (!connected.has(agentId)) return false;
+        sent.push(`${agentId}:${message.ack?.step_id ?? message.cluster_phase?.cluster ?? '?'}`);
+        return true;
+      },
+      isConnected: (agentId: string) => connected.has(agentId),
+    },
+  };
+}
+
+const ack = (step: string): CoordinatorMessage => ({ ack: { run_id: 'r', step_id: step, attempt: 1 } });
+const flushed = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('AgentOutbox', () => {
+  it('GIVEN an open transaction THEN messages wait for its commit, and a rollback drops them', async () => {
+    const { sent, channel } = recordingChannel(new Set(['a']));
+    const outbox = new AgentOutbox(channel);
+    outbox.hold();
+    outbox.send('a', ack('one'));
+    expect(sent).toEqual([]);
+    outbox.discard();
+    outbox.hold();
+    outbox.send('a', () => ack('two'));
+    outbox.release();
+    await flushed();
+    expect(sent).toEqual(['a:two']);
+  });
+
+  it('GIVEN many messages THEN they leave in order, background ones after the others; a failed send is reported', async () => {
+    const { sent, channel } = recordingChannel(new Set(['a']));
+    const outbox = new AgentOutbox(channel);
+    const failed: string[] = [];
+    outbox.hold();
+    outbox.send('a', { cluster_phase: { cluster: 'phase' } }, { background: true });
+    for (let i = 0; i < 40; i++) outbox.send('a', ack(`s${i}`));
+    outbox.send('gone', ack('x'), { onFailure: () => failed.push('gone') });
+    outbox.release();
+    await flushed();
+    expect(sent).toEqual([...Array.from({ length: 40 }, (_, i) => `a:s${i}`), 'a:phase']);
+    expect(failed).toEqual(['gone']);
+  });
+});
