@@ -74,9 +74,10 @@ export async function startCoordinator(
     agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
   });
+  // Unfinished runs are loaded before any agent can connect and report a result for them.
+  scheduler.start();
   const grpcListen = splitHostPort(config.grpc.listen);
   const grpcPort = await gateway.listen(grpcListen.host, grpcListen.port);
-  scheduler.start();
   const gatewayAddress = config.grpc.advertiseAddress || `${config.grpc.serverSans[0] ?? grpcListen.host}:${grpcPort}`;
 
   const api = await buildApi({
