@@ -10,6 +10,7 @@ export const labPrefix = 'khlab-';
 export const standInsBin = fileURLToPath(new URL('./stand-ins/bin', import.meta.url));
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The project's Node 24 (system node may be older and cannot run .ts). */
+const maskedPrefixes = ['/etc/', '/var/lib/', '/var/log/', '/root/', '/tmp/', '/usr/libexec/', '/run/'];
 export const projectNodeBin = join(projectRoot, 'node_modules', '.bin');
 
 export interface RunResult {
@@ -86,8 +87,14 @@ export class LabNode {
 
   /** Starts the process that holds the node's mount and UTS namespaces and sets them up. */
   async start(): Promise<void> {
+    // A checkout under /tmp, /root, /var/lib... (CI clones anywhere) would be hidden by the node's own mounts: it is
+    // kept aside first and put back after, so the stand-ins and the project's Node stay on the node's PATH.
+    const projectHidden = maskedPrefixes.some((prefix) => projectRoot.startsWith(prefix));
     const script = [
       'set -e',
+      ...(projectHidden
+        ? [`mkdir -p "${this.dir}/project"`, `mount --bind "${projectRoot}" "${this.dir}/project"`]
+        : []),
       `mount --bind "${this.dir}/etc" /etc`,
       `mount --bind "${this.dir}/var-lib" /var/lib`,
       `mount --bind "${this.dir}/var-log" /var/log`,
@@ -100,6 +107,7 @@ export class LabNode {
       'mount -t tmpfs -o mode=0755 tmpfs /sys/module',
       'for m in $modules; do mkdir "/sys/module/$m"; done',
       'mkdir -p /run/lock /run/kubeha',
+      ...(projectHidden ? [`mkdir -p "${projectRoot}"`, `mount --bind "${this.dir}/project" "${projectRoot}"`] : []),
       `hostname "${this.name}"`,
       'echo "$$"',
       'exec sleep infinity',
