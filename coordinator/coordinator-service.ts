@@ -13,7 +13,7 @@ import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
 import type { PlanRun } from './plan/run-plan.ts';
 import { RunEventBus } from './scheduler/run-event-bus.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
+import { type DrillOptions, Scheduler } from './scheduler/scheduler.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 
 export interface RunningCoordinator {
@@ -40,7 +40,13 @@ export async function startCoordinator(
     /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
     schedulerNow?: () => number;
     /** Scheduler timings; the defaults suit production. */
-    scheduler?: { tickMs?: number; disconnectGraceMs?: number; resumeGraceMs?: number; planRun?: PlanRun };
+    scheduler?: {
+      tickMs?: number;
+      disconnectGraceMs?: number;
+      resumeGraceMs?: number;
+      planRun?: PlanRun;
+      drill?: DrillOptions;
+    };
   },
 ): Promise<RunningCoordinator> {
   const now = deps.now ?? Date.now;

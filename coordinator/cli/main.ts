@@ -5,6 +5,7 @@ import { resolveConnection } from './cli-config.ts';
 import { agentsCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
+import { drillFailoverCommand } from './commands/drill-failover-command.ts';
 import { getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
 import { startRunCommand } from './commands/start-run-command.ts';
@@ -21,7 +22,7 @@ Commands:
   get runs [CLUSTER]          list runs
   describe run ID             every step of a run: node, state, attempt, timings, error
   watch RUN                   follow a run: one line per node and a progress bar
-  drill failover CLUSTER      start a failover drill and watch it
+  drill failover CLUSTER      start a failover drill, watch it, print the measured gap and VIP moves
   verify CLUSTER              start a verify run and watch it
   reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it
   kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'watch' && noun && positionals.length === 2) return watchCommand(api, noun, watchOutput);
   if (verb === 'drill' && noun === 'failover' && arg && positionals.length === 3) {
-    return startRunCommand(api, arg, 'drill-failover', watchOutput, watch);
+    return drillFailoverCommand(api, arg, watchOutput, watch);
   }
   if ((verb === 'verify' || verb === 'reset') && noun && positionals.length === 2) {
     return startRunCommand(api, noun, verb, watchOutput, watch);

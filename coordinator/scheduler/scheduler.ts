@@ -5,6 +5,15 @@ import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import { type NodeFacts, runStepFor } from '../../proto/convert.ts';
 import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import {
+  type DrillAction,
+  type DrillActionReport,
+  type DrillTiming,
+  defaultDrillTiming,
+  type FailoverDrillReport,
+  runFailoverDrill,
+} from '../drill/failover-drill.ts';
+import { createReadyzProbe } from '../drill/readyz-probe.ts';
 import { crossNodeChecks } from '../plan/cross-node-checks.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
@@ -25,7 +34,15 @@ import {
   valueNames,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
+import {
+  failureDecision,
+  inFlightFailure,
+  isInFlight,
+  isTerminal,
+  readySteps,
+  runOutcome,
+  stepsToSkip,
+} from './step-decisions.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -40,7 +57,25 @@ export interface SchedulerOptions {
   disconnectGraceMs?: number;
   /** After a coordinator restart, agents get this long to reconnect before their steps time out. */
   resumeGraceMs?: number;
+  /** The failover drill's timings and /readyz probe; the defaults suit production. */
+  drill?: DrillOptions;
 }
+
+export interface DrillOptions {
+  timing?: Partial<DrillTiming>;
+  /** The probe of https://ENDPOINT/readyz (tests point it at a local server); caPem undefined: not verified. */
+  probeFor?: (endpoint: string, caPem: string | undefined) => () => Promise<boolean>;
+  /**
+   * A sample with the VIP on several nodes is read again after this long before it counts: each agent reports a
+   * move at its next probe tick (500 ms), so the old holder's "off" can arrive just after the new one's "on".
+   */
+  confirmHoldersMs?: number;
+  /** How often the drill looks at an action step it waits for. */
+  pollMs?: number;
+}
+
+/** The drill's restore step times out long before the drill step's own 900 s. */
+const drillActionTimeoutSeconds = 300;
 
 interface ActiveRun {
   run: RunRecord;
@@ -78,6 +113,8 @@ export class Scheduler {
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** "runId/stepId" of the failover drills this process is driving. */
+  private readonly drills = new Set<string>();
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -494,7 +531,18 @@ export class Scheduler {
         errors = [`the checks could not run: ${(error as Error).message}`];
       }
     } else if (step.kind === 'failover-drill') {
-      errors = this.planDrillActions(active, step);
+      // The drill takes minutes: it runs alongside the scheduler and records its result when it ends.
+      const key = `${active.run.id}/${step.id}`;
+      if (!this.drills.has(key)) {
+        this.drills.add(key);
+        const runId = active.run.id;
+        setImmediate(() => {
+          this.driveDrill(runId, step.id, attempt)
+            .catch((error) => this.options.logger.error({ err: error, runId }, 'the failover drill failed'))
+            .finally(() => this.drills.delete(key));
+        });
+      }
+      return;
     } else {
       errors = [`${step.kind} is not a step the coordinator knows`];
     }
@@ -529,34 +577,58 @@ export class Scheduler {
   }
 
   /**
-   * The drill breaks the VIP holder's tiers one at a time (apply, then restore) through failover-drill-action steps,
-   * added after this step once the holder is known from the heartbeats.
+   * The failover drill (coordinator/drill/failover-drill.ts) wired to this run: each action and its restore is a
+   * failover-drill-action step added to the run (stored before it is sent, like any step), the VIP holders come from
+   * the agents' heartbeats, and /readyz is probed through the endpoint. The report becomes the step's outputs.
+   * After a coordinator restart the step runs again: first it waits for the action steps still in flight and
+   * restores every action that was applied and not restored since, then it drills from the start.
    */
-  private planDrillActions(active: ActiveRun, step: StepRecord): string[] {
-    const candidates = (step.params['candidates'] as { name: string }[] | undefined) ?? [];
-    const holdsVip = (node: string) => {
-      const agent = this.agentFor(active.spec, node);
-      return agent !== undefined && this.options.store.agents.get(agent.id)?.holdsVip === true;
+  private async driveDrill(runId: string, stepId: string, attempt: number): Promise<void> {
+    const initial = this.active.get(runId);
+    const step = initial?.steps.get(stepId);
+    if (!initial || !step) return;
+    const cluster = initial.run.cluster;
+    const spec = initial.spec;
+    const options = this.options.drill ?? {};
+    const timing: DrillTiming = { ...defaultDrillTiming, ...options.timing };
+    const pollMs = options.pollMs ?? 100;
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const candidates = ((step.params['candidates'] as { name: string }[] | undefined) ?? []).map((c) => c.name);
+    const actions = ((step.params['actions'] as string[] | undefined) ?? []) as DrillAction[];
+    const endpoint = String(
+      step.params['controlPlaneEndpoint'] ?? `${spec.spec.endpoint.vip}:${spec.spec.endpoint.port}`,
+    );
+    const live = () => {
+      const active = this.active.get(runId);
+      if (!active || this.stopped) throw new Error(`run ${runId} is no longer running`);
+      return active;
     };
-    const holder = candidates.find((c) => holdsVip(c.name));
-    if (!holder) return ['no candidate node reports holding the VIP'];
-    const actions = (step.params['actions'] as string[] | undefined) ?? [];
-    let previous = step.id;
-    let seq = active.nextSeq;
-    const added: StepRecord[] = [];
-    for (const action of actions) {
-      for (const phase of ['apply', 'restore']) {
-        const id = `failover-drill/${action}/${phase}`;
-        if (!active.steps.has(id))
-          added.push({
+    const log = (message: string) =>
+      this.record(() => this.event(runId, { type: 'log', stepId, node: coordinatorNode, attempt, message }));
+    const actionSteps = () =>
+      [...live().steps.values()].filter((s) => s.kind === 'failover-drill-action').sort((a, b) => a.seq - b.seq);
+
+    const runAction = async (node: string, params: { action: DrillAction; phase: 'apply' | 'restore' }) => {
+      let id = '';
+      this.record(() => {
+        const active = live();
+        const base = `${stepId}/${params.action}/${params.phase}`;
+        id = base;
+        for (let n = 2; active.steps.has(id); n++) id = `${base}-${n}`;
+        this.insertSteps(active, [
+          {
             ...step,
             id,
-            seq: seq++,
+            seq: active.nextSeq,
             kind: 'failover-drill-action',
-            node: holder.name,
-            dependsOn: [previous],
-            params: { action, phase },
-            forNode: holder.name,
+            node,
+            dependsOn: [],
+            timeoutSeconds: drillActionTimeoutSeconds,
+            params: { ...params },
+            concurrencyGroup: null,
+            // The drill decides the run's outcome from its report; a failed action must not skip the restores.
+            bestEffort: true,
+            forNode: node,
             state: 'pending',
             attempt: 0,
             agentId: null,
@@ -567,14 +639,128 @@ export class Scheduler {
             nextAttemptAt: null,
             disconnectedAt: null,
             error: null,
+            changed: false,
             outputs: {},
-          });
-        previous = id;
+          },
+        ]);
+      });
+      this.kick();
+      for (;;) {
+        const current = live().steps.get(id);
+        if (current?.state === 'succeeded') return;
+        if (!current || current.state === 'failed' || current.state === 'skipped' || current.state === 'cancelled') {
+          throw new Error(current?.error?.message ?? `${id} ${current?.state ?? 'vanished'}`);
+        }
+        await sleep(pollMs);
       }
+    };
+
+    const holdersNow = () =>
+      candidates.filter((name) => {
+        const agent = this.agentFor(spec, name);
+        return agent !== undefined && this.options.store.agents.get(agent.id)?.holdsVip === true;
+      });
+    const vipHolders = async () => {
+      live();
+      const first = holdersNow();
+      if (first.length <= 1) return first;
+      await sleep(options.confirmHoldersMs ?? 1_000);
+      return holdersNow();
+    };
+
+    const caPem = this.clusterCaPem(cluster);
+    const probeReadyz = (options.probeFor ?? ((ep, ca) => createReadyzProbe({ endpoint: ep, caPem: ca })))(
+      endpoint,
+      caPem,
+    );
+
+    let report: FailoverDrillReport;
+    try {
+      // A drill interrupted by a coordinator restart: what it broke is put back before anything else.
+      const interrupted = actionSteps();
+      if (interrupted.length > 0) {
+        while (actionSteps().some((s) => !isTerminal(s.state))) await sleep(pollMs);
+        const broken = applyNotRestored(actionSteps());
+        log(
+          broken.length === 0
+            ? 'the drill was interrupted (coordinator restart); nothing was left broken; starting over'
+            : `the drill was interrupted (coordinator restart); restoring ${broken.map((b) => `${b.action} on ${b.node}`).join(', ')} first`,
+        );
+        for (const b of broken) {
+          let lastError: unknown;
+          for (let i = 0; i < timing.restoreAttempts; i++) {
+            try {
+              await runAction(b.node, { action: b.action, phase: 'restore' });
+              lastError = undefined;
+              break;
+            } catch (error) {
+              lastError = error;
+            }
+          }
+          if (lastError !== undefined) throw new Error(`restoring ${b.action} on ${b.node} after a restart failed`);
+        }
+      }
+      log(
+        caPem
+          ? `probing https://${endpoint}/readyz with the cluster CA`
+          : `no cluster CA is known to the coordinator: https://${endpoint}/readyz is probed without verifying its certificate`,
+      );
+      report = await runFailoverDrill({ runAction, vipHolders, probeReadyz, now: Date.now, sleep }, actions, timing);
+    } catch (error) {
+      if (!this.active.has(runId) || this.stopped) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.record(() => {
+        const active = live();
+        const current = active.steps.get(stepId);
+        if (current?.state !== 'running' || current.attempt !== attempt) return;
+        this.applyFailure(active, current, { code: ErrorCode.stepFailed, message, deterministic: true });
+      });
+      this.kick();
+      return;
     }
-    this.record(() => this.insertSteps(active, added));
+    if (!this.active.has(runId) || this.stopped) return;
+    this.record(() => {
+      const active = live();
+      const current = active.steps.get(stepId);
+      if (current?.state !== 'running' || current.attempt !== attempt) return;
+      for (const a of report.actions) {
+        this.event(runId, { type: 'log', stepId, node: coordinatorNode, attempt, message: drillSummary(a) });
+      }
+      const result: StepResult = {
+        outcome: report.ok ? 'succeeded' : 'failed',
+        changed: report.actions.length > 0,
+        outputs: { report: JSON.stringify(report) },
+        paramsChecksum: '',
+        changes: [],
+      };
+      if (report.ok) this.applyResult(active, current, result);
+      else {
+        const problems = report.actions.flatMap((a) => a.problems);
+        this.applyFailure(
+          active,
+          current,
+          {
+            code: ErrorCode.stepFailed,
+            message: problems.join('; ') || 'the drill did not complete',
+            deterministic: true,
+          },
+          result,
+        );
+      }
+    });
     this.kick();
-    return [];
+  }
+
+  /**
+   * The cluster CA, when the coordinator has one: the certificate-authority-data of the stored admin kubeconfig
+   * (kubeadm-init reports only the CA's hash).
+   */
+  private clusterCaPem(cluster: string): string | undefined {
+    const kubeconfig = this.options.store.clusterValues.get(cluster, valueNames.kubeconfig)?.value;
+    const data = kubeconfig && /certificate-authority-data:\s*"?([A-Za-z0-9+/=]+)/.exec(kubeconfig)?.[1];
+    if (!data) return undefined;
+    const pem = Buffer.from(data, 'base64').toString('utf8');
+    return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : undefined;
   }
 
   private applyResult(active: ActiveRun, step: StepRecord, result: StepResult): void {
@@ -813,4 +999,33 @@ export class Scheduler {
     const steps = this.options.store.steps.list(runId);
     this.active.set(runId, activeRun(run, cluster.spec, steps));
   }
+}
+
+/** Actions whose last apply step ran (or may have) after their last successful restore, with the node it ran on. */
+export function applyNotRestored(steps: StepRecord[]): { action: DrillAction; node: string }[] {
+  const out: { action: DrillAction; node: string }[] = [];
+  const byAction = new Map<string, StepRecord[]>();
+  for (const s of [...steps].sort((a, b) => a.seq - b.seq)) {
+    const action = String(s.params['action']);
+    byAction.set(action, [...(byAction.get(action) ?? []), s]);
+  }
+  for (const [action, list] of byAction) {
+    const applied = list.filter((s) => s.params['phase'] === 'apply' && s.attempt > 0).at(-1);
+    const restored = list.filter((s) => s.params['phase'] === 'restore' && s.state === 'succeeded').at(-1);
+    if (applied && (!restored || restored.seq < applied.seq))
+      out.push({ action: action as DrillAction, node: applied.node });
+  }
+  return out;
+}
+
+/** One readable line per action of the drill. */
+export function drillSummary(a: DrillActionReport): string {
+  const moved = a.vipMovedTo
+    ? `the VIP moved from ${a.initialHolder} to ${a.vipMovedTo}`
+    : `the VIP stayed on ${a.initialHolder ?? 'no node'}`;
+  const recovered =
+    a.recoveredAfterRestoreMs === undefined
+      ? 'not recovered after the restore'
+      : `recovered ${a.recoveredAfterRestoreMs} ms after the restore`;
+  return `drill ${a.action}${a.initialHolder ? ` on ${a.initialHolder}` : ''}: ${a.ok ? 'ok' : 'FAILED'}; /readyz through the endpoint failed ${a.readyzDowntimeMs} ms (longest gap ${a.longestOutageMs} ms); ${moved}; at most ${a.maxSimultaneousHolders} VIP holder(s) at once; ${recovered}${a.problems.length > 0 ? `; problems: ${a.problems.join('; ')}` : ''}`;
 }

@@ -17,7 +17,15 @@ afterEach(async () => {
 
 describe('drill, verify and reset runs', () => {
   it('GIVEN a deployed cluster whose cp2 holds the VIP WHEN drilled, verified and reset THEN each runs on the right nodes and reset clears the phase', async () => {
-    sim = await startSimCoordinator();
+    // The endpoint always answers and the VIP never moves (drill-run.test.ts simulates the moves).
+    sim = await startSimCoordinator({
+      scheduler: {
+        drill: {
+          timing: { probeIntervalMs: 20, observeMs: 200, recoverTimeoutMs: 2_000, settleMs: 100, restoreAttempts: 1 },
+          probeFor: () => async () => true,
+        },
+      },
+    });
     const { spec, nodes } = simClusterSpec({ name: 'ops-a', controlPlanes: 3, workers: 2 });
     const executions: SimExecution[] = [];
     const { token } = await createEnrollToken(sim.api, nodes.length);

@@ -7,6 +7,7 @@ import { ApiClient } from '../../coordinator/cli/api-client.ts';
 import { parseCoordinatorConfig } from '../../coordinator/config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
 import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
+import type { DrillOptions } from '../../coordinator/scheduler/scheduler.ts';
 import { waitFor } from '../support/free-port.ts';
 
 export interface RunView {
@@ -19,6 +20,7 @@ export interface RunView {
     node: string;
     forNode: string | null;
     state: string;
+    report?: string;
     attempt: number;
     dependsOn: string[];
     error: { code: string; message: string } | null;
@@ -40,7 +42,13 @@ export interface SimCoordinator {
 export async function startSimCoordinator(
   options: {
     schedulerNow?: () => number;
-    scheduler?: { tickMs?: number; disconnectGraceMs?: number; resumeGraceMs?: number; planRun?: PlanRun };
+    scheduler?: {
+      tickMs?: number;
+      disconnectGraceMs?: number;
+      resumeGraceMs?: number;
+      planRun?: PlanRun;
+      drill?: DrillOptions;
+    };
   } = {},
 ): Promise<SimCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-sim-'));

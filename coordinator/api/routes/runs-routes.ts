@@ -39,6 +39,9 @@ const StepReply = Type.Object({
   startedAt: Time,
   finishedAt: Time,
   nextAttemptAt: Time,
+  report: Type.Optional(
+    Type.String({ description: 'failover-drill steps: the drill report as JSON (FailoverDrillReport)' }),
+  ),
   error: Type.Union([
     Type.Object({
       code: Type.String(),
@@ -87,6 +90,7 @@ function stepToReply(step: StepRecord) {
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     nextAttemptAt: iso(step.nextAttemptAt),
+    ...(step.kind === 'failover-drill' && step.outputs['report'] ? { report: step.outputs['report'] } : {}),
     error: e
       ? {
           code: e.code,

@@ -1,0 +1,263 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatDrillReport } from '../../coordinator/cli/commands/drill-failover-command.ts';
+import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
+import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
+import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
+import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
+import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/free-port.ts';
+
+// The cluster's endpoint is served by a local HTTPS server: /readyz answers 200 exactly when one simulated agent
+// holds the VIP. Its certificate stands in for the cluster CA, which the coordinator learns from the kubeconfig
+// the (simulated) verify step reports.
+const dir = mkdtempSync(join(tmpdir(), 'kubeha-drill-'));
+let server: Server;
+let port = 0;
+let caPem = '';
+let agents: SimAgent[] = [];
+let sim: SimCoordinator | undefined;
+const timers: NodeJS.Timeout[] = [];
+
+beforeAll(async () => {
+  const key = join(dir, 'key.pem');
+  const crt = join(dir, 'crt.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      '-subj',
+      '/CN=kube-apiserver',
+      '-days',
+      '1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  caPem = readFileSync(crt, 'utf8');
+  server = createServer({ key: readFileSync(key), cert: caPem }, (req, res) => {
+    const up = req.url === '/readyz' && agents.filter((a) => a.holdsVip).length === 1;
+    res.writeHead(up ? 200 : 503).end(up ? 'ok' : 'no endpoint');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  for (const t of timers.splice(0)) clearTimeout(t);
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  await sim?.stop();
+  sim = undefined;
+});
+
+const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
+const node = (name: string) => agents.find((a) => a.options.node === name)!;
+
+interface DrillWorld {
+  probed: { endpoint: string; caPem: string | undefined }[];
+  executions: SimExecution[];
+}
+
+/**
+ * A deployed 3-control-plane cluster whose cp2 holds the VIP. `actionBehaviour` decides what a failover-drill-action
+ * does to the simulated VIP; the drill's timings are short and its /readyz probe goes to the local server.
+ */
+async function deployedCluster(
+  name: string,
+  actionBehaviour: (step: SimStep) => Partial<SimBehaviour> | undefined,
+): Promise<DrillWorld> {
+  const world: DrillWorld = { probed: [], executions: [] };
+  sim = await startSimCoordinator({
+    scheduler: {
+      drill: {
+        timing: { probeIntervalMs: 50, observeMs: 1_500, recoverTimeoutMs: 5_000, settleMs: 400, restoreAttempts: 2 },
+        confirmHoldersMs: 400,
+        pollMs: 20,
+        probeFor: (endpoint, ca) => {
+          world.probed.push({ endpoint, caPem: ca });
+          return createReadyzProbe({ endpoint: `127.0.0.1:${port}`, caPem: ca, timeoutMs: 500 });
+        },
+      },
+    },
+  });
+  const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 0 });
+  const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}\n    server: https://10.10.255.100:16443\n  name: ${name}\n`;
+  const { token } = await createEnrollToken(sim.api, nodes.length);
+  agents = await enrollSimAgents({
+    coordinator: sim.grpcAddress,
+    caPem: sim.coordinator.caCertificatePem,
+    token,
+    nodes,
+    executions: world.executions,
+    heartbeatMs: 100,
+    script: simScript({ default: 5 }, (step) =>
+      step.kind === 'verify'
+        ? { outputs: { kubeconfig } }
+        : step.kind === 'failover-drill-action'
+          ? actionBehaviour(step)
+          : undefined,
+    ),
+  });
+  for (const a of agents) a.start();
+  await sim.api.request('POST', '/v1/clusters', spec);
+  const deploy = await sim.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
+  expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');
+  node('cp2').holdsVip = true;
+  await waitFor('cp2 to be reported as the VIP holder', async () => {
+    const cluster = await sim!.api.request<{ nodes: { name: string; holdsVip: boolean }[] }>(
+      'GET',
+      `/v1/clusters/${name}`,
+    );
+    return cluster.nodes.find((n) => n.name === 'cp2')?.holdsVip;
+  });
+  return world;
+}
+
+/** keepalived on cp2 stops (or its HAProxy check fails): cp2 drops the VIP, cp1 takes it 400 ms later; on restore cp2 takes it back. */
+function vipMovesToCp1(step: SimStep): Partial<SimBehaviour> | undefined {
+  if (step.params['action'] === 'stop-apiserver') return undefined;
+  if (step.params['phase'] === 'apply') {
+    node('cp2').holdsVip = false;
+    later(400, () => {
+      node('cp1').holdsVip = true;
+    });
+  } else {
+    // Preemption: both move at once; the agents' heartbeats may report the two moves in either order.
+    node('cp1').holdsVip = false;
+    node('cp2').holdsVip = true;
+  }
+  return undefined;
+}
+
+async function drill(name: string) {
+  const started = await sim!.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
+    kind: 'drill-failover',
+  });
+  const run = await waitForRunEnd(sim!.api, started.id);
+  const reportText = run.steps.find((s) => s.kind === 'failover-drill')?.report;
+  expect(reportText).toBeDefined();
+  const events: string[] = [];
+  for await (const event of runEventsStream(sim!.api, started.id)) events.push(event.message);
+  return { run, report: JSON.parse(reportText!) as FailoverDrillReport, events };
+}
+
+const actionOrder = (executions: SimExecution[]) =>
+  executions
+    .filter((e) => e.kind === 'failover-drill-action')
+    .map((e) => `${e.node}:${e.params['action']}/${e.params['phase']}:${e.outcome}`);
+
+describe('the drill-failover run', () => {
+  it('GIVEN cp2 holds the VIP WHEN drilled THEN each action and restore runs on cp2 as a step of the run, and the report says where the VIP went, how long /readyz failed, and that it was never on two nodes', async () => {
+    const world = await deployedCluster('drill-a', vipMovesToCp1);
+
+    const { run, report, events } = await drill('drill-a');
+
+    expect(run.state).toBe('succeeded');
+    expect(report.ok).toBe(true);
+    expect(report.actions.map((a) => a.action)).toEqual(['stop-apiserver', 'stop-haproxy', 'stop-keepalived']);
+    const [apiserver, haproxy, keepalived] = report.actions;
+    expect(apiserver).toMatchObject({ initialHolder: 'cp2', maxSimultaneousHolders: 1, readyzDowntimeMs: 0 });
+    expect(apiserver!.vipMovedTo).toBeUndefined();
+    for (const moved of [haproxy!, keepalived!]) {
+      expect(moved).toMatchObject({ initialHolder: 'cp2', vipMovedTo: 'cp1', maxSimultaneousHolders: 1 });
+      expect(moved.readyzDowntimeMs).toBeGreaterThan(0);
+      expect(moved.vipAbsentMs).toBeGreaterThan(0);
+      expect(moved.recoveredAfterRestoreMs).toBeDefined();
+      expect(moved.finalHolders).toEqual(['cp2']);
+    }
+    // The actions are real agent steps, on the holder, each restored.
+    expect(actionOrder(world.executions)).toEqual([
+      'cp2:stop-apiserver/apply:succeeded',
+      'cp2:stop-apiserver/restore:succeeded',
+      'cp2:stop-haproxy/apply:succeeded',
+      'cp2:stop-haproxy/restore:succeeded',
+      'cp2:stop-keepalived/apply:succeeded',
+      'cp2:stop-keepalived/restore:succeeded',
+    ]);
+    const stepStates = Object.fromEntries(run.steps.map((s) => [s.id, `${s.node}:${s.state}`]));
+    expect(stepStates).toMatchObject({
+      'failover-drill': 'coordinator:succeeded',
+      'failover-drill/stop-haproxy/apply': 'cp2:succeeded',
+      'failover-drill/stop-haproxy/restore': 'cp2:succeeded',
+      'failover-drill/stop-keepalived/restore': 'cp2:succeeded',
+    });
+    // The probe went to the spec's endpoint, verified with the CA from the stored kubeconfig.
+    expect(world.probed).toEqual([{ endpoint: '10.10.255.100:16443', caPem }]);
+    expect(events).toContainEqual(expect.stringContaining('drill stop-keepalived on cp2: ok'));
+    expect(events).toContainEqual(expect.stringContaining('the VIP moved from cp2 to cp1'));
+    expect(events).toContainEqual(expect.stringContaining('with the cluster CA'));
+    const printed = formatDrillReport(report);
+    expect(printed).toContain('new VIP holder: cp1');
+    expect(printed).toContain('max simultaneous VIP holders: 1');
+    expect(sim!.logs.join('')).not.toContain('the failover drill failed');
+  }, 60_000);
+
+  it('GIVEN an action that fails on the holder WHEN drilled THEN it is still restored and the run fails naming it', async () => {
+    const world = await deployedCluster('drill-b', (step) =>
+      step.params['action'] === 'stop-haproxy' && step.params['phase'] === 'apply'
+        ? { outcome: 'fail', deterministic: true }
+        : undefined,
+    );
+
+    const { run, report } = await drill('drill-b');
+
+    expect(run.state).toBe('failed');
+    expect(run.error).toContain('stop-haproxy on cp2 failed');
+    expect(report.ok).toBe(false);
+    const haproxy = report.actions.find((a) => a.action === 'stop-haproxy')!;
+    expect(haproxy.applyError).toContain('simulated failure of failover-drill/stop-haproxy/apply');
+    expect(haproxy.restoreError).toBeUndefined();
+    expect(actionOrder(world.executions)).toEqual([
+      'cp2:stop-apiserver/apply:succeeded',
+      'cp2:stop-apiserver/restore:succeeded',
+      'cp2:stop-haproxy/apply:failed',
+      'cp2:stop-haproxy/restore:succeeded',
+      'cp2:stop-keepalived/apply:succeeded',
+      'cp2:stop-keepalived/restore:succeeded',
+    ]);
+  }, 60_000);
+
+  it('GIVEN the VIP ends up on two nodes WHEN drilled THEN the report counts two holders, the action is restored and the run fails', async () => {
+    const world = await deployedCluster('drill-c', (step) => {
+      if (step.params['action'] !== 'stop-keepalived') return undefined;
+      // A split brain: cp1 takes the VIP while cp2 keeps it, until the restore.
+      node('cp1').holdsVip = step.params['phase'] === 'apply';
+      return undefined;
+    });
+
+    const { run, report } = await drill('drill-c');
+
+    expect(run.state).toBe('failed');
+    const keepalived = report.actions.find((a) => a.action === 'stop-keepalived')!;
+    expect(keepalived.maxSimultaneousHolders).toBe(2);
+    expect(keepalived.problems.join('\n')).toContain('the VIP was on cp1 and cp2 at once');
+    expect(run.error).toContain('the VIP was on cp1 and cp2 at once');
+    expect(actionOrder(world.executions).slice(-2)).toEqual([
+      'cp2:stop-keepalived/apply:succeeded',
+      'cp2:stop-keepalived/restore:succeeded',
+    ]);
+  }, 60_000);
+});
