@@ -645,9 +645,18 @@ export class Scheduler {
         ]);
       });
       this.kick();
+      const since = Date.now();
       for (;;) {
         const current = live().steps.get(id);
         if (current?.state === 'succeeded') return;
+        if (current?.state === 'pending' && Date.now() - since > drillActionTimeoutSeconds * 1000) {
+          // Its agent never came: it must not run later, when nobody would restore it.
+          this.record(() => {
+            this.updateStep(live(), current, { state: 'cancelled', finishedAt: this.now() });
+            this.stepEventEntry(live(), current, 'cancelled', `${id} cancelled: ${node} was not reachable`);
+          });
+          throw new Error(`${node} was not reachable for ${drillActionTimeoutSeconds} s`);
+        }
         if (!current || current.state === 'failed' || current.state === 'skipped' || current.state === 'cancelled') {
           throw new Error(current?.error?.message ?? `${id} ${current?.state ?? 'vanished'}`);
         }

@@ -9,10 +9,11 @@ import { formatDrillReport } from '../../coordinator/cli/commands/drill-failover
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
+import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { freePort, waitFor } from '../support/free-port.ts';
 
 // The cluster's endpoint is served by a local HTTPS server: /readyz answers 200 exactly when one simulated agent
 // holds the VIP. Its certificate stands in for the cluster CA, which the coordinator learns from the kubeconfig
@@ -24,6 +25,7 @@ let caPem = '';
 let agents: SimAgent[] = [];
 let sim: SimCoordinator | undefined;
 const timers: NodeJS.Timeout[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
   const key = join(dir, 'key.pem');
@@ -66,6 +68,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   for (const t of timers.splice(0)) clearTimeout(t);
   await Promise.all(agents.map((a) => a.stop()));
   agents = [];
@@ -260,4 +263,70 @@ describe('the drill-failover run', () => {
       'cp2:stop-keepalived/restore:succeeded',
     ]);
   }, 60_000);
+
+  it('GIVEN a coordinator killed while an action is applied WHEN it restarts THEN the action is restored before the drill starts over', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-drill-crash-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const ports = { grpcPort: await freePort(), apiPort: await freePort() };
+    let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dataDir, ...ports });
+    cleanups.push(() => {
+      coordinator.child.kill('SIGKILL');
+    });
+    const { spec, nodes } = simClusterSpec({ name: 'drill-d', controlPlanes: 3, workers: 0 });
+    const executions: SimExecution[] = [];
+    const { token } = await createEnrollToken(coordinator.api, nodes.length);
+    agents = await enrollSimAgents({
+      coordinator: `127.0.0.1:${ports.grpcPort}`,
+      caPem: coordinator.caPem,
+      token,
+      nodes,
+      executions,
+      heartbeatMs: 100,
+      script: simScript({ default: 5 }),
+    });
+    for (const a of agents) a.start();
+    await coordinator.api.request('POST', '/v1/clusters', spec);
+    const deploy = await coordinator.api.request<{ id: string }>('POST', '/v1/clusters/drill-d/runs', {
+      kind: 'deploy',
+    });
+    expect((await waitForRunEnd(coordinator.api, deploy.id)).state).toBe('succeeded');
+    node('cp2').holdsVip = true;
+    await waitFor('cp2 to be reported as the VIP holder', async () => {
+      const cluster = await coordinator.api.request<{ nodes: { name: string; holdsVip: boolean }[] }>(
+        'GET',
+        '/v1/clusters/drill-d',
+      );
+      return cluster.nodes.find((n) => n.name === 'cp2')?.holdsVip;
+    });
+    const { id } = await coordinator.api.request<{ id: string }>('POST', '/v1/clusters/drill-d/runs', {
+      kind: 'drill-failover',
+    });
+    // The drill watches for 20 s after an action: the coordinator dies while stop-apiserver is applied.
+    await waitFor('stop-apiserver applied and stored', async () => {
+      const run = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
+      return run.steps.find((s) => s.id === 'failover-drill/stop-apiserver/apply')?.state === 'succeeded';
+    });
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    coordinator = await startCoordinatorProcess({ dataDir, ...ports });
+
+    await waitFor(
+      'the drill to start over',
+      () => executions.some((e) => e.stepId === 'failover-drill/stop-apiserver/apply-2' && e.outcome !== null),
+      30_000,
+    );
+    await coordinator.api.request('POST', `/v1/runs/${id}/cancel`);
+    expect(
+      executions.filter((e) => e.kind === 'failover-drill-action').map((e) => `${e.node}:${e.stepId}:${e.outcome}`),
+    ).toEqual([
+      'cp2:failover-drill/stop-apiserver/apply:succeeded',
+      'cp2:failover-drill/stop-apiserver/restore:succeeded',
+      'cp2:failover-drill/stop-apiserver/apply-2:succeeded',
+    ]);
+    const events: string[] = [];
+    for await (const event of runEventsStream(coordinator.api, id)) events.push(event.message);
+    expect(events).toContainEqual(
+      expect.stringContaining('the drill was interrupted (coordinator restart); restoring stop-apiserver on cp2 first'),
+    );
+  }, 120_000);
 });
