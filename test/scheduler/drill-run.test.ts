@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatDrillReport } from '../../coordinator/cli/commands/drill-failover-command.ts';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
@@ -25,6 +24,7 @@ let caPem = '';
 let agents: SimAgent[] = [];
 let sim: SimCoordinator | undefined;
 const timers: NodeJS.Timeout[] = [];
+const cliMain = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
@@ -155,16 +155,33 @@ function vipMovesToCp1(step: SimStep): Partial<SimBehaviour> | undefined {
   return undefined;
 }
 
-async function drill(name: string) {
-  const started = await sim!.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
-    kind: 'drill-failover',
-  });
-  const run = await waitForRunEnd(sim!.api, started.id);
+/** Starts the drill through the API, or with `kubeha drill failover NAME` (its output returned), and waits for its end. */
+async function drill(name: string, how: 'api' | 'cli' = 'api') {
+  let runId: string;
+  let printed = '';
+  if (how === 'cli') {
+    const s = sim!;
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [cliMain, '--server', s.coordinator.apiUrl, '--token', s.coordinator.adminToken, 'drill', 'failover', name],
+        { timeout: 60_000, env: { ...process.env, HOME: dir } },
+        (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+      ),
+    );
+    printed = result.stdout;
+    runId = /drill-failover run (run-[0-9a-f-]+) of/.exec(printed)?.[1] ?? '';
+    expect(runId, printed).not.toBe('');
+  } else {
+    runId = (await sim!.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'drill-failover' }))
+      .id;
+  }
+  const run = await waitForRunEnd(sim!.api, runId);
   const reportText = run.steps.find((s) => s.kind === 'failover-drill')?.report;
   expect(reportText).toBeDefined();
   const events: string[] = [];
-  for await (const event of runEventsStream(sim!.api, started.id)) events.push(event.message);
-  return { run, report: JSON.parse(reportText!) as FailoverDrillReport, events };
+  for await (const event of runEventsStream(sim!.api, runId)) events.push(event.message);
+  return { run, report: JSON.parse(reportText!) as FailoverDrillReport, events, printed };
 }
 
 const actionOrder = (executions: SimExecution[]) =>
@@ -176,7 +193,7 @@ describe('the drill-failover run', () => {
   it('GIVEN cp2 holds the VIP WHEN drilled THEN each action and restore runs on cp2 as a step of the run, and the report says where the VIP went, how long /readyz failed, and that it was never on two nodes', async () => {
     const world = await deployedCluster('drill-a', vipMovesToCp1);
 
-    const { run, report, events } = await drill('drill-a');
+    const { run, report, events, printed } = await drill('drill-a', 'cli');
 
     expect(run.state).toBe('succeeded');
     expect(report.ok).toBe(true);
@@ -212,9 +229,15 @@ describe('the drill-failover run', () => {
     expect(events).toContainEqual(expect.stringContaining('drill stop-keepalived on cp2: ok'));
     expect(events).toContainEqual(expect.stringContaining('the VIP moved from cp2 to cp1'));
     expect(events).toContainEqual(expect.stringContaining('with the cluster CA'));
-    const printed = formatDrillReport(report);
-    expect(printed).toContain('new VIP holder: cp1');
-    expect(printed).toContain('max simultaneous VIP holders: 1');
+    // `kubeha drill failover` prints the measured figures of each action.
+    expect(printed).toContain('failover drill: ok');
+    expect(printed).toContain(
+      `  stop-keepalived on cp2: ok\n    /readyz gap: ${(keepalived!.readyzDowntimeMs / 1000).toFixed(1)} s in all`,
+    );
+    expect(printed).toContain('new VIP holder: cp1; after the restore: cp2');
+    expect(printed).toContain('new VIP holder: none (the VIP stayed)');
+    expect(printed).not.toMatch(/max simultaneous VIP holders: [^1]/);
+    expect(printed.match(/max simultaneous VIP holders: 1/g)).toHaveLength(3);
     expect(sim!.logs.join('')).not.toContain('the failover drill failed');
   }, 60_000);
 
