@@ -53,8 +53,7 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
  * after fall x interval plus the skew instead of three adverts.
  */
 export const vrrpCheck = { intervalS: 1, fall: 2, rise: 2, weight: 0, advertIntS: 1 } as const;
-// High priorities keep the VRRPv2 skew ((256 - priority) / 256 s) out of the takeover time: 250 waits 23 ms, 150 waited 0.41 s.
-const topPriority = 250;
+const topPriority = 150;
 /** Joins get their own just-in-time tokens; the token kubeadm init makes only needs to outlive the init itself. */
 const initTokenTtlSeconds = 3600;
 
