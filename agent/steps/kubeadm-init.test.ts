@@ -50,7 +50,7 @@ describe('kubeadm-init', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changed).toBe(true);
-    expect(result.outputs).toEqual({ caCertHash: hash });
+    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem });
     expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
     const [write] = host.writes;
     expect(write?.path).toBe('/var/lib/kubeha/kubeadm/init-config.yaml');

@@ -118,7 +118,8 @@ async function plan(ctx: StepContext<KubeadmInitParams>): Promise<PlannedChange[
 /**
  * kubeadm init on the first control plane from a rendered config (endpoint, subnets, advertise address and node-ip,
  * pinned version, systemd cgroup driver, the coordinator's bootstrap token and certificate key).
- * Outputs "caCertHash", the discovery hash of /etc/kubernetes/pki/ca.crt, also when the node was already initialised.
+ * Outputs "caCertHash", the discovery hash of /etc/kubernetes/pki/ca.crt, and "caCertPem", the certificate itself,
+ * also when the node was already initialised.
  */
 export const kubeadmInitStep = plannedStep<KubeadmInitParams>({
   kind: 'kubeadm-init',
@@ -126,5 +127,7 @@ export const kubeadmInitStep = plannedStep<KubeadmInitParams>({
   plan,
   async verify(ctx) {
     ctx.output('caCertHash', await readCaCertHash(ctx.host));
+    // The CA certificate is public: the coordinator hands it to every agent so that probes verify the apiservers.
+    ctx.output('caCertPem', (await ctx.host.readFile(kubeadmPaths.caCert)) ?? '');
   },
 });

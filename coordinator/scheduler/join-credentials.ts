@@ -10,6 +10,7 @@ export const valueNames = {
   certificateKey: 'certificate-key',
   authPass: 'auth-pass',
   caCertHash: 'ca-cert-hash',
+  caCertPem: 'ca-cert-pem',
   kubeconfig: 'kubeconfig',
   joinToken: (node: string) => `join-token/${node}`,
 } as const;

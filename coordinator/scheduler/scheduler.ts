@@ -761,10 +761,12 @@ export class Scheduler {
   }
 
   /**
-   * The cluster CA, when the coordinator has one: the certificate-authority-data of the stored admin kubeconfig
-   * (kubeadm-init reports only the CA's hash).
+   * The cluster CA, when the coordinator has one: the certificate kubeadm-init reported, or else the
+   * certificate-authority-data of a stored admin kubeconfig.
    */
   private clusterCaPem(cluster: string): string | undefined {
+    const reported = this.options.store.clusterValues.get(cluster, valueNames.caCertPem)?.value;
+    if (reported) return reported;
     const kubeconfig = this.options.store.clusterValues.get(cluster, valueNames.kubeconfig)?.value;
     const data = kubeconfig && /certificate-authority-data:\s*"?([A-Za-z0-9+/=]+)/.exec(kubeconfig)?.[1];
     if (!data) return undefined;
@@ -803,6 +805,8 @@ export class Scheduler {
     if (step.kind === 'kubeadm-init') {
       const hash = result.outputs['caCertHash'];
       if (hash) keep(valueNames.caCertHash, hash, false);
+      const caPem = result.outputs['caCertPem'];
+      if (caPem?.includes('-----BEGIN CERTIFICATE-----')) keep(valueNames.caCertPem, caPem, false);
       // kubeadm init --upload-certs uploaded the certificates under this key just now.
       touch(valueNames.certificateKey);
       const record = this.options.store.clusters.get(cluster);
@@ -898,7 +902,7 @@ export class Scheduler {
         endpoint_mode: spec.spec.endpoint.mode,
         lb_port: spec.spec.endpoint.port,
         vip: spec.spec.endpoint.vip,
-        cluster_ca_pem: '',
+        cluster_ca_pem: initialized ? (this.clusterCaPem(spec.metadata.name) ?? '') : '',
       },
     };
   }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { caCertHash } from '../../common/ca-hash.ts';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
@@ -117,17 +118,24 @@ async function deployedCluster(
     executions: world.executions,
     heartbeatMs: 100,
     script: simScript({ default: 5 }, (step) =>
-      step.kind === 'verify'
-        ? { outputs: { kubeconfig } }
-        : step.kind === 'failover-drill-action'
-          ? actionBehaviour(step)
-          : undefined,
+      step.kind === 'kubeadm-init'
+        ? { outputs: { caCertHash: caCertHash(caPem), caCertPem: caPem } }
+        : step.kind === 'verify'
+          ? { outputs: { kubeconfig } }
+          : step.kind === 'failover-drill-action'
+            ? actionBehaviour(step)
+            : undefined,
     ),
   });
   for (const a of agents) a.start();
   await sim.api.request('POST', '/v1/clusters', spec);
   const deploy = await sim.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
   expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');
+  // Once initialised, every agent is told the cluster CA that kubeadm-init reported, for its health probe.
+  await waitFor(
+    "the cluster CA in the agents' cluster phase",
+    () => agents.every((a) => a.phases.at(-1)?.cluster_ca_pem === caPem) || undefined,
+  );
   node('cp2').holdsVip = true;
   await waitFor('cp2 to be reported as the VIP holder', async () => {
     const cluster = await sim!.api.request<{ nodes: { name: string; holdsVip: boolean }[] }>(
