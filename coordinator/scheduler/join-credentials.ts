@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy } from '../plan/run-plan.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
-import type { ClusterValue, StepRecord } from '../store/store.ts';
+import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
 
 /** Names of the per-cluster values the scheduler keeps (store: cluster_values). */
 export const valueNames = {
@@ -95,18 +95,7 @@ function credentialStep(
     concurrencyGroup: null,
     bestEffort: false,
     forNode: join.node,
-    state: 'pending',
-    attempt: 0,
-    agentId: null,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    nextAttemptAt: null,
-    disconnectedAt: null,
-    error: null,
-    changed: false,
-    outputs: {},
+    ...notStartedStep(),
     ...extra,
   };
 }

@@ -18,7 +18,15 @@ import { crossNodeChecks } from '../plan/cross-node-checks.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
-import type { AgentRecord, RunEvent, RunRecord, StepRecord, StepUpdate, Store } from '../store/store.ts';
+import {
+  type AgentRecord,
+  notStartedStep,
+  type RunEvent,
+  type RunRecord,
+  type StepRecord,
+  type StepUpdate,
+  type Store,
+} from '../store/store.ts';
 import { indexAgentsByAddress } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import {
@@ -189,18 +197,7 @@ export class Scheduler {
       concurrencyGroup: p.concurrencyGroup ?? null,
       bestEffort: false,
       forNode: null,
-      state: 'pending',
-      attempt: 0,
-      agentId: null,
-      dispatchedAt: null,
-      startedAt: null,
-      finishedAt: null,
-      deadlineAt: null,
-      nextAttemptAt: null,
-      disconnectedAt: null,
-      error: null,
-      changed: false,
-      outputs: {},
+      ...notStartedStep(),
     }));
     const active = activeRun(run, cluster.spec, steps);
     this.record(() => {
@@ -629,18 +626,7 @@ export class Scheduler {
             // The drill decides the run's outcome from its report; a failed action must not skip the restores.
             bestEffort: true,
             forNode: node,
-            state: 'pending',
-            attempt: 0,
-            agentId: null,
-            dispatchedAt: null,
-            startedAt: null,
-            finishedAt: null,
-            deadlineAt: null,
-            nextAttemptAt: null,
-            disconnectedAt: null,
-            error: null,
-            changed: false,
-            outputs: {},
+            ...notStartedStep(),
           },
         ]);
       });

@@ -140,6 +140,38 @@ export interface StepRecord {
   outputs: Record<string, string>;
 }
 
+/** The progress fields of a step that has not run yet, for a step entering a run. */
+export function notStartedStep(): Pick<
+  StepRecord,
+  | 'state'
+  | 'attempt'
+  | 'agentId'
+  | 'dispatchedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'deadlineAt'
+  | 'nextAttemptAt'
+  | 'disconnectedAt'
+  | 'error'
+  | 'changed'
+  | 'outputs'
+> {
+  return {
+    state: 'pending',
+    attempt: 0,
+    agentId: null,
+    dispatchedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    deadlineAt: null,
+    nextAttemptAt: null,
+    disconnectedAt: null,
+    error: null,
+    changed: false,
+    outputs: {},
+  };
+}
+
 export type StepUpdate = Partial<
   Pick<
     StepRecord,
