@@ -52,7 +52,8 @@ export async function ensureCoordinatorIdentity(dataDir: string, serverSans: str
   }
 
   const adminTokenPath = join(dataDir, 'admin-token');
-  if (!existsSync(adminTokenPath)) writePrivate(adminTokenPath, `${randomBytes(32).toString('base64url')}\n`);
+  // Hex, so the token never starts with '-' and reads as an option on a command line (kubeha --token ...).
+  if (!existsSync(adminTokenPath)) writePrivate(adminTokenPath, `${randomBytes(32).toString('hex')}\n`);
   chmodSync(adminTokenPath, 0o600);
   chmodSync(caKeyPath, 0o600);
   chmodSync(serverKeyPath, 0o600);

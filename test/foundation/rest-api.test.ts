@@ -35,6 +35,10 @@ describe('REST API authentication', () => {
     }
   });
 
+  it('GIVEN a first start THEN the admin token is 256 random bits in hex, never starting with a dash that a CLI would read as an option', () => {
+    expect(h.coordinator.adminToken).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('GIVEN no token THEN /healthz and the OpenAPI document are still served', async () => {
     const health = await h.coordinator.api.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
