@@ -1,46 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSignedCertificate } from '../../test/support/self-signed-certificate.ts';
 import { createReadyzProbe } from './readyz-probe.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'kubeha-readyz-'));
 let server: Server;
 let endpoint = '';
 let status = 200;
 let caPem = '';
 
 beforeAll(async () => {
-  const key = join(dir, 'key.pem');
-  const crt = join(dir, 'crt.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      crt,
-      '-subj',
-      '/CN=kube-apiserver',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  caPem = readFileSync(crt, 'utf8');
-  server = createServer({ key: readFileSync(key), cert: caPem }, (req, res) => {
+  const certificate = selfSignedCertificate();
+  caPem = certificate.certPem;
+  server = createServer({ key: certificate.keyPem, cert: caPem }, (req, res) => {
     res.statusCode = req.url === '/readyz' ? status : 404;
     res.end(status === 200 ? 'ok' : '[-]etcd failed');
   });
@@ -50,7 +22,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('createReadyzProbe', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
-import type { ClusterValue, StepRecord } from '../store/store.ts';
+import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
 import {
   certificateKeyMaxAgeMs,
   cleanupAfterFailedControlPlaneJoin,
@@ -24,18 +24,7 @@ function join(node: string, controlPlane: boolean, over: Partial<StepRecord> = {
     concurrencyGroup: null,
     bestEffort: false,
     forNode: null,
-    state: 'pending',
-    attempt: 0,
-    agentId: null,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    nextAttemptAt: null,
-    disconnectedAt: null,
-    error: null,
-    changed: false,
-    outputs: {},
+    ...notStartedStep(),
     ...over,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StepRecord } from '../store/store.ts';
+import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { backoffMs, failureDecision, inFlightFailure, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 
 function step(id: string, over: Partial<StepRecord> = {}): StepRecord {
@@ -16,18 +16,7 @@ function step(id: string, over: Partial<StepRecord> = {}): StepRecord {
     concurrencyGroup: null,
     bestEffort: false,
     forNode: null,
-    state: 'pending',
-    attempt: 0,
-    agentId: null,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    nextAttemptAt: null,
-    disconnectedAt: null,
-    error: null,
-    changed: false,
-    outputs: {},
+    ...notStartedStep(),
     ...over,
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store.ts';
-import type { StepRecord } from './store.ts';
+import { notStartedStep, type StepRecord } from './store.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -31,18 +31,7 @@ function step(id: string, params: Record<string, unknown>, seq: number): StepRec
     concurrencyGroup: null,
     bestEffort: false,
     forNode: null,
-    state: 'pending',
-    attempt: 0,
-    agentId: null,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    nextAttemptAt: null,
-    disconnectedAt: null,
-    error: null,
-    changed: false,
-    outputs: {},
+    ...notStartedStep(),
   };
 }
 

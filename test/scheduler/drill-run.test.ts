@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-a
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
 import { freePort, waitFor } from '../support/free-port.ts';
+import { selfSignedCertificate } from '../support/self-signed-certificate.ts';
 
 // The cluster's endpoint is served by a local HTTPS server: /readyz answers 200 exactly when one simulated agent
 // holds the VIP. Its certificate stands in for the cluster CA, which the coordinator learns from the kubeconfig
@@ -29,33 +30,9 @@ const cliMain = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'mai
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  const key = join(dir, 'key.pem');
-  const crt = join(dir, 'crt.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      crt,
-      '-subj',
-      '/CN=kube-apiserver',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  caPem = readFileSync(crt, 'utf8');
-  server = createServer({ key: readFileSync(key), cert: caPem }, (req, res) => {
+  const certificate = selfSignedCertificate();
+  caPem = certificate.certPem;
+  server = createServer({ key: certificate.keyPem, cert: caPem }, (req, res) => {
     const up = req.url === '/readyz' && agents.filter((a) => a.holdsVip).length === 1;
     res.writeHead(up ? 200 : 503).end(up ? 'ok' : 'no endpoint');
   });
