@@ -140,9 +140,8 @@ export interface StepRecord {
   outputs: Record<string, string>;
 }
 
-/** The progress fields of a step that has not run yet, for a step entering a run. */
-export function notStartedStep(): Pick<
-  StepRecord,
+/** The fields of a step that change as it runs. */
+type StepProgressField =
   | 'state'
   | 'attempt'
   | 'agentId'
@@ -154,8 +153,10 @@ export function notStartedStep(): Pick<
   | 'disconnectedAt'
   | 'error'
   | 'changed'
-  | 'outputs'
-> {
+  | 'outputs';
+
+/** The progress fields of a step that has not run yet, for a step entering a run. */
+export function notStartedStep(): Pick<StepRecord, StepProgressField> {
   return {
     state: 'pending',
     attempt: 0,
@@ -172,24 +173,7 @@ export function notStartedStep(): Pick<
   };
 }
 
-export type StepUpdate = Partial<
-  Pick<
-    StepRecord,
-    | 'dependsOn'
-    | 'state'
-    | 'attempt'
-    | 'agentId'
-    | 'dispatchedAt'
-    | 'startedAt'
-    | 'finishedAt'
-    | 'deadlineAt'
-    | 'nextAttemptAt'
-    | 'disconnectedAt'
-    | 'error'
-    | 'changed'
-    | 'outputs'
-  >
->;
+export type StepUpdate = Partial<Pick<StepRecord, 'dependsOn' | StepProgressField>>;
 
 export type RunEventType = 'run' | 'step' | 'log';
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 let sim: SimCoordinator | undefined;
@@ -38,18 +38,14 @@ describe('the kubeha CLI against a coordinator with simulated agents', () => {
   it('GIVEN a spec file WHEN `kubeha apply -f` THEN the deploy runs to success with appended progress lines, and get/describe/kubeconfig answer', async () => {
     sim = await startSimCoordinator();
     dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
-    const { spec, nodes } = simClusterSpec({ name: 'cli-a', controlPlanes: 3, workers: 2 });
-    const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(sim.api, nodes.length);
-    agents = await enrollSimAgents({
-      coordinator: sim.grpcAddress,
-      caPem: sim.coordinator.caCertificatePem,
-      token,
-      nodes,
-      executions,
+    const fleet = await startSimFleet(sim, {
+      name: 'cli-a',
+      controlPlanes: 3,
+      workers: 2,
       script: simScript({ default: 10 }),
     });
-    for (const a of agents) a.start();
+    const { spec } = fleet;
+    agents = fleet.agents;
     const file = join(dir, 'cluster.yaml');
     writeFileSync(file, stringify(spec));
 

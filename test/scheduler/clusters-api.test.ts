@@ -5,9 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../../coordinator/cli/api-client.ts';
 import { type RunEventView, runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
-import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
@@ -100,18 +100,14 @@ describe('clusters and runs over REST', () => {
 
   it('GIVEN an SSE reader that drops WHEN it reconnects with Last-Event-ID THEN it receives exactly the events it missed', async () => {
     sim = await startSimCoordinator();
-    const { spec, nodes } = simClusterSpec({ name: 'sse-a', controlPlanes: 3, workers: 2 });
-    const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(sim.api, nodes.length);
-    agents = await enrollSimAgents({
-      coordinator: sim.grpcAddress,
-      caPem: sim.coordinator.caCertificatePem,
-      token,
-      nodes,
-      executions,
+    const fleet = await startSimFleet(sim, {
+      name: 'sse-a',
+      controlPlanes: 3,
+      workers: 2,
       script: simScript({ default: 20 }),
     });
-    for (const a of agents) a.start();
+    const { spec, executions } = fleet;
+    agents = fleet.agents;
     await sim.api.request('POST', '/v1/clusters', spec);
     const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sse-a/runs', { kind: 'deploy' });
 

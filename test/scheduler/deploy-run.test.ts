@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
@@ -22,18 +22,14 @@ function overlaps(a: SimExecution, b: SimExecution): boolean {
 describe('a deploy run with simulated agents', () => {
   it('GIVEN 3 control planes and 2 workers WHEN deployed THEN init precedes every join, control-plane joins never overlap, worker joins do', async () => {
     sim = await startSimCoordinator();
-    const { spec, nodes } = simClusterSpec({ name: 'sim-a', controlPlanes: 3, workers: 2 });
-    const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(sim.api, nodes.length);
-    agents = await enrollSimAgents({
-      coordinator: sim.grpcAddress,
-      caPem: sim.coordinator.caCertificatePem,
-      token,
-      nodes,
-      executions,
+    const fleet = await startSimFleet(sim, {
+      name: 'sim-a',
+      controlPlanes: 3,
+      workers: 2,
       script: simScript({ default: 10, 'kubeadm-join': 150 }),
     });
-    for (const a of agents) a.start();
+    const { spec, executions } = fleet;
+    agents = fleet.agents;
 
     await sim.api.request('POST', '/v1/clusters', spec);
     const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sim-a/runs', { kind: 'deploy' });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
-import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
+import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { waitFor } from '../support/free-port.ts';
 
 let sim: SimCoordinator | undefined;
@@ -26,19 +26,15 @@ describe('drill, verify and reset runs', () => {
         },
       },
     });
-    const { spec, nodes } = simClusterSpec({ name: 'ops-a', controlPlanes: 3, workers: 2 });
-    const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(sim.api, nodes.length);
-    agents = await enrollSimAgents({
-      coordinator: sim.grpcAddress,
-      caPem: sim.coordinator.caCertificatePem,
-      token,
-      nodes,
-      executions,
+    const fleet = await startSimFleet(sim, {
+      name: 'ops-a',
+      controlPlanes: 3,
+      workers: 2,
       script: simScript({ default: 5 }),
       heartbeatMs: 100,
     });
-    for (const a of agents) a.start();
+    const { spec, executions } = fleet;
+    agents = fleet.agents;
     await sim.api.request('POST', '/v1/clusters', spec);
     const deploy = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-a/runs', { kind: 'deploy' });
     expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');

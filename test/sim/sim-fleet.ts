@@ -160,3 +160,33 @@ export async function enrollSimAgents(options: {
 export async function createEnrollToken(api: ApiClient, count: number): Promise<{ token: string; caCertHash: string }> {
   return api.request('POST', '/v1/tokens', { usageLimit: Math.max(1, count), ttlSeconds: 3600 });
 }
+
+/** A cluster of simulated agents enrolled with a fresh token and started: the usual start of a scheduler test. */
+export async function startSimFleet(
+  sim: { api: ApiClient; grpcAddress: string; coordinator: { caCertificatePem: string } },
+  options: { name: string; controlPlanes: number; workers: number; script: SimScript; heartbeatMs?: number },
+): Promise<{
+  spec: ReturnType<typeof simClusterSpec>['spec'];
+  nodes: SimNode[];
+  executions: SimExecution[];
+  agents: SimAgent[];
+}> {
+  const { spec, nodes } = simClusterSpec({
+    name: options.name,
+    controlPlanes: options.controlPlanes,
+    workers: options.workers,
+  });
+  const executions: SimExecution[] = [];
+  const { token } = await createEnrollToken(sim.api, nodes.length);
+  const agents = await enrollSimAgents({
+    coordinator: sim.grpcAddress,
+    caPem: sim.coordinator.caCertificatePem,
+    token,
+    nodes,
+    executions,
+    script: options.script,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+  });
+  for (const a of agents) a.start();
+  return { spec, nodes, executions, agents };
+}
