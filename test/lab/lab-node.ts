@@ -62,18 +62,22 @@ export class LabNode {
   holderPid = 0;
   /** The inode of the node's network namespace, to find its processes after the namespace handle is gone. */
   netnsInode = 0;
+  /** The real Kubernetes programs, first on the node's PATH (a real-control-plane lab); none in the stand-in lab. */
+  readonly realBin: string | undefined;
   private holder: ChildProcess | undefined;
 
-  constructor(name: string, address: string, netns: string, dir: string) {
+  constructor(name: string, address: string, netns: string, dir: string, realBin?: string) {
     this.name = name;
     this.address = address;
     this.netns = netns;
     this.dir = dir;
+    this.realBin = realBin;
   }
 
-  /** The PATH inside the node: stand-ins first, then the project's Node 24, then the system. */
-  static path(): string {
+  /** The PATH inside the node: the real programs, the stand-ins, then the project's Node 24, then the system. */
+  path(): string {
     return [
+      ...(this.realBin ? [this.realBin] : []),
       standInsBin,
       projectNodeBin,
       '/usr/local/sbin',
@@ -161,7 +165,7 @@ export class LabNode {
 
   /** The argv that runs `command args` inside the node (network, mount and UTS namespaces, the node's PATH). */
   argv(command: string, args: readonly string[], env: Record<string, string> = {}): string[] {
-    const envArgs = Object.entries({ PATH: LabNode.path(), HOME: '/root', ...env }).map(([k, v]) => `${k}=${v}`);
+    const envArgs = Object.entries({ PATH: this.path(), HOME: '/root', ...env }).map(([k, v]) => `${k}=${v}`);
     return [
       'nsenter',
       '--target',

@@ -3,8 +3,9 @@
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { realPrograms } from './kube-binaries.ts';
 import { LabNetwork } from './lab-network.ts';
-import { LabNode, projectRoot } from './lab-node.ts';
+import { type LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
 
 export interface LabOptions {
@@ -15,6 +16,8 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** The real Kubernetes programs to run; undefined runs the stand-in lab. */
+  realBinaries?: { dir: string; kubernetesVersion: string } | undefined;
   log: (line: string) => void;
 }
 
@@ -29,6 +32,13 @@ export interface LabReport {
   /** After the drill, /readyz through the VIP answered again. */
   endpoint_recovered: boolean | null;
   coordinator_restarted: boolean;
+  /** The programs that ran for real in the cluster nodes (the rest were the lab's stand-ins). */
+  real_components: string[];
+  kubernetes_version: string;
+  /** Nodes Ready as the real kubectl lists them through the VIP; null in the stand-in lab or before the deploy. */
+  nodes_ready: number | null;
+  /** Voting members of the real etcd (learners not counted); null in the stand-in lab or before the deploy. */
+  etcd_voting_members: number | null;
   /** The lab's id and its nodes' network-namespace inodes, to check that nothing of it is left. */
   lab: { id: string; netns_inodes: number[] };
   stopped_at?: string;
@@ -36,6 +46,9 @@ export interface LabReport {
 }
 
 const apiPort = 7444;
+const standInKubernetesVersion = '1.31.4';
+/** What runs for real in every lab. */
+const alwaysReal = ['kubeha-coordinator', 'kubeha-agent', 'kubeha', 'keepalived', 'haproxy'];
 const grpcPort = 7443;
 const clusterName = 'lab';
 const lbPort = 16443;
@@ -48,6 +61,7 @@ export class LabRun {
   workers: LabNode[] = [];
   adminToken = '';
   readonly vip: string;
+  readonly kubernetesVersion: string;
   private readonly report: LabReport = {
     run_succeeded: false,
     phases: [],
@@ -58,13 +72,27 @@ export class LabRun {
     vip_holders: [],
     endpoint_recovered: null,
     coordinator_restarted: false,
+    real_components: [],
+    kubernetes_version: '',
+    nodes_ready: null,
+    etcd_voting_members: null,
     lab: { id: '', netns_inodes: [] },
   };
 
   constructor(options: LabOptions) {
     this.options = options;
-    this.network = LabNetwork.create({ id: randomBytes(3).toString('hex'), subnet: options.subnet });
+    this.network = LabNetwork.create({
+      id: randomBytes(3).toString('hex'),
+      subnet: options.subnet,
+      ...(options.realBinaries ? { realBinaries: options.realBinaries } : {}),
+    });
     this.vip = `${options.subnet}.100`;
+    this.kubernetesVersion = options.realBinaries?.kubernetesVersion ?? standInKubernetesVersion;
+    this.report.kubernetes_version = this.kubernetesVersion;
+    this.report.real_components = [
+      ...alwaysReal,
+      ...(options.realBinaries ? realPrograms.filter((p) => p !== 'etcdutl') : []),
+    ];
   }
 
   private async phase<T>(name: string, body: () => Promise<T>): Promise<T> {
@@ -206,7 +234,7 @@ export class LabRun {
 kind: Cluster
 metadata: { name: ${clusterName} }
 spec:
-  kubernetesVersion: "1.31.4"
+  kubernetesVersion: "${this.kubernetesVersion}"
   endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
   networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
   hostPolicy: { firewall: managed, selinux: permissive }
@@ -321,7 +349,7 @@ ${nodes.join('\n')}
   howToReach(): string {
     const lines = this.network.nodes.map(
       (n) =>
-        `  ${n.name.padEnd(6)} ${n.address.padEnd(15)} nsenter --target ${n.holderPid} --mount --uts --net -- env PATH=${LabNode.path()} bash\n  ${''.padEnd(22)} (network only: ip netns exec ${n.netns} bash)`,
+        `  ${n.name.padEnd(6)} ${n.address.padEnd(15)} nsenter --target ${n.holderPid} --mount --uts --net -- env PATH=${n.path()} bash\n  ${''.padEnd(22)} (network only: ip netns exec ${n.netns} bash)`,
     );
     return [
       ...lines,

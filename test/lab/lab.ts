@@ -4,11 +4,12 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { realKubeBinariesDir, realKubernetesVersion, realPrograms } from './kube-binaries.ts';
 import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins]
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
 const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
@@ -49,6 +50,9 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
     `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+') || 'none').join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
   );
   if (report.endpoint_recovered !== null) lines.push(`  endpoint recovered:       ${report.endpoint_recovered}`);
+  lines.push(`  Kubernetes:               v${report.kubernetes_version}, real: ${report.real_components.join(', ')}`);
+  if (report.nodes_ready !== null) lines.push(`  nodes Ready (kubectl):    ${report.nodes_ready}`);
+  if (report.etcd_voting_members !== null) lines.push(`  etcd voting members:      ${report.etcd_voting_members}`);
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
   if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
   return lines.join('\n');
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      'stand-ins': { type: 'boolean', default: false },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,8 +112,17 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const realDir = values['stand-ins'] ? undefined : realKubeBinariesDir();
+  console.log(
+    realDir
+      ? `real Kubernetes v${realKubernetesVersion} control plane: ${realPrograms.join(', ')} from ${realDir}`
+      : values['stand-ins']
+        ? 'stand-in control plane (--stand-ins)'
+        : `stand-in control plane: the real Kubernetes programs are not built (${realPrograms.join(', ')})`,
+  );
   const started = Date.now();
   const lab = new LabRun({
+    realBinaries: realDir ? { dir: realDir, kubernetesVersion: realKubernetesVersion } : undefined,
     controlPlanes,
     workers,
     subnet: values.subnet,
