@@ -2,7 +2,7 @@
 // /etc, /var/lib, /var/log, /run, /usr/libexec and hostname. Commands run in it through nsenter with the stand-ins
 // first on PATH.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,6 +50,25 @@ export async function killAll(pids: () => number[]): Promise<void> {
     for (let i = 0; i < 50 && pids().length > 0; i++) await sleepMs(40);
     if (pids().length === 0) return;
   }
+}
+
+/**
+ * `ip netns exec` mounts a fresh /sys, without the cgroup hierarchies under /sys/fs/cgroup that a machine has (and
+ * that kubeadm's SystemVerification reads from /proc/mounts): the node mounts the host's hierarchies again.
+ */
+function cgroupMounts(): string[] {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(
+      ([, path, type]) =>
+        path?.startsWith('/sys/fs/cgroup') &&
+        (type === 'cgroup' || type === 'cgroup2' || (type === 'tmpfs' && path === '/sys/fs/cgroup')),
+    );
+  return mounts.map(([, path, type, options]) => {
+    const opts = (options ?? '').split(',').filter((o) => !['rw', 'relatime', 'nosuid', 'nodev', 'noexec'].includes(o));
+    return `mkdir -p '${path}' && mount -t ${type} ${opts.length > 0 ? `-o '${opts.join(',')}' ` : ''}${type === 'tmpfs' ? 'tmpfs' : 'cgroup'} '${path}'`;
+  });
 }
 
 /** One machine of the lab. */
@@ -111,6 +130,7 @@ export class LabNode {
       'mount -t tmpfs -o mode=0755 tmpfs /sys/module',
       'for m in $modules; do mkdir "/sys/module/$m"; done',
       'mkdir -p /run/lock /run/kubeha',
+      ...cgroupMounts(),
       ...(projectHidden ? [`mkdir -p "${projectRoot}"`, `mount --bind "${this.dir}/project" "${projectRoot}"`] : []),
       `hostname "${this.name}"`,
       'echo "$$"',

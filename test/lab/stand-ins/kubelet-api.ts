@@ -7,6 +7,7 @@
 // kube-node-lease, creates the mirror pods with kubernetes.io/config.* annotations, and reports the pods bound to its
 // node as Running and Ready without running their containers (a CNI DaemonSet's pod writes the node's CNI config, as
 // flannel's does). Static pods keep running when the kubelet stops, as containers do under containerd.
+import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import {
@@ -525,7 +526,6 @@ function runningStatus(pod: Obj, startedAt: string, ready: boolean): Obj {
     podIP: nodeIp(),
     podIPs: [{ ip: nodeIp() }],
     startTime: startedAt,
-    qosClass: 'Burstable',
     conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond),
     containerStatuses: (pod.spec?.containers ?? []).map((c: Obj) => ({
       name: c.name,
