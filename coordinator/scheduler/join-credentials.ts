@@ -13,6 +13,8 @@ export const valueNames = {
   caCertPem: 'ca-cert-pem',
   kubeconfig: 'kubeconfig',
   joinToken: (node: string) => `join-token/${node}`,
+  /** What is left of a joined node's token: its id (not secret), enough to delete it from the cluster. */
+  joinTokenId: (node: string) => `join-token-id/${node}`,
 } as const;
 
 /** A joining node's token lives this long; it is deleted as soon as the node has joined. */
@@ -258,6 +260,8 @@ export function paramsForDispatch(
       break;
     case 'join-credentials':
       if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
+      else if (step.params['action'] === 'delete-token' && step.forNode && need(valueNames.joinTokenId(step.forNode)))
+        missing = fill('token', valueNames.joinTokenId(step.forNode));
       else if (step.forNode) missing = fill('token', valueNames.joinToken(step.forNode));
       break;
   }
