@@ -10,6 +10,8 @@ export const valueNames = {
   caCertPem: 'ca-cert-pem',
   kubeconfig: 'kubeconfig',
   joinToken: (node: string) => `join-token/${node}`,
+  /** What is left of a joined node's token: its id (not secret), enough to delete it from the cluster. */
+  joinTokenId: (node: string) => `join-token-id/${node}`,
 } as const;
 
 export const initTokenTtlSeconds = 2 * 3600;
@@ -44,9 +46,9 @@ export interface ValueChanges {
 }
 
 /**
- * The values a succeeded step leaves behind: what kubeadm-init reports about the CA, any admin kubeconfig, and
- * the age of the join token and certificate key the step made or used up. A value is only touched (its age reset)
- * when it exists: the secret itself was made by the coordinator before the step.
+ * The values a succeeded step leaves behind: what kubeadm-init reports about the CA, any admin kubeconfig, the
+ * age of the join token and certificate key the step made or used, and a used join token reduced to its id. A
+ * value is only touched (its age reset) when it exists: the secret itself was made by the coordinator before the step.
  */
 export function valueChangesAfterSuccess(
   step: StepRecord,
@@ -76,7 +78,17 @@ export function valueChangesAfterSuccess(
     const action = step.params['action'];
     if (action === 'create-token' && step.forNode) touch(valueNames.joinToken(step.forNode));
     if (action === 'upload-certs') touch(valueNames.certificateKey);
-    if (action === 'delete-token' && step.forNode) changes.remove.push(valueNames.joinToken(step.forNode));
+    if (action === 'delete-token' && step.forNode) {
+      changes.remove.push(valueNames.joinToken(step.forNode), valueNames.joinTokenId(step.forNode));
+    }
+  }
+  if (step.kind === 'kubeadm-join') {
+    // The joined node's token is no longer needed; only its id stays, to delete it from the cluster.
+    const token = values.get(valueNames.joinToken(step.node));
+    if (token) {
+      keep(valueNames.joinTokenId(step.node), token.value.slice(0, 6), false);
+      changes.remove.push(valueNames.joinToken(step.node));
+    }
   }
   return changes;
 }
@@ -116,6 +128,8 @@ export function paramsForDispatch(
       break;
     case 'join-credentials':
       if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
+      else if (step.params['action'] === 'delete-token' && step.forNode && need(valueNames.joinTokenId(step.forNode)))
+        missing = fill('token', valueNames.joinTokenId(step.forNode));
       else if (step.forNode) missing = fill('token', valueNames.joinToken(step.forNode));
       break;
   }

@@ -126,7 +126,12 @@ export function joinCredentialGate(
         nextId(hasStep, `join-credentials/create-token/${join.node}`),
         'join-credentials',
         controlPlane,
-        { action: 'create-token', ttlSeconds: joinTokenTtlSeconds, description: `kubeha join of ${join.node}` },
+        {
+          action: 'create-token',
+          ttlSeconds: joinTokenTtlSeconds,
+          description: `kubeha join of ${join.node}`,
+          kubernetesVersion: join.params['kubernetesVersion'],
+        },
         nextSeq,
       ),
     );
@@ -140,7 +145,11 @@ export function joinCredentialGate(
           nextId(hasStep, `join-credentials/upload-certs/${join.node}`),
           'join-credentials',
           controlPlane,
-          { action: 'upload-certs', description: `kubeha certificates for ${join.node}` },
+          {
+            action: 'upload-certs',
+            description: `kubeha certificates for ${join.node}`,
+            kubernetesVersion: join.params['kubernetesVersion'],
+          },
           nextSeq + out.steps.length,
         ),
       );

@@ -25,7 +25,13 @@ import {
 } from '../store/store.ts';
 import { indexAgentsByAddress } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
-import { clusterCaPem, paramsForDispatch, type Values, valueChangesAfterSuccess } from './cluster-values.ts';
+import {
+  clusterCaPem,
+  paramsForDispatch,
+  type Values,
+  valueChangesAfterSuccess,
+  valueNames,
+} from './cluster-values.ts';
 import type { CoordinatorStepContext, CoordinatorStepVerdict } from './coordinator-steps/coordinator-step.ts';
 import { coordinatorStepDefinition } from './coordinator-steps/coordinator-step-registry.ts';
 import {
@@ -714,6 +720,10 @@ export class Scheduler {
   private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
     const now = this.now();
     this.options.store.runs.update(active.run.id, { state, finishedAt: now, error });
+    // Every join of the run is done: the init token has no use left (a later run makes a new one if it needs one).
+    if (state === 'succeeded' && this.options.store.clusters.get(active.run.cluster)?.initializedAt) {
+      this.options.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
+    }
     if (active.run.kind === 'reset' && state === 'succeeded') {
       const record = this.options.store.clusters.get(active.run.cluster);
       if (record) this.options.store.clusters.put({ ...record, initializedAt: null });
