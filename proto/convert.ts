@@ -43,27 +43,45 @@ export function factsToProto(facts: NodeFacts): Facts {
   };
 }
 
+/** How much of an agent's facts the coordinator keeps: they reach tables, logs and every GET /v1/agents. */
+export const factLimits = { text: 256, hostname: 253, interfaces: 64, addressesPerInterface: 32 } as const;
+
+/** At most `max` characters, without control characters (a fact is one line of a table or a log). */
+export function boundedFact(value: string | null | undefined, max: number = factLimits.text): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  return (value ?? '')
+    .slice(0, max * 4)
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '')
+    .slice(0, max);
+}
+
+function boundedCount(value: unknown): number {
+  const n = Number(value ?? 0);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** What an agent reports, bounded: every text capped and stripped of control characters, lists capped. */
 export function factsFromProto(facts: Facts__Output | null | undefined): NodeFacts {
   return {
-    hostname: facts?.hostname ?? '',
-    osId: facts?.os_id ?? '',
-    osVersionId: facts?.os_version_id ?? '',
-    osPrettyName: facts?.os_pretty_name ?? '',
-    kernel: facts?.kernel ?? '',
-    arch: facts?.arch ?? '',
-    cpuCount: facts?.cpu_count ?? 0,
-    memoryBytes: Number(facts?.memory_bytes ?? 0),
-    swapBytes: Number(facts?.swap_bytes ?? 0),
-    interfaces: (facts?.interfaces ?? []).map((i) => ({
-      name: i.name,
-      mac: i.mac,
-      addresses: [...i.addresses],
-      virtual: i.virtual,
+    hostname: boundedFact(facts?.hostname, factLimits.hostname),
+    osId: boundedFact(facts?.os_id),
+    osVersionId: boundedFact(facts?.os_version_id),
+    osPrettyName: boundedFact(facts?.os_pretty_name),
+    kernel: boundedFact(facts?.kernel),
+    arch: boundedFact(facts?.arch),
+    cpuCount: boundedCount(facts?.cpu_count),
+    memoryBytes: boundedCount(facts?.memory_bytes),
+    swapBytes: boundedCount(facts?.swap_bytes),
+    interfaces: (facts?.interfaces ?? []).slice(0, factLimits.interfaces).map((i) => ({
+      name: boundedFact(i.name),
+      mac: boundedFact(i.mac),
+      addresses: i.addresses.slice(0, factLimits.addressesPerInterface).map((a) => boundedFact(a)),
+      virtual: i.virtual === true,
     })),
-    productUuid: facts?.product_uuid ?? '',
-    machineId: facts?.machine_id ?? '',
-    defaultRouteInterface: facts?.default_route_interface ?? '',
-    cgroupVersion: facts?.cgroup_version ?? 0,
+    productUuid: boundedFact(facts?.product_uuid),
+    machineId: boundedFact(facts?.machine_id),
+    defaultRouteInterface: boundedFact(facts?.default_route_interface),
+    cgroupVersion: boundedCount(facts?.cgroup_version),
   };
 }
 

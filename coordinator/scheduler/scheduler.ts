@@ -53,6 +53,7 @@ import {
   runOutcome,
   stepsToSkip,
 } from './step-decisions.ts';
+import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -99,6 +100,7 @@ export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
+  private readonly logCap = new StepLogCap();
   private agentIndex: Map<string, AgentRecord> | undefined;
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
@@ -332,13 +334,15 @@ export class Scheduler {
       }
       return false;
     }
+    const admitted = this.logCap.admit(active.run.id, step.id, step.attempt, event.text);
+    if (admitted === undefined) return false;
     this.event(active.run.id, {
       type: 'log',
       stepId: step.id,
       node: step.node,
       attempt: step.attempt,
       state: null,
-      message: redactSecrets(event.text),
+      message: redactSecrets(admitted),
     });
     return false;
   }
@@ -735,6 +739,7 @@ export class Scheduler {
       message: `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
     });
     this.active.delete(active.run.id);
+    this.logCap.forget(active.run.id);
     this.options.logger.info({ runId: active.run.id, state }, 'run finished');
   }
 
