@@ -46,12 +46,14 @@ export function factsToProto(facts: NodeFacts): Facts {
 /** How much of an agent's facts the coordinator keeps: they reach tables, logs and every GET /v1/agents. */
 export const factLimits = { text: 256, hostname: 253, interfaces: 64, addressesPerInterface: 32 } as const;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 /** At most `max` characters, without control characters (a fact is one line of a table or a log). */
 export function boundedFact(value: string | null | undefined, max: number = factLimits.text): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   return (value ?? '')
     .slice(0, max * 4)
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '')
+    .replace(controlCharacters, '')
     .slice(0, max);
 }
 
