@@ -7,18 +7,18 @@ import { stepRegistry } from '../../agent/steps/step-registry.ts';
 import { runStepFor, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import { agentProtoPath, protoLoaderOptions } from '../../proto/load-agent-gateway.ts';
+import type { DrillActionParams } from '../drill/drive-drill.ts';
 import type { DrillAction } from '../drill/failover-drill.ts';
+import { paramsForDispatch, valueChangesAfterSuccess, valueNames } from '../scheduler/cluster-values.ts';
 import {
   cleanupAfterFailedControlPlaneJoin,
   joinCredentialGate,
   missingClusterSecrets,
-  paramsForDispatch,
   tokenDeletionAfterJoin,
-  valueNames,
 } from '../scheduler/join-credentials.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
-import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
+import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { planRun } from './plan-run.ts';
 import type { PlannedStep, RunKind } from './run-plan.ts';
 
@@ -71,57 +71,80 @@ function record(step: PlannedStep, seq: number): StepRecord {
   };
 }
 
-/** The cluster's values as the scheduler makes them: its own secrets, the CA hash kubeadm init reports. */
-function clusterValues(now: number): Map<string, ClusterValue> {
-  const values = new Map(missingClusterSecrets(new Map(), now));
-  values.set(valueNames.caCertHash, { value: `sha256:${'7a'.repeat(32)}`, secret: false, updatedAt: now });
-  return values;
-}
-
 /** Every step the scheduler sends for a run of this kind, with the parameters as it sends them. */
 function dispatchedSteps(
   kind: RunKind,
   spec: ClusterSpec,
 ): { id: string; kind: string; params: Record<string, unknown> }[] {
   const now = Date.UTC(2026, 0, 1);
-  const values = clusterValues(now);
+  // The cluster's values as the scheduler makes them, then as the steps' successes change them.
+  const values = new Map(missingClusterSecrets(new Map(), now));
   const planned = planRun(kind, spec).steps;
   const steps: StepRecord[] = [];
+  const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
+  const succeed = (step: StepRecord, outputs: Record<string, string> = {}) => {
+    const changes = valueChangesAfterSuccess(step, { outputs }, values, now);
+    for (const [name, value] of changes.set) values.set(name, value);
+    for (const name of changes.remove) values.delete(name);
+  };
+  const send = (step: StepRecord) => {
+    steps.push(step);
+    const prepared = paramsForDispatch(step, values);
+    if ('missing' in prepared) throw new Error(`${step.id}: the scheduler would wait for ${prepared.missing}`);
+    sent.push({ id: step.id, kind: step.kind, params: prepared.params });
+    succeed(step);
+  };
   const controlPlane = spec.spec.nodes.find((n) => n.role === 'control-plane')!.name;
   for (const p of planned) {
     if (p.runsOn !== 'agent') continue;
     const step = record(p, steps.length);
-    if (step.kind === 'kubeadm-join') {
-      // A join gets its own token, and a control-plane join the certificates re-uploaded when the key is old.
-      values.set(valueNames.certificateKey, { ...values.get(valueNames.certificateKey)!, updatedAt: 0 });
-      const gate = joinCredentialGate(step, has, values, controlPlane, now, steps.length);
-      for (const [name, value] of gate.values) values.set(name, { ...value, updatedAt: now });
-      steps.push(...gate.steps);
+    if (step.kind === 'kubeadm-init') {
       steps.push(step);
-      steps.push(tokenDeletionAfterJoin(step, has, controlPlane, steps.length)!);
-      if (step.params['controlPlane'] === true)
-        steps.push(...cleanupAfterFailedControlPlaneJoin({ ...step, attempt: 1 }, spec, controlPlane, steps.length));
+      const prepared = paramsForDispatch(step, values);
+      if ('missing' in prepared) throw new Error(`${step.id}: the scheduler would wait for ${prepared.missing}`);
+      sent.push({ id: step.id, kind: step.kind, params: prepared.params });
+      succeed(step, { caCertHash: `sha256:${'7a'.repeat(32)}` });
       continue;
     }
-    steps.push(step);
+    if (step.kind !== 'kubeadm-join') {
+      send(step);
+      continue;
+    }
+    // A join gets its own token, and a control-plane join the certificates re-uploaded when the key is old.
+    values.set(valueNames.certificateKey, { ...values.get(valueNames.certificateKey)!, updatedAt: 0 });
+    const gate = joinCredentialGate(step, has, values, controlPlane, now, steps.length);
+    for (const [name, value] of gate.values) values.set(name, value);
+    for (const credential of gate.steps) send(credential);
+    if (step.params['controlPlane'] === true) {
+      // A first attempt that fails is cleaned up, then the retry joins.
+      steps.push(step);
+      for (const cleanup of cleanupAfterFailedControlPlaneJoin(
+        { ...step, attempt: 1 },
+        spec,
+        controlPlane,
+        steps.length,
+      ))
+        send(cleanup);
+      steps.pop();
+    }
+    send(step);
+    send(tokenDeletionAfterJoin(step, has, controlPlane, steps.length)!);
   }
   // The drill's coordinator step drives one failover-drill-action per action and phase on the VIP holder.
   for (const p of planned.filter((s) => s.kind === 'failover-drill')) {
     for (const action of p.params['actions'] as DrillAction[])
-      for (const phase of ['apply', 'restore'] as const)
-        steps.push({
+      for (const phase of ['apply', 'restore'] as const) {
+        const params: DrillActionParams = { action, phase };
+        send({
           ...record(p, steps.length),
           id: `${p.id}/${action}/${phase}`,
           kind: 'failover-drill-action',
-          params: { action, phase },
+          params: { ...params },
         });
+      }
   }
-  return steps.map((s) => {
-    const prepared = paramsForDispatch(s, values);
-    if ('missing' in prepared) throw new Error(`${s.id}: the scheduler would wait for ${prepared.missing}`);
-    return { id: s.id, kind: s.kind, params: prepared.params };
-  });
+  return sent;
 }
 
 const validDir = join(import.meta.dirname, '../../test/fixtures/specs-valid');
@@ -174,5 +197,20 @@ describe('every parameter the coordinator sends passes the agent\u2019s own pars
     const removals = cases.filter(([, s]) => s.kind === 'remove-etcd-member').map(([, s]) => s.params);
     expect(removals).toContainEqual({ memberName: 'k8s-master2', memberPeerUrl: 'https://192.168.1.11:2380' });
     expect(removals).toContainEqual({ memberName: 'cp2', memberPeerUrl: 'https://[fd00:10::12]:2380' });
+  });
+
+  it('sends delete-token the joined token’s id, and create-token a whole token', () => {
+    const actions = cases.filter(([, s]) => s.kind === 'join-credentials').map(([, s]) => s.params);
+    expect(
+      actions.filter((p) => p['action'] === 'delete-token').every((p) => /^[a-z0-9]{6}$/.test(String(p['token']))),
+    ).toBe(true);
+    expect(
+      actions
+        .filter((p) => p['action'] === 'create-token')
+        .every((p) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(String(p['token']))),
+    ).toBe(true);
+    expect(actions.map((p) => p['action'])).toEqual(
+      expect.arrayContaining(['create-token', 'upload-certs', 'delete-token']),
+    );
   });
 });
