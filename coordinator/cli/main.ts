@@ -12,7 +12,7 @@ import { startRunCommand } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
 import { watchCommand } from './commands/watch-command.ts';
 
-const usage = `Usage: kubeha [--server URL] [--token TOKEN] COMMAND
+const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
 
 Commands:
   apply -f FILE [--no-watch] [--wait-for-agents]
@@ -33,7 +33,8 @@ Commands:
                               create a bootstrap token and print the enroll command
   version                     print the version
 
-The coordinator and its token come from --server/--token, KUBEHA_SERVER/KUBEHA_TOKEN, or ~/.kube/kubeha.yaml.
+The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml
+(--token TOKEN works too, with a warning: other users of the machine see a command line).
 Options: -o json for machine-readable output.
 Exit codes: 0 success, 1 the run (or the command) failed, 2 bad usage or an invalid spec (problems printed).`;
 
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       ttl: { type: 'string' },
       'usage-limit': { type: 'string' },
       description: { type: 'string' },
@@ -66,10 +68,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const connection = resolveConnection(
-    { server: values.server, token: values.token },
+    { server: values.server, token: values.token, tokenFile: values['token-file'] },
     process.env,
     process.env['HOME'],
   );
+  for (const warning of connection.warnings) process.stderr.write(`kubeha: warning: ${warning}\n`);
   const api = new ApiClient(connection.server, connection.token);
   const json = values.output === 'json';
   const [verb, noun, arg] = positionals;

@@ -13,6 +13,8 @@ export const valueNames = {
   caCertPem: 'ca-cert-pem',
   kubeconfig: 'kubeconfig',
   joinToken: (node: string) => `join-token/${node}`,
+  /** What is left of a joined node's token: its id (not secret), enough to delete it from the cluster. */
+  joinTokenId: (node: string) => `join-token-id/${node}`,
 } as const;
 
 /** A joining node's token lives this long; it is deleted as soon as the node has joined. */
@@ -142,7 +144,12 @@ export function joinCredentialGate(
         nextId(hasStep, `join-credentials/create-token/${join.node}`),
         'join-credentials',
         controlPlane,
-        { action: 'create-token', ttlSeconds: joinTokenTtlSeconds, description: `kubeha join of ${join.node}` },
+        {
+          action: 'create-token',
+          ttlSeconds: joinTokenTtlSeconds,
+          description: `kubeha join of ${join.node}`,
+          kubernetesVersion: join.params['kubernetesVersion'],
+        },
         nextSeq,
       ),
     );
@@ -156,7 +163,11 @@ export function joinCredentialGate(
           nextId(hasStep, `join-credentials/upload-certs/${join.node}`),
           'join-credentials',
           controlPlane,
-          { action: 'upload-certs', description: `kubeha certificates for ${join.node}` },
+          {
+            action: 'upload-certs',
+            description: `kubeha certificates for ${join.node}`,
+            kubernetesVersion: join.params['kubernetesVersion'],
+          },
           nextSeq + out.steps.length,
         ),
       );
@@ -249,6 +260,8 @@ export function paramsForDispatch(
       break;
     case 'join-credentials':
       if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
+      else if (step.params['action'] === 'delete-token' && step.forNode && need(valueNames.joinTokenId(step.forNode)))
+        missing = fill('token', valueNames.joinTokenId(step.forNode));
       else if (step.forNode) missing = fill('token', valueNames.joinToken(step.forNode));
       break;
   }

@@ -866,8 +866,15 @@ export class Scheduler {
     if (step.kind === 'join-credentials' && step.params['action'] === 'upload-certs') touch(valueNames.certificateKey);
     if (step.kind === 'join-credentials' && step.params['action'] === 'delete-token' && step.forNode) {
       values.delete(cluster, valueNames.joinToken(step.forNode));
+      values.delete(cluster, valueNames.joinTokenId(step.forNode));
     }
     if (isJoin(step)) {
+      // The joined node's token is no longer needed; only its id stays, to delete it from the cluster.
+      const token = values.get(cluster, valueNames.joinToken(step.node));
+      if (token) {
+        keep(valueNames.joinTokenId(step.node), token.value.slice(0, 6), false);
+        values.delete(cluster, valueNames.joinToken(step.node));
+      }
       const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, () => true);
       const deletion =
         controlPlane && tokenDeletionAfterJoin(step, (id) => active.steps.has(id), controlPlane, active.nextSeq);
@@ -924,6 +931,10 @@ export class Scheduler {
   private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
     const now = this.now();
     this.options.store.runs.update(active.run.id, { state, finishedAt: now, error });
+    // Every join of the run is done: the init token has no use left (a later run makes a new one if it needs one).
+    if (state === 'succeeded' && this.options.store.clusters.get(active.run.cluster)?.initializedAt) {
+      this.options.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
+    }
     const succeeded = state === 'succeeded';
     const record = succeeded ? this.options.store.clusters.get(active.run.cluster) : undefined;
     if (record && active.run.kind === 'reset') {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { bootstrapTokenProblem, type StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type {
@@ -339,10 +340,17 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
+    const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
+    // SQLite creates the WAL and shared-memory files with the database file's mode, so 0600 here covers them too.
+    if (onDisk) closeSync(openSync(path, 'a', 0o600));
+    if (onDisk) chmodSync(path, 0o600);
     this.db = new DatabaseSync(path);
     this.db.exec(
       'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
     );
+    if (onDisk) {
+      for (const companion of [`${path}-wal`, `${path}-shm`]) if (existsSync(companion)) chmodSync(companion, 0o600);
+    }
     this.db.exec(schema);
     this.addMissingColumns();
     this.agents = this.createAgentStore();
