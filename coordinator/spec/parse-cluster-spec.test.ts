@@ -282,3 +282,19 @@ describe('requireClusterSpec', () => {
     ]);
   });
 });
+
+describe('parseClusterSpec on hostile documents', () => {
+  it('GIVEN a YAML alias bomb THEN a problem, not an exception', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const result = parseClusterSpec(`${levels.join('\n')}\n`);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^\(document\): not a usable YAML document/),
+    ]);
+  });
+});

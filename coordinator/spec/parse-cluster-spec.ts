@@ -278,7 +278,13 @@ function parseInput(input: unknown, reader: SpecReader): unknown {
     }
     return undefined;
   }
-  return document.toJS();
+  try {
+    // A spec has no use for many aliases; a chain of them (a "billion laughs") would expand without bound.
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    reader.problem('(document)', `not a usable YAML document: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
 }
 
 /**
@@ -286,6 +292,14 @@ function parseInput(input: unknown, reader: SpecReader): unknown {
  * Never throws for bad input: every problem is returned at once as "path: what is wrong".
  */
 export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
+  try {
+    return parseAndValidate(input);
+  } catch (error) {
+    return { ok: false, problems: [`(document): cannot be read as a cluster spec: ${(error as Error).message}`] };
+  }
+}
+
+function parseAndValidate(input: unknown): ParseClusterSpecResult {
   const reader = new SpecReader();
   const raw = parseInput(input, reader);
   if (reader.problems.length > 0) return { ok: false, problems: reader.problems };

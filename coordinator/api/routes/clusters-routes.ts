@@ -4,7 +4,7 @@ import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
 import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
 import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
-import { valueNames } from '../../scheduler/join-credentials.ts';
+import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { parseClusterSpec } from '../../spec/parse-cluster-spec.ts';
 import type { ClusterRecord, Store } from '../../store/store.ts';

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
 import { type WatchOutput, watchCommand } from './watch-command.ts';
 
@@ -16,10 +17,26 @@ export async function applyCommand(
   options: { watch: boolean; waitForAgents?: boolean },
 ): Promise<number> {
   let spec: unknown;
+  const tooLarge = (bytes: number) =>
+    `kubeha: ${file} is ${bytes} bytes; the coordinator reads at most ${apiBodyLimitBytes} bytes per request`;
   try {
-    spec = parseYaml(file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+    if (file !== '-' && statSync(file).size > apiBodyLimitBytes) {
+      err(tooLarge(statSync(file).size));
+      return 2;
+    }
+    const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    if (Buffer.byteLength(text) > apiBodyLimitBytes) {
+      err(tooLarge(Buffer.byteLength(text)));
+      return 2;
+    }
+    spec = parseYaml(text, { maxAliasCount: 100 });
   } catch (cause) {
     err(`kubeha: cannot read ${file}: ${(cause as Error).message}`);
+    return 2;
+  }
+  const body = Buffer.byteLength(JSON.stringify(spec) ?? '');
+  if (body > apiBodyLimitBytes) {
+    err(`kubeha: ${file} makes a ${body}-byte request; the coordinator reads at most ${apiBodyLimitBytes} bytes`);
     return 2;
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
