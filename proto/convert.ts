@@ -1,4 +1,6 @@
-import type { StepEventBody, StepEventReport, StepOutcome, StepResult } from '../common/step-events.ts';
+import type { StepEventBody, StepEventReport, StepOutcome, StepRef, StepResult } from '../common/step-events.ts';
+import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts';
+import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';
 import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
 import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
@@ -44,10 +46,15 @@ export function factsToProto(facts: NodeFacts): Facts {
 /** How much of an agent's facts the coordinator keeps: they reach tables, logs and every GET /v1/agents. */
 export const factLimits = { text: 256, hostname: 253, interfaces: 64, addressesPerInterface: 32 } as const;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 /** At most `max` characters, without control characters (a fact is one line of a table or a log). */
 export function boundedFact(value: string | null | undefined, max: number = factLimits.text): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return (value ?? '').slice(0, max * 4).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').slice(0, max);
+  return (value ?? '')
+    .slice(0, max * 4)
+    .replace(controlCharacters, '')
+    .slice(0, max);
 }
 
 function boundedCount(value: unknown): number {
@@ -191,6 +198,59 @@ export function stepParamsFromRunStep(message: RunStep__Output): { kind: string;
   const field = message.params;
   if (!field) return undefined;
   return { kind: stepKindFromParamsField(field), params: mapKeys(message[field], camelKey) };
+}
+
+/** A message from the coordinator to one agent, ready for the gateway to write. */
+export type MessageToAgent = CoordinatorMessage;
+
+export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
+
+/** Where a cluster is, as the coordinator tells each of its nodes' agents. */
+export interface ClusterPhase {
+  cluster: string;
+  /** kubeadm init has finished: from now on the probe decides. */
+  initialized: boolean;
+  /** This node runs kubeadm init, so it holds the VIP during bootstrap. */
+  initNode: boolean;
+  endpointMode: EndpointMode;
+  lbPort: number;
+  vip: string;
+  /** Empty until kubeadm init has made the cluster CA. */
+  clusterCaPem: string;
+}
+
+export function clusterPhaseToProto(phase: ClusterPhase): ClusterPhase__Output {
+  return {
+    cluster: phase.cluster,
+    initialized: phase.initialized,
+    init_node: phase.initNode,
+    endpoint_mode: phase.endpointMode,
+    lb_port: phase.lbPort,
+    vip: phase.vip,
+    cluster_ca_pem: phase.clusterCaPem,
+  };
+}
+
+export function clusterPhaseMessage(phase: ClusterPhase): MessageToAgent {
+  return { cluster_phase: clusterPhaseToProto(phase) };
+}
+
+/** Tells the agent to stop the attempt; it answers with the attempt's result. */
+export function cancelStepMessage(ref: StepRef): MessageToAgent {
+  return { cancel_step: { run_id: ref.runId, step_id: ref.stepId, attempt: ref.attempt } };
+}
+
+/** The coordinator has stored the attempt's result: the agent may drop it from its spool. */
+export function ackMessage(ref: StepRef): MessageToAgent {
+  return { ack: { run_id: ref.runId, step_id: ref.stepId, attempt: ref.attempt } };
+}
+
+export function runStepMessage(
+  ref: StepRef & { timeoutSeconds: number; dryRun?: boolean },
+  kind: string,
+  params: unknown,
+): MessageToAgent {
+  return { run_step: runStepFor(ref, kind, params) };
 }
 
 /** Builds a RunStep from a step kind and camelCase parameters (the coordinator side). */

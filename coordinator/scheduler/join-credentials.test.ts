@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
+import { paramsForDispatch, valueNames } from './cluster-values.ts';
 import {
   certificateKeyMaxAgeMs,
   cleanupAfterFailedControlPlaneJoin,
   joinCredentialGate,
   missingClusterSecrets,
-  paramsForDispatch,
-  valueNames,
 } from './join-credentials.ts';
 
 function join(node: string, controlPlane: boolean, over: Partial<StepRecord> = {}): StepRecord {

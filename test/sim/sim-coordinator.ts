@@ -6,8 +6,8 @@ import { createLogger } from '../../common/logger.ts';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
 import { parseCoordinatorConfig } from '../../coordinator/config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
+import type { DrillOptions } from '../../coordinator/drill/drive-drill.ts';
 import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
-import type { DrillOptions } from '../../coordinator/scheduler/scheduler.ts';
 import { waitFor } from '../support/free-port.ts';
 
 export interface RunView {

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
-import { valueNames } from '../../scheduler/join-credentials.ts';
+import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { parseClusterSpec } from '../../spec/parse-cluster-spec.ts';
 import type { ClusterRecord, Store } from '../../store/store.ts';
