@@ -13,6 +13,8 @@ export interface SimBehaviour {
   outcome?: 'succeed' | 'fail' | 'hang';
   deterministic?: boolean;
   outputs?: Record<string, string>;
+  /** What a succeeded step reports as `changed`; true unless said (a step that found nothing to do says false). */
+  changed?: boolean;
   /** Drop the session right after the step starts and stay away this long; the step keeps running meanwhile. */
   disconnectForMs?: number;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
@@ -252,7 +254,11 @@ export class SimAgent {
           deterministic: behaviour.deterministic ?? false,
         });
       } else {
-        this.finish(k, execution, { outcome: 'succeeded', outputs: behaviour.outputs ?? {} });
+        this.finish(k, execution, {
+          outcome: 'succeeded',
+          outputs: behaviour.outputs ?? {},
+          changed: behaviour.changed ?? true,
+        });
       }
     }, behaviour.delayMs);
   }
@@ -265,6 +271,7 @@ export class SimAgent {
       error?: string;
       deterministic?: boolean;
       outputs?: Record<string, string>;
+      changed?: boolean;
     },
   ): void {
     this.running.delete(k);
@@ -272,7 +279,7 @@ export class SimAgent {
     execution.outcome = how.outcome;
     const result: StepResult = {
       outcome: how.outcome,
-      changed: how.outcome === 'succeeded',
+      changed: how.outcome === 'succeeded' && how.changed !== false,
       outputs: how.outputs ?? {},
       paramsChecksum: '',
       changes: [],

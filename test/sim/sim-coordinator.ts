@@ -46,6 +46,7 @@ export async function startSimCoordinator(
       tickMs?: number;
       disconnectGraceMs?: number;
       resumeGraceMs?: number;
+      agentWaitMs?: number;
       planRun?: PlanRun;
       drill?: DrillOptions;
     };
