@@ -263,7 +263,9 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {
     plugin: s.networking.cni,
-    manifestUrl: '',
+    manifestUrl: s.networking.cniManifest?.url ?? '',
+    manifestSha256: s.networking.cniManifest?.sha256 ?? '',
+    allowHttp: s.networking.cniManifest?.allowHttp ?? false,
     manifestPath: '',
     podSubnet: s.networking.podCIDR,
     rolloutTimeoutSeconds: 300,
