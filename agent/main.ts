@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isKubehaError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
+import { resolveSecret } from '../common/secret-argument.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { type RunningAgent, startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
@@ -11,7 +12,8 @@ import { startHealthEndpoint } from './health/health-endpoint.ts';
 import { defaultVrrpTrackFile } from './load-balancer/keepalived-config.ts';
 
 const usage = `Usage:
-  kubeha-agent enroll --coordinator HOST:PORT --token TOKEN --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
+  kubeha-agent enroll --coordinator HOST:PORT --token-file FILE --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
+      the token: --token-file FILE, or KUBEHA_ENROLL_TOKEN, or --token TOKEN (visible to other users: warns)
   kubeha-agent run [--config FILE]
   kubeha-agent validate-config [--config FILE]
   kubeha-agent step KIND --params FILE [--dry-run] [--json] [--timeout SECONDS] [--state-dir DIR]
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string', default: defaultStateDir },
       coordinator: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       'ca-cert-hash': { type: 'string' },
       params: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -53,15 +56,23 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'enroll': {
-      if (!values.coordinator || !values.token || !values['ca-cert-hash']) {
-        process.stderr.write(`kubeha-agent enroll needs --coordinator, --token and --ca-cert-hash\n\n${usage}\n`);
+      const token = resolveSecret('token', {
+        flag: values.token,
+        file: values['token-file'],
+        env: process.env['KUBEHA_ENROLL_TOKEN'],
+      });
+      if (!values.coordinator || !token.value || !values['ca-cert-hash']) {
+        process.stderr.write(
+          `kubeha-agent enroll needs --coordinator, a token (--token-file, KUBEHA_ENROLL_TOKEN or --token) and --ca-cert-hash\n\n${usage}\n`,
+        );
         return 2;
       }
+      if (token.warning) process.stderr.write(`warning: ${token.warning}\n`);
       // Loaded only here: the X.509 library is needed once, at enrollment, not by the daemon at rest.
       const { enroll } = await import('./enrollment/enroll.ts');
       const result = await enroll({
         coordinator: values.coordinator,
-        token: values.token,
+        token: token.value,
         caCertHash: values['ca-cert-hash'],
         configPath: values.config,
         stateDir: values['state-dir'],

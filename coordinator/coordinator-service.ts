@@ -9,11 +9,12 @@ import { healthRoutes } from './api/routes/health-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { type CoordinatorConfig, splitHostPort } from './config.ts';
+import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
 import type { PlanRun } from './plan/run-plan.ts';
 import { RunEventBus } from './scheduler/run-event-bus.ts';
-import { type DrillOptions, Scheduler } from './scheduler/scheduler.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 
 export interface RunningCoordinator {
@@ -44,6 +45,7 @@ export async function startCoordinator(
       tickMs?: number;
       disconnectGraceMs?: number;
       resumeGraceMs?: number;
+      agentWaitMs?: number;
       planRun?: PlanRun;
       drill?: DrillOptions;
     };
@@ -73,6 +75,7 @@ export async function startCoordinator(
     bus,
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
+    agentWaitMs: config.agentWaitSeconds * 1000,
     ...deps.scheduler,
   });
   gateway.addListener({

@@ -1,4 +1,6 @@
-import type { StepEventBody, StepEventReport, StepOutcome, StepResult } from '../common/step-events.ts';
+import type { StepEventBody, StepEventReport, StepOutcome, StepRef, StepResult } from '../common/step-events.ts';
+import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts';
+import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';
 import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
 import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
@@ -41,27 +43,47 @@ export function factsToProto(facts: NodeFacts): Facts {
   };
 }
 
+/** How much of an agent's facts the coordinator keeps: they reach tables, logs and every GET /v1/agents. */
+export const factLimits = { text: 256, hostname: 253, interfaces: 64, addressesPerInterface: 32 } as const;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** At most `max` characters, without control characters (a fact is one line of a table or a log). */
+export function boundedFact(value: string | null | undefined, max: number = factLimits.text): string {
+  return (value ?? '')
+    .slice(0, max * 4)
+    .replace(controlCharacters, '')
+    .slice(0, max);
+}
+
+function boundedCount(value: unknown): number {
+  const n = Number(value ?? 0);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** What an agent reports, bounded: every text capped and stripped of control characters, lists capped. */
 export function factsFromProto(facts: Facts__Output | null | undefined): NodeFacts {
   return {
-    hostname: facts?.hostname ?? '',
-    osId: facts?.os_id ?? '',
-    osVersionId: facts?.os_version_id ?? '',
-    osPrettyName: facts?.os_pretty_name ?? '',
-    kernel: facts?.kernel ?? '',
-    arch: facts?.arch ?? '',
-    cpuCount: facts?.cpu_count ?? 0,
-    memoryBytes: Number(facts?.memory_bytes ?? 0),
-    swapBytes: Number(facts?.swap_bytes ?? 0),
-    interfaces: (facts?.interfaces ?? []).map((i) => ({
-      name: i.name,
-      mac: i.mac,
-      addresses: [...i.addresses],
-      virtual: i.virtual,
+    hostname: boundedFact(facts?.hostname, factLimits.hostname),
+    osId: boundedFact(facts?.os_id),
+    osVersionId: boundedFact(facts?.os_version_id),
+    osPrettyName: boundedFact(facts?.os_pretty_name),
+    kernel: boundedFact(facts?.kernel),
+    arch: boundedFact(facts?.arch),
+    cpuCount: boundedCount(facts?.cpu_count),
+    memoryBytes: boundedCount(facts?.memory_bytes),
+    swapBytes: boundedCount(facts?.swap_bytes),
+    interfaces: (facts?.interfaces ?? []).slice(0, factLimits.interfaces).map((i) => ({
+      name: boundedFact(i.name),
+      mac: boundedFact(i.mac),
+      addresses: i.addresses.slice(0, factLimits.addressesPerInterface).map((a) => boundedFact(a)),
+      virtual: i.virtual === true,
     })),
-    productUuid: facts?.product_uuid ?? '',
-    machineId: facts?.machine_id ?? '',
-    defaultRouteInterface: facts?.default_route_interface ?? '',
-    cgroupVersion: facts?.cgroup_version ?? 0,
+    productUuid: boundedFact(facts?.product_uuid),
+    machineId: boundedFact(facts?.machine_id),
+    defaultRouteInterface: boundedFact(facts?.default_route_interface),
+    cgroupVersion: boundedCount(facts?.cgroup_version),
   };
 }
 
@@ -176,6 +198,59 @@ export function stepParamsFromRunStep(message: RunStep__Output): { kind: string;
   const field = message.params;
   if (!field) return undefined;
   return { kind: stepKindFromParamsField(field), params: mapKeys(message[field], camelKey) };
+}
+
+/** A message from the coordinator to one agent, ready for the gateway to write. */
+export type MessageToAgent = CoordinatorMessage;
+
+export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
+
+/** Where a cluster is, as the coordinator tells each of its nodes' agents. */
+export interface ClusterPhase {
+  cluster: string;
+  /** kubeadm init has finished: from now on the probe decides. */
+  initialized: boolean;
+  /** This node runs kubeadm init, so it holds the VIP during bootstrap. */
+  initNode: boolean;
+  endpointMode: EndpointMode;
+  lbPort: number;
+  vip: string;
+  /** Empty until kubeadm init has made the cluster CA. */
+  clusterCaPem: string;
+}
+
+export function clusterPhaseToProto(phase: ClusterPhase): ClusterPhase__Output {
+  return {
+    cluster: phase.cluster,
+    initialized: phase.initialized,
+    init_node: phase.initNode,
+    endpoint_mode: phase.endpointMode,
+    lb_port: phase.lbPort,
+    vip: phase.vip,
+    cluster_ca_pem: phase.clusterCaPem,
+  };
+}
+
+export function clusterPhaseMessage(phase: ClusterPhase): MessageToAgent {
+  return { cluster_phase: clusterPhaseToProto(phase) };
+}
+
+/** Tells the agent to stop the attempt; it answers with the attempt's result. */
+export function cancelStepMessage(ref: StepRef): MessageToAgent {
+  return { cancel_step: { run_id: ref.runId, step_id: ref.stepId, attempt: ref.attempt } };
+}
+
+/** The coordinator has stored the attempt's result: the agent may drop it from its spool. */
+export function ackMessage(ref: StepRef): MessageToAgent {
+  return { ack: { run_id: ref.runId, step_id: ref.stepId, attempt: ref.attempt } };
+}
+
+export function runStepMessage(
+  ref: StepRef & { timeoutSeconds: number; dryRun?: boolean },
+  kind: string,
+  params: unknown,
+): MessageToAgent {
+  return { run_step: runStepFor(ref, kind, params) };
 }
 
 /** Builds a RunStep from a step kind and camelCase parameters (the coordinator side). */

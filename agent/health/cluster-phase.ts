@@ -1,21 +1,8 @@
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { ClusterPhase, EndpointMode } from '../../proto/convert.ts';
 import type { ClusterPhase__Output } from '../../proto/generated/kubeha/v1/ClusterPhase.ts';
 
-export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
-
-/** Where the cluster is, as the coordinator last told this agent (kept on disk across agent restarts). */
-export interface ClusterPhase {
-  cluster: string;
-  /** kubeadm init has finished: from now on the probe decides. */
-  initialized: boolean;
-  /** This node runs kubeadm init, so it holds the VIP during bootstrap. */
-  initNode: boolean;
-  endpointMode: EndpointMode;
-  lbPort: number;
-  vip: string;
-  /** Empty until kubeadm init has made the cluster CA. */
-  clusterCaPem: string;
-}
+export type { ClusterPhase, EndpointMode };
 
 const modes: readonly string[] = ['haproxy-keepalived', 'keepalived', 'external'];
 

@@ -118,3 +118,34 @@ export function renderJoinConfig(input: JoinConfigInput): string {
     },
   ]);
 }
+
+export interface TokenConfigInput {
+  apiVersion: KubeadmApiVersion;
+  token: string;
+  ttlSeconds: number;
+  description: string;
+}
+
+/** An InitConfiguration with one bootstrap token, for `kubeadm token create --config F` (no token in argv). */
+export function renderTokenCreateConfig(input: TokenConfigInput): string {
+  return documents([
+    {
+      apiVersion: input.apiVersion,
+      kind: 'InitConfiguration',
+      bootstrapTokens: [
+        {
+          token: input.token,
+          description: input.description,
+          ttl: goDuration(input.ttlSeconds),
+          usages: ['signing', 'authentication'],
+          groups: ['system:bootstrappers:kubeadm:default-node-token'],
+        },
+      ],
+    },
+  ]);
+}
+
+/** An InitConfiguration with the certificate key, for `kubeadm init phase upload-certs --upload-certs --config F`. */
+export function renderUploadCertsConfig(apiVersion: KubeadmApiVersion, certificateKey: string): string {
+  return documents([{ apiVersion, kind: 'InitConfiguration', certificateKey }]);
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { FakeHost } from '../host/fake-host.ts';
 import { sealLikeKubeadm } from '../kubeadm/kubeadm-certs-secret.fixture.ts';
 import { fixtureCertificateKey, fixtureToken } from '../kubeadm/kubeadm-init-output.fixture.ts';
@@ -34,18 +35,31 @@ function controlPlane(): FakeHost {
 }
 
 describe('join-credentials create-token', () => {
-  const params = { ...base, action: 'create-token', token: fixtureToken, ttlSeconds: 1800 };
+  const params = {
+    ...base,
+    action: 'create-token',
+    token: fixtureToken,
+    ttlSeconds: 1800,
+    kubernetesVersion: '1.34.4',
+  };
+  const tokenConfig = '/var/lib/kubeha/kubeadm/token-create-abcdef.yaml';
 
   it('GIVEN no such token WHEN run THEN kubeadm token create with the TTL; a second run changes nothing', async () => {
     const host = controlPlane();
     const present = { stdout: tokenSecret('0123456789abcdef') };
     host.expect('kubectl', getSecret('bootstrap-token-abcdef')); // check
     host.expect('kubectl', getSecret('bootstrap-token-abcdef')); // apply
-    host.expect(
-      'kubeadm',
-      ['token', 'create', fixtureToken, '--ttl', '30m0s', '--description', 'kubeha join token', ...admin],
-      { stdout: `${fixtureToken}\n` },
-    );
+    let configAtRun: string | undefined;
+    let modeAtRun: number | undefined;
+    host.expect('kubeadm', ['token', 'create', '--config', tokenConfig, ...admin], {
+      stdout: `${fixtureToken}\n`,
+      effect: (h) => {
+        configAtRun = h.file(tokenConfig);
+        void h.fileMode(tokenConfig).then((m) => {
+          modeAtRun = m;
+        });
+      },
+    });
     host.expect('kubectl', getSecret('bootstrap-token-abcdef'), present); // check again
     const lines: string[] = [];
     const result = await runStep(joinCredentialsStep, params, { host, onLog: (_s, t) => lines.push(t) });
@@ -54,6 +68,15 @@ describe('join-credentials create-token', () => {
     expect(result.changes).toEqual(['kubeadm token create abcdef.<redacted> --ttl 30m0s']);
     expect(JSON.stringify({ result, lines })).not.toContain(fixtureToken.slice(7));
     expect(lines.join('\n')).not.toContain(b64('0123456789abcdef'));
+    // THEN the token reached kubeadm through a 0600 file, removed afterwards, never through its arguments
+    expect(host.commandLines().join('\n')).not.toContain(fixtureToken.slice(7));
+    expect(parse(configAtRun ?? '')).toMatchObject({
+      apiVersion: 'kubeadm.k8s.io/v1beta4',
+      kind: 'InitConfiguration',
+      bootstrapTokens: [{ token: fixtureToken, ttl: '30m0s', description: 'kubeha join token' }],
+    });
+    expect(modeAtRun).toBe(0o600);
+    expect(await host.exists(tokenConfig)).toBe(false);
 
     host.expect('kubectl', getSecret('bootstrap-token-abcdef'), present);
     const again = await runStep(joinCredentialsStep, params, { host });
@@ -100,15 +123,8 @@ describe('join-credentials delete-token', () => {
 
 describe('join-credentials upload-certs', () => {
   const params = { ...base, action: 'upload-certs', certificateKey: fixtureCertificateKey };
-  const uploadArgs = [
-    'init',
-    'phase',
-    'upload-certs',
-    '--upload-certs',
-    '--certificate-key',
-    fixtureCertificateKey,
-    ...admin,
-  ];
+  const uploadConfig = '/var/lib/kubeha/kubeadm/upload-certs.yaml';
+  const uploadArgs = ['init', 'phase', 'upload-certs', '--upload-certs', '--config', uploadConfig, ...admin];
   const certsSecret = (key: string) =>
     JSON.stringify({
       metadata: { ownerReferences: [{ kind: 'Secret', name: 'bootstrap-token-q1w2e3' }] },
@@ -138,7 +154,13 @@ describe('join-credentials upload-certs', () => {
     };
     expectReadsBeforeUpload(); // check
     expectReadsBeforeUpload(); // apply
-    host.expect('kubeadm', uploadArgs, { stdout: `[upload-certs] Using certificate key:\n${fixtureCertificateKey}\n` });
+    let configAtRun: string | undefined;
+    host.expect('kubeadm', uploadArgs, {
+      stdout: `[upload-certs] Using certificate key:\n${fixtureCertificateKey}\n`,
+      effect: (h) => {
+        configAtRun = h.file(uploadConfig);
+      },
+    });
     host.expect('kubectl', getSecret('kubeadm-certs'), { stdout: certsSecret(fixtureCertificateKey) });
     host.expect('kubectl', getSecret('bootstrap-token-q1w2e3'), { stdout: tokenSecret('x', inHours(2)) });
     const lines: string[] = [];
@@ -148,5 +170,13 @@ describe('join-credentials upload-certs', () => {
     expect(result.changes[0]).toMatch(why);
     expect(lines).toContain('<redacted>');
     expect(JSON.stringify({ result, lines })).not.toContain(fixtureCertificateKey);
+    expect(host.commandLines().join('\n')).not.toContain(fixtureCertificateKey);
+    // v1beta3 without a version: every supported kubeadm reads it
+    expect(parse(configAtRun ?? '')).toEqual({
+      apiVersion: 'kubeadm.k8s.io/v1beta3',
+      kind: 'InitConfiguration',
+      certificateKey: fixtureCertificateKey,
+    });
+    expect(await host.exists(uploadConfig)).toBe(false);
   });
 });

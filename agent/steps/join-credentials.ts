@@ -3,12 +3,18 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { kubeadmCertDecryptsWith } from '../kubeadm/kubeadm-certs-secret.ts';
-import { goDuration } from '../kubeadm/kubeadm-config.ts';
+import {
+  goDuration,
+  kubeadmApiVersionFor,
+  renderTokenCreateConfig,
+  renderUploadCertsConfig,
+} from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
+import { withSecretConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams } from './step-params.ts';
+import { parseStepParams, patterns } from './step-params.ts';
 
 const defaultTokenTtlSeconds = 3600;
 /** Long enough for a control-plane join to fetch the certificates after the upload. */
@@ -22,6 +28,8 @@ const JoinCredentialsParamsSchema = Type.Object(
     certificateKey: Type.Optional(Type.String({ pattern: kubeadmPatterns.certificateKey })),
     description: Type.String({ pattern: kubeadmPatterns.description, default: 'kubeha join token' }),
     minRemainingSeconds: Type.Integer({ minimum: 0, maximum: 2 * 3600, default: 0 }),
+    /** Picks the kubeadm config API of the files that carry the secrets; v1beta3 (read by every supported kubeadm) when absent. */
+    kubernetesVersion: Type.Optional(Type.String({ pattern: patterns.kubernetesVersion })),
   },
   { additionalProperties: false },
 );
@@ -103,6 +111,7 @@ async function plan(ctx: StepContext<JoinCredentialsParams>): Promise<PlannedCha
     throw new KubehaError(ErrorCode.stepFailed, `${kubeadmPaths.adminConf} does not exist: not a control plane`);
   }
   const kubeconfig = ['--kubeconfig', kubeadmPaths.adminConf];
+  const apiVersion = kubeadmApiVersionFor(params.kubernetesVersion ?? '1.28.0');
   switch (params.action) {
     case 'create-token': {
       const token = params.token!;
@@ -112,8 +121,15 @@ async function plan(ctx: StepContext<JoinCredentialsParams>): Promise<PlannedCha
         {
           description: `kubeadm token create ${tokenId(token)}.<redacted> --ttl ${ttl}`,
           apply: async () => {
-            const args = ['token', 'create', token, '--ttl', ttl, '--description', params.description, ...kubeconfig];
-            await execRedacted(host, ctx.log, 'kubeadm', args);
+            const config = renderTokenCreateConfig({
+              apiVersion,
+              token,
+              ttlSeconds: params.ttlSeconds,
+              description: params.description,
+            });
+            await withSecretConfigFile(host, `token-create-${tokenId(token)}.yaml`, config, (path) =>
+              execRedacted(host, ctx.log, 'kubeadm', ['token', 'create', '--config', path, ...kubeconfig]),
+            );
           },
         },
       ];
@@ -136,10 +152,19 @@ async function plan(ctx: StepContext<JoinCredentialsParams>): Promise<PlannedCha
       if (reason === undefined) return [];
       return [
         {
-          description: `kubeadm init phase upload-certs --upload-certs --certificate-key <redacted> (${reason})`,
+          description: `kubeadm init phase upload-certs --upload-certs --config <0600 file> (${reason})`,
           apply: async () => {
-            const args = ['init', 'phase', 'upload-certs', '--upload-certs', '--certificate-key', key, ...kubeconfig];
-            await execRedacted(host, ctx.log, 'kubeadm', args);
+            await withSecretConfigFile(host, 'upload-certs.yaml', renderUploadCertsConfig(apiVersion, key), (path) =>
+              execRedacted(host, ctx.log, 'kubeadm', [
+                'init',
+                'phase',
+                'upload-certs',
+                '--upload-certs',
+                '--config',
+                path,
+                ...kubeconfig,
+              ]),
+            );
           },
         },
       ];

@@ -1,9 +1,12 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, isKubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { apiBodyLimitBytes } from './api-limits.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { ErrorReply, errorBody } from './error-reply.ts';
 
@@ -33,12 +36,46 @@ const httpStatusFor: Partial<Record<string, number>> = {
   [ErrorCode.unavailable]: 503,
 };
 
+const clientErrorStatus: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/** Errors the HTTP parser raises before fastify sees a request, answered in the API's error shape. */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = clientErrorStatus[error.code ?? ''] ?? 400;
+  const message =
+    status === 431
+      ? 'the request headers (URL included) are too large'
+      : status === 408
+        ? 'the request timed out'
+        : 'the request is not valid HTTP';
+  const body = JSON.stringify(errorBody(ErrorCode.badRequest, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 /** Builds the REST API without listening, so tests can use app.inject(). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: apiBodyLimitBytes,
+    clientErrorHandler,
+    // The router's own refusals (a malformed URL, an over-long path parameter) in the documented error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      const message =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is not valid';
+      const raw = reply as unknown as { code(status: number): { send(body: unknown): void } };
+      raw.code(status).send(errorBody(ErrorCode.badRequest, message));
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
   });
   app.addSchema(ErrorReply);

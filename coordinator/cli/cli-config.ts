@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { resolveSecret } from '../../common/secret-argument.ts';
 
 export interface CliConnection {
   server: string;
   token: string;
+  /** Said once on stderr: the token came from the command line. */
+  warnings: string[];
 }
 
 /**
@@ -12,7 +15,7 @@ export interface CliConnection {
  * ({ server, token } or { server, tokenFile }). Only the composition root passes env and home in.
  */
 export function resolveConnection(
-  flags: { server?: string | undefined; token?: string | undefined },
+  flags: { server?: string | undefined; token?: string | undefined; tokenFile?: string | undefined },
   env: Record<string, string | undefined>,
   home: string | undefined,
 ): CliConnection {
@@ -20,7 +23,10 @@ export function resolveConnection(
   const path = home ? join(home, '.kube', 'kubeha.yaml') : undefined;
   if (path && existsSync(path)) file = (parseYaml(readFileSync(path, 'utf8')) as typeof file) ?? {};
   const server = flags.server ?? env['KUBEHA_SERVER'] ?? file.server ?? 'http://127.0.0.1:7444';
-  let token = flags.token ?? env['KUBEHA_TOKEN'] ?? file.token;
+  const warnings: string[] = [];
+  const fromFlags = resolveSecret('token', { flag: flags.token, file: flags.tokenFile });
+  if (fromFlags.warning) warnings.push(fromFlags.warning);
+  let token = fromFlags.value ?? env['KUBEHA_TOKEN'] ?? file.token;
   const tokenFile = env['KUBEHA_TOKEN_FILE'] ?? file.tokenFile;
   if (!token && tokenFile && existsSync(tokenFile)) token = readFileSync(tokenFile, 'utf8').trim();
   if (!token && existsSync('/var/lib/kubeha-coordinator/admin-token')) {
@@ -32,9 +38,9 @@ export function resolveConnection(
   }
   if (!token) {
     throw new Error(
-      'no API token: pass --token, set KUBEHA_TOKEN, or put "token:" in ~/.kube/kubeha.yaml ' +
+      'no API token: pass --token-file, set KUBEHA_TOKEN, or put "token:" in ~/.kube/kubeha.yaml ' +
         '(the coordinator writes it to /var/lib/kubeha-coordinator/admin-token)',
     );
   }
-  return { server, token };
+  return { server, token, warnings };
 }

@@ -6,17 +6,20 @@ import { agentsCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
-import { getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
+import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
 import { startRunCommand } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
 import { watchCommand } from './commands/watch-command.ts';
 
-const usage = `Usage: kubeha [--server URL] [--token TOKEN] COMMAND
+const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
 
 Commands:
-  apply -f FILE [--no-watch]  create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it
+  apply -f FILE [--no-watch] [--wait-for-agents]
+                              create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
+                              refused while a node has no enrolled agent unless --wait-for-agents
   get clusters                list clusters
+  get cluster NAME [-o yaml]  the desired and the applied spec and where they differ (-o json also)
   get nodes [CLUSTER]         list the clusters' nodes and the agent serving each
   get agents                  list enrolled agents (also: agents)
   get runs [CLUSTER]          list runs
@@ -30,7 +33,8 @@ Commands:
                               create a bootstrap token and print the enroll command
   version                     print the version
 
-The coordinator and its token come from --server/--token, KUBEHA_SERVER/KUBEHA_TOKEN, or ~/.kube/kubeha.yaml.
+The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml
+(--token TOKEN works too, with a warning: other users of the machine see a command line).
 Options: -o json for machine-readable output.
 Exit codes: 0 success, 1 the run (or the command) failed, 2 bad usage or an invalid spec (problems printed).`;
 
@@ -42,11 +46,13 @@ async function main(argv: string[]): Promise<number> {
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       ttl: { type: 'string' },
       'usage-limit': { type: 'string' },
       description: { type: 'string' },
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
+      'wait-for-agents': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -62,10 +68,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const connection = resolveConnection(
-    { server: values.server, token: values.token },
+    { server: values.server, token: values.token, tokenFile: values['token-file'] },
     process.env,
     process.env['HOME'],
   );
+  for (const warning of connection.warnings) process.stderr.write(`kubeha: warning: ${warning}\n`);
   const api = new ApiClient(connection.server, connection.token);
   const json = values.output === 'json';
   const [verb, noun, arg] = positionals;
@@ -77,7 +84,13 @@ async function main(argv: string[]): Promise<number> {
   };
   if (verb === 'apply') {
     if (!values.file || positionals.length > 1) return usageError('apply needs -f FILE');
-    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), watch);
+    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), {
+      ...watch,
+      waitForAgents: values['wait-for-agents'] === true,
+    });
+  }
+  if (verb === 'get' && noun === 'cluster' && arg && positionals.length === 3) {
+    return getClusterCommand(api, out, arg, json ? 'json' : 'yaml');
   }
   if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && positionals.length === 2) {
     return getClustersCommand(api, out, json);

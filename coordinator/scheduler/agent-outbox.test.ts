@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import type { MessageToAgent } from '../../proto/convert.ts';
 import { AgentOutbox } from './agent-outbox.ts';
 
 function recordingChannel(connected: Set<string>) {
@@ -7,7 +7,7 @@ function recordingChannel(connected: Set<string>) {
   return {
     sent,
     channel: {
-      send: (agentId: string, message: CoordinatorMessage) => {
+      send: (agentId: string, message: MessageToAgent) => {
         if (!connected.has(agentId)) return false;
         sent.push(`${agentId}:${message.ack?.step_id ?? message.cluster_phase?.cluster ?? '?'}`);
         return true;
@@ -17,7 +17,7 @@ function recordingChannel(connected: Set<string>) {
   };
 }
 
-const ack = (step: string): CoordinatorMessage => ({ ack: { run_id: 'r', step_id: step, attempt: 1 } });
+const ack = (step: string): MessageToAgent => ({ ack: { run_id: 'r', step_id: step, attempt: 1 } });
 const flushed = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('AgentOutbox', () => {

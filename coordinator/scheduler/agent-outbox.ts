@@ -1,15 +1,15 @@
-import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
+import type { MessageToAgent } from '../../proto/convert.ts';
 
 /** The gateway as the scheduler sees it. */
 export interface AgentChannel {
-  send(agentId: string, message: CoordinatorMessage): boolean;
+  send(agentId: string, message: MessageToAgent): boolean;
   isConnected(agentId: string): boolean;
 }
 
 interface Outgoing {
   agentId: string;
   /** A factory defers the conversion of large parameters until the message leaves. */
-  message: CoordinatorMessage | (() => CoordinatorMessage);
+  message: MessageToAgent | (() => MessageToAgent);
   onFailure: (() => void) | undefined;
   background: boolean;
 }

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
+import { paramsForDispatch, valueNames } from './cluster-values.ts';
 import {
   certificateKeyMaxAgeMs,
   cleanupAfterFailedControlPlaneJoin,
   joinCredentialGate,
   missingClusterSecrets,
-  paramsForDispatch,
-  valueNames,
 } from './join-credentials.ts';
 
 function join(node: string, controlPlane: boolean, over: Partial<StepRecord> = {}): StepRecord {
@@ -88,7 +87,7 @@ describe('join credentials', () => {
       node: 'cp1',
       kind: 'remove-etcd-member',
       dependsOn: ['cleanup-failed-join/cp2/1'],
-      params: { memberName: 'cp2', memberPeerAddress: 'https://10.0.0.12:2380' },
+      params: { memberName: 'cp2', memberPeerUrl: 'https://10.0.0.12:2380' },
     });
   });
 

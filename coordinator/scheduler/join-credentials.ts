@@ -3,17 +3,7 @@ import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy } from '../plan/run-plan.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
-
-/** Names of the per-cluster values the scheduler keeps (store: cluster_values). */
-export const valueNames = {
-  initToken: 'init-token',
-  certificateKey: 'certificate-key',
-  authPass: 'auth-pass',
-  caCertHash: 'ca-cert-hash',
-  caCertPem: 'ca-cert-pem',
-  kubeconfig: 'kubeconfig',
-  joinToken: (node: string) => `join-token/${node}`,
-} as const;
+import { type Values, valueNames } from './cluster-values.ts';
 
 /** A joining node's token lives this long; it is deleted as soon as the node has joined. */
 export const joinTokenTtlSeconds = 30 * 60;
@@ -21,15 +11,9 @@ export const joinTokenTtlSeconds = 30 * 60;
 const joinTokenMarginMs = 5 * 60 * 1000;
 /** kubeadm deletes the uploaded certificates after 2 h; re-upload well before (reference A.4). */
 export const certificateKeyMaxAgeMs = 100 * 60 * 1000;
-export const initTokenTtlSeconds = 2 * 3600;
 
 const credentialRetry: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 2_000, maxBackoffMs: 30_000 };
 const credentialTimeoutSeconds = 180;
-
-/** The cluster's stored values, looked up by name. */
-export interface Values {
-  get(name: string): ClusterValue | undefined;
-}
 
 export function isJoin(step: StepRecord): boolean {
   return step.kind === 'kubeadm-join';
@@ -142,7 +126,12 @@ export function joinCredentialGate(
         nextId(hasStep, `join-credentials/create-token/${join.node}`),
         'join-credentials',
         controlPlane,
-        { action: 'create-token', ttlSeconds: joinTokenTtlSeconds, description: `kubeha join of ${join.node}` },
+        {
+          action: 'create-token',
+          ttlSeconds: joinTokenTtlSeconds,
+          description: `kubeha join of ${join.node}`,
+          kubernetesVersion: join.params['kubernetesVersion'],
+        },
         nextSeq,
       ),
     );
@@ -156,7 +145,11 @@ export function joinCredentialGate(
           nextId(hasStep, `join-credentials/upload-certs/${join.node}`),
           'join-credentials',
           controlPlane,
-          { action: 'upload-certs', description: `kubeha certificates for ${join.node}` },
+          {
+            action: 'upload-certs',
+            description: `kubeha certificates for ${join.node}`,
+            kubernetesVersion: join.params['kubernetesVersion'],
+          },
           nextSeq + out.steps.length,
         ),
       );
@@ -206,51 +199,10 @@ export function cleanupAfterFailedControlPlaneJoin(
       controlPlane,
       {
         memberName: join.node,
-        memberPeerAddress: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
+        memberPeerUrl: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
       },
       nextSeq + 1,
       { dependsOn: [cleanupId] },
     ),
   ];
-}
-
-/**
- * The parameters sent to the agent: the planned ones plus the secrets and values only known at run time.
- * Returns the name of a missing value instead when one is not there yet.
- */
-export function paramsForDispatch(
-  step: StepRecord,
-  values: Values,
-): { params: Record<string, unknown> } | { missing: string } {
-  const params: Record<string, unknown> = { ...step.params };
-  const need = (name: string): string | undefined => values.get(name)?.value;
-  const fill = (param: string, name: string): string | undefined => {
-    const value = need(name);
-    if (value === undefined) return name;
-    params[param] = value;
-    return undefined;
-  };
-  let missing: string | undefined;
-  switch (step.kind) {
-    case 'kubeadm-init':
-      missing = fill('bootstrapToken', valueNames.initToken) ?? fill('certificateKey', valueNames.certificateKey);
-      params['tokenTtlSeconds'] ??= initTokenTtlSeconds;
-      break;
-    case 'kubeadm-join': {
-      missing = fill('bootstrapToken', valueNames.joinToken(step.node));
-      const hash = need(valueNames.caCertHash);
-      if (hash === undefined) missing ??= valueNames.caCertHash;
-      else params['caCertHashes'] = [hash];
-      if (step.params['controlPlane'] === true) missing ??= fill('certificateKey', valueNames.certificateKey);
-      break;
-    }
-    case 'load-balancer':
-      missing = fill('authPass', valueNames.authPass);
-      break;
-    case 'join-credentials':
-      if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
-      else if (step.forNode) missing = fill('token', valueNames.joinToken(step.forNode));
-      break;
-  }
-  return missing === undefined ? { params } : { missing };
 }

@@ -3,20 +3,17 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
-import { type NodeFacts, runStepFor } from '../../proto/convert.ts';
-import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import {
-  type DrillAction,
-  type DrillActionReport,
-  type DrillTiming,
-  defaultDrillTiming,
-  type FailoverDrillReport,
-  runFailoverDrill,
-} from '../drill/failover-drill.ts';
-import { createReadyzProbe } from '../drill/readyz-probe.ts';
-import { crossNodeChecks } from '../plan/cross-node-checks.ts';
+  ackMessage,
+  cancelStepMessage,
+  clusterPhaseMessage,
+  type MessageToAgent,
+  runStepMessage,
+} from '../../proto/convert.ts';
+import { type DrillOptions, type DrillRun, drillActionTimeoutSeconds } from '../drill/drive-drill.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
+import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
@@ -29,6 +26,16 @@ import {
 } from '../store/store.ts';
 import { indexAgentsByAddress } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
+import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
+import {
+  clusterCaPem,
+  paramsForDispatch,
+  type Values,
+  valueChangesAfterSuccess,
+  valueNames,
+} from './cluster-values.ts';
+import type { CoordinatorStepContext, CoordinatorStepVerdict } from './coordinator-steps/coordinator-step.ts';
+import { coordinatorStepDefinition } from './coordinator-steps/coordinator-step-registry.ts';
 import {
   cleanupAfterFailedControlPlaneJoin,
   healthyControlPlane,
@@ -36,10 +43,7 @@ import {
   isJoin,
   joinCredentialGate,
   missingClusterSecrets,
-  paramsForDispatch,
   tokenDeletionAfterJoin,
-  type Values,
-  valueNames,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
 import {
@@ -51,6 +55,7 @@ import {
   runOutcome,
   stepsToSkip,
 } from './step-decisions.ts';
+import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -63,27 +68,13 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** How long a step's agent may be away before the step counts as failed (and is retried). */
   disconnectGraceMs?: number;
+  /** How long a ready step waits for its node's agent to connect before it fails (default 10 minutes). */
+  agentWaitMs?: number;
   /** After a coordinator restart, agents get this long to reconnect before their steps time out. */
   resumeGraceMs?: number;
   /** The failover drill's timings and /readyz probe; the defaults suit production. */
   drill?: DrillOptions;
 }
-
-export interface DrillOptions {
-  timing?: Partial<DrillTiming>;
-  /** The probe of https://ENDPOINT/readyz (tests point it at a local server); caPem undefined: not verified. */
-  probeFor?: (endpoint: string, caPem: string | undefined) => () => Promise<boolean>;
-  /**
-   * A sample with the VIP on several nodes is read again after this long before it counts: each agent reports a
-   * move at its next probe tick (500 ms), so the old holder's "off" can arrive just after the new one's "on".
-   */
-  confirmHoldersMs?: number;
-  /** How often the drill looks at an action step it waits for. */
-  pollMs?: number;
-}
-
-/** The drill's restore step times out long before the drill step's own 900 s. */
-const drillActionTimeoutSeconds = 300;
 
 interface ActiveRun {
   run: RunRecord;
@@ -113,6 +104,7 @@ export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
+  private readonly logCap = new StepLogCap();
   private agentIndex: Map<string, AgentRecord> | undefined;
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
@@ -121,8 +113,10 @@ export class Scheduler {
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** "runId/stepId" of the failover drills this process is driving. */
-  private readonly drills = new Set<string>();
+  /** "runId/stepId" of ready steps whose agent is missing, and since when. */
+  private readonly agentWaits = new Map<string, number>();
+  /** "runId/stepId" of the coordinator's own steps running in the background (the failover drill). */
+  private readonly background = new Set<string>();
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -138,7 +132,7 @@ export class Scheduler {
       const cluster = this.options.store.clusters.get(run.cluster);
       if (!cluster) continue;
       const steps = this.options.store.steps.list(run.id);
-      const active = activeRun(run, cluster.spec, steps);
+      const active = activeRun(run, specForRun(cluster, run.kind), steps);
       this.active.set(run.id, active);
       this.record(() => {
         for (const s of steps) {
@@ -164,7 +158,11 @@ export class Scheduler {
     clearInterval(this.timer);
   }
 
-  startRun(clusterName: string, kind: RunKind): RunRecord {
+  /**
+   * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
+   * make, and, unless `waitForAgents`, when a node has no enrolled agent.
+   */
+  startRun(clusterName: string, kind: RunKind, options: { waitForAgents?: boolean } = {}): RunRecord {
     const cluster = this.options.store.clusters.get(clusterName);
     if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
     const busy = [...this.active.values()].find((a) => a.run.cluster === clusterName);
@@ -173,7 +171,25 @@ export class Scheduler {
         details: { runId: busy.run.id },
       });
     }
-    const plan = (this.options.planRun ?? planRun)(kind, cluster.spec);
+    const spec = specForRun(cluster, kind);
+    const members = clusterMembers(this.options.store, cluster);
+    if (kind === 'deploy') {
+      const problems = unsupportedChanges(cluster.appliedSpec, spec, members);
+      if (problems.length > 0) {
+        throw new KubehaError(ErrorCode.conflict, `cannot deploy ${clusterName}: ${problems.join('; ')}`, {
+          details: problems,
+        });
+      }
+    }
+    const missing = nodesWithoutAgent(spec, this.options.store.agents.list());
+    if (missing.length > 0 && options.waitForAgents !== true) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `no enrolled agent reports ${missing.map((n) => `${n.address} (${n.name})`).join(', ')}; enroll the agent(s) first, or start the run waiting for them (kubeha apply --wait-for-agents)`,
+        { details: missing.map((n) => n.name) },
+      );
+    }
+    const plan = (this.options.planRun ?? planRun)(kind, spec, { members });
     const now = this.now();
     const run: RunRecord = {
       id: `run-${randomUUID()}`,
@@ -199,7 +215,7 @@ export class Scheduler {
       forNode: null,
       ...notStartedStep(),
     }));
-    const active = activeRun(run, cluster.spec, steps);
+    const active = activeRun(run, spec, steps);
     this.record(() => {
       this.options.store.runs.insert(run);
       this.options.store.steps.insert(steps);
@@ -229,26 +245,25 @@ export class Scheduler {
     const inFlight = [...active.steps.values()].filter((s) => isInFlight(s.state));
     this.record(() => {
       for (const s of active.steps.values()) {
-        if (s.state === 'succeeded' || s.state === 'failed' || s.state === 'skipped' || s.state === 'cancelled')
-          continue;
+        if (isTerminal(s.state)) continue;
         this.updateStep(active, s, { state: 'cancelled', finishedAt: now });
       }
       this.finishRun(active, 'cancelled', 'cancelled by the operator');
     });
     for (const s of inFlight) {
       if (s.agentId) {
-        this.deliver(s.agentId, { cancel_step: { run_id: runId, step_id: s.id, attempt: s.attempt } });
+        this.deliver(s.agentId, cancelStepMessage({ runId, stepId: s.id, attempt: s.attempt }));
       }
     }
     return active.run;
   }
 
   /** The ClusterPhase of every cluster this agent is a node of; sent when its session opens. */
-  clusterPhaseMessages(agentId: string): CoordinatorMessage[] {
+  clusterPhaseMessages(agentId: string): MessageToAgent[] {
     const agent = this.options.store.agents.get(agentId);
     if (!agent) return [];
     const index = indexAgentsByAddress([agent]);
-    const messages: CoordinatorMessage[] = [];
+    const messages: MessageToAgent[] = [];
     for (const cluster of this.options.store.clusters.list()) {
       const node = cluster.spec.spec.nodes.find((n) => index.has(n.address));
       if (node) messages.push(this.phaseFor(cluster.spec, node.name, cluster.initializedAt !== null));
@@ -316,7 +331,7 @@ export class Scheduler {
     }
     // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
     for (const { agentId, event } of acks) {
-      this.outbox.send(agentId, { ack: { run_id: event.runId, step_id: event.stepId, attempt: event.attempt } });
+      this.outbox.send(agentId, ackMessage(event));
     }
     // The batch is one turn's worth of results: start what they unlocked now rather than a turn later.
     if (advance) this.pass();
@@ -347,13 +362,15 @@ export class Scheduler {
       }
       return false;
     }
+    const admitted = this.logCap.admit(active.run.id, step.id, step.attempt, event.text);
+    if (admitted === undefined) return false;
     this.event(active.run.id, {
       type: 'log',
       stepId: step.id,
       node: step.node,
       attempt: step.attempt,
       state: null,
-      message: redactSecrets(event.text),
+      message: redactSecrets(admitted),
     });
     return false;
   }
@@ -389,7 +406,7 @@ export class Scheduler {
         if (!failure) continue;
         const { agentId, attempt } = s;
         this.applyFailure(active, s, failure);
-        if (agentId) this.deliver(agentId, { cancel_step: { run_id: active.run.id, step_id: s.id, attempt } });
+        if (agentId) this.deliver(agentId, cancelStepMessage({ runId: active.run.id, stepId: s.id, attempt }));
       }
     });
     // At most a slice per pass, committed and sent before the next pass: the first steps of a wide wave (the control
@@ -421,7 +438,11 @@ export class Scheduler {
       return;
     }
     const agent = this.agentFor(active.spec, step.node);
-    if (!agent || !this.options.agents.isConnected(agent.id)) return;
+    if (!agent || !this.options.agents.isConnected(agent.id)) {
+      this.waitForAgent(active, step, agent, now);
+      return;
+    }
+    this.agentWaits.delete(`${active.run.id}/${step.id}`);
     const values = this.valuesOf(active.run.cluster);
     if (isJoin(step) && step.state !== 'preparing') {
       const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, (n) => {
@@ -488,6 +509,34 @@ export class Scheduler {
     this.send(active, step, now, prepared.params);
   }
 
+  /**
+   * A ready step whose node has no connected agent: said once in the run's events, then failed with that reason
+   * once the wait is over (a run never sits silent on a node nobody serves).
+   */
+  private waitForAgent(active: ActiveRun, step: StepRecord, agent: AgentRecord | undefined, now: number): void {
+    const key = `${active.run.id}/${step.id}`;
+    const address = active.spec.spec.nodes.find((n) => n.name === step.node)?.address ?? step.node;
+    const why = agent
+      ? `waiting for agent ${agent.id} (${step.node}, ${address}) to connect`
+      : `waiting for an agent that reports ${address} (${step.node})`;
+    const since = this.agentWaits.get(key);
+    if (since === undefined) {
+      this.agentWaits.set(key, now);
+      this.record(() => this.stepEventEntry(active, step, 'pending', `${step.id}: ${why}`));
+      return;
+    }
+    const waitMs = this.options.agentWaitMs ?? 600_000;
+    if (now - since < waitMs) return;
+    this.agentWaits.delete(key);
+    this.record(() =>
+      this.applyFailure(active, step, {
+        code: ErrorCode.unavailable,
+        message: `${why}: none came within ${Math.round(waitMs / 1000)} s`,
+        deterministic: true,
+      }),
+    );
+  }
+
   private send(active: ActiveRun, step: StepRecord, now: number, params?: Record<string, unknown>): void {
     if (!step.agentId) return;
     let sendParams = params;
@@ -500,7 +549,7 @@ export class Scheduler {
     const { kind } = step;
     const stepParams = sendParams;
     // Built when it leaves: converting a thousand large parameter sets is what a wide wave spends its time on.
-    const message = () => ({ run_step: runStepFor(ref, kind, stepParams) });
+    const message = () => runStepMessage(ref, kind, stepParams);
     const attempt = step.attempt;
     this.deliver(step.agentId, message, () => {
       if (step.attempt === attempt && isInFlight(step.state) && step.disconnectedAt === null) {
@@ -514,250 +563,139 @@ export class Scheduler {
       this.updateStep(active, step, { state: 'running', attempt, dispatchedAt: now, startedAt: now, agentId: null });
       this.stepEventEntry(active, step, 'running', `${step.id} started in the coordinator`);
     });
-    let errors: string[] = [];
-    let warnings: string[] = [];
-    if (step.kind === 'cross-node-checks') {
-      const factsByNode = new Map<string, NodeFacts | undefined>();
-      for (const node of active.spec.spec.nodes)
-        factsByNode.set(node.name, this.agentFor(active.spec, node.name)?.facts);
-      try {
-        const findings = crossNodeChecks(active.spec, factsByNode);
-        errors = findings.filter((f) => f.severity === 'error').map((f) => `${f.code}: ${f.message}`);
-        warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.code}: ${f.message}`);
-      } catch (error) {
-        errors = [`the checks could not run: ${(error as Error).message}`];
-      }
-    } else if (step.kind === 'failover-drill') {
-      // The drill takes minutes: it runs alongside the scheduler and records its result when it ends.
-      const key = `${active.run.id}/${step.id}`;
-      if (!this.drills.has(key)) {
-        this.drills.add(key);
-        const runId = active.run.id;
-        setImmediate(() => {
-          this.driveDrill(runId, step.id, attempt)
-            .catch((error) => this.options.logger.error({ err: error, runId }, 'the failover drill failed'))
-            .finally(() => this.drills.delete(key));
-        });
-      }
+    const runId = active.run.id;
+    const definition = coordinatorStepDefinition(step.kind);
+    if (!definition) {
+      this.recordVerdict(runId, step.id, attempt, {
+        log: [],
+        changed: false,
+        failure: { code: ErrorCode.specInvalid, message: `${step.kind} is not a step the coordinator knows` },
+      });
       return;
-    } else {
-      errors = [`${step.kind} is not a step the coordinator knows`];
     }
-    this.record(() => {
-      for (const warning of warnings) {
-        this.event(active.run.id, {
-          type: 'log',
-          stepId: step.id,
-          node: step.node,
-          attempt,
-          message: `warning: ${warning}`,
-        });
+    if (definition.mode === 'check') {
+      this.recordVerdict(runId, step.id, attempt, definition.run(this.coordinatorStepContext(active, step, attempt)));
+      return;
+    }
+    // It takes minutes: it runs alongside the scheduler, outside this pass's transaction, and records its verdict
+    // when it ends.
+    const key = `${runId}/${step.id}`;
+    if (this.background.has(key)) return;
+    this.background.add(key);
+    setImmediate(() => {
+      const live = this.active.get(runId);
+      const current = live?.steps.get(step.id);
+      if (!live || !current) {
+        this.background.delete(key);
+        return;
       }
-      if (errors.length === 0) {
-        this.applyResult(active, step, {
-          outcome: 'succeeded',
-          changed: false,
-          outputs: {},
-          paramsChecksum: '',
-          changes: [],
-        });
-      } else {
-        this.applyFailure(active, step, {
-          code: ErrorCode.specInvalid,
-          message: errors.join('; '),
-          deterministic: true,
-        });
-      }
+      definition
+        .run(this.coordinatorStepContext(live, current, attempt))
+        .then((verdict) => this.recordVerdict(runId, current.id, attempt, verdict))
+        .catch((error) =>
+          this.options.logger.error({ err: error, runId, stepId: current.id }, `${current.kind} failed`),
+        )
+        .finally(() => this.background.delete(key));
     });
-    // What this step unlocked starts in the next pass, not at the next tick.
-    this.kick();
   }
 
-  /**
-   * The failover drill (coordinator/drill/failover-drill.ts) wired to this run: each action and its restore is a
-   * failover-drill-action step added to the run (stored before it is sent, like any step), the VIP holders come from
-   * the agents' heartbeats, and /readyz is probed through the endpoint. The report becomes the step's outputs.
-   * After a coordinator restart the step runs again: first it waits for the action steps still in flight and
-   * restores every action that was applied and not restored since, then it drills from the start.
-   */
-  private async driveDrill(runId: string, stepId: string, attempt: number): Promise<void> {
-    const initial = this.active.get(runId);
-    const step = initial?.steps.get(stepId);
-    if (!initial || !step) return;
-    const cluster = initial.run.cluster;
-    const spec = initial.spec;
-    const options = this.options.drill ?? {};
-    const timing: DrillTiming = { ...defaultDrillTiming, ...options.timing };
-    const pollMs = options.pollMs ?? 100;
-    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-    const candidates = ((step.params['candidates'] as { name: string }[] | undefined) ?? []).map((c) => c.name);
-    const actions = ((step.params['actions'] as string[] | undefined) ?? []) as DrillAction[];
-    const endpoint = String(
-      step.params['controlPlaneEndpoint'] ?? `${spec.spec.endpoint.vip}:${spec.spec.endpoint.port}`,
-    );
+  private coordinatorStepContext(active: ActiveRun, step: StepRecord, attempt: number): CoordinatorStepContext {
+    return {
+      spec: active.spec,
+      step,
+      factsOf: (node) => this.agentFor(active.spec, node)?.facts,
+      clusterCaPem: () => clusterCaPem(this.valuesOf(active.run.cluster)),
+      drillRun: this.drillRun(active.run.id, step, attempt),
+      drillOptions: this.options.drill ?? {},
+    };
+  }
+
+  /** The run as the failover drill acts on it: its action steps are stored before they are sent, like any step. */
+  private drillRun(runId: string, drillStep: StepRecord, attempt: number): DrillRun {
     const live = () => {
       const active = this.active.get(runId);
       if (!active || this.stopped) throw new Error(`run ${runId} is no longer running`);
       return active;
     };
-    const log = (message: string) =>
-      this.record(() => this.event(runId, { type: 'log', stepId, node: coordinatorNode, attempt, message }));
-    const actionSteps = () =>
-      [...live().steps.values()].filter((s) => s.kind === 'failover-drill-action').sort((a, b) => a.seq - b.seq);
-
-    const runAction = async (node: string, params: { action: DrillAction; phase: 'apply' | 'restore' }) => {
-      let id = '';
-      this.record(() => {
-        const active = live();
-        const base = `${stepId}/${params.action}/${params.phase}`;
-        id = base;
-        for (let n = 2; active.steps.has(id); n++) id = `${base}-${n}`;
-        this.insertSteps(active, [
-          {
-            ...step,
-            id,
-            seq: active.nextSeq,
-            kind: 'failover-drill-action',
-            node,
-            dependsOn: [],
-            timeoutSeconds: drillActionTimeoutSeconds,
-            params: { ...params },
-            concurrencyGroup: null,
-            // The drill decides the run's outcome from its report; a failed action must not skip the restores.
-            bestEffort: true,
-            forNode: node,
-            ...notStartedStep(),
-          },
-        ]);
-      });
-      this.kick();
-      const since = Date.now();
-      for (;;) {
-        const current = live().steps.get(id);
-        if (current?.state === 'succeeded') return;
-        if (current?.state === 'pending' && Date.now() - since > drillActionTimeoutSeconds * 1000) {
-          // Its agent never came: it must not run later, when nobody would restore it.
-          this.record(() => {
-            this.updateStep(live(), current, { state: 'cancelled', finishedAt: this.now() });
-            this.stepEventEntry(live(), current, 'cancelled', `${id} cancelled: ${node} was not reachable`);
-          });
-          throw new Error(`${node} was not reachable for ${drillActionTimeoutSeconds} s`);
-        }
-        if (!current || current.state === 'failed' || current.state === 'skipped' || current.state === 'cancelled') {
-          throw new Error(current?.error?.message ?? `${id} ${current?.state ?? 'vanished'}`);
-        }
-        await sleep(pollMs);
-      }
-    };
-
-    const holdersNow = () =>
-      candidates.filter((name) => {
-        const agent = this.agentFor(spec, name);
+    return {
+      addActionStep: (node, params) => {
+        let id = '';
+        this.record(() => {
+          const active = live();
+          const base = `${drillStep.id}/${params.action}/${params.phase}`;
+          id = base;
+          for (let n = 2; active.steps.has(id); n++) id = `${base}-${n}`;
+          this.insertSteps(active, [
+            {
+              runId,
+              id,
+              seq: active.nextSeq,
+              kind: 'failover-drill-action',
+              node,
+              dependsOn: [],
+              timeoutSeconds: drillActionTimeoutSeconds,
+              retry: drillStep.retry,
+              params: { ...params },
+              concurrencyGroup: null,
+              // The drill decides the run's outcome from its report; a failed action must not skip the restores.
+              bestEffort: true,
+              forNode: node,
+              ...notStartedStep(),
+            },
+          ]);
+        });
+        this.kick();
+        return id;
+      },
+      actionSteps: () =>
+        [...live().steps.values()].filter((s) => s.kind === 'failover-drill-action').sort((a, b) => a.seq - b.seq),
+      cancelActionStep: (id, reason) =>
+        this.record(() => {
+          const active = live();
+          const current = active.steps.get(id);
+          if (!current) return;
+          this.updateStep(active, current, { state: 'cancelled', finishedAt: this.now() });
+          this.stepEventEntry(active, current, 'cancelled', `${id} cancelled: ${reason}`);
+        }),
+      holdsVip: (node) => {
+        const agent = this.agentFor(live().spec, node);
         return agent !== undefined && this.options.store.agents.get(agent.id)?.holdsVip === true;
-      });
-    const vipHolders = async () => {
-      live();
-      const first = holdersNow();
-      if (first.length <= 1) return first;
-      await sleep(options.confirmHoldersMs ?? 1_000);
-      return holdersNow();
+      },
+      log: (message) =>
+        this.record(() =>
+          this.event(runId, { type: 'log', stepId: drillStep.id, node: coordinatorNode, attempt, message }),
+        ),
     };
+  }
 
-    const caPem = this.clusterCaPem(cluster);
-    const probeReadyz = (options.probeFor ?? ((ep, ca) => createReadyzProbe({ endpoint: ep, caPem: ca })))(
-      endpoint,
-      caPem,
-    );
-
-    let report: FailoverDrillReport;
-    try {
-      // A drill interrupted by a coordinator restart: what it broke is put back before anything else.
-      const interrupted = actionSteps();
-      if (interrupted.length > 0) {
-        while (actionSteps().some((s) => !isTerminal(s.state))) await sleep(pollMs);
-        const broken = applyNotRestored(actionSteps());
-        log(
-          broken.length === 0
-            ? 'the drill was interrupted (coordinator restart); nothing was left broken; starting over'
-            : `the drill was interrupted (coordinator restart); restoring ${broken.map((b) => `${b.action} on ${b.node}`).join(', ')} first`,
-        );
-        for (const b of broken) {
-          let lastError: unknown;
-          for (let i = 0; i < timing.restoreAttempts; i++) {
-            try {
-              await runAction(b.node, { action: b.action, phase: 'restore' });
-              lastError = undefined;
-              break;
-            } catch (error) {
-              lastError = error;
-            }
-          }
-          if (lastError !== undefined) throw new Error(`restoring ${b.action} on ${b.node} after a restart failed`);
-        }
-      }
-      log(
-        caPem
-          ? `probing https://${endpoint}/readyz with the cluster CA`
-          : `no cluster CA is known to the coordinator: https://${endpoint}/readyz is probed without verifying its certificate`,
-      );
-      report = await runFailoverDrill({ runAction, vipHolders, probeReadyz, now: Date.now, sleep }, actions, timing);
-    } catch (error) {
-      if (!this.active.has(runId) || this.stopped) return;
-      const message = error instanceof Error ? error.message : String(error);
-      this.record(() => {
-        const active = live();
-        const current = active.steps.get(stepId);
-        if (current?.state !== 'running' || current.attempt !== attempt) return;
-        this.applyFailure(active, current, { code: ErrorCode.stepFailed, message, deterministic: true });
-      });
-      this.kick();
-      return;
-    }
+  /** Records the verdict of a coordinator step, unless the run or the step's attempt has moved on meanwhile. */
+  private recordVerdict(runId: string, stepId: string, attempt: number, verdict: CoordinatorStepVerdict): void {
     if (!this.active.has(runId) || this.stopped) return;
     this.record(() => {
-      const active = live();
-      const current = active.steps.get(stepId);
-      if (current?.state !== 'running' || current.attempt !== attempt) return;
-      for (const a of report.actions) {
-        this.event(runId, { type: 'log', stepId, node: coordinatorNode, attempt, message: drillSummary(a) });
+      const active = this.active.get(runId);
+      const current = active?.steps.get(stepId);
+      if (!active || current?.state !== 'running' || current.attempt !== attempt) return;
+      for (const message of verdict.log) {
+        this.event(runId, { type: 'log', stepId, node: current.node, attempt, message });
       }
-      const result: StepResult = {
-        outcome: report.ok ? 'succeeded' : 'failed',
-        changed: report.actions.length > 0,
-        outputs: { report: JSON.stringify(report) },
+      const result: StepResult | undefined = verdict.outputs && {
+        outcome: verdict.failure ? 'failed' : 'succeeded',
+        changed: verdict.changed,
+        outputs: verdict.outputs,
         paramsChecksum: '',
         changes: [],
       };
-      if (report.ok) this.applyResult(active, current, result);
+      if (verdict.failure) this.applyFailure(active, current, { ...verdict.failure, deterministic: true }, result);
       else {
-        const problems = report.actions.flatMap((a) => a.problems);
-        this.applyFailure(
+        this.applyResult(
           active,
           current,
-          {
-            code: ErrorCode.stepFailed,
-            message: problems.join('; ') || 'the drill did not complete',
-            deterministic: true,
-          },
-          result,
+          result ?? { outcome: 'succeeded', changed: verdict.changed, outputs: {}, paramsChecksum: '', changes: [] },
         );
       }
     });
+    // What this step unlocked starts in the next pass, not at the next tick.
     this.kick();
-  }
-
-  /**
-   * The cluster CA, when the coordinator has one: the certificate kubeadm-init reported, or else the
-   * certificate-authority-data of a stored admin kubeconfig.
-   */
-  private clusterCaPem(cluster: string): string | undefined {
-    const reported = this.options.store.clusterValues.get(cluster, valueNames.caCertPem)?.value;
-    if (reported) return reported;
-    const kubeconfig = this.options.store.clusterValues.get(cluster, valueNames.kubeconfig)?.value;
-    const data = kubeconfig && /certificate-authority-data:\s*"?([A-Za-z0-9+/=]+)/.exec(kubeconfig)?.[1];
-    if (!data) return undefined;
-    const pem = Buffer.from(data, 'base64').toString('utf8');
-    return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : undefined;
   }
 
   private applyResult(active: ActiveRun, step: StepRecord, result: StepResult): void {
@@ -772,7 +710,6 @@ export class Scheduler {
     }
     const now = this.now();
     const cluster = active.run.cluster;
-    const values = this.options.store.clusterValues;
     this.updateStep(active, step, {
       state: 'succeeded',
       finishedAt: now,
@@ -782,30 +719,13 @@ export class Scheduler {
       disconnectedAt: null,
     });
     this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${result.changed ? ' (changed)' : ''}`);
-    const keep = (name: string, value: string, secret: boolean) =>
-      values.set(cluster, name, { value, secret, updatedAt: now });
-    const touch = (name: string) => {
-      const current = values.get(cluster, name);
-      if (current) values.set(cluster, name, { ...current, updatedAt: now });
-    };
-    if (step.kind === 'kubeadm-init') {
-      const hash = result.outputs['caCertHash'];
-      if (hash) keep(valueNames.caCertHash, hash, false);
-      const caPem = result.outputs['caCertPem'];
-      if (caPem?.includes('-----BEGIN CERTIFICATE-----')) keep(valueNames.caCertPem, caPem, false);
-      // kubeadm init --upload-certs uploaded the certificates under this key just now.
-      touch(valueNames.certificateKey);
+    const changes = valueChangesAfterSuccess(step, result, this.valuesOf(cluster), now);
+    for (const [name, value] of changes.set) this.options.store.clusterValues.set(cluster, name, value);
+    for (const name of changes.remove) this.options.store.clusterValues.delete(cluster, name);
+    if (changes.initialized) {
       const record = this.options.store.clusters.get(cluster);
       if (record) this.options.store.clusters.put({ ...record, initializedAt: now });
       this.broadcastPhase(active.spec, true);
-    }
-    if (result.outputs['kubeconfig']) keep(valueNames.kubeconfig, result.outputs['kubeconfig'], true);
-    if (step.kind === 'join-credentials' && step.params['action'] === 'create-token' && step.forNode) {
-      touch(valueNames.joinToken(step.forNode));
-    }
-    if (step.kind === 'join-credentials' && step.params['action'] === 'upload-certs') touch(valueNames.certificateKey);
-    if (step.kind === 'join-credentials' && step.params['action'] === 'delete-token' && step.forNode) {
-      values.delete(cluster, valueNames.joinToken(step.forNode));
     }
     if (isJoin(step)) {
       const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, () => true);
@@ -864,33 +784,43 @@ export class Scheduler {
   private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
     const now = this.now();
     this.options.store.runs.update(active.run.id, { state, finishedAt: now, error });
-    if (active.run.kind === 'reset' && state === 'succeeded') {
-      const record = this.options.store.clusters.get(active.run.cluster);
-      if (record) this.options.store.clusters.put({ ...record, initializedAt: null });
+    // Every join of the run is done: the init token has no use left (a later run makes a new one if it needs one).
+    if (state === 'succeeded' && this.options.store.clusters.get(active.run.cluster)?.initializedAt) {
+      this.options.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
     }
+    const succeeded = state === 'succeeded';
+    const record = succeeded ? this.options.store.clusters.get(active.run.cluster) : undefined;
+    if (record && active.run.kind === 'reset') {
+      this.options.store.clusters.put({ ...record, initializedAt: null, appliedSpec: null, appliedAt: null });
+    }
+    if (record && active.run.kind === 'deploy') {
+      this.options.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
+    }
+    const upToDate = succeeded && active.run.kind === 'deploy' && [...active.steps.values()].every((s) => !s.changed);
     active.run = { ...active.run, state, finishedAt: now, error };
     this.event(active.run.id, {
       type: 'run',
       state,
-      message: `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
+      message: upToDate
+        ? `${active.run.kind} run ${state}: up to date, nothing changed on any node`
+        : `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
     });
     this.active.delete(active.run.id);
+    this.logCap.forget(active.run.id);
     this.options.logger.info({ runId: active.run.id, state }, 'run finished');
   }
 
-  private phaseFor(spec: ClusterSpec, node: string, initialized: boolean): CoordinatorMessage {
+  private phaseFor(spec: ClusterSpec, node: string, initialized: boolean): MessageToAgent {
     const initNode = spec.spec.nodes.find((n) => n.role === 'control-plane')?.name;
-    return {
-      cluster_phase: {
-        cluster: spec.metadata.name,
-        initialized,
-        init_node: node === initNode,
-        endpoint_mode: spec.spec.endpoint.mode,
-        lb_port: spec.spec.endpoint.port,
-        vip: spec.spec.endpoint.vip,
-        cluster_ca_pem: initialized ? (this.clusterCaPem(spec.metadata.name) ?? '') : '',
-      },
-    };
+    return clusterPhaseMessage({
+      cluster: spec.metadata.name,
+      initialized,
+      initNode: node === initNode,
+      endpointMode: spec.spec.endpoint.mode,
+      lbPort: spec.spec.endpoint.port,
+      vip: spec.spec.endpoint.vip,
+      clusterCaPem: initialized ? (clusterCaPem(this.valuesOf(spec.metadata.name)) ?? '') : '',
+    });
   }
 
   private broadcastPhase(spec: ClusterSpec, initialized: boolean): void {
@@ -980,11 +910,7 @@ export class Scheduler {
     this.outbox.release();
   }
 
-  private deliver(
-    agentId: string,
-    message: CoordinatorMessage | (() => CoordinatorMessage),
-    onFailure?: () => void,
-  ): void {
+  private deliver(agentId: string, message: MessageToAgent | (() => MessageToAgent), onFailure?: () => void): void {
     this.outbox.send(agentId, message, onFailure ? { onFailure } : {});
   }
 
@@ -996,35 +922,6 @@ export class Scheduler {
       return;
     }
     const steps = this.options.store.steps.list(runId);
-    this.active.set(runId, activeRun(run, cluster.spec, steps));
+    this.active.set(runId, activeRun(run, specForRun(cluster, run.kind), steps));
   }
-}
-
-/** Actions whose last apply step ran (or may have) after their last successful restore, with the node it ran on. */
-export function applyNotRestored(steps: StepRecord[]): { action: DrillAction; node: string }[] {
-  const out: { action: DrillAction; node: string }[] = [];
-  const byAction = new Map<string, StepRecord[]>();
-  for (const s of [...steps].sort((a, b) => a.seq - b.seq)) {
-    const action = String(s.params['action']);
-    byAction.set(action, [...(byAction.get(action) ?? []), s]);
-  }
-  for (const [action, list] of byAction) {
-    const applied = list.filter((s) => s.params['phase'] === 'apply' && s.attempt > 0).at(-1);
-    const restored = list.filter((s) => s.params['phase'] === 'restore' && s.state === 'succeeded').at(-1);
-    if (applied && (!restored || restored.seq < applied.seq))
-      out.push({ action: action as DrillAction, node: applied.node });
-  }
-  return out;
-}
-
-/** One readable line per action of the drill. */
-export function drillSummary(a: DrillActionReport): string {
-  const moved = a.vipMovedTo
-    ? `the VIP moved from ${a.initialHolder} to ${a.vipMovedTo}`
-    : `the VIP stayed on ${a.initialHolder ?? 'no node'}`;
-  const recovered =
-    a.recoveredAfterRestoreMs === undefined
-      ? 'not recovered after the restore'
-      : `recovered ${a.recoveredAfterRestoreMs} ms after the restore`;
-  return `drill ${a.action}${a.initialHolder ? ` on ${a.initialHolder}` : ''}: ${a.ok ? 'ok' : 'FAILED'}; /readyz through the endpoint failed ${a.readyzDowntimeMs} ms (longest gap ${a.longestOutageMs} ms); ${moved}; at most ${a.maxSimultaneousHolders} VIP holder(s) at once; ${recovered}${a.problems.length > 0 ? `; problems: ${a.problems.join('; ')}` : ''}`;
 }

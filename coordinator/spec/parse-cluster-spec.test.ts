@@ -282,3 +282,43 @@ describe('requireClusterSpec', () => {
     ]);
   });
 });
+
+describe('parseClusterSpec on hostile documents', () => {
+  it('GIVEN a YAML alias bomb THEN a problem, not an exception', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const result = parseClusterSpec(`${levels.join('\n')}\n`);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^\(document\): not a usable YAML document/),
+    ]);
+  });
+});
+
+describe('spec.networking.cniManifest', () => {
+  const sha = 'a'.repeat(64);
+  it('GIVEN an https URL and a sha256 THEN both reach the spec; http:// needs allowHttp; a bad pin is named', () => {
+    const ok = parseClusterSpec(
+      withSpec({ networking: { cniManifest: { url: 'https://m.example/f.yml', sha256: sha } } }),
+    );
+    expect(ok.ok && ok.spec.spec.networking.cniManifest).toEqual({
+      url: 'https://m.example/f.yml',
+      sha256: sha,
+      allowHttp: false,
+    });
+    expect(problemsOf(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml' } } }))).toEqual([
+      expect.stringMatching(/^spec\.networking\.cniManifest\.url: http:\/\/ downloads can be altered/),
+    ]);
+    expect(
+      parseClusterSpec(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml', allowHttp: true } } }))
+        .ok,
+    ).toBe(true);
+    expect(problemsOf(withSpec({ networking: { cniManifest: { sha256: 'ABC' } } })).map(pathOf)).toEqual([
+      'spec.networking.cniManifest.sha256',
+    ]);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,7 +74,15 @@ describe('SqliteStore runs and steps', () => {
 
   it('GIVEN events WHEN read after an id THEN only later events of that run come back, in order; a deleted cluster takes its runs along', () => {
     const { store } = openStore();
-    store.clusters.put({ name: 'c', spec: {} as never, createdAt: 1, updatedAt: 1, initializedAt: null });
+    store.clusters.put({
+      name: 'c',
+      spec: {} as never,
+      createdAt: 1,
+      updatedAt: 1,
+      initializedAt: null,
+      appliedSpec: null,
+      appliedAt: null,
+    });
     store.runs.insert({
       id: 'run-1',
       cluster: 'c',
@@ -107,4 +115,31 @@ describe('SqliteStore runs and steps', () => {
     expect((store.db.prepare('SELECT COUNT(*) AS n FROM param_values').get() as { n: number }).n).toBe(0);
     store.close();
   });
+});
+
+describe('SqliteStore at rest', () => {
+  it.each([
+    ['a new file', false],
+    ['a file another process left world-readable', true],
+  ])(
+    'GIVEN %s and a permissive umask WHEN opened and written THEN the database, its WAL and shm are 0600',
+    (_l, pre) => {
+      const dir = mkdtempSync(join(tmpdir(), 'kubeha-store-'));
+      dirs.push(dir);
+      const path = join(dir, 'coordinator.db');
+      const previous = process.umask(0o022);
+      try {
+        if (pre) writeFileSync(path, '', { mode: 0o644 });
+        const store = new SqliteStore(path);
+        store.clusterValues.set('c', 'init-token', { value: 'abcdef.0123456789abcdef', secret: true, updatedAt: 1 });
+        for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+          expect(existsSync(file), file).toBe(true);
+          expect((statSync(file).mode & 0o777).toString(8), file).toBe('600');
+        }
+        store.db.close();
+      } finally {
+        process.umask(previous);
+      }
+    },
+  );
 });

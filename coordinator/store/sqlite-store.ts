@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { bootstrapTokenProblem, type StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type {
@@ -49,7 +50,9 @@ CREATE TABLE IF NOT EXISTS clusters (
   spec TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  initialized_at INTEGER
+  initialized_at INTEGER,
+  applied_spec TEXT,
+  applied_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS cluster_values (
   cluster TEXT NOT NULL,
@@ -337,11 +340,19 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
+    const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
+    // SQLite creates the WAL and shared-memory files with the database file's mode, so 0600 here covers them too.
+    if (onDisk) closeSync(openSync(path, 'a', 0o600));
+    if (onDisk) chmodSync(path, 0o600);
     this.db = new DatabaseSync(path);
     this.db.exec(
       'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
     );
+    if (onDisk) {
+      for (const companion of [`${path}-wal`, `${path}-shm`]) if (existsSync(companion)) chmodSync(companion, 0o600);
+    }
     this.db.exec(schema);
+    this.addMissingColumns();
     this.agents = this.createAgentStore();
     this.tokens = this.createTokenStore();
     this.clusters = this.createClusterStore();
@@ -349,6 +360,15 @@ export class SqliteStore implements Store {
     this.runs = this.createRunStore();
     this.steps = this.createStepStore();
     this.events = this.createEventStore();
+  }
+
+  /** Databases made before a column existed get it, empty. */
+  private addMissingColumns(): void {
+    const columns = new Set(
+      (this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!columns.has('applied_spec')) this.db.exec('ALTER TABLE clusters ADD COLUMN applied_spec TEXT');
+    if (!columns.has('applied_at')) this.db.exec('ALTER TABLE clusters ADD COLUMN applied_at INTEGER');
   }
 
   transaction<T>(fn: () => T): T {
@@ -473,10 +493,20 @@ export class SqliteStore implements Store {
   }
 
   private createClusterStore(): ClusterStore {
-    type Row = { name: string; spec: string; created_at: number; updated_at: number; initialized_at: number | null };
+    type Row = {
+      name: string;
+      spec: string;
+      created_at: number;
+      updated_at: number;
+      initialized_at: number | null;
+      applied_spec: string | null;
+      applied_at: number | null;
+    };
     const fromRow = (row: Row): ClusterRecord => ({
       name: row.name,
       spec: JSON.parse(row.spec),
+      appliedSpec: row.applied_spec === null ? null : JSON.parse(row.applied_spec),
+      appliedAt: row.applied_at,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       initializedAt: row.initialized_at,
@@ -489,10 +519,20 @@ export class SqliteStore implements Store {
       list: () => (this.statement('SELECT * FROM clusters ORDER BY name').all() as unknown as Row[]).map(fromRow),
       put: (record) => {
         this.statement(
-          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at, applied_spec, applied_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
-             initialized_at = excluded.initialized_at`,
-        ).run(record.name, json(record.spec), record.createdAt, record.updatedAt, record.initializedAt);
+             initialized_at = excluded.initialized_at, applied_spec = excluded.applied_spec,
+             applied_at = excluded.applied_at`,
+        ).run(
+          record.name,
+          json(record.spec),
+          record.createdAt,
+          record.updatedAt,
+          record.initializedAt,
+          record.appliedSpec === null ? null : json(record.appliedSpec),
+          record.appliedAt,
+        );
       },
       delete: (name) =>
         this.transaction(() => {

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { parseSavedClusterPhase } from '../../agent/health/cluster-phase.ts';
 import { startHealthEndpoint } from '../../agent/health/health-endpoint.ts';
 import { createLogger } from '../../common/logger.ts';
+import { clusterPhaseToProto } from '../../proto/convert.ts';
 
 const [listen, interval, trackFile, stateDir] = process.argv.slice(2);
 if (!listen || !interval || !trackFile) {
@@ -29,15 +30,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     process.stderr.write(`not a cluster phase: ${line}\n`);
     return;
   }
-  endpoint.handleClusterPhase({
-    cluster: phase.cluster,
-    initialized: phase.initialized,
-    init_node: phase.initNode,
-    endpoint_mode: phase.endpointMode,
-    lb_port: phase.lbPort,
-    vip: phase.vip,
-    cluster_ca_pem: phase.clusterCaPem,
-  });
+  endpoint.handleClusterPhase(clusterPhaseToProto(phase));
 });
 process.stdout.write(`listening ${endpoint.port}\n`);
 process.once('SIGTERM', () => {

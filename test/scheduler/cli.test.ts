@@ -26,8 +26,8 @@ function kubeha(args: string[]): Promise<{ code: number; stdout: string; stderr:
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [cli, '--server', s.coordinator.apiUrl, '--token', s.coordinator.adminToken, ...args],
-      { timeout: 60_000, env: { ...process.env, HOME: dir } },
+      [cli, '--server', s.coordinator.apiUrl, ...args],
+      { timeout: 60_000, env: { ...process.env, HOME: dir, KUBEHA_TOKEN: s.coordinator.adminToken } },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

@@ -182,7 +182,8 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
             'The run’s events as Server-Sent Events: the stored log after Last-Event-ID (header, or ?lastEventId=), then live ' +
             'events; the stream ends after the run’s final event',
           params: IdParams,
-          querystring: Type.Object({ lastEventId: Type.Optional(Type.Integer({ minimum: 0 })) }),
+          // A query string is text (the API does not coerce types): the same digits the header takes.
+          querystring: Type.Object({ lastEventId: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
           headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
           response: {
             200: Type.String({ description: 'text/event-stream; each event: id, event (run|step|log), data (JSON)' }),
@@ -193,7 +194,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
       async (request, reply) => {
         const run = find(request.params.id);
         const header = request.headers['last-event-id'];
-        let lastSent = header !== undefined ? Number(header) : (request.query.lastEventId ?? 0);
+        let lastSent = Number(header ?? request.query.lastEventId ?? 0);
         reply.hijack();
         const raw = reply.raw;
         raw.writeHead(200, {

@@ -663,6 +663,11 @@ function flagValue(args: string[], name: string): string | undefined {
   return at >= 0 ? args[at + 1] : undefined;
 }
 
+function refuseMixedWithConfig(args: string[], flags: string[]): void {
+  const mixed = flags.filter((f) => flagValue(args, f) !== undefined);
+  if (mixed.length > 0) throw new KubeadmError(`can not mix '--config' with arguments [${mixed.join(' ')}]`);
+}
+
 function adminKubeconfig(args: string[]): Kubeconfig {
   const path = flagValue(args, 'kubeconfig') ?? adminConf;
   if (!existsSync(path))
@@ -675,16 +680,21 @@ async function tokenCommand(args: string[]): Promise<void> {
   const admin = adminKubeconfig(rest);
   const positional = rest.filter(
     (a, i) =>
-      !a.startsWith('--') && !rest[i - 1]?.match(/^--(ttl|description|kubeconfig|certificate-key|usages|groups)$/),
+      !a.startsWith('--') &&
+      !rest[i - 1]?.match(/^--(ttl|description|kubeconfig|certificate-key|usages|groups|config)$/),
   );
   if (sub === 'create') {
-    const token = positional[0] ?? randomToken();
+    // Like kubeadm: --config carries the token (an InitConfiguration's bootstrapTokens[0]) and mixes with no token flag.
+    const configPath = flagValue(rest, 'config');
+    if (configPath !== undefined) refuseMixedWithConfig(rest, ['ttl', 'description', 'usages', 'groups']);
+    const fromConfig = configPath === undefined ? undefined : readConfig(configPath).init?.['bootstrapTokens']?.[0];
+    const token = String(fromConfig?.['token'] ?? positional[0] ?? randomToken());
     if (!tokenPattern.test(token))
       throw new KubeadmError(
         `the bootstrap token "${token.slice(0, 6)}..." was not of the form "\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z"`,
       );
-    const ttlMs = parseGoDuration(flagValue(rest, 'ttl') ?? '24h0m0s');
-    const description = flagValue(rest, 'description');
+    const ttlMs = parseGoDuration(String(fromConfig?.['ttl'] ?? flagValue(rest, 'ttl') ?? '24h0m0s'));
+    const description = fromConfig?.['description'] ?? flagValue(rest, 'description');
     const secret = bootstrapTokenSecret(token, { ttlMs, ...(description ? { description } : {}) });
     const reply = await apiRequest(admin, 'POST', '/api/v1/namespaces/kube-system/secrets', secret);
     if (reply.status === 409)
@@ -745,7 +755,10 @@ async function main(argv: string[]): Promise<void> {
   const words = argv.filter((a) => !a.startsWith('-'));
   if (argv[0] === 'init' && argv[1] === 'phase' && argv[2] === 'upload-certs') {
     if (!argv.includes('--upload-certs')) return;
-    const key = flagValue(argv, 'certificate-key') ?? randomBytes(32).toString('hex');
+    const configPath = flagValue(argv, 'config');
+    if (configPath !== undefined) refuseMixedWithConfig(argv, ['certificate-key']);
+    const fromConfig = configPath === undefined ? undefined : readConfig(configPath).init?.['certificateKey'];
+    const key = String(fromConfig ?? flagValue(argv, 'certificate-key') ?? randomBytes(32).toString('hex'));
     if (!/^[0-9a-f]{64}$/.test(key))
       throw new KubeadmError('error decoding certificate key: encoding/hex: invalid byte');
     await uploadCerts(adminKubeconfig(argv), key);

@@ -8,6 +8,7 @@ export interface JoinCredentialsParams {
   'certificate_key'?: (string);
   'description'?: (string);
   'min_remaining_seconds'?: (number);
+  'kubernetes_version'?: (string);
 }
 
 export interface JoinCredentialsParams__Output {
@@ -17,4 +18,5 @@ export interface JoinCredentialsParams__Output {
   'certificate_key': (string);
   'description': (string);
   'min_remaining_seconds': (number);
+  'kubernetes_version': (string);
 }

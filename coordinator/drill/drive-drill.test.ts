@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StepRecord, StepState } from '../store/store.ts';
-import { applyNotRestored } from './scheduler.ts';
+import { notStartedStep, type StepRecord, type StepState } from '../store/store.ts';
+import { applyNotRestored } from './drive-drill.ts';
 
 let seq = 0;
 function action(id: string, node: string, state: StepState, attempt = state === 'pending' ? 0 : 1): StepRecord {
@@ -18,18 +18,9 @@ function action(id: string, node: string, state: StepState, attempt = state === 
     concurrencyGroup: null,
     bestEffort: true,
     forNode: node,
+    ...notStartedStep(),
     state,
     attempt,
-    agentId: null,
-    dispatchedAt: null,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    nextAttemptAt: null,
-    disconnectedAt: null,
-    error: null,
-    changed: false,
-    outputs: {},
   };
 }
 

@@ -1,0 +1,24 @@
+import type { Host } from '../host/host.ts';
+import { kubeadmPaths } from './kubeadm-paths.ts';
+
+/**
+ * Runs `fn` with `content` in a 0600 file under kubeha's kubeadm config directory (0700), and removes the file (and
+ * any backup a rewrite kept) afterwards, whether `fn` succeeded or not: secrets reach kubeadm through the file, never
+ * through its command line, where every user of the node could read them in /proc/PID/cmdline.
+ */
+export async function withSecretConfigFile<T>(
+  host: Host,
+  name: string,
+  content: string,
+  fn: (path: string) => Promise<T>,
+): Promise<T> {
+  const path = `${kubeadmPaths.configDir}/${name}`;
+  await host.mkdir(kubeadmPaths.configDir, 0o700);
+  try {
+    await host.writeFileAtomic(path, content, 0o600);
+    return await fn(path);
+  } finally {
+    await host.remove(path);
+    await host.remove(`${path}.kubeha.bak`);
+  }
+}

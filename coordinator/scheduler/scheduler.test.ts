@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ErrorCode } from '../../common/errors.ts';
+import type { StepEventReport, StepResult } from '../../common/step-events.ts';
+import type { MessageToAgent } from '../../proto/convert.ts';
+import { capturedLogger } from '../../test/support/captured-logs.ts';
+import { sampleFacts } from '../../test/support/foundation-harness.ts';
+import { waitFor } from '../../test/support/free-port.ts';
+import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
+import { coordinatorNode, type PlannedStep, type PlanRun } from '../plan/run-plan.ts';
+import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import type { AgentChannel } from './agent-outbox.ts';
+import { valueNames } from './cluster-values.ts';
+import { RunEventBus } from './run-event-bus.ts';
+import { Scheduler } from './scheduler.ts';
+
+const spec = requireClusterSpec(
+  parse(
+    readFileSync(
+      new URL('../../test/fixtures/specs-valid/keepalived-single-control-plane.yaml', import.meta.url),
+      'utf8',
+    ),
+  ),
+);
+const cp1 = 'cp1.lab.example.com';
+const w1 = 'w1.lab.example.com';
+
+/** The gateway as the scheduler sees it, keeping what it is asked to send. */
+class FakeGateway implements AgentChannel {
+  readonly sent: { agentId: string; message: MessageToAgent }[] = [];
+  readonly connected = new Set<string>();
+
+  send(agentId: string, message: MessageToAgent): boolean {
+    if (!this.connected.has(agentId)) return false;
+    this.sent.push({ agentId, message });
+    return true;
+  }
+
+  isConnected(agentId: string): boolean {
+    return this.connected.has(agentId);
+  }
+
+  of<K extends keyof MessageToAgent>(field: K): NonNullable<MessageToAgent[K]>[] {
+    return this.sent.flatMap((s) => (s.message[field] ? [s.message[field] as NonNullable<MessageToAgent[K]>] : []));
+  }
+}
+
+function planned(id: string, kind: string, node: string, dependsOn: string[] = []): PlannedStep {
+  return {
+    id,
+    kind,
+    phase: 'host-prep',
+    runsOn: node === coordinatorNode ? 'coordinator' : 'agent',
+    node,
+    dependsOn,
+    timeoutSeconds: 60,
+    retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
+    params: {},
+  };
+}
+
+const open: { scheduler: Scheduler; store: SqliteStore }[] = [];
+afterEach(() => {
+  for (const { scheduler, store } of open.splice(0)) {
+    scheduler.stop();
+    store.close();
+  }
+});
+
+/** A scheduler over an in-memory store holding the lab cluster and one enrolled, connected agent per node. */
+function setUp(steps: PlannedStep[]) {
+  const store = new SqliteStore(':memory:');
+  const gateway = new FakeGateway();
+  const secret = '0123456789abcdef';
+  store.tokens.insert({
+    id: 'abcdef',
+    secretHash: hashTokenSecret(secret),
+    description: 'test',
+    createdAt: 0,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    usageLimit: 10,
+    usedCount: 0,
+  });
+  const agentIds = new Map<string, string>();
+  for (const node of spec.spec.nodes) {
+    const id = `agent-${node.name}`;
+    store.enrollAgent({
+      tokenId: 'abcdef',
+      tokenSecret: secret,
+      now: 1,
+      agent: {
+        id,
+        hostname: node.name,
+        agentVersion: 'test',
+        facts: sampleFacts(node.name, node.address),
+        certificateSerial: `serial-${node.name}`,
+        enrolledAt: 1,
+        revokedAt: null,
+        connected: true,
+        lastHeartbeatAt: null,
+        holdsVip: false,
+        health: null,
+      },
+    });
+    store.agents.update(id, { connected: true });
+    gateway.connected.add(id);
+    agentIds.set(node.name, id);
+  }
+  store.clusters.put({
+    name: spec.metadata.name,
+    spec,
+    createdAt: 1,
+    updatedAt: 1,
+    initializedAt: null,
+    appliedSpec: null,
+    appliedAt: null,
+  });
+  const planRun: PlanRun = (kind, s) => ({ kind, cluster: s.metadata.name, steps });
+  const scheduler = new Scheduler({
+    store,
+    agents: gateway,
+    bus: new RunEventBus(),
+    logger: capturedLogger('scheduler').logger,
+    planRun,
+    tickMs: 20,
+  });
+  open.push({ scheduler, store });
+  scheduler.start();
+  return { store, gateway, scheduler, agentIds };
+}
+
+function finished(runId: string, stepId: string, attempt: number, result: Partial<StepResult> = {}): StepEventReport {
+  return {
+    type: 'finished',
+    runId,
+    stepId,
+    attempt,
+    atMs: 0,
+    result: { outcome: 'succeeded', changed: true, outputs: {}, paramsChecksum: 'x', changes: [], ...result },
+  };
+}
+
+describe('Scheduler over a fake gateway and an in-memory store', () => {
+  it('GIVEN two dependent steps WHEN the run starts THEN the first goes out, stored as dispatched; its result is acknowledged, the second follows and the run succeeds', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([
+      planned('host-prep/cp1', 'host-prep', cp1),
+      planned('host-prep/w1', 'host-prep', w1, ['host-prep/cp1']),
+    ]);
+    const run = scheduler.startRun('lab', 'deploy');
+
+    const first = await waitFor('the first RunStep', () => gateway.of('run_step')[0]);
+    expect(first).toMatchObject({ run_id: run.id, step_id: 'host-prep/cp1', attempt: 1, timeout_seconds: 60 });
+    expect(gateway.sent.find((s) => s.message.run_step)?.agentId).toBe(agentIds.get(cp1));
+    expect(store.steps.list(run.id).map((s) => [s.id, s.state])).toEqual([
+      ['host-prep/cp1', 'dispatched'],
+      ['host-prep/w1', 'pending'],
+    ]);
+
+    const cp1Agent = agentIds.get(cp1) ?? '';
+    scheduler.stepEvent(cp1Agent, finished(run.id, 'host-prep/cp1', 1));
+    const second = await waitFor('the second RunStep', () => gateway.of('run_step')[1]);
+    expect(second.step_id).toBe('host-prep/w1');
+    expect(gateway.of('ack')).toEqual([{ run_id: run.id, step_id: 'host-prep/cp1', attempt: 1 }]);
+
+    scheduler.stepEvent(agentIds.get(w1) ?? '', finished(run.id, 'host-prep/w1', 1));
+    const done = await waitFor('the run to end', () => {
+      const r = store.runs.get(run.id);
+      return r?.state === 'running' ? undefined : r;
+    });
+    expect(done.state).toBe('succeeded');
+  });
+
+  it('GIVEN a result reported by an agent that was not sent the step THEN it is neither applied nor acknowledged', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('host-prep/cp1', 'host-prep', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+    scheduler.stepEvent(agentIds.get(w1) ?? '', finished(run.id, 'host-prep/cp1', 1));
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', {
+      type: 'log',
+      runId: run.id,
+      stepId: 'host-prep/cp1',
+      attempt: 1,
+      atMs: 0,
+      stream: 'info',
+      text: 'marker',
+    });
+    await waitFor('the log line', () => store.events.after(run.id, 0).find((e) => e.message === 'marker'));
+    expect(store.steps.list(run.id)[0]?.state).toBe('dispatched');
+    expect(gateway.of('ack')).toEqual([]);
+  });
+
+  it('WHEN a run is cancelled THEN the in-flight step is told to stop, the pending one never starts and the run ends cancelled', async () => {
+    const { store, gateway, scheduler } = setUp([
+      planned('host-prep/cp1', 'host-prep', cp1),
+      planned('host-prep/w1', 'host-prep', w1, ['host-prep/cp1']),
+    ]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+
+    expect(scheduler.cancel(run.id).state).toBe('cancelled');
+    await waitFor('the CancelStep', () => gateway.of('cancel_step')[0]);
+    expect(gateway.of('cancel_step')).toEqual([{ run_id: run.id, step_id: 'host-prep/cp1', attempt: 1 }]);
+    expect(store.steps.list(run.id).map((s) => s.state)).toEqual(['cancelled', 'cancelled']);
+    expect(store.runs.get(run.id)?.state).toBe('cancelled');
+    expect(() => scheduler.cancel(run.id)).toThrow(/already finished/);
+  });
+
+  it('GIVEN a step for the coordinator of a kind it does not run THEN the step fails as an invalid spec and so does the run', async () => {
+    const { store, scheduler } = setUp([planned('mystery', 'no-such-check', coordinatorNode)]);
+    const run = scheduler.startRun('lab', 'verify');
+    const done = await waitFor('the run to end', () => {
+      const r = store.runs.get(run.id);
+      return r?.state === 'running' ? undefined : r;
+    });
+    expect(done.state).toBe('failed');
+    expect(store.steps.list(run.id)[0]?.error).toMatchObject({
+      code: ErrorCode.specInvalid,
+      message: 'no-such-check is not a step the coordinator knows',
+    });
+  });
+
+  it('WHEN kubeadm-init succeeds THEN its CA hash is kept for the joins and every node is told the cluster is initialized', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('init/cp1', 'kubeadm-init', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    const sent = await waitFor('the kubeadm-init RunStep', () => gateway.of('run_step')[0]);
+    // The secrets made for the run go out with the step, not in the stored parameters.
+    expect(sent.kubeadm_init).toMatchObject({
+      bootstrap_token: store.clusterValues.get('lab', valueNames.initToken)?.value,
+    });
+    expect(store.steps.list(run.id)[0]?.params).toEqual({});
+
+    const hash = `sha256:${'a'.repeat(64)}`;
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', finished(run.id, 'init/cp1', 1, { outputs: { caCertHash: hash } }));
+    await waitFor('an initialized ClusterPhase to both nodes', () =>
+      gateway.sent.filter((s) => s.message.cluster_phase?.initialized === true).length === 2 ? true : undefined,
+    );
+    expect(store.clusterValues.get('lab', valueNames.caCertHash)?.value).toBe(hash);
+    expect(store.clusters.get('lab')?.initializedAt).not.toBeNull();
+    const phases = gateway.sent.filter((s) => s.message.cluster_phase?.initialized === true);
+    expect(phases.map((p) => [p.agentId, p.message.cluster_phase?.init_node])).toEqual([
+      [agentIds.get(cp1), true],
+      [agentIds.get(w1), false],
+    ]);
+  });
+});
