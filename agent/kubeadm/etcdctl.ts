@@ -6,7 +6,7 @@ import type { ExecResult, Host } from '../host/host.ts';
  * it answers while the apiserver is down or etcd has lost quorum, which is exactly when a member must be removed.
  * It authenticates with kubeadm's healthcheck client certificate (group system:masters, signed by the etcd CA).
  */
-const etcdctlTls = [
+export const etcdctlTls = [
   '--endpoints',
   'https://127.0.0.1:2379',
   '--cacert',

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installRealPrograms } from './kube-binaries.ts';
+import { installRealPrograms, type RealPrograms } from './kube-binaries.ts';
 import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInNetns } from './lab-node.ts';
 import { bootNode, installNodeImage } from './node-image.ts';
 
@@ -24,7 +24,7 @@ export interface LabNetworkOptions {
   /** Where node directories go; default /var/tmp/khlab-<id> (nodes get a private /tmp). */
   dir?: string;
   /** Run the real Kubernetes programs from this directory (kubelet and containerd stay stand-ins). */
-  realBinaries?: { dir: string; kubernetesVersion: string };
+  realBinaries?: RealPrograms;
 }
 
 export interface AddNodeOptions {
@@ -69,7 +69,7 @@ export class LabNetwork {
     const network = new LabNetwork(options);
     if (listNetns(network.prefix).length > 0) throw new Error(`a lab with id ${options.id} already exists`);
     mkdirSync(network.clusterDir, { recursive: true, mode: 0o700 });
-    if (options.realBinaries && network.realBin) installRealPrograms(options.realBinaries.dir, network.realBin);
+    if (options.realBinaries && network.realBin) installRealPrograms(options.realBinaries.paths, network.realBin);
     ip(['netns', 'add', network.bridgeNetns]);
     ip(['-n', network.bridgeNetns, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', network.bridgeNetns, 'link', 'set', 'br0', 'up']);

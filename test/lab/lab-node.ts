@@ -83,6 +83,8 @@ export class LabNode {
   netnsInode = 0;
   /** The real Kubernetes programs, first on the node's PATH (a real-control-plane lab); none in the stand-in lab. */
   readonly realBin: string | undefined;
+  /** Programs of this node only, ahead of everything else on its PATH (set before its agent starts). */
+  ownBin: string | undefined;
   private holder: ChildProcess | undefined;
 
   constructor(name: string, address: string, netns: string, dir: string, realBin?: string) {
@@ -96,6 +98,7 @@ export class LabNode {
   /** The PATH inside the node: the real programs, the stand-ins, then the project's Node 24, then the system. */
   path(): string {
     return [
+      ...(this.ownBin ? [this.ownBin] : []),
       ...(this.realBin ? [this.realBin] : []),
       standInsBin,
       projectNodeBin,
