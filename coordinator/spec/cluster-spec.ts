@@ -31,10 +31,25 @@ export interface ClusterSpec {
       /** When the spec writes the VIP as "10.152.0.6/24"; otherwise the planner takes the VIP holders' prefix. */
       vipPrefixLength?: number;
     };
-    networking: { podCIDR: string; serviceCIDR: string; cni: 'flannel' | 'calico' };
+    networking: {
+      podCIDR: string;
+      serviceCIDR: string;
+      cni: 'flannel' | 'calico';
+      /** Absent: the release kubeha pins, fetched over https. */
+      cniManifest?: CniManifestSpec;
+    };
     hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];
   };
+}
+
+/** The CNI manifest's source and pin. */
+export interface CniManifestSpec {
+  /** https:// (http:// only with allowHttp); absent: the pinned release's URL. */
+  url?: string;
+  /** sha256 the downloaded manifest must have; a mismatch fails the cni step. */
+  sha256?: string;
+  allowHttp: boolean;
 }

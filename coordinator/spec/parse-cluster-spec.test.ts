@@ -298,3 +298,27 @@ describe('parseClusterSpec on hostile documents', () => {
     ]);
   });
 });
+
+describe('spec.networking.cniManifest', () => {
+  const sha = 'a'.repeat(64);
+  it('GIVEN an https URL and a sha256 THEN both reach the spec; http:// needs allowHttp; a bad pin is named', () => {
+    const ok = parseClusterSpec(
+      withSpec({ networking: { cniManifest: { url: 'https://m.example/f.yml', sha256: sha } } }),
+    );
+    expect(ok.ok && ok.spec.spec.networking.cniManifest).toEqual({
+      url: 'https://m.example/f.yml',
+      sha256: sha,
+      allowHttp: false,
+    });
+    expect(problemsOf(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml' } } }))).toEqual([
+      expect.stringMatching(/^spec\.networking\.cniManifest\.url: http:\/\/ downloads can be altered/),
+    ]);
+    expect(
+      parseClusterSpec(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml', allowHttp: true } } }))
+        .ok,
+    ).toBe(true);
+    expect(problemsOf(withSpec({ networking: { cniManifest: { sha256: 'ABC' } } })).map(pathOf)).toEqual([
+      'spec.networking.cniManifest.sha256',
+    ]);
+  });
+});

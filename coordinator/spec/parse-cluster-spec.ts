@@ -1,7 +1,7 @@
 import { parseDocument } from 'yaml';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { coordinatorNode } from '../plan/run-plan.ts';
-import type { ClusterNodeSpec, ClusterSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
+import type { ClusterNodeSpec, ClusterSpec, CniManifestSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
 import {
   bitsOf,
   formatIp,
@@ -268,6 +268,35 @@ function readCidr(reader: SpecReader, text: string | undefined, path: string): I
   return parsed.network;
 }
 
+/** Where the CNI manifest comes from and the sha256 it must have; https only unless allowHttp says otherwise. */
+function readCniManifest(reader: SpecReader, networking: Json | undefined): CniManifestSpec | undefined {
+  if (networking?.['cniManifest'] === undefined) return undefined;
+  const path = 'spec.networking.cniManifest';
+  const manifest = reader.object(networking['cniManifest'], path, ['url', 'sha256', 'allowHttp']);
+  if (!manifest) return undefined;
+  const url = manifest['url'] === undefined ? undefined : reader.string(manifest, 'url', path);
+  const sha256 = manifest['sha256'] === undefined ? undefined : reader.string(manifest, 'sha256', path);
+  const allowHttp = reader.boolean(manifest, 'allowHttp', path, false) ?? false;
+  if (url !== undefined) {
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~:/%+@!=,-]*)?$/.test(url)) {
+      reader.problem(`${path}.url`, 'not an http(s) URL');
+    } else if (url.startsWith('http://') && !allowHttp) {
+      reader.problem(
+        `${path}.url`,
+        'http:// downloads can be altered on the way: use https://, or set allowHttp: true',
+      );
+    }
+  }
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
+    reader.problem(`${path}.sha256`, 'must be 64 lowercase hex digits (sha256sum of the manifest)');
+  }
+  return {
+    ...(url !== undefined ? { url } : {}),
+    ...(sha256 !== undefined ? { sha256 } : {}),
+    allowHttp,
+  };
+}
+
 function parseInput(input: unknown, reader: SpecReader): unknown {
   if (typeof input !== 'string') return input;
   const document = parseDocument(input, { prettyErrors: true });
@@ -398,7 +427,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   );
   const multicast = reader.boolean(endpoint, 'multicast', 'spec.endpoint', false);
 
-  const networking = reader.optionalObject(spec, 'networking', 'spec', ['podCIDR', 'serviceCIDR', 'cni']);
+  const networking = reader.optionalObject(spec, 'networking', 'spec', [
+    'podCIDR',
+    'serviceCIDR',
+    'cni',
+    'cniManifest',
+  ]);
   const podCIDR = reader.string(networking, 'podCIDR', 'spec.networking', clusterSpecDefaults.podCIDR);
   const serviceCIDR = reader.string(networking, 'serviceCIDR', 'spec.networking', clusterSpecDefaults.serviceCIDR);
   const cni = reader.oneOf(
@@ -408,6 +442,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     ['flannel', 'calico'] as const,
     clusterSpecDefaults.cni,
   );
+  const cniManifest = readCniManifest(reader, networking);
 
   const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux']);
   const firewall = reader.oneOf(
@@ -455,7 +490,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
       spec: {
         kubernetesVersion: kubernetesVersion!,
         endpoint: endpointSpec,
-        networking: { podCIDR: podCIDR!, serviceCIDR: serviceCIDR!, cni: cni! },
+        networking: {
+          podCIDR: podCIDR!,
+          serviceCIDR: serviceCIDR!,
+          cni: cni!,
+          ...(cniManifest ? { cniManifest } : {}),
+        },
         hostPolicy: { firewall: firewall!, selinux: selinux! },
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,

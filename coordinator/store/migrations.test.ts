@@ -95,6 +95,18 @@ describe('store schema versions', () => {
     }
   });
 
+  it('GIVEN a database whose clusters already have the applied-spec columns, added before versioning, WHEN upgraded THEN it reaches the latest version with them', () => {
+    const path = tempPath();
+    copyFileSync(new URL('../../test/fixtures/store/v1.db', import.meta.url), path);
+    const db = new DatabaseSync(path);
+    db.exec('ALTER TABLE clusters ADD COLUMN applied_spec TEXT; ALTER TABLE clusters ADD COLUMN applied_at INTEGER');
+    db.close();
+    const store = new SqliteStore(path);
+    expect(schemaVersion(store.db)).toBe(migrations.length);
+    expect(store.clusters.get('prod-a')).toMatchObject({ appliedSpec: null, appliedAt: null });
+    store.close();
+  });
+
   it('GIVEN a new database WHEN opened twice THEN it is at the latest version and the second open keeps what the first wrote', () => {
     const path = tempPath();
     const first = new SqliteStore(path);

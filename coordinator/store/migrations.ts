@@ -5,7 +5,8 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 export interface Migration {
   version: number;
   what: string;
-  sql: string;
+  /** SQL, or code when the change depends on what the database holds. */
+  sql: string | ((db: DatabaseSync) => void);
 }
 
 /**
@@ -119,7 +120,20 @@ CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, id);
 /** Every schema change, in order. To change the schema, append one with the next version. */
 export const migrations: readonly Migration[] = [
   { version: 1, what: 'agents, tokens, clusters and their values, runs, steps and events', sql: firstSchema },
+  {
+    version: 2,
+    what: "each cluster's last successfully applied spec",
+    // Development builds just before versioning added these columns unversioned: add only what is missing.
+    sql: (db) => addMissingColumns(db, 'clusters', { applied_spec: 'TEXT', applied_at: 'INTEGER' }),
+  },
 ];
+
+function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {
+  const present = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of Object.entries(columns)) {
+    if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+  }
+}
 
 export function schemaVersion(db: DatabaseSync): number {
   return Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
@@ -145,7 +159,8 @@ export function migrate(db: DatabaseSync, list: readonly Migration[] = migration
   for (const m of list.slice(from)) {
     db.exec('BEGIN IMMEDIATE');
     try {
-      db.exec(m.sql);
+      if (typeof m.sql === 'string') db.exec(m.sql);
+      else m.sql(db);
       db.exec(`PRAGMA user_version = ${m.version}`);
       db.exec('COMMIT');
     } catch (error) {

@@ -1,11 +1,21 @@
 import type { ClusterRecord, ClusterStore, ClusterValueStore } from '../store.ts';
 import { json, type SqlAccess } from './sql-access.ts';
 
-type ClusterRow = { name: string; spec: string; created_at: number; updated_at: number; initialized_at: number | null };
+type ClusterRow = {
+  name: string;
+  spec: string;
+  created_at: number;
+  updated_at: number;
+  initialized_at: number | null;
+  applied_spec: string | null;
+  applied_at: number | null;
+};
 
 const clusterFromRow = (row: ClusterRow): ClusterRecord => ({
   name: row.name,
   spec: JSON.parse(row.spec),
+  appliedSpec: row.applied_spec === null ? null : JSON.parse(row.applied_spec),
+  appliedAt: row.applied_at,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   initializedAt: row.initialized_at,
@@ -23,11 +33,21 @@ export function clustersTable(sql: SqlAccess): ClusterStore {
     put: (record) => {
       sql
         .statement(
-          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at, applied_spec, applied_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
-             initialized_at = excluded.initialized_at`,
+             initialized_at = excluded.initialized_at, applied_spec = excluded.applied_spec,
+             applied_at = excluded.applied_at`,
         )
-        .run(record.name, json(record.spec), record.createdAt, record.updatedAt, record.initializedAt);
+        .run(
+          record.name,
+          json(record.spec),
+          record.createdAt,
+          record.updatedAt,
+          record.initializedAt,
+          record.appliedSpec === null ? null : json(record.appliedSpec),
+          record.appliedAt,
+        );
     },
     delete: (name) =>
       sql.transaction(() => {
