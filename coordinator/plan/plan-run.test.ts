@@ -281,6 +281,15 @@ describe('planRun deploy: step parameters', () => {
     });
   });
 
+  it('gives a lone VIP holder multicast adverts, since unicast VRRP has no peer to send to', () => {
+    const single = planRun('deploy', specOf({ controlPlanes: 1, workers: 1, mode: 'keepalived' }));
+    expect(step(single, 'load-balancer/cp1').params).toMatchObject({
+      multicast: true,
+      unicastSrcIp: '',
+      unicastPeers: [],
+    });
+  });
+
   it('points init and joins at VIP:PORT and each node at its own address', () => {
     expect(step(plan, 'kubeadm-init/cp1').params).toMatchObject({
       controlPlaneEndpoint: '10.0.0.100:16443',
