@@ -17,6 +17,7 @@ import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
+  isTerminal,
   notStartedStep,
   type RunEvent,
   type RunRecord,
@@ -46,15 +47,7 @@ import {
   tokenDeletionAfterJoin,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import {
-  failureDecision,
-  inFlightFailure,
-  isInFlight,
-  isTerminal,
-  readySteps,
-  runOutcome,
-  stepsToSkip,
-} from './step-decisions.ts';
+import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
@@ -917,7 +910,7 @@ export class Scheduler {
   private reload(runId: string): void {
     const run = this.options.store.runs.get(runId);
     const cluster = run && this.options.store.clusters.get(run.cluster);
-    if (!run || !cluster || (run.state !== 'running' && run.state !== 'cancelling')) {
+    if (!run || !cluster || run.state !== 'running') {
       this.active.delete(runId);
       return;
     }
