@@ -84,7 +84,7 @@ function dispatchedSteps(
   const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
   const succeed = (step: StepRecord, outputs: Record<string, string> = {}) => {
-    const changes = valueChangesAfterSuccess(step, { outputs }, values, now);
+    const changes = valueChangesAfterSuccess(step, { outputs, changed: true }, values, now);
     for (const [name, value] of changes.set) values.set(name, value);
     for (const name of changes.remove) values.delete(name);
   };
