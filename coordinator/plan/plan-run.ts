@@ -46,7 +46,7 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
   'join-control-plane': 'kubeadm-join',
   'join-worker': 'kubeadm-join',
   verify: 'verify',
-  reset: 'cleanup-failed-join',
+  reset: 'kubeadm-reset',
 };
 
 /**
@@ -233,13 +233,16 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     steps.push(
       agentStep('container-runtime', node.name, [stepId('host-prep', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: '',
-        mirrors: [],
+        repoBaseUrl: s.mirrors?.containerRuntimePackages?.baseUrl ?? '',
+        gpgKeyUrl: s.mirrors?.containerRuntimePackages?.gpgKeyUrl ?? '',
+        mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
+        imageRepository: s.mirrors?.imageRepository ?? '',
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: kubePackagesRepo(s.kubernetesVersion),
+        repoBaseUrl: s.mirrors?.kubernetesPackages?.baseUrl ?? kubePackagesRepo(s.kubernetesVersion),
+        gpgKeyUrl: s.mirrors?.kubernetesPackages?.gpgKeyUrl ?? '',
       }),
     );
     prepared.set(node.name, stepId('kube-packages', node.name));
@@ -261,6 +264,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     podSubnet: s.networking.podCIDR,
     serviceSubnet: s.networking.serviceCIDR,
     tokenTtlSeconds: initTokenTtlSeconds,
+    imageRepository: s.mirrors?.imageRepository ?? '',
   });
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {
