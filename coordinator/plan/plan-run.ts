@@ -221,7 +221,9 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
+        podCIDR: s.networking.podCIDR,
         lbPort: haproxyPortOn(spec, node),
+        keepalived: holders.some((h) => h.name === node.name),
       }),
     );
     prepared.set(node.name, stepId('host-prep', node.name));
