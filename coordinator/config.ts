@@ -25,6 +25,8 @@ export const CoordinatorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** How long a run's step waits for its node's agent to connect before the run fails with that reason. */
+    agentWaitSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
     api: Type.Object(
       {
         listen: Type.String({ pattern: listenPattern, default: '127.0.0.1:7444' }),

@@ -45,6 +45,7 @@ export async function startCoordinator(
       tickMs?: number;
       disconnectGraceMs?: number;
       resumeGraceMs?: number;
+      agentWaitMs?: number;
       planRun?: PlanRun;
       drill?: DrillOptions;
     };
@@ -74,6 +75,7 @@ export async function startCoordinator(
     bus,
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
+    agentWaitMs: config.agentWaitSeconds * 1000,
     ...deps.scheduler,
   });
   gateway.addListener({

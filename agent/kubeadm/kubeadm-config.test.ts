@@ -74,6 +74,13 @@ describe('renderInitConfig', () => {
     });
   });
 
+  it('GIVEN an image repository mirror WHEN rendered THEN ClusterConfiguration pulls the control plane from it', () => {
+    const [, clusterCfg] = docs(
+      renderInitConfig({ ...init, kubernetesVersion: '1.31.4', imageRepository: 'registry.example.com:5000/k8s' }),
+    );
+    expect(clusterCfg?.['imageRepository']).toBe('registry.example.com:5000/k8s');
+  });
+
   it('GIVEN Kubernetes 1.30 WHEN rendered THEN v1beta3 documents with node-ip as a map', () => {
     const [initCfg, clusterCfg] = docs(renderInitConfig({ ...init, kubernetesVersion: '1.30.8' }));
     expect(initCfg?.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
@@ -156,10 +163,10 @@ describe('kubeadm configs read with YAML 1.1 rules (go-yaml, as kubeadm reads th
       } else if (isMap(node)) {
         for (const pair of node.items) walk(pair.value, `${path}.${String((pair.key as { value?: unknown }).value)}`);
       } else if (isSeq(node)) {
-        node.items.forEach((item, i) => walk(item, `${path}[${i}]`));
+        for (const [i, item] of node.items.entries()) walk(item, `${path}[${i}]`);
       }
     };
-    parseAllDocuments(text).forEach((doc, i) => walk(doc.contents, `doc${i}`));
+    for (const [i, doc] of parseAllDocuments(text).entries()) walk(doc.contents, `doc${i}`);
     expect(plainStrings).toEqual([]);
   });
 });

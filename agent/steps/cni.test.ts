@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { calicoManifest, flannelManifest } from '../kubeadm/cni-manifest.fixture.ts';
@@ -6,7 +7,19 @@ import { runStep } from './step-runner.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
 const url = 'https://github.com/flannel-io/flannel/releases/download/v0.26.1/kube-flannel.yml';
-const curl = ['-fsSL', '--retry', '3', '--max-time', '120', url];
+const curlFor = (u: string, protocols = '=https') => [
+  '-fsSL',
+  '--proto',
+  protocols,
+  '--proto-redir',
+  protocols,
+  '--retry',
+  '3',
+  '--max-time',
+  '120',
+  u,
+];
+const curl = curlFor(url);
 const flannel = {
   plugin: 'flannel',
   manifestUrl: url,
@@ -138,7 +151,7 @@ describe('cni', () => {
 
   it('GIVEN neither a URL nor a path WHEN run THEN the pinned release manifest of the plugin is fetched', async () => {
     const host = controlPlane();
-    host.expect('curl', ['-fsSL', '--retry', '3', '--max-time', '120', defaultCniManifestUrls.calico], {
+    host.expect('curl', curlFor(defaultCniManifestUrls.calico), {
       stdout: calicoManifest,
     });
     const result = await runStep(
@@ -159,5 +172,32 @@ describe('cni', () => {
       { host: controlPlane() },
     );
     expect(evil.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+  });
+
+  it('GIVEN a pinned sha256 WHEN the download has another THEN the step fails naming both; the right one passes', async () => {
+    const pinned = createHash('sha256').update(flannelManifest).digest('hex');
+    const tampered = controlPlane();
+    tampered.stub('curl', curl, { stdout: `${flannelManifest}\n# injected\n` });
+    const refused = await runStep(cniStep, { ...flannel, manifestSha256: pinned }, { host: tampered, dryRun: true });
+    expect(refused.outcome).toBe('failed');
+    expect(refused.error?.message).toMatch(new RegExp(`has sha256 [0-9a-f]{64}, not the pinned ${pinned}: refused`));
+
+    const good = controlPlane();
+    good.stub('curl', curl, { stdout: flannelManifest });
+    const accepted = await runStep(cniStep, { ...flannel, manifestSha256: pinned }, { host: good, dryRun: true });
+    expect(accepted.outcome).toBe('succeeded');
+  });
+
+  it('GIVEN an http:// URL WHEN the spec does not allow http THEN invalid; allowed, curl may use http', async () => {
+    const plain = 'http://mirror.example/kube-flannel.yml';
+    const refused = await runStep(cniStep, { ...flannel, manifestUrl: plain }, { host: controlPlane() });
+    expect(refused.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+    expect(refused.error?.message).toContain('manifestUrl: http:// only when the spec allows it');
+
+    const host = controlPlane();
+    host.expect('curl', curlFor(plain, '=http,https'), { stdout: flannelManifest });
+    const allowed = await runStep(cniStep, { ...flannel, manifestUrl: plain, allowHttp: true }, { host, dryRun: true });
+    host.assertNoPendingExpectations();
+    expect(allowed.outcome).toBe('succeeded');
   });
 });

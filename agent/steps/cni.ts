@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
@@ -22,6 +23,8 @@ const CniParamsSchema = Type.Object(
     plugin: Type.Union([Type.Literal('flannel'), Type.Literal('calico')]),
     manifestUrl: Type.Optional(Type.String({ pattern: patterns.url })),
     manifestPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]{1,255}$' })),
+    manifestSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    allowHttp: Type.Boolean({ default: false }),
     podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
     rolloutTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0 }),
   },
@@ -37,6 +40,9 @@ function parseParams(raw: unknown): CniParams {
       problems.push('manifestUrl: give manifestUrl or manifestPath, not both');
     }
     if (p.manifestPath?.split('/').includes('..')) problems.push('manifestPath: must not contain ..');
+    if (p.manifestUrl?.startsWith('http://') && !p.allowHttp) {
+      problems.push('manifestUrl: http:// only when the spec allows it (allowHttp)');
+    }
     const cidr = cidrProblem(p.podSubnet);
     if (cidr) problems.push(`podSubnet: ${cidr}`);
     return problems;
@@ -50,17 +56,32 @@ function parseParams(raw: unknown): CniParams {
   };
 }
 
-/** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file. */
+/** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file; checked against its pin. */
 async function sourceManifest(host: Host, params: CniParams): Promise<string> {
+  let text: string;
+  const source = params.manifestPath ?? params.manifestUrl!;
   if (params.manifestPath !== undefined) {
-    const text = await host.readFile(params.manifestPath);
-    if (text === undefined) throw new KubehaError(ErrorCode.stepFailed, `${params.manifestPath} does not exist`);
-    return text;
+    const read = await host.readFile(params.manifestPath);
+    if (read === undefined) throw new KubehaError(ErrorCode.stepFailed, `${params.manifestPath} does not exist`);
+    text = read;
+  } else {
+    // Never let a redirect downgrade the transfer to plain http (curl follows redirects to any protocol by default).
+    const protocols = params.allowHttp ? '=http,https' : '=https';
+    const { stdout } = await host.exec(
+      'curl',
+      ['-fsSL', '--proto', protocols, '--proto-redir', protocols, '--retry', '3', '--max-time', '120', source],
+      { onLine: () => {} },
+    );
+    text = stdout;
   }
-  const { stdout } = await host.exec('curl', ['-fsSL', '--retry', '3', '--max-time', '120', params.manifestUrl!], {
-    onLine: () => {},
-  });
-  return stdout;
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  if (params.manifestSha256 !== undefined && sha256 !== params.manifestSha256) {
+    throw new KubehaError(
+      ErrorCode.stepFailed,
+      `the CNI manifest from ${source} has sha256 ${sha256}, not the pinned ${params.manifestSha256}: refused`,
+    );
+  }
+  return text;
 }
 
 async function rendered(host: Host, params: CniParams): Promise<CniManifest> {

@@ -351,7 +351,11 @@ describe('host-prep', () => {
     host.setFile('/usr/libexec/kubeha/check-apiserver', '#!/bin/sh\n', 0o755);
     for (const name of Object.keys(booleans)) {
       host.stub('getsebool', [name], { stdout: () => `${name} --> ${booleans[name]}\n` });
-      host.stub('setsebool', ['-P', name, '1'], { effect: () => void (booleans[name] = 'on') });
+      host.stub('setsebool', ['-P', name, '1'], {
+        effect: () => {
+          booleans[name] = 'on';
+        },
+      });
     }
     host
       .stub('semanage', ['fcontext', '--list', '--locallist'], { stdout: () => localRules })
@@ -396,7 +400,7 @@ describe('host-prep', () => {
         effect: (h) => h.setFile('/etc/hostname', 'k8s-worker1\n'),
       });
       host.factsValue.hostname = 'k8s-worker1';
-      const params = { hostname: 'k8s-worker1', role: 'worker', nodes, cni: 'calico', podCIDR: '10.244.0.0/16' };
+      const params = { hostname: 'k8s-worker1', role: 'worker', nodes, cni: 'calico', podSubnet: '10.244.0.0/16' };
       const result = await runStep(hostPrepStep, params, { host });
       expect(result.error).toBeUndefined();
       const firewall = sideEffects(host).filter((l) => l.includes('--zone=trusted'));
@@ -422,8 +426,8 @@ describe('host-prep', () => {
       { ...cpParams, nodes: [{ name: 'a', address: '$(reboot)', role: 'worker' }] },
       { ...cpParams, nodes: [{ name: 'a b', address: '10.0.0.1', role: 'worker' }] },
       { ...cpParams, firewall: 'off' },
-      { ...cpParams, podCIDR: '10.244.0.0' },
-      { ...cpParams, podCIDR: '10.244.0.0/16; reboot' },
+      { ...cpParams, podSubnet: '10.244.0.0' },
+      { ...cpParams, podSubnet: '10.244.0.0/16; reboot' },
     ]) {
       const host = new FakeHost();
       const result = await runStep(hostPrepStep, params, { host });
@@ -436,7 +440,7 @@ describe('host-prep', () => {
       { host: new FakeHost() },
     );
     expect(bad.error?.message).toContain('host-prep.nodes[0].address: not an IPv4 or IPv6 address');
-    const badCidr = await runStep(hostPrepStep, { ...cpParams, podCIDR: '300.1.0.0/16' }, { host: new FakeHost() });
-    expect(badCidr.error?.message).toContain('host-prep.podCIDR: not an IP network');
+    const badCidr = await runStep(hostPrepStep, { ...cpParams, podSubnet: '300.1.0.0/16' }, { host: new FakeHost() });
+    expect(badCidr.error?.message).toContain('host-prep.podSubnet: not an IP network');
   });
 });

@@ -23,7 +23,7 @@ const HostPrepParamsSchema = Type.Object(
     firewall: Type.Union([Type.Literal('managed'), Type.Literal('disabled')], { default: 'managed' }),
     cni: Type.Union([Type.Literal('flannel'), Type.Literal('calico')], { default: 'flannel' }),
     /** The cluster's pod network; its traffic is trusted (forwarded) by firewalld. Empty: the CNI interfaces only. */
-    podCIDR: Type.String({ pattern: `^$|${kubeadmPatterns.cidr}`, maxLength: 49, default: '' }),
+    podSubnet: Type.String({ pattern: `^$|${kubeadmPatterns.cidr}`, maxLength: 49, default: '' }),
     /** The HAProxy frontend port on this node; 0 when it runs no HAProxy. */
     lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
     /** keepalived runs on this node (it may hold the VIP). */
@@ -299,7 +299,7 @@ async function firewallChanges(ctx: StepContext<HostPrepParams>): Promise<Planne
   // firewalld ends its FORWARD chain with a reject and forwards only out of (or in from) a zone that allows it; the
   // default zone's catch-all is skipped for forwarded traffic. Pod traffic between nodes is forwarded into the CNI's
   // interfaces, so they and the pod network belong to the trusted zone.
-  const pod = { interfaces: cniInterfaces(params.cni), sources: params.podCIDR ? [params.podCIDR] : [] };
+  const pod = { interfaces: cniInterfaces(params.cni), sources: params.podSubnet ? [params.podSubnet] : [] };
   const listZone = async (permanent: boolean, what: 'interfaces' | 'sources') =>
     words(
       (await host.exec('firewall-cmd', [...(permanent ? ['--permanent'] : []), `--zone=${podZone}`, `--list-${what}`]))
@@ -446,7 +446,9 @@ export const hostPrepStep = plannedStep<HostPrepParams>({
         isIpAddress(n.address) ? [] : [`nodes[${i}].address: not an IPv4 or IPv6 address`],
       ),
       ...(p.lbPort === 6443 ? ['lbPort: 6443 is the local apiserver port; HAProxy needs another port'] : []),
-      ...(p.podCIDR === '' ? [] : [cidrProblem(p.podCIDR)].filter((m) => m !== undefined).map((m) => `podCIDR: ${m}`)),
+      ...(p.podSubnet === ''
+        ? []
+        : [cidrProblem(p.podSubnet)].filter((m) => m !== undefined).map((m) => `podSubnet: ${m}`)),
     ]);
   },
   async plan(ctx) {

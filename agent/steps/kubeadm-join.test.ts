@@ -57,7 +57,9 @@ describe('kubeadm-join', () => {
     host.expect('kubeadm', joinArgs, { effect: joinsAsControlPlane });
     const result = await runStep(kubeadmJoinStep, controlPlane, { host });
     expect(result.outcome).toBe('succeeded');
-    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain(`certificateKey: "${fixtureCertificateKey}"`);
+    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain(
+      `certificateKey: "${fixtureCertificateKey}"`,
+    );
     expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain('advertiseAddress: "192.168.1.11"');
   });
 

@@ -6,7 +6,7 @@ import { agentsCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
-import { getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
+import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
 import { startRunCommand } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
@@ -15,8 +15,11 @@ import { watchCommand } from './commands/watch-command.ts';
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
 
 Commands:
-  apply -f FILE [--no-watch]  create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it
+  apply -f FILE [--no-watch] [--wait-for-agents]
+                              create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
+                              refused while a node has no enrolled agent unless --wait-for-agents
   get clusters                list clusters
+  get cluster NAME [-o yaml]  the desired and the applied spec and where they differ (-o json also)
   get nodes [CLUSTER]         list the clusters' nodes and the agent serving each
   get agents                  list enrolled agents (also: agents)
   get runs [CLUSTER]          list runs
@@ -49,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
       description: { type: 'string' },
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
+      'wait-for-agents': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -80,7 +84,13 @@ async function main(argv: string[]): Promise<number> {
   };
   if (verb === 'apply') {
     if (!values.file || positionals.length > 1) return usageError('apply needs -f FILE');
-    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), watch);
+    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), {
+      ...watch,
+      waitForAgents: values['wait-for-agents'] === true,
+    });
+  }
+  if (verb === 'get' && noun === 'cluster' && arg && positionals.length === 3) {
+    return getClusterCommand(api, out, arg, json ? 'json' : 'yaml');
   }
   if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && positionals.length === 2) {
     return getClustersCommand(api, out, json);

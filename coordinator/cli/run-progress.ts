@@ -38,6 +38,10 @@ export class RunProgress {
   state: string;
   error: string | null;
   lastEventId = 0;
+  /** Said by the run's last event beyond its state ("up to date, nothing changed on any node"). */
+  note: string | null = null;
+  /** Per node: what it waits for before its next step can start (no agent yet). */
+  private readonly waiting = new Map<string, string>();
   private readonly steps = new Map<string, { node: string; state: string; attempt: number }>();
   /** Per node: the step it is on now (its latest step event). */
   private readonly current = new Map<string, { stepId: string; state: string; attempt: number }>();
@@ -66,9 +70,17 @@ export class RunProgress {
     if (event.type === 'run' && event.state) {
       this.state = event.state;
       if (event.state !== 'running') this.error = event.state === 'succeeded' ? null : event.message;
+      const said = /^\S+ run succeeded: (.+)$/.exec(event.message);
+      this.note = event.state === 'succeeded' && said ? said[1]! : null;
       return undefined;
     }
     if (event.type !== 'step' || !event.stepId || !event.node || !event.state) return undefined;
+    const waitingFor = /: (waiting for .+)$/.exec(event.message);
+    if (event.state === 'pending' && waitingFor) {
+      this.waiting.set(event.node, waitingFor[1]!);
+      return event.node;
+    }
+    this.waiting.delete(event.node);
     const attempt = event.attempt ?? 0;
     this.steps.set(event.stepId, { node: event.node, state: event.state, attempt });
     // A step added for later does not move the node off what it is doing now.
@@ -85,8 +97,9 @@ export class RunProgress {
 
   nodeLine(node: string): string {
     const c = this.current.get(node);
-    if (!c) return `${node}  -`;
-    return `${node}  ${c.stepId}  ${c.state}${c.attempt > 1 ? ` (attempt ${c.attempt})` : ''}`;
+    const waiting = this.waiting.get(node);
+    if (!c) return `${node}  ${waiting ?? '-'}`;
+    return `${node}  ${c.stepId}  ${c.state}${c.attempt > 1 ? ` (attempt ${c.attempt})` : ''}${waiting ? `  ${waiting}` : ''}`;
   }
 
   nodes(): string[] {
@@ -109,6 +122,6 @@ export function renderRunProgress(progress: RunProgress, maxNodes = 60): string[
   const { done, total } = progress.counts();
   return [
     ...shown,
-    `${progressBar(done, total)}  run ${progress.runId} ${progress.state}${progress.error ? `: ${progress.error}` : ''}`,
+    `${progressBar(done, total)}  run ${progress.runId} ${progress.state}${progress.error ? `: ${progress.error}` : ''}${progress.note ? `: ${progress.note}` : ''}`,
   ];
 }

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, isKubehaError, type KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
+import { tlsPolicy } from '../../common/tls-policy.ts';
 import { factsFromProto, type NodeFacts, stepEventFromProto } from '../../proto/convert.ts';
 import type { AgentMessage__Output } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
 import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
@@ -98,6 +99,11 @@ export class AgentGatewayServer {
       removeIdentityCertificateListener: () => {},
     };
     const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+    // grpc-js hands node's TLS server only the certificates whenever they change (setSecureContext), which resets the
+    // protocol and suites to node's defaults: the policy goes into every update.
+    const updatable = credentials as unknown as { updateSecureContextOptions(o: object | null): void };
+    const update = updatable.updateSecureContextOptions.bind(credentials);
+    updatable.updateSecureContextOptions = (o) => update(o && { ...o, ...tlsPolicy });
     const bound = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),

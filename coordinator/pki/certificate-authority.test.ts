@@ -58,4 +58,34 @@ describe('the coordinator CA', () => {
     const ca = await CertificateAuthority.load(await CertificateAuthority.create());
     await expect(ca.signAgentCsr('not a csr', 'agent-1')).rejects.toThrow(/not a PEM PKCS#10/);
   });
+
+  it.each([
+    ['RSA 1024', ['-newkey', 'rsa:1024'], /RSA of 1024 bits: at least 2048/],
+    ['ECDSA P-384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], /ECDSA on secp384r1: P-256 only/],
+    ['Ed25519', ['-newkey', 'ed25519'], /ed25519 keys are not accepted/],
+    ['RSA 2048', ['-newkey', 'rsa:2048'], undefined],
+    ['ECDSA P-256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], undefined],
+  ])(
+    'GIVEN a CSR with an %s key THEN it is signed only when the key is P-256 or RSA >= 2048',
+    async (_l, args, refused) => {
+      const ca = await CertificateAuthority.load(await CertificateAuthority.create());
+      const dir = mkdtempSync(join(tmpdir(), 'kubeha-csr-'));
+      try {
+        const csr = execFileSync(
+          'openssl',
+          ['req', '-new', ...args, '-nodes', '-keyout', join(dir, 'k.pem'), '-subj', '/CN=weak'],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        const signing = ca.signAgentCsr(csr, 'agent-1');
+        if (refused)
+          await expect(signing).rejects.toMatchObject({
+            code: 'KUBEHA_CSR_INVALID',
+            message: expect.stringMatching(refused),
+          });
+        else await expect(signing).resolves.toMatchObject({ serialNumber: expect.any(String) });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { caCertHash } from '../../common/ca-hash.ts';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
@@ -11,6 +12,27 @@ import {
 } from '../../common/x509.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;
+
+/** Why an agent's key is too weak to sign (undefined when it is ECDSA P-256 or RSA of 2048 bits or more). */
+export function csrKeyProblem(spkiDer: Buffer): string | undefined {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  } catch {
+    return 'not a public key node can read';
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec') {
+    return details.namedCurve === 'prime256v1'
+      ? undefined
+      : `ECDSA on ${details.namedCurve ?? 'an unknown curve'}: P-256 only`;
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = details.modulusLength ?? 0;
+    return bits >= 2048 ? undefined : `RSA of ${bits} bits: at least 2048`;
+  }
+  return `${key.asymmetricKeyType ?? 'unknown'} keys are not accepted: ECDSA P-256 or RSA of at least 2048 bits`;
+}
 
 export interface CaMaterial {
   certificatePem: string;
@@ -93,6 +115,8 @@ export class CertificateAuthority {
     if (!(await csr.verify())) {
       throw new KubehaError(ErrorCode.csrInvalid, 'the certificate signing request has an invalid signature');
     }
+    const problem = csrKeyProblem(Buffer.from(csr.publicKey.rawData));
+    if (problem) throw new KubehaError(ErrorCode.csrInvalid, `the certificate signing request's key: ${problem}`);
     const publicKey = await csr.publicKey.export(ecdsaP256, ['verify']).catch(() => csr.publicKey.export());
     return this.sign({
       subject: `CN=${agentId},O=kubeha-agents`,

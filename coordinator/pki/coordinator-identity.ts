@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CaMaterial, CertificateAuthority } from './certificate-authority.ts';
@@ -11,6 +11,20 @@ export interface CoordinatorIdentity {
   adminTokenPath: string;
 }
 
+/** A certificate is renewed once less than a third of its life (or 30 days) is left: well before it expires. */
+export function certificateNeedsRenewal(certificatePem: string, now: number = Date.now()): boolean {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certificatePem);
+  } catch {
+    return true;
+  }
+  const notBefore = Date.parse(cert.validFrom);
+  const notAfter = Date.parse(cert.validTo);
+  const margin = Math.max((notAfter - notBefore) / 3, 30 * 24 * 3600_000);
+  return now >= notAfter - margin;
+}
+
 function writePrivate(path: string, content: string, mode = 0o600): void {
   const temp = `${path}.tmp-${process.pid}`;
   writeFileSync(temp, content, { mode });
@@ -20,9 +34,13 @@ function writePrivate(path: string, content: string, mode = 0o600): void {
 
 /**
  * On first start: a CA (ECDSA P-256), the gateway's server certificate and the admin API token, in the data dir.
- * Later starts load them; the server certificate is re-issued when the configured SANs change.
+ * Later starts load them; the server certificate is re-issued when the configured SANs change or it nears expiry.
  */
-export async function ensureCoordinatorIdentity(dataDir: string, serverSans: string[]): Promise<CoordinatorIdentity> {
+export async function ensureCoordinatorIdentity(
+  dataDir: string,
+  serverSans: string[],
+  now: number = Date.now(),
+): Promise<CoordinatorIdentity> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   const caCertPath = join(dataDir, 'ca.crt');
@@ -43,7 +61,12 @@ export async function ensureCoordinatorIdentity(dataDir: string, serverSans: str
   const sansPath = join(dataDir, 'gateway.sans');
   const wantedSans = [...new Set(serverSans)].sort().join(',');
   const currentSans = existsSync(sansPath) ? readFileSync(sansPath, 'utf8') : '';
-  if (!existsSync(serverCertPath) || !existsSync(serverKeyPath) || currentSans !== wantedSans) {
+  if (
+    !existsSync(serverCertPath) ||
+    !existsSync(serverKeyPath) ||
+    currentSans !== wantedSans ||
+    certificateNeedsRenewal(readFileSync(serverCertPath, 'utf8'), now)
+  ) {
     const issued = await ca.issueServerCertificate(serverSans);
     writePrivate(serverKeyPath, issued.privateKeyPem);
     // The chain carries the CA so that an enrolling agent can pin it by hash before trusting anything.

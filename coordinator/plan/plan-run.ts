@@ -1,6 +1,7 @@
 import type { ClusterNodeSpec, ClusterSpec } from '../spec/cluster-spec.ts';
 import { formatHostPort } from '../spec/ip-address.ts';
 import {
+  type ClusterState,
   coordinatorNode,
   type PlannedStep,
   type RetryPolicy,
@@ -148,6 +149,8 @@ function loadBalancerParams(
 ): Record<string, unknown> {
   const { endpoint } = spec.spec;
   const index = holders.findIndex((h) => h.name === node.name);
+  // A lone VIP holder has no unicast peer to advertise to; multicast adverts are keepalived's way to run alone.
+  const multicast = endpoint.multicast || holders.length === 1;
   return {
     mode: endpoint.mode,
     vip: endpoint.vip,
@@ -156,9 +159,9 @@ function loadBalancerParams(
     virtualRouterId: endpoint.virtualRouterId,
     // Distinct priorities, the first holder (the init node when the control planes hold the VIP) highest.
     priority: Math.max(1, topPriority - index),
-    multicast: endpoint.multicast,
-    unicastSrcIp: endpoint.multicast ? '' : node.address,
-    unicastPeers: endpoint.multicast ? [] : holders.filter((h) => h.name !== node.name).map((h) => h.address),
+    multicast,
+    unicastSrcIp: multicast ? '' : node.address,
+    unicastPeers: multicast ? [] : holders.filter((h) => h.name !== node.name).map((h) => h.address),
     lbPort: endpoint.port,
     backends: clusterNodes(controlPlanesOf(spec)),
     checkIntervalS: vrrpCheck.intervalS,
@@ -178,7 +181,7 @@ function verifyParams(spec: ClusterSpec): Record<string, unknown> {
  * The deploy DAG (DESIGN §2). Each node prepares on its own; the cross-node checks gate every change; the load
  * balancer is up before kubeadm init; control planes join one at a time; workers join in parallel, bounded.
  */
-function planDeploy(spec: ClusterSpec): PlannedStep[] {
+function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedStep[] {
   const s = spec.spec;
   const controlPlanes = controlPlanesOf(spec);
   const holders = loadBalancerNodesOf(spec);
@@ -196,7 +199,7 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
           role: node.role,
           kubernetesVersion: s.kubernetesVersion,
           lbPort: haproxyPortOn(spec, node),
-          alreadyMember: false,
+          alreadyMember: members.has(node.name),
         },
         noRetry,
       ),
@@ -221,7 +224,7 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
-        podCIDR: s.networking.podCIDR,
+        podSubnet: s.networking.podCIDR,
         lbPort: haproxyPortOn(spec, node),
         keepalived: holders.some((h) => h.name === node.name),
       }),
@@ -232,13 +235,16 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
     steps.push(
       agentStep('container-runtime', node.name, [stepId('host-prep', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: '',
-        mirrors: [],
+        repoBaseUrl: s.mirrors?.containerRuntimePackages?.baseUrl ?? '',
+        gpgKeyUrl: s.mirrors?.containerRuntimePackages?.gpgKeyUrl ?? '',
+        mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
+        imageRepository: s.mirrors?.imageRepository ?? '',
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: kubePackagesRepo(s.kubernetesVersion),
+        repoBaseUrl: s.mirrors?.kubernetesPackages?.baseUrl ?? kubePackagesRepo(s.kubernetesVersion),
+        gpgKeyUrl: s.mirrors?.kubernetesPackages?.gpgKeyUrl ?? '',
       }),
     );
     prepared.set(node.name, stepId('kube-packages', node.name));
@@ -260,11 +266,14 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
     podSubnet: s.networking.podCIDR,
     serviceSubnet: s.networking.serviceCIDR,
     tokenTtlSeconds: initTokenTtlSeconds,
+    imageRepository: s.mirrors?.imageRepository ?? '',
   });
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {
     plugin: s.networking.cni,
-    manifestUrl: '',
+    manifestUrl: s.networking.cniManifest?.url ?? '',
+    manifestSha256: s.networking.cniManifest?.sha256 ?? '',
+    allowHttp: s.networking.cniManifest?.allowHttp ?? false,
     manifestPath: '',
     podSubnet: s.networking.podCIDR,
     rolloutTimeoutSeconds: 300,
@@ -283,13 +292,15 @@ function planDeploy(spec: ClusterSpec): PlannedStep[] {
   let previous = cni.id;
   const joinIds: string[] = [];
   for (const node of controlPlanes.slice(1)) {
+    // A member has joined already: joining again would only make join credentials on a control plane for nothing.
+    if (members.has(node.name)) continue;
     const ownPrep = holders.includes(node) ? stepId('load-balancer', node.name) : prepared.get(node.name)!;
     const join = agentStep('join-control-plane', node.name, [previous, ownPrep], joinParams(node, true));
     steps.push(join);
     joinIds.push(join.id);
     previous = join.id;
   }
-  for (const node of s.nodes.filter((n) => n.role === 'worker')) {
+  for (const node of s.nodes.filter((n) => n.role === 'worker' && !members.has(n.name))) {
     const join = agentStep('join-worker', node.name, [init.id, prepared.get(node.name)!], joinParams(node, false));
     join.concurrencyGroup = { name: workerJoinGroup, limit: s.concurrency.workers };
     steps.push(join);
@@ -349,12 +360,15 @@ function planFailoverDrill(spec: ClusterSpec): PlannedStep[] {
   ];
 }
 
-/** The run's DAG for a validated spec. Pure: the same spec always gives the same plan. */
-export function planRun(kind: RunKind, spec: ClusterSpec): RunPlan {
+/**
+ * The run's DAG for a validated spec. Pure: the same spec and state always give the same plan. A deploy of a
+ * cluster with members checks every node again (each step changes only what differs) but never joins a member.
+ */
+export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = { members: [] }): RunPlan {
   const cluster = spec.metadata.name;
   switch (kind) {
     case 'deploy':
-      return { kind, cluster, steps: planDeploy(spec) };
+      return { kind, cluster, steps: planDeploy(spec, new Set(state.members)) };
     case 'verify':
       return { kind, cluster, steps: [agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec))] };
     case 'drill-failover':

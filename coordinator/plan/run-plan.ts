@@ -64,4 +64,10 @@ export interface RunPlan {
 }
 
 /** The planner's signature: pure, no I/O. */
-export type PlanRun = (kind: RunKind, spec: ClusterSpec) => RunPlan;
+/** What the coordinator's records say about the cluster a plan is for. */
+export interface ClusterState {
+  /** Nodes that ran kubeadm init or joined since the cluster was last reset. */
+  members: readonly string[];
+}
+
+export type PlanRun = (kind: RunKind, spec: ClusterSpec, state?: ClusterState) => RunPlan;

@@ -52,7 +52,7 @@ export interface ValueChanges {
  */
 export function valueChangesAfterSuccess(
   step: StepRecord,
-  result: Pick<StepResult, 'outputs'>,
+  result: Pick<StepResult, 'outputs' | 'changed'>,
   values: Values,
   now: number,
 ): ValueChanges {
@@ -69,8 +69,8 @@ export function valueChangesAfterSuccess(
     if (hash) keep(valueNames.caCertHash, hash, false);
     const caPem = outputs['caCertPem'];
     if (caPem?.includes(pemHeader)) keep(valueNames.caCertPem, caPem, false);
-    // kubeadm init --upload-certs uploaded the certificates under this key just now.
-    touch(valueNames.certificateKey);
+    // kubeadm init --upload-certs uploaded the certificates under this key just now (unless it was up already).
+    if (result.changed) touch(valueNames.certificateKey);
     changes.initialized = true;
   }
   if (outputs['kubeconfig']) keep(valueNames.kubeconfig, outputs['kubeconfig'], true);

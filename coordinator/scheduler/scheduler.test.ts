@@ -108,7 +108,15 @@ function setUp(steps: PlannedStep[]) {
     gateway.connected.add(id);
     agentIds.set(node.name, id);
   }
-  store.clusters.put({ name: spec.metadata.name, spec, createdAt: 1, updatedAt: 1, initializedAt: null });
+  store.clusters.put({
+    name: spec.metadata.name,
+    spec,
+    createdAt: 1,
+    updatedAt: 1,
+    initializedAt: null,
+    appliedSpec: null,
+    appliedAt: null,
+  });
   const planRun: PlanRun = (kind, s) => ({ kind, cluster: s.metadata.name, steps });
   const scheduler = new Scheduler({
     store,

@@ -13,6 +13,7 @@ import {
 import { type DrillOptions, type DrillRun, drillActionTimeoutSeconds } from '../drill/drive-drill.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
+import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
@@ -25,6 +26,7 @@ import {
 } from '../store/store.ts';
 import { indexAgentsByAddress } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
+import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import {
   clusterCaPem,
   paramsForDispatch,
@@ -66,6 +68,8 @@ export interface SchedulerOptions {
   tickMs?: number;
   /** How long a step's agent may be away before the step counts as failed (and is retried). */
   disconnectGraceMs?: number;
+  /** How long a ready step waits for its node's agent to connect before it fails (default 10 minutes). */
+  agentWaitMs?: number;
   /** After a coordinator restart, agents get this long to reconnect before their steps time out. */
   resumeGraceMs?: number;
   /** The failover drill's timings and /readyz probe; the defaults suit production. */
@@ -109,6 +113,8 @@ export class Scheduler {
   private kickQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** "runId/stepId" of ready steps whose agent is missing, and since when. */
+  private readonly agentWaits = new Map<string, number>();
   /** "runId/stepId" of the coordinator's own steps running in the background (the failover drill). */
   private readonly background = new Set<string>();
 
@@ -126,7 +132,7 @@ export class Scheduler {
       const cluster = this.options.store.clusters.get(run.cluster);
       if (!cluster) continue;
       const steps = this.options.store.steps.list(run.id);
-      const active = activeRun(run, cluster.spec, steps);
+      const active = activeRun(run, specForRun(cluster, run.kind), steps);
       this.active.set(run.id, active);
       this.record(() => {
         for (const s of steps) {
@@ -152,7 +158,11 @@ export class Scheduler {
     clearInterval(this.timer);
   }
 
-  startRun(clusterName: string, kind: RunKind): RunRecord {
+  /**
+   * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
+   * make, and, unless `waitForAgents`, when a node has no enrolled agent.
+   */
+  startRun(clusterName: string, kind: RunKind, options: { waitForAgents?: boolean } = {}): RunRecord {
     const cluster = this.options.store.clusters.get(clusterName);
     if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
     const busy = [...this.active.values()].find((a) => a.run.cluster === clusterName);
@@ -161,7 +171,25 @@ export class Scheduler {
         details: { runId: busy.run.id },
       });
     }
-    const plan = (this.options.planRun ?? planRun)(kind, cluster.spec);
+    const spec = specForRun(cluster, kind);
+    const members = clusterMembers(this.options.store, cluster);
+    if (kind === 'deploy') {
+      const problems = unsupportedChanges(cluster.appliedSpec, spec, members);
+      if (problems.length > 0) {
+        throw new KubehaError(ErrorCode.conflict, `cannot deploy ${clusterName}: ${problems.join('; ')}`, {
+          details: problems,
+        });
+      }
+    }
+    const missing = nodesWithoutAgent(spec, this.options.store.agents.list());
+    if (missing.length > 0 && options.waitForAgents !== true) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `no enrolled agent reports ${missing.map((n) => `${n.address} (${n.name})`).join(', ')}; enroll the agent(s) first, or start the run waiting for them (kubeha apply --wait-for-agents)`,
+        { details: missing.map((n) => n.name) },
+      );
+    }
+    const plan = (this.options.planRun ?? planRun)(kind, spec, { members });
     const now = this.now();
     const run: RunRecord = {
       id: `run-${randomUUID()}`,
@@ -187,7 +215,7 @@ export class Scheduler {
       forNode: null,
       ...notStartedStep(),
     }));
-    const active = activeRun(run, cluster.spec, steps);
+    const active = activeRun(run, spec, steps);
     this.record(() => {
       this.options.store.runs.insert(run);
       this.options.store.steps.insert(steps);
@@ -410,7 +438,11 @@ export class Scheduler {
       return;
     }
     const agent = this.agentFor(active.spec, step.node);
-    if (!agent || !this.options.agents.isConnected(agent.id)) return;
+    if (!agent || !this.options.agents.isConnected(agent.id)) {
+      this.waitForAgent(active, step, agent, now);
+      return;
+    }
+    this.agentWaits.delete(`${active.run.id}/${step.id}`);
     const values = this.valuesOf(active.run.cluster);
     if (isJoin(step) && step.state !== 'preparing') {
       const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, (n) => {
@@ -475,6 +507,34 @@ export class Scheduler {
       this.stepEventEntry(active, step, 'dispatched', `${step.id} attempt ${attempt} sent to ${step.node}`);
     });
     this.send(active, step, now, prepared.params);
+  }
+
+  /**
+   * A ready step whose node has no connected agent: said once in the run's events, then failed with that reason
+   * once the wait is over (a run never sits silent on a node nobody serves).
+   */
+  private waitForAgent(active: ActiveRun, step: StepRecord, agent: AgentRecord | undefined, now: number): void {
+    const key = `${active.run.id}/${step.id}`;
+    const address = active.spec.spec.nodes.find((n) => n.name === step.node)?.address ?? step.node;
+    const why = agent
+      ? `waiting for agent ${agent.id} (${step.node}, ${address}) to connect`
+      : `waiting for an agent that reports ${address} (${step.node})`;
+    const since = this.agentWaits.get(key);
+    if (since === undefined) {
+      this.agentWaits.set(key, now);
+      this.record(() => this.stepEventEntry(active, step, 'pending', `${step.id}: ${why}`));
+      return;
+    }
+    const waitMs = this.options.agentWaitMs ?? 600_000;
+    if (now - since < waitMs) return;
+    this.agentWaits.delete(key);
+    this.record(() =>
+      this.applyFailure(active, step, {
+        code: ErrorCode.unavailable,
+        message: `${why}: none came within ${Math.round(waitMs / 1000)} s`,
+        deterministic: true,
+      }),
+    );
   }
 
   private send(active: ActiveRun, step: StepRecord, now: number, params?: Record<string, unknown>): void {
@@ -728,15 +788,22 @@ export class Scheduler {
     if (state === 'succeeded' && this.options.store.clusters.get(active.run.cluster)?.initializedAt) {
       this.options.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
     }
-    if (active.run.kind === 'reset' && state === 'succeeded') {
-      const record = this.options.store.clusters.get(active.run.cluster);
-      if (record) this.options.store.clusters.put({ ...record, initializedAt: null });
+    const succeeded = state === 'succeeded';
+    const record = succeeded ? this.options.store.clusters.get(active.run.cluster) : undefined;
+    if (record && active.run.kind === 'reset') {
+      this.options.store.clusters.put({ ...record, initializedAt: null, appliedSpec: null, appliedAt: null });
     }
+    if (record && active.run.kind === 'deploy') {
+      this.options.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
+    }
+    const upToDate = succeeded && active.run.kind === 'deploy' && [...active.steps.values()].every((s) => !s.changed);
     active.run = { ...active.run, state, finishedAt: now, error };
     this.event(active.run.id, {
       type: 'run',
       state,
-      message: `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
+      message: upToDate
+        ? `${active.run.kind} run ${state}: up to date, nothing changed on any node`
+        : `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
     });
     this.active.delete(active.run.id);
     this.logCap.forget(active.run.id);
@@ -855,6 +922,6 @@ export class Scheduler {
       return;
     }
     const steps = this.options.store.steps.list(runId);
-    this.active.set(runId, activeRun(run, cluster.spec, steps));
+    this.active.set(runId, activeRun(run, specForRun(cluster, run.kind), steps));
   }
 }

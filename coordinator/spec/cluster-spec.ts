@@ -31,10 +31,45 @@ export interface ClusterSpec {
       /** When the spec writes the VIP as "10.152.0.6/24"; otherwise the planner takes the VIP holders' prefix. */
       vipPrefixLength?: number;
     };
-    networking: { podCIDR: string; serviceCIDR: string; cni: 'flannel' | 'calico' };
+    networking: {
+      podCIDR: string;
+      serviceCIDR: string;
+      cni: 'flannel' | 'calico';
+      /** Absent: the release kubeha pins, fetched over https. */
+      cniManifest?: CniManifestSpec;
+    };
     hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];
+    /** Where packages and images come from instead of their public homes (air-gapped sites); absent: the public ones. */
+    mirrors?: MirrorsSpec;
   };
+}
+
+/** An rpm repository mirror. */
+export interface PackageRepositorySpec {
+  baseUrl: string;
+  /** The signing key's URL, or "none" for a mirror without signatures; absent: the key the repository carries. */
+  gpgKeyUrl?: string;
+}
+
+export interface MirrorsSpec {
+  /** kubelet, kubeadm, kubectl, cri-tools, kubernetes-cni: a copy of pkgs.k8s.io's repository of the minor. */
+  kubernetesPackages?: PackageRepositorySpec;
+  /** containerd.io: a copy of download.docker.com/linux/centos (or rhel), with its $releasever/$basearch tree. */
+  containerRuntimePackages?: PackageRepositorySpec;
+  /** kubeadm's imageRepository: a registry holding registry.k8s.io's control-plane, etcd, coredns and pause images. */
+  imageRepository?: string;
+  /** containerd registry mirrors: pulls from `registry` go to `endpoints` first. */
+  registries: { registry: string; endpoints: string[] }[];
+}
+
+/** The CNI manifest's source and pin. */
+export interface CniManifestSpec {
+  /** https:// (http:// only with allowHttp); absent: the pinned release's URL. */
+  url?: string;
+  /** sha256 the downloaded manifest must have; a mismatch fails the cni step. */
+  sha256?: string;
+  allowHttp: boolean;
 }

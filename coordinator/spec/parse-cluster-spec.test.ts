@@ -66,6 +66,26 @@ describe('parseClusterSpec: valid specs', () => {
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
 
+  it('reads an air-gapped spec with every mirror as written', () => {
+    const spec = requireClusterSpec(readFileSync(join(validDir, 'air-gapped-mirrors.yaml'), 'utf8'));
+    expect(spec.spec.mirrors).toEqual({
+      kubernetesPackages: {
+        baseUrl: 'https://mirror.example.com/k8s/v1.31/rpm/',
+        gpgKeyUrl: 'https://mirror.example.com/k8s/v1.31/rpm/repodata/repomd.xml.key',
+      },
+      containerRuntimePackages: { baseUrl: 'https://mirror.example.com/docker-ce/centos', gpgKeyUrl: 'none' },
+      imageRepository: 'registry.example.com:5000/k8s',
+      registries: [
+        { registry: 'docker.io', endpoints: ['https://registry.example.com:5000'] },
+        { registry: 'ghcr.io', endpoints: ['https://registry.example.com:5000'] },
+      ],
+    });
+    // Without mirrors the spec has none (and the planner uses the public repositories).
+    expect(
+      requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8')).spec.mirrors,
+    ).toBeUndefined();
+  });
+
   it('reads the DESIGN example with its values', () => {
     const spec = requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8'));
     expect(spec.metadata.name).toBe('prod-a');
@@ -295,6 +315,30 @@ describe('parseClusterSpec on hostile documents', () => {
     expect(result.ok).toBe(false);
     expect(result.ok ? [] : result.problems).toEqual([
       expect.stringMatching(/^\(document\): not a usable YAML document/),
+    ]);
+  });
+});
+
+describe('spec.networking.cniManifest', () => {
+  const sha = 'a'.repeat(64);
+  it('GIVEN an https URL and a sha256 THEN both reach the spec; http:// needs allowHttp; a bad pin is named', () => {
+    const ok = parseClusterSpec(
+      withSpec({ networking: { cniManifest: { url: 'https://m.example/f.yml', sha256: sha } } }),
+    );
+    expect(ok.ok && ok.spec.spec.networking.cniManifest).toEqual({
+      url: 'https://m.example/f.yml',
+      sha256: sha,
+      allowHttp: false,
+    });
+    expect(problemsOf(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml' } } }))).toEqual([
+      expect.stringMatching(/^spec\.networking\.cniManifest\.url: http:\/\/ downloads can be altered/),
+    ]);
+    expect(
+      parseClusterSpec(withSpec({ networking: { cniManifest: { url: 'http://m.example/f.yml', allowHttp: true } } }))
+        .ok,
+    ).toBe(true);
+    expect(problemsOf(withSpec({ networking: { cniManifest: { sha256: 'ABC' } } })).map(pathOf)).toEqual([
+      'spec.networking.cniManifest.sha256',
     ]);
   });
 });

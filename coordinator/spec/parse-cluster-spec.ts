@@ -1,7 +1,15 @@
 import { parseDocument } from 'yaml';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { coordinatorNode } from '../plan/run-plan.ts';
-import type { ClusterNodeSpec, ClusterSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
+import type {
+  ClusterNodeSpec,
+  ClusterSpec,
+  CniManifestSpec,
+  EndpointMode,
+  MirrorsSpec,
+  NodeRole,
+  PackageRepositorySpec,
+} from './cluster-spec.ts';
 import {
   bitsOf,
   formatIp,
@@ -268,6 +276,115 @@ function readCidr(reader: SpecReader, text: string | undefined, path: string): I
   return parsed.network;
 }
 
+/** Where the CNI manifest comes from and the sha256 it must have; https only unless allowHttp says otherwise. */
+function readCniManifest(reader: SpecReader, networking: Json | undefined): CniManifestSpec | undefined {
+  if (networking?.['cniManifest'] === undefined) return undefined;
+  const path = 'spec.networking.cniManifest';
+  const manifest = reader.object(networking['cniManifest'], path, ['url', 'sha256', 'allowHttp']);
+  if (!manifest) return undefined;
+  const url = manifest['url'] === undefined ? undefined : reader.string(manifest, 'url', path);
+  const sha256 = manifest['sha256'] === undefined ? undefined : reader.string(manifest, 'sha256', path);
+  const allowHttp = reader.boolean(manifest, 'allowHttp', path, false) ?? false;
+  if (url !== undefined) {
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~:/%+@!=,-]*)?$/.test(url)) {
+      reader.problem(`${path}.url`, 'not an http(s) URL');
+    } else if (url.startsWith('http://') && !allowHttp) {
+      reader.problem(
+        `${path}.url`,
+        'http:// downloads can be altered on the way: use https://, or set allowHttp: true',
+      );
+    }
+  }
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
+    reader.problem(`${path}.sha256`, 'must be 64 lowercase hex digits (sha256sum of the manifest)');
+  }
+  return {
+    ...(url !== undefined ? { url } : {}),
+    ...(sha256 !== undefined ? { sha256 } : {}),
+    allowHttp,
+  };
+}
+
+const urlPattern = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~:/%+@!=,-]*)?$/;
+const registryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
+const imageRepositoryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/;
+
+function readUrl(reader: SpecReader, parent: Json, key: string, path: string, required: boolean): string | undefined {
+  if (parent[key] === undefined && !required) return undefined;
+  const url = reader.string(parent, key, path);
+  if (url !== undefined && !urlPattern.test(url)) {
+    reader.problem(join(path, key), `"${url}" is not an http(s) URL (no spaces, quotes or shell characters)`);
+    return undefined;
+  }
+  return url;
+}
+
+function readPackageRepository(reader: SpecReader, parent: Json, key: string): PackageRepositorySpec | undefined {
+  if (parent[key] === undefined) return undefined;
+  const path = `spec.mirrors.${key}`;
+  const repo = reader.object(parent[key], path, ['baseUrl', 'gpgKeyUrl']);
+  if (!repo) return undefined;
+  const baseUrl = readUrl(reader, repo, 'baseUrl', path, true);
+  const gpgKeyUrl = repo['gpgKeyUrl'] === 'none' ? 'none' : readUrl(reader, repo, 'gpgKeyUrl', path, false);
+  if (baseUrl === undefined) return undefined;
+  return { baseUrl, ...(gpgKeyUrl !== undefined ? { gpgKeyUrl } : {}) };
+}
+
+/** Mirrors of the package repositories and the image registries, for sites that cannot reach the public ones. */
+function readMirrors(reader: SpecReader, spec: Json | undefined): MirrorsSpec | undefined {
+  if (spec?.['mirrors'] === undefined) return undefined;
+  const path = 'spec.mirrors';
+  const mirrors = reader.object(spec['mirrors'], path, [
+    'kubernetesPackages',
+    'containerRuntimePackages',
+    'imageRepository',
+    'registries',
+  ]);
+  if (!mirrors) return undefined;
+  const kubernetesPackages = readPackageRepository(reader, mirrors, 'kubernetesPackages');
+  const containerRuntimePackages = readPackageRepository(reader, mirrors, 'containerRuntimePackages');
+  const imageRepository =
+    mirrors['imageRepository'] === undefined ? undefined : reader.string(mirrors, 'imageRepository', path);
+  if (imageRepository !== undefined && !imageRepositoryPattern.test(imageRepository)) {
+    reader.problem(
+      `${path}.imageRepository`,
+      `"${imageRepository}" is not a registry host[:port][/path] (lowercase, no scheme, no tag)`,
+    );
+  }
+  const registries: MirrorsSpec['registries'] = [];
+  const list = mirrors['registries'];
+  if (list !== undefined && !Array.isArray(list)) {
+    reader.problem(`${path}.registries`, `must be a list, got ${describe(list)}`);
+  } else if (Array.isArray(list)) {
+    list.forEach((value, index) => {
+      const itemPath = `${path}.registries[${index}]`;
+      const item = reader.object(value, itemPath, ['registry', 'endpoints']);
+      if (!item) return;
+      const registry = reader.string(item, 'registry', itemPath);
+      if (registry !== undefined && !registryPattern.test(registry)) {
+        reader.problem(`${itemPath}.registry`, `"${registry}" is not a registry host[:port] (e.g. docker.io)`);
+      }
+      const endpoints = item['endpoints'];
+      if (!Array.isArray(endpoints) || endpoints.length === 0) {
+        reader.problem(`${itemPath}.endpoints`, 'must be a list of at least one http(s) URL');
+        return;
+      }
+      const urls: string[] = [];
+      endpoints.forEach((e: unknown, i) => {
+        if (typeof e === 'string' && urlPattern.test(e)) urls.push(e);
+        else reader.problem(`${itemPath}.endpoints[${i}]`, `${describe(e)} is not an http(s) URL`);
+      });
+      if (registry !== undefined && urls.length === endpoints.length) registries.push({ registry, endpoints: urls });
+    });
+  }
+  return {
+    ...(kubernetesPackages ? { kubernetesPackages } : {}),
+    ...(containerRuntimePackages ? { containerRuntimePackages } : {}),
+    ...(imageRepository !== undefined ? { imageRepository } : {}),
+    registries,
+  };
+}
+
 function parseInput(input: unknown, reader: SpecReader): unknown {
   if (typeof input !== 'string') return input;
   const document = parseDocument(input, { prettyErrors: true });
@@ -333,6 +450,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     'concurrency',
     'allowEvenControlPlanes',
     'nodes',
+    'mirrors',
   ]);
 
   let kubernetesVersion: string | undefined;
@@ -398,7 +516,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   );
   const multicast = reader.boolean(endpoint, 'multicast', 'spec.endpoint', false);
 
-  const networking = reader.optionalObject(spec, 'networking', 'spec', ['podCIDR', 'serviceCIDR', 'cni']);
+  const networking = reader.optionalObject(spec, 'networking', 'spec', [
+    'podCIDR',
+    'serviceCIDR',
+    'cni',
+    'cniManifest',
+  ]);
   const podCIDR = reader.string(networking, 'podCIDR', 'spec.networking', clusterSpecDefaults.podCIDR);
   const serviceCIDR = reader.string(networking, 'serviceCIDR', 'spec.networking', clusterSpecDefaults.serviceCIDR);
   const cni = reader.oneOf(
@@ -408,6 +531,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     ['flannel', 'calico'] as const,
     clusterSpecDefaults.cni,
   );
+  const cniManifest = readCniManifest(reader, networking);
 
   const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux']);
   const firewall = reader.oneOf(
@@ -428,6 +552,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   const concurrency = reader.optionalObject(spec, 'concurrency', 'spec', ['workers']);
   const workers = reader.integer(concurrency, 'workers', 'spec.concurrency', { min: 1 }, clusterSpecDefaults.workers);
   const allowEvenControlPlanes = reader.boolean(spec, 'allowEvenControlPlanes', 'spec', false);
+  const mirrors = readMirrors(reader, spec);
 
   checkNodes(reader, nodes, { mode, allowEvenControlPlanes });
   checkEndpoint(reader, nodes, { mode, vip: vip?.ip, vipPrefixLength: vip?.prefixLength, port });
@@ -455,11 +580,17 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
       spec: {
         kubernetesVersion: kubernetesVersion!,
         endpoint: endpointSpec,
-        networking: { podCIDR: podCIDR!, serviceCIDR: serviceCIDR!, cni: cni! },
+        networking: {
+          podCIDR: podCIDR!,
+          serviceCIDR: serviceCIDR!,
+          cni: cni!,
+          ...(cniManifest ? { cniManifest } : {}),
+        },
         hostPolicy: { firewall: firewall!, selinux: selinux! },
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,
         nodes: nodes.map(toNodeSpec),
+        ...(mirrors ? { mirrors } : {}),
       },
     },
   };

@@ -74,7 +74,15 @@ describe('SqliteStore runs and steps', () => {
 
   it('GIVEN events WHEN read after an id THEN only later events of that run come back, in order; a deleted cluster takes its runs along', () => {
     const { store } = openStore();
-    store.clusters.put({ name: 'c', spec: {} as never, createdAt: 1, updatedAt: 1, initializedAt: null });
+    store.clusters.put({
+      name: 'c',
+      spec: {} as never,
+      createdAt: 1,
+      updatedAt: 1,
+      initializedAt: null,
+      appliedSpec: null,
+      appliedAt: null,
+    });
     store.runs.insert({
       id: 'run-1',
       cluster: 'c',

@@ -56,7 +56,11 @@ export interface EnrollmentRecord {
 
 export interface ClusterRecord {
   name: string;
+  /** The desired spec: the last one applied by the operator, whether or not a deploy of it succeeded. */
   spec: ClusterSpec;
+  /** The spec of the last deploy run that succeeded; null before the first one (and after a reset). */
+  appliedSpec: ClusterSpec | null;
+  appliedAt: number | null;
   createdAt: number;
   updatedAt: number;
   /** When kubeadm init last succeeded; null before (and after a reset). */

@@ -151,7 +151,14 @@ async function applyPortsOnly(node: LabNode, cni: 'flannel' | 'calico'): Promise
 
 /** The real host-prep step, run by the real agent in the node. */
 async function hostPrep(node: LabNode, cni: 'flannel' | 'calico'): Promise<void> {
-  const params = { hostname: node.name, role: 'worker', cni, podCIDR, firewall: 'managed', selinux: 'permissive' };
+  const params = {
+    hostname: node.name,
+    role: 'worker',
+    cni,
+    podSubnet: podCIDR,
+    firewall: 'managed',
+    selinux: 'permissive',
+  };
   writeFileSync(node.hostPath('/root/host-prep.json'), JSON.stringify(params));
   const r = await node.run(
     'node',

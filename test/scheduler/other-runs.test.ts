@@ -78,7 +78,10 @@ describe('drill, verify and reset runs', () => {
     const { spec } = simClusterSpec({ name: 'ops-b', controlPlanes: 1, workers: 0 });
     await sim.api.request('POST', '/v1/clusters', spec);
     // No agent is enrolled: the run waits for one.
-    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-b/runs', { kind: 'deploy' });
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-b/runs', {
+      kind: 'deploy',
+      waitForAgents: true,
+    });
     await expect(sim.api.request('POST', '/v1/clusters/ops-b/runs', { kind: 'verify' })).rejects.toMatchObject({
       status: 409,
     });
@@ -92,7 +95,10 @@ describe('drill, verify and reset runs', () => {
     sim = await startSimCoordinator();
     const { spec } = simClusterSpec({ name: 'ops-c', controlPlanes: 1, workers: 0 });
     await sim.api.request('POST', '/v1/clusters', spec);
-    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-c/runs', { kind: 'deploy' });
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ops-c/runs', {
+      kind: 'deploy',
+      waitForAgents: true,
+    });
     const seen: string[] = [];
     const reading = (async () => {
       for await (const event of runEventsStream(sim!.api, run.id)) seen.push(event.message);

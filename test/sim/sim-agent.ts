@@ -13,8 +13,12 @@ export interface SimBehaviour {
   outcome?: 'succeed' | 'fail' | 'hang';
   deterministic?: boolean;
   outputs?: Record<string, string>;
+  /** What a succeeded step reports as `changed`; true unless said (a step that found nothing to do says false). */
+  changed?: boolean;
   /** Drop the session right after the step starts and stay away this long; the step keeps running meanwhile. */
   disconnectForMs?: number;
+  /** The step finishes no earlier than this (a test holds it running while it does something else). */
+  until?: Promise<void>;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
   beforeResult?: () => void;
 }
@@ -243,7 +247,9 @@ export class SimAgent {
     });
     if (behaviour.disconnectForMs !== undefined) this.disconnectFor(behaviour.disconnectForMs);
     if (behaviour.outcome === 'hang') return;
-    entry.timer = setTimeout(() => {
+    entry.timer = setTimeout(async () => {
+      await behaviour.until;
+      if (this.running.get(k) !== entry) return;
       behaviour.beforeResult?.();
       if (behaviour.outcome === 'fail') {
         this.finish(k, execution, {
@@ -252,7 +258,11 @@ export class SimAgent {
           deterministic: behaviour.deterministic ?? false,
         });
       } else {
-        this.finish(k, execution, { outcome: 'succeeded', outputs: behaviour.outputs ?? {} });
+        this.finish(k, execution, {
+          outcome: 'succeeded',
+          outputs: behaviour.outputs ?? {},
+          changed: behaviour.changed ?? true,
+        });
       }
     }, behaviour.delayMs);
   }
@@ -265,6 +275,7 @@ export class SimAgent {
       error?: string;
       deterministic?: boolean;
       outputs?: Record<string, string>;
+      changed?: boolean;
     },
   ): void {
     this.running.delete(k);
@@ -272,7 +283,7 @@ export class SimAgent {
     execution.outcome = how.outcome;
     const result: StepResult = {
       outcome: how.outcome,
-      changed: how.outcome === 'succeeded',
+      changed: how.outcome === 'succeeded' && how.changed !== false,
       outputs: how.outputs ?? {},
       paramsChecksum: '',
       changes: [],

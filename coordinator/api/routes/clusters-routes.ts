@@ -1,7 +1,9 @@
 import Type from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
+import { specDifferences } from '../../plan/spec-changes.ts';
 import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
+import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
 import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { parseClusterSpec } from '../../spec/parse-cluster-spec.ts';
@@ -34,8 +36,25 @@ const ClusterReply = Type.Object(
     nodes: Type.Array(NodeReply),
     lastRun: Type.Union([RunReply, Type.Null()]),
     spec: Type.Record(Type.String(), Type.Unknown(), {
-      description: 'The validated spec with every default filled in',
+      description: 'The desired spec (the last one applied), validated, with every default filled in',
     }),
+    appliedSpec: Type.Union([
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'The spec of the last deploy that succeeded; verify, drill-failover and reset act on it',
+      }),
+      Type.Null(),
+    ]),
+    appliedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    differences: Type.Array(
+      Type.Object({
+        path: Type.String(),
+        applied: Type.Optional(Type.Unknown()),
+        desired: Type.Optional(Type.Unknown()),
+      }),
+      {
+        description: 'Fields where the desired spec differs from the applied one (nodes keyed by name)',
+      },
+    ),
   },
   { $id: 'Cluster' },
 );
@@ -49,6 +68,12 @@ const StartRunBody = Type.Object(
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
     ]),
+    waitForAgents: Type.Optional(
+      Type.Boolean({
+        description:
+          "Start even when a node has no enrolled agent yet; its steps wait for one (an event says so) and fail after the coordinator's wait",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,6 +109,9 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       }),
       lastRun: last ? runToReply(last) : null,
       spec: cluster.spec as unknown as Record<string, unknown>,
+      appliedSpec: cluster.appliedSpec as unknown as Record<string, unknown> | null,
+      appliedAt: cluster.appliedAt === null ? null : new Date(cluster.appliedAt).toISOString(),
+      differences: cluster.appliedSpec ? specDifferences(cluster.appliedSpec, cluster.spec) : [],
     };
   };
   const validSpec = (body: unknown) => {
@@ -92,6 +120,14 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       throw new KubehaError(ErrorCode.specInvalid, `the cluster spec has ${parsed.problems.length} problem(s)`, {
         details: parsed.problems,
       });
+    }
+    const claims = otherClusterClaims(parsed.spec, deps.store.clusters.list(), deps.store.agents.list());
+    if (claims.length > 0) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `a node can be in one cluster only: ${claims.map((c) => `${c.claimedAs} is node ${c.node} (${c.address}) of cluster ${c.cluster}`).join('; ')}`,
+        { details: claims },
+      );
     }
     return parsed.spec;
   };
@@ -130,6 +166,8 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
           createdAt: now,
           updatedAt: now,
           initializedAt: null,
+          appliedSpec: null,
+          appliedAt: null,
         };
         deps.store.clusters.put(record);
         request.log.info({ cluster: record.name }, 'cluster created');
@@ -176,7 +214,15 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         const now = deps.now();
         const record: ClusterRecord = existing
           ? { ...existing, spec, updatedAt: now }
-          : { name: spec.metadata.name, spec, createdAt: now, updatedAt: now, initializedAt: null };
+          : {
+              name: spec.metadata.name,
+              spec,
+              createdAt: now,
+              updatedAt: now,
+              initializedAt: null,
+              appliedSpec: null,
+              appliedAt: null,
+            };
         deps.store.clusters.put(record);
         request.log.info({ cluster: record.name, replaced: existing !== undefined }, 'cluster spec stored');
         return reply.code(existing ? 200 : 201).send(toReply(record));
@@ -211,7 +257,9 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       },
       async (request, reply) => {
         find(request.params.name);
-        const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind);
+        const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind, {
+          waitForAgents: request.body.waitForAgents === true,
+        });
         return reply.code(201).send(runToReply(run));
       },
     );

@@ -6,14 +6,15 @@ import { type WatchOutput, watchCommand } from './watch-command.ts';
 
 /**
  * `kubeha apply -f cluster.yaml`: creates or replaces the cluster, starts a deploy run and watches it.
- * 2 when the file or the spec is invalid (every problem printed), 1 when the run fails, 0 when it succeeds.
+ * 2 when the file or the spec is invalid (every problem printed), 1 when the deploy is refused or fails, 0 when it
+ * succeeds (a cluster already as the spec says ends "up to date").
  */
 export async function applyCommand(
   api: ApiClient,
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: { watch: boolean },
+  options: { watch: boolean; waitForAgents?: boolean },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -51,9 +52,26 @@ export async function applyCommand(
       for (const problem of Array.isArray(error.details) ? error.details : []) err(`  ${String(problem)}`);
       return 2;
     }
+    if (error instanceof ApiError && error.status === 409) {
+      err(`kubeha: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
-  const run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
+  let run: { id: string };
+  try {
+    run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
+      kind: 'deploy',
+      ...(options.waitForAgents ? { waitForAgents: true } : {}),
+    });
+  } catch (error) {
+    // A change the cluster cannot take, or a node without an agent: said plainly, nothing started.
+    if (error instanceof ApiError && error.status === 409) {
+      err(`kubeha: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
   output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
   if (!options.watch) return 0;
   return watchCommand(api, run.id, output);

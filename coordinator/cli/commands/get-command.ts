@@ -1,3 +1,4 @@
+import { stringify as toYaml } from 'yaml';
 import type { ApiClient } from '../api-client.ts';
 import { renderTable } from '../table.ts';
 
@@ -49,6 +50,39 @@ export async function getClustersCommand(api: ApiClient, out: (text: string) => 
       ]),
     ),
   );
+  return 0;
+}
+
+interface ClusterDetail extends ClusterView {
+  spec: Record<string, unknown>;
+  appliedSpec: Record<string, unknown> | null;
+  appliedAt: string | null;
+  differences: { path: string; applied?: unknown; desired?: unknown }[];
+}
+
+/**
+ * `kubeha get cluster NAME`: the desired spec, the applied one (of the last deploy that succeeded) and where they
+ * differ; YAML unless `-o json`.
+ */
+export async function getClusterCommand(
+  api: ApiClient,
+  out: (text: string) => void,
+  name: string,
+  format: 'yaml' | 'json',
+): Promise<number> {
+  const c = await api.request<ClusterDetail>('GET', `/v1/clusters/${encodeURIComponent(name)}`);
+  const view = {
+    name: c.name,
+    endpoint: c.endpoint,
+    initialized: c.initialized,
+    lastRun: c.lastRun ? { id: c.lastRun.id, kind: c.lastRun.kind, state: c.lastRun.state } : null,
+    appliedAt: c.appliedAt,
+    upToDate: c.appliedSpec !== null && c.differences.length === 0,
+    differences: c.differences.map((d) => ({ path: d.path, applied: d.applied ?? null, desired: d.desired ?? null })),
+    desiredSpec: c.spec,
+    appliedSpec: c.appliedSpec,
+  };
+  out(format === 'json' ? JSON.stringify(view, null, 2) : toYaml(view).trimEnd());
   return 0;
 }
 

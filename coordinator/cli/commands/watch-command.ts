@@ -63,7 +63,7 @@ export async function watchCommand(api: ApiClient, runId: string, output: WatchO
   else {
     const { done, total } = progress.counts();
     output.write(
-      `${progressBar(done, total)}  run ${runId} ${progress.state}${progress.error ? `: ${progress.error}` : ''}\n`,
+      `${progressBar(done, total)}  run ${runId} ${progress.state}${progress.error ? `: ${progress.error}` : ''}${progress.note ? `: ${progress.note}` : ''}\n`,
     );
   }
   return progress.state === 'succeeded' ? 0 : 1;

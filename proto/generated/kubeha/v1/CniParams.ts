@@ -7,6 +7,8 @@ export interface CniParams {
   'manifest_path'?: (string);
   'pod_subnet'?: (string);
   'rollout_timeout_seconds'?: (number);
+  'manifest_sha256'?: (string);
+  'allow_http'?: (boolean);
 }
 
 export interface CniParams__Output {
@@ -15,4 +17,6 @@ export interface CniParams__Output {
   'manifest_path': (string);
   'pod_subnet': (string);
   'rollout_timeout_seconds': (number);
+  'manifest_sha256': (string);
+  'allow_http': (boolean);
 }

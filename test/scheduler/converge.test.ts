@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../coordinator/cli/api-client.ts';
+import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
+import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+
+let sim: SimCoordinator | undefined;
+let agents: SimAgent[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  agents = [];
+  await sim?.stop();
+  sim = undefined;
+});
+
+/**
+ * Simulated machines that remember what was done to them: a second run of the same step finds nothing to do
+ * (changed: false), and preflight on a node that ran kubeadm init or join fails unless told it is a member, as the
+ * real preflight does when it finds the node's ports and kubelet.conf taken.
+ */
+function machines() {
+  const done = new Set<string>();
+  const members = new Set<string>();
+  const script = simScript({ default: 5 }, (step: SimStep) => {
+    const key = `${step.node} ${step.stepId.replace(/\/create-token\/.*$/, '/create-token')}`;
+    if (step.kind === 'preflight' && members.has(step.node) && step.params['alreadyMember'] !== true) {
+      return { outcome: 'fail', deterministic: true };
+    }
+    const changed = !done.has(key) && step.kind !== 'preflight' && step.kind !== 'verify';
+    done.add(key);
+    if (step.kind === 'kubeadm-init' || step.kind === 'kubeadm-join') members.add(step.node);
+    return { changed };
+  });
+  return { script, members };
+}
+
+async function deploy(api: SimCoordinator['api'], spec: unknown, name: string) {
+  await api.request('PUT', `/v1/clusters/${name}`, spec);
+  const run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
+  return waitForRunEnd(api, run.id);
+}
+
+function runEvents(runId: string) {
+  return sim!.coordinator.store.events.after(runId, 0);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('re-applying a spec to a deployed cluster', () => {
+  it('GIVEN a deployed cluster WHEN the same spec is applied again THEN the deploy ends "up to date": members are not joined again and no step changed anything', async () => {
+    sim = await startSimCoordinator();
+    const { script, members } = machines();
+    const fleet = await startSimFleet(sim, { name: 'conv', controlPlanes: 3, workers: 2, script });
+    agents = fleet.agents;
+    const first = await deploy(sim.api, fleet.spec, 'conv');
+    expect(first.state).toBe('succeeded');
+    expect([...members].sort()).toEqual(['cp1', 'cp2', 'cp3', 'w1', 'w2']);
+    const executedBefore = fleet.executions.length;
+
+    // WHEN the same spec is applied again
+    const second = await deploy(sim.api, fleet.spec, 'conv');
+
+    // THEN it succeeded, every node was told it is a member, and nothing joined or made join credentials
+    expect(second.state, JSON.stringify(second.steps.filter((s) => s.error))).toBe('succeeded');
+    const again = fleet.executions.slice(executedBefore);
+    const preflights = again.filter((e) => e.kind === 'preflight');
+    expect(preflights).toHaveLength(5);
+    for (const p of preflights) expect(p.params['alreadyMember']).toBe(true);
+    expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-join');
+    expect(second.steps.map((s) => s.kind)).not.toContain('join-credentials');
+    expect(second.steps.map((s) => s.kind)).not.toContain('cleanup-failed-join');
+    // AND no step changed anything, and the run says so
+    const detail = await sim.api.request<{ steps: { id: string; changed: boolean }[] }>('GET', `/v1/runs/${second.id}`);
+    expect(detail.steps.filter((s) => s.changed).map((s) => s.id)).toEqual([]);
+    expect(runEvents(second.id).at(-1)).toMatchObject({
+      type: 'run',
+      state: 'succeeded',
+      message: 'deploy run succeeded: up to date, nothing changed on any node',
+    });
+  });
+
+  it('GIVEN a deployed cluster WHEN a spec adding a node is applied THEN the deploy is refused naming the node, the applied spec stays and verify works from it', async () => {
+    sim = await startSimCoordinator();
+    const { script } = machines();
+    const fleet = await startSimFleet(sim, { name: 'grow', controlPlanes: 1, workers: 1, script });
+    agents = fleet.agents;
+    expect((await deploy(sim.api, fleet.spec, 'grow')).state).toBe('succeeded');
+
+    // WHEN a spec with a third node is applied
+    const bigger = structuredClone(fleet.spec);
+    bigger.spec.nodes.push({ name: 'w3', address: '10.10.1.3/16', role: 'worker' });
+    await sim.api.request('PUT', '/v1/clusters/grow', bigger);
+    const refused = await refusal(sim.api.request('POST', '/v1/clusters/grow/runs', { kind: 'deploy' }));
+
+    // THEN the deploy is refused, naming the node and why
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('w3');
+    expect(refused.message).toContain('adding nodes to a deployed cluster is not supported yet');
+    // AND the cluster shows the desired and the applied spec and where they differ
+    const cluster = await sim.api.request<{
+      spec: { spec: { nodes: unknown[] } };
+      appliedSpec: { spec: { nodes: { name: string }[] } } | null;
+      differences: { path: string; applied?: unknown; desired?: unknown }[];
+    }>('GET', '/v1/clusters/grow');
+    expect(cluster.spec.spec.nodes).toHaveLength(3);
+    expect(cluster.appliedSpec?.spec.nodes.map((n) => n.name)).toEqual(['cp1', 'w1']);
+    expect(cluster.differences).toEqual([
+      { path: 'spec.nodes[w3]', desired: { name: 'w3', address: '10.10.1.3', prefixLength: 16, role: 'worker' } },
+    ]);
+    // AND verify works from the applied spec: w3 is not among the nodes it checks
+    const verify = await sim.api.request<{ id: string }>('POST', '/v1/clusters/grow/runs', { kind: 'verify' });
+    const verified = await waitForRunEnd(sim.api, verify.id);
+    expect(verified.state).toBe('succeeded');
+    const verifyStep = fleet.executions.filter((e) => e.kind === 'verify').at(-1);
+    expect(((verifyStep?.params['nodes'] ?? []) as { name: string }[]).map((n) => n.name)).toEqual(['cp1', 'w1']);
+  });
+});
+
+describe('nodes without an agent', () => {
+  it('GIVEN a spec naming an address no agent reports WHEN deployed THEN it is refused, and with waitForAgents the run says what it waits for and fails with that reason', async () => {
+    sim = await startSimCoordinator({ scheduler: { agentWaitMs: 300 } });
+    const fleet = await startSimFleet(sim, { name: 'lonely', controlPlanes: 1, workers: 1, script: simScript() });
+    agents = fleet.agents;
+    const spec = structuredClone(fleet.spec);
+    spec.spec.nodes.push({ name: 'w2', address: '10.231.0.23/16', role: 'worker' });
+    await sim.api.request('PUT', '/v1/clusters/lonely', spec);
+
+    // WHEN a deploy starts without waiting for agents THEN it is refused, naming the address
+    const refused = await refusal(sim.api.request('POST', '/v1/clusters/lonely/runs', { kind: 'deploy' }));
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('no enrolled agent reports 10.231.0.23 (w2)');
+
+    // WHEN it starts waiting for agents THEN an event says what the run waits for, and the run fails with it
+    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/lonely/runs', {
+      kind: 'deploy',
+      waitForAgents: true,
+    });
+    const done = await waitForRunEnd(sim.api, run.id);
+    expect(done.state).toBe('failed');
+    expect(done.error).toContain('waiting for an agent that reports 10.231.0.23 (w2)');
+    expect(runEvents(run.id).map((e) => e.message)).toContain(
+      'preflight/w2: waiting for an agent that reports 10.231.0.23 (w2)',
+    );
+  });
+});
+
+describe('one node, one cluster', () => {
+  it('GIVEN a cluster WHEN a second cluster claims one of its nodes THEN the second is refused naming the first', async () => {
+    sim = await startSimCoordinator();
+    const fleet = await startSimFleet(sim, { name: 'first', controlPlanes: 1, workers: 1, script: simScript() });
+    agents = fleet.agents;
+    await sim.api.request('PUT', '/v1/clusters/first', fleet.spec);
+
+    const other = structuredClone(fleet.spec);
+    other.metadata.name = 'second';
+    other.spec.endpoint.vip = '10.10.255.101';
+    other.spec.nodes = [{ name: 'x1', address: fleet.spec.spec.nodes[1]!.address, role: 'control-plane' }];
+    const refused = await refusal(sim.api.request('PUT', '/v1/clusters/second', other));
+
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('x1 is node w1 (10.10.1.1) of cluster first');
+    const { clusters } = await sim.api.request<{ clusters: { name: string }[] }>('GET', '/v1/clusters');
+    expect(clusters.map((c) => c.name)).toEqual(['first']);
+  });
+});
