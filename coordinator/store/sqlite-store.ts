@@ -10,6 +10,7 @@ import type {
   ClusterStore,
   ClusterValueStore,
   EnrollmentRecord,
+  NodeBindingStore,
   RunEvent,
   RunEventStore,
   RunRecord,
@@ -125,6 +126,24 @@ CREATE TABLE IF NOT EXISTS run_events (
   message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, id);
+CREATE TABLE IF NOT EXISTS token_scopes (
+  token_id TEXT PRIMARY KEY,
+  node TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_approvals (
+  agent_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  approved_at INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, node)
+);
+CREATE TABLE IF NOT EXISTS node_bindings (
+  cluster TEXT NOT NULL,
+  node TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  bound_at INTEGER NOT NULL,
+  PRIMARY KEY (cluster, node)
+);
+CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
 `;
 
 interface StepRow {
@@ -333,6 +352,7 @@ export class SqliteStore implements Store {
   readonly tokens: TokenStore;
   readonly clusters: ClusterStore;
   readonly clusterValues: ClusterValueStore;
+  readonly bindings: NodeBindingStore;
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly events: RunEventStore;
@@ -357,6 +377,7 @@ export class SqliteStore implements Store {
     this.tokens = this.createTokenStore();
     this.clusters = this.createClusterStore();
     this.clusterValues = this.createClusterValueStore();
+    this.bindings = this.createBindingStore();
     this.runs = this.createRunStore();
     this.steps = this.createStepStore();
     this.events = this.createEventStore();
@@ -394,6 +415,8 @@ export class SqliteStore implements Store {
       if (problem) throw problem;
       this.db.prepare('UPDATE bootstrap_tokens SET used_count = used_count + 1 WHERE id = ?').run(record.tokenId);
       const agent: AgentRecord = { ...record.agent, enrolledWithTokenId: record.tokenId };
+      const scope = this.bindings.tokenScope(record.tokenId);
+      if (scope !== undefined) this.bindings.approve(agent.id, scope, record.now);
       this.db
         .prepare(
           `INSERT INTO agents (id, hostname, agent_version, facts, certificate_serial, enrolled_at, enrolled_with_token_id,
@@ -540,6 +563,59 @@ export class SqliteStore implements Store {
           this.statement('DELETE FROM cluster_values WHERE cluster = ?').run(name);
           return Number(this.statement('DELETE FROM clusters WHERE name = ?').run(name).changes) > 0;
         }),
+    };
+  }
+
+  private createBindingStore(): NodeBindingStore {
+    return {
+      setTokenScope: (tokenId, node) => {
+        this.statement('INSERT OR REPLACE INTO token_scopes (token_id, node) VALUES (?, ?)').run(tokenId, node);
+      },
+      tokenScope: (tokenId) =>
+        (
+          this.statement('SELECT node FROM token_scopes WHERE token_id = ?').get(tokenId) as
+            | { node: string }
+            | undefined
+        )?.node,
+      approve: (agentId, node, now) => {
+        this.statement('INSERT OR IGNORE INTO node_approvals (agent_id, node, approved_at) VALUES (?, ?, ?)').run(
+          agentId,
+          node,
+          now,
+        );
+      },
+      approvedFor: (node) =>
+        (
+          this.statement('SELECT agent_id FROM node_approvals WHERE node = ? ORDER BY approved_at').all(node) as {
+            agent_id: string;
+          }[]
+        ).map((r) => r.agent_id),
+      bound: (cluster, node) =>
+        (
+          this.statement('SELECT agent_id FROM node_bindings WHERE cluster = ? AND node = ?').get(cluster, node) as
+            | { agent_id: string }
+            | undefined
+        )?.agent_id,
+      bind: (cluster, node, agentId, now) => {
+        this.statement('INSERT INTO node_bindings (cluster, node, agent_id, bound_at) VALUES (?, ?, ?, ?)').run(
+          cluster,
+          node,
+          agentId,
+          now,
+        );
+      },
+      list: (cluster) =>
+        (
+          this.statement('SELECT node, agent_id, bound_at FROM node_bindings WHERE cluster = ? ORDER BY node').all(
+            cluster,
+          ) as { node: string; agent_id: string; bound_at: number }[]
+        ).map((r) => ({ node: r.node, agentId: r.agent_id, boundAt: r.bound_at })),
+      removeAgent: (agentId) => {
+        this.transaction(() => {
+          this.statement('DELETE FROM node_approvals WHERE agent_id = ?').run(agentId);
+          this.statement('DELETE FROM node_bindings WHERE agent_id = ?').run(agentId);
+        });
+      },
     };
   }
 
