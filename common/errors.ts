@@ -16,6 +16,8 @@ export const ErrorCode = {
   stepFailed: 'KUBEHA_STEP_FAILED',
   unavailable: 'KUBEHA_UNAVAILABLE',
   internal: 'KUBEHA_INTERNAL',
+  /** The coordinator's database is newer than the program, or could not be upgraded. */
+  storeVersion: 'KUBEHA_STORE_VERSION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

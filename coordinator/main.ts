@@ -5,17 +5,22 @@ import { createLogger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { loadCoordinatorConfig, parseCoordinatorConfig } from './config.ts';
 import { startCoordinator } from './coordinator-service.ts';
+import { backupCoordinator, restoreCoordinator } from './store/backup.ts';
 
 const defaultConfigPath = '/etc/kubeha/coordinator.yaml';
 
 const usage = `Usage: kubeha-coordinator [--config FILE] [--data-dir DIR] [--grpc-listen HOST:PORT] [--api-listen HOST:PORT]
                           [--san NAME]... [--version]
+       kubeha-coordinator backup --to FILE [--config FILE] [--data-dir DIR]
+       kubeha-coordinator restore --from FILE [--config FILE] [--data-dir DIR]
 
 Runs the kubeha coordinator: the gRPC gateway for agents (mTLS) and the REST API.
-Defaults: config /etc/kubeha/coordinator.yaml when present, data in /var/lib/kubeha-coordinator.`;
+backup writes a consistent copy of the data directory (database, CA, keys, admin token) to one new file, mode 0600,
+also while the coordinator runs. restore makes an empty data directory from such a file; it refuses a directory that
+has a database. Defaults: config /etc/kubeha/coordinator.yaml when present, data in /var/lib/kubeha-coordinator.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
     options: {
       config: { type: 'string' },
@@ -26,8 +31,10 @@ async function main(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      to: { type: 'string' },
+      from: { type: 'string' },
     },
-    allowPositionals: false,
+    allowPositionals: true,
   });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
@@ -53,6 +60,21 @@ async function main(argv: string[]): Promise<number> {
     },
     configPath ?? 'the command line',
   );
+  const [command, ...rest] = positionals;
+  if (command === 'backup' && rest.length === 0 && values.to) {
+    const { bytes, files } = await backupCoordinator(config.dataDir, values.to);
+    process.stdout.write(`backed up ${config.dataDir} to ${values.to} (${bytes} bytes; with ${files.join(', ')})\n`);
+    return 0;
+  }
+  if (command === 'restore' && rest.length === 0 && values.from) {
+    const { files } = restoreCoordinator(values.from, config.dataDir);
+    process.stdout.write(`restored ${config.dataDir} from ${values.from} (the database and ${files.join(', ')})\n`);
+    return 0;
+  }
+  if (command !== undefined) {
+    process.stderr.write(`kubeha-coordinator: unknown command "${positionals.join(' ')}"\n\n${usage}\n`);
+    return 2;
+  }
   const logger = createLogger({ name: 'kubeha-coordinator', level: config.logLevel });
   const coordinator = await startCoordinator(config, { logger });
   await new Promise<void>((resolve) => {

@@ -74,6 +74,13 @@ describe('renderInitConfig', () => {
     });
   });
 
+  it('GIVEN an image repository mirror WHEN rendered THEN ClusterConfiguration pulls the control plane from it', () => {
+    const [, clusterCfg] = docs(
+      renderInitConfig({ ...init, kubernetesVersion: '1.31.4', imageRepository: 'registry.example.com:5000/k8s' }),
+    );
+    expect(clusterCfg?.['imageRepository']).toBe('registry.example.com:5000/k8s');
+  });
+
   it('GIVEN Kubernetes 1.30 WHEN rendered THEN v1beta3 documents with node-ip as a map', () => {
     const [initCfg, clusterCfg] = docs(renderInitConfig({ ...init, kubernetesVersion: '1.30.8' }));
     expect(initCfg?.apiVersion).toBe('kubeadm.k8s.io/v1beta3');

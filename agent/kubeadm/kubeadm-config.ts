@@ -16,6 +16,8 @@ export interface InitConfigInput {
   bootstrapToken: string;
   certificateKey: string;
   tokenTtlSeconds: number;
+  /** A mirror of registry.k8s.io; kubeadm's default when absent. */
+  imageRepository?: string;
 }
 
 export interface JoinConfigInput {
@@ -86,6 +88,7 @@ export function renderInitConfig(input: InitConfigInput): string {
       kind: 'ClusterConfiguration',
       kubernetesVersion: `v${input.kubernetesVersion}`,
       controlPlaneEndpoint: input.controlPlaneEndpoint,
+      ...(input.imageRepository ? { imageRepository: input.imageRepository } : {}),
       networking: { podSubnet: input.podSubnet, serviceSubnet: input.serviceSubnet, dnsDomain: 'cluster.local' },
     },
     { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },

@@ -11,6 +11,8 @@ export const kubeadmPatterns = {
   endpoint: '^(\\[[0-9a-fA-F:.]+\\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[0-9]{1,5}$',
   cidr: '^[0-9a-fA-F:.]+/[0-9]{1,3}$',
   address: '^[0-9a-fA-F:.]{2,45}$',
+  /** "https://192.168.1.11:2380" or "https://[fd00::11]:2380". */
+  etcdPeerUrl: '^https://(\\[[0-9a-fA-F:.]{2,45}\\]|[0-9.]{7,15}):[0-9]{1,5}$',
   /** Free text kubeadm stores with a token. */
   description: '^[A-Za-z0-9 ._:/()-]{0,200}$',
 } as const;

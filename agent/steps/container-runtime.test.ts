@@ -124,6 +124,26 @@ describe('container-runtime', () => {
     expect(config).toContain('sandbox_image = "registry.example.com/k8s/pause:3.10"');
   });
 
+  it('GIVEN an image repository mirror and an unsigned package mirror THEN the pause image comes from the mirror and the repository is not signature-checked', async () => {
+    const { host } = freshNode('centos-stream-8');
+    const result = await runStep(
+      containerRuntimeStep,
+      {
+        ...params,
+        repoBaseUrl: 'https://mirror.example.com/docker-ce/linux/centos',
+        gpgKeyUrl: 'none',
+        imageRepository: 'registry.example.com:5000/k8s',
+      },
+      { host },
+    );
+    expect(result.error).toBeUndefined();
+    expect(host.file('/etc/yum.repos.d/docker-ce.repo')).toContain('enabled=1\ngpgcheck=0\n');
+    expect(host.file('/etc/yum.repos.d/docker-ce.repo')).not.toContain('gpgkey=');
+    expect(host.file('/etc/containerd/config.toml') ?? '').toMatch(
+      /sandbox_image = "registry\.example\.com:5000\/k8s\/pause:3\.[0-9.]+"/,
+    );
+  });
+
   it('GIVEN the CRI plugin never answers THEN verify fails after its bounded wait, naming the socket', async () => {
     vi.useFakeTimers();
     try {

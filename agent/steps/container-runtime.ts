@@ -28,8 +28,14 @@ const ContainerRuntimeParamsSchema = Type.Object(
       ),
       { default: [] },
     ),
-    /** Default: kubeadm's pause image for the Kubernetes minor. */
+    /** Default: kubeadm's pause image for the Kubernetes minor, from imageRepository. */
     sandboxImage: Type.Optional(Type.String({ pattern: patterns.image, maxLength: 512 })),
+    /** Docker's signing key; "none" for a mirror without signatures; default: the key under repoBaseUrl. */
+    gpgKeyUrl: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.String({ pattern: patterns.url, maxLength: 512 })]),
+    ),
+    /** Where kubeadm's images (the pause image among them) come from; default registry.k8s.io. */
+    imageRepository: Type.Optional(Type.String({ pattern: patterns.imageRepository, maxLength: 253 })),
   },
   { additionalProperties: false },
 );
@@ -43,16 +49,16 @@ export function defaultDockerRepoBase(osId: string): string {
   return osId === 'rhel' ? 'https://download.docker.com/linux/rhel' : 'https://download.docker.com/linux/centos';
 }
 
-export function dockerRepoFile(base: string): string {
+export function dockerRepoFile(base: string, gpgKeyUrl?: string): string {
   const b = base.replace(/\/+$/, '');
+  const signed = gpgKeyUrl === 'none' ? ['gpgcheck=0'] : ['gpgcheck=1', `gpgkey=${gpgKeyUrl ?? `${b}/gpg`}`];
   return [
     "# Written by kubeha (container-runtime): containerd.io from Docker's repository.",
     '[docker-ce-stable]',
     'name=Docker CE Stable - $basearch',
     `baseurl=${b}/$releasever/$basearch/stable`,
     'enabled=1',
-    'gpgcheck=1',
-    `gpgkey=${b}/gpg`,
+    ...signed,
     '',
   ].join('\n');
 }
@@ -68,7 +74,7 @@ async function unit(host: Host, verb: 'is-active' | 'is-enabled', name: string):
 async function wantedConfig(ctx: StepContext<ContainerRuntimeParams>): Promise<string> {
   const { stdout } = await ctx.host.exec('containerd', ['config', 'default']);
   return kubeletReadyConfig(stdout, {
-    sandboxImage: ctx.params.sandboxImage ?? pauseImageFor(ctx.params.kubernetesVersion),
+    sandboxImage: ctx.params.sandboxImage ?? pauseImageFor(ctx.params.kubernetesVersion, ctx.params.imageRepository),
     mirrors: ctx.params.mirrors.length > 0,
   });
 }
@@ -77,7 +83,7 @@ async function plan(ctx: StepContext<ContainerRuntimeParams>): Promise<PlannedCh
   const { host, params } = ctx;
   const changes: PlannedChange[] = [];
   const base = params.repoBaseUrl ?? defaultDockerRepoBase((await readOsRelease(host)).id);
-  const repo = dockerRepoFile(base);
+  const repo = dockerRepoFile(base, params.gpgKeyUrl);
   if ((await host.readFile(dockerRepoPath)) !== repo) {
     changes.push({
       description: `write ${dockerRepoPath} (${base})`,

@@ -10,11 +10,11 @@ const pauseVersions: [minor: number, tag: string][] = [
   [34, '3.10.1'],
 ];
 
-export function pauseImageFor(kubernetesVersion: string): string {
+export function pauseImageFor(kubernetesVersion: string, imageRepository = 'registry.k8s.io'): string {
   const minor = Number(kubernetesVersion.split('.')[1]);
   let tag = pauseVersions[0]![1];
   for (const [from, t] of pauseVersions) if (minor >= from) tag = t;
-  return `registry.k8s.io/pause:${tag}`;
+  return `${imageRepository}/pause:${tag}`;
 }
 
 /** The `version = N` of a containerd config: 2 for containerd 1.x, 3 for 2.x. */

@@ -105,6 +105,29 @@ describe('kube-packages', () => {
     );
   });
 
+  it('GIVEN a mirror without signatures (gpgKeyUrl "none") THEN the repository is not signature-checked; GIVEN a key URL THEN that key', async () => {
+    const { host } = node('rhel-9');
+    const base = 'https://repo.example.com/k8s/v1.31/rpm/';
+    await runStep(kubePackagesStep, { kubernetesVersion: '1.31.4', repoBaseUrl: base, gpgKeyUrl: 'none' }, { host });
+    expect(host.file('/etc/yum.repos.d/kubernetes.repo')).toContain(
+      `baseurl=${base}\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=0\n`,
+    );
+    const other = node('rhel-9').host;
+    const key = 'https://keys.example.com/k8s.key';
+    await runStep(
+      kubePackagesStep,
+      { kubernetesVersion: '1.31.4', repoBaseUrl: base, gpgKeyUrl: key },
+      { host: other },
+    );
+    expect(other.file('/etc/yum.repos.d/kubernetes.repo')).toContain(`gpgcheck=1\ngpgkey=${key}\n`);
+    const refused = await runStep(
+      kubePackagesStep,
+      { kubernetesVersion: '1.31.4', repoBaseUrl: base, gpgKeyUrl: 'off' },
+      { host: node('rhel-9').host },
+    );
+    expect(refused.error?.code).toBe(ErrorCode.paramsInvalid);
+  });
+
   it('refuses invalid versions and URLs before any command runs', async () => {
     for (const bad of [
       { kubernetesVersion: '1.31.4-0' },

@@ -8,6 +8,10 @@ const KubePackagesParamsSchema = Type.Object(
     kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
     /** The rpm repository of this minor (a mirror); default https://pkgs.k8s.io/core:/stable:/vX.Y/rpm/. */
     repoBaseUrl: Type.Optional(Type.String({ pattern: patterns.url, maxLength: 512 })),
+    /** The repository's signing key; "none" for a mirror without signatures; default: the repository's own key. */
+    gpgKeyUrl: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.String({ pattern: patterns.url, maxLength: 512 })]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -20,16 +24,19 @@ export function defaultKubernetesRepo(version: string): string {
   return `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/rpm/`;
 }
 
-export function kubernetesRepoFile(version: string, baseUrl: string): string {
+export function kubernetesRepoFile(version: string, baseUrl: string, gpgKeyUrl?: string): string {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const signed =
+    gpgKeyUrl === 'none'
+      ? ['gpgcheck=0', 'repo_gpgcheck=0']
+      : ['gpgcheck=1', `gpgkey=${gpgKeyUrl ?? `${base}repodata/repomd.xml.key`}`];
   return [
     `# Written by kubeha (kube-packages): Kubernetes ${minorOf(version)}; exclude= keeps "dnf update" from moving these packages.`,
     '[kubernetes]',
     `name=Kubernetes ${minorOf(version)}`,
     `baseurl=${base}`,
     'enabled=1',
-    'gpgcheck=1',
-    `gpgkey=${base}repodata/repomd.xml.key`,
+    ...signed,
     'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
     '',
   ].join('\n');
@@ -50,7 +57,7 @@ async function plan(ctx: StepContext<KubePackagesParams>): Promise<PlannedChange
   const version = params.kubernetesVersion;
   const changes: PlannedChange[] = [];
   const baseUrl = params.repoBaseUrl ?? defaultKubernetesRepo(version);
-  const repo = kubernetesRepoFile(version, baseUrl);
+  const repo = kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl);
   if ((await host.readFile(kubernetesRepoPath)) !== repo) {
     changes.push({
       description: `write ${kubernetesRepoPath} (${baseUrl})`,

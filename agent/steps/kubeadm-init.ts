@@ -23,6 +23,8 @@ const KubeadmInitParamsSchema = Type.Object(
     bootstrapToken: Type.String({ pattern: kubeadmPatterns.bootstrapToken }),
     certificateKey: Type.String({ pattern: kubeadmPatterns.certificateKey }),
     tokenTtlSeconds: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600, default: 0 }),
+    /** kubeadm's imageRepository (a mirror of registry.k8s.io); default registry.k8s.io. */
+    imageRepository: Type.Optional(Type.String({ pattern: patterns.imageRepository, maxLength: 253 })),
   },
   { additionalProperties: false },
 );

@@ -37,7 +37,7 @@ describe('remove-etcd-member', () => {
       stdout: 'Member 91bc3c398fb3c146 removed from cluster f137bfd7a1a0e1c4\n',
     });
     host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: withoutMaster2 });
-    const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2', memberPeerAddress: '' }, { host });
+    const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2', memberPeerUrl: '' }, { host });
     host.assertNoPendingExpectations();
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
     expect(result.changes).toEqual(['etcdctl member remove 91bc3c398fb3c146 (k8s-master2, https://192.168.1.11:2380)']);
@@ -50,7 +50,7 @@ describe('remove-etcd-member', () => {
     host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
     const result = await runStep(
       removeEtcdMemberStep,
-      { memberName: 'k8s-master3', memberPeerAddress: '192.168.1.12' },
+      { memberName: 'k8s-master3', memberPeerUrl: 'https://192.168.1.12:2380' },
       { host, dryRun: true },
     );
     expect(result.changes).toEqual([
@@ -74,11 +74,39 @@ describe('remove-etcd-member', () => {
   });
 
   it('GIVEN neither name nor address WHEN parsed THEN invalid', async () => {
+    const result = await runStep(removeEtcdMemberStep, { memberName: '', memberPeerUrl: '' }, { host: new FakeHost() });
+    expect(result.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+  });
+
+  it('GIVEN a peer URL as kubeadm registers it WHEN parsed THEN accepted; a bare IP or another scheme THEN refused naming the field', () => {
+    expect(removeEtcdMemberStep.parseParams({ memberPeerUrl: 'https://192.168.1.11:2380' })).toEqual({
+      memberPeerUrl: 'https://192.168.1.11:2380',
+    });
+    expect(removeEtcdMemberStep.parseParams({ memberPeerUrl: 'https://[fd00::11]:2380' })).toEqual({
+      memberPeerUrl: 'https://[fd00::11]:2380',
+    });
+    for (const bad of [
+      '192.168.1.11',
+      'http://192.168.1.11:2380',
+      'https://999.1.1.1:2380',
+      'https://[fd00::11]:99999',
+    ])
+      expect(() => removeEtcdMemberStep.parseParams({ memberPeerUrl: bad }), bad).toThrow(
+        /remove-etcd-member\.memberPeerUrl/,
+      );
+  });
+
+  it('GIVEN an IPv6 member spelled differently WHEN removed by peer URL THEN it is found', async () => {
+    const host = etcdHost();
+    const v6 = memberListJson.replace('https://192.168.1.12:2380', 'https://[fd00::12]:2380');
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: v6 });
     const result = await runStep(
       removeEtcdMemberStep,
-      { memberName: '', memberPeerAddress: '' },
-      { host: new FakeHost() },
+      { memberPeerUrl: 'https://[FD00:0::12]:2380' },
+      { host, dryRun: true },
     );
-    expect(result.error?.code).toBe('KUBEHA_PARAMS_INVALID');
+    expect(result.changes).toEqual([
+      'etcdctl member remove fd422379fda50e48 (unstarted, https://[fd00::12]:2380, learner)',
+    ]);
   });
 });

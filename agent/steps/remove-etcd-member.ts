@@ -15,7 +15,8 @@ import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
 const RemoveEtcdMemberParamsSchema = Type.Object(
   {
     memberName: Type.Optional(Type.String({ pattern: patterns.hostname })),
-    memberPeerAddress: Type.Optional(Type.String({ pattern: kubeadmPatterns.address })),
+    /** The member's peer URL as kubeadm registers it: "https://192.168.1.11:2380", "https://[fd00::11]:2380". */
+    memberPeerUrl: Type.Optional(Type.String({ pattern: kubeadmPatterns.etcdPeerUrl })),
   },
   { additionalProperties: false },
 );
@@ -24,11 +25,11 @@ export type RemoveEtcdMemberParams = Static<typeof RemoveEtcdMemberParamsSchema>
 
 function parseParams(raw: unknown): RemoveEtcdMemberParams {
   return parseStepParams('remove-etcd-member', RemoveEtcdMemberParamsSchema, raw, (p) => {
-    if (p.memberName === undefined && p.memberPeerAddress === undefined) {
-      return ['memberName: give the member name, its peer address, or both'];
+    if (p.memberName === undefined && p.memberPeerUrl === undefined) {
+      return ['memberName: give the member name, its peer URL, or both'];
     }
-    if (p.memberPeerAddress !== undefined && !isIpAddress(p.memberPeerAddress)) {
-      return ['memberPeerAddress: not an IP address'];
+    if (p.memberPeerUrl !== undefined && !isIpAddress(urlHost(p.memberPeerUrl))) {
+      return ['memberPeerUrl: not https://IP:port'];
     }
     return [];
   });
@@ -38,8 +39,17 @@ function matches(member: EtcdMember, params: RemoveEtcdMemberParams): boolean {
   // A learner that never started has no name yet: only its peer URL identifies it.
   return (
     (params.memberName !== undefined && member.name === params.memberName) ||
-    (params.memberPeerAddress !== undefined && member.peerUrls.some((u) => urlHost(u) === params.memberPeerAddress))
+    (params.memberPeerUrl !== undefined && member.peerUrls.some((u) => sameUrl(u, params.memberPeerUrl!)))
   );
+}
+
+/** "https://[FD00:0::11]:2380" and "https://[fd00::11]:2380" name the same member. */
+function sameUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return false;
+  }
 }
 
 function describeMember(m: EtcdMember): string {
@@ -71,7 +81,7 @@ async function plan(ctx: StepContext<RemoveEtcdMemberParams>): Promise<PlannedCh
 }
 
 /**
- * Removes a failed control plane's etcd member (by name, or by peer address for a learner that never started)
+ * Removes a failed control plane's etcd member (by name, or by peer URL for a learner that never started)
  * through the etcd static pod of the healthy control plane it runs on, with crictl exec and etcdctl.
  */
 export const removeEtcdMemberStep = plannedStep<RemoveEtcdMemberParams>({

@@ -12,6 +12,8 @@ export const patterns = {
   kubernetesVersion: '^(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,3})$',
   /** http(s) URL without quotes, spaces, shell or repo-file metacharacters. */
   url: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/%+@!=,-]*)?$',
+  /** A registry host[:port] and an optional path, without tag: kubeadm's imageRepository. */
+  imageRepository: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$',
   /** A container registry host[:port]. */
   registry: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$',
   /** registry/path:tag or @sha256 digest. */

@@ -281,6 +281,15 @@ describe('planRun deploy: step parameters', () => {
     });
   });
 
+  it('gives a lone VIP holder multicast adverts, since unicast VRRP has no peer to send to', () => {
+    const single = planRun('deploy', specOf({ controlPlanes: 1, workers: 1, mode: 'keepalived' }));
+    expect(step(single, 'load-balancer/cp1').params).toMatchObject({
+      multicast: true,
+      unicastSrcIp: '',
+      unicastPeers: [],
+    });
+  });
+
   it('points init and joins at VIP:PORT and each node at its own address', () => {
     expect(step(plan, 'kubeadm-init/cp1').params).toMatchObject({
       controlPlaneEndpoint: '10.0.0.100:16443',
@@ -313,7 +322,33 @@ describe('planRun deploy: step parameters', () => {
     expect(step(plan, 'kube-packages/w1').params).toEqual({
       kubernetesVersion: '1.31.4',
       repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+      gpgKeyUrl: '',
     });
+  });
+
+  it('GIVEN mirrors in the spec THEN every package repository, registry and image repository comes from them', () => {
+    const spec = specOf({ controlPlanes: 1, workers: 1 });
+    spec.spec.mirrors = {
+      kubernetesPackages: { baseUrl: 'https://mirror.lab/k8s/v1.31/rpm/', gpgKeyUrl: 'none' },
+      containerRuntimePackages: { baseUrl: 'https://mirror.lab/docker-ce/centos', gpgKeyUrl: 'https://mirror.lab/gpg' },
+      imageRepository: 'registry.lab:5000/k8s',
+      registries: [{ registry: 'docker.io', endpoints: ['https://registry.lab:5000'] }],
+    };
+    const mirrored = planRun('deploy', spec);
+    expect(step(mirrored, 'kube-packages/w1').params).toMatchObject({
+      repoBaseUrl: 'https://mirror.lab/k8s/v1.31/rpm/',
+      gpgKeyUrl: 'none',
+    });
+    expect(step(mirrored, 'container-runtime/w1').params).toMatchObject({
+      repoBaseUrl: 'https://mirror.lab/docker-ce/centos',
+      gpgKeyUrl: 'https://mirror.lab/gpg',
+      imageRepository: 'registry.lab:5000/k8s',
+      mirrors: [{ registry: 'docker.io', endpoints: ['https://registry.lab:5000'] }],
+    });
+    expect(step(mirrored, 'kubeadm-init/cp1').params['imageRepository']).toBe('registry.lab:5000/k8s');
+    const urls = JSON.stringify(mirrored.steps.map((s) => s.params));
+    expect(urls).not.toContain('pkgs.k8s.io');
+    expect(urls).not.toContain('download.docker.com');
   });
 
   it('mode keepalived: no HAProxy port, the endpoint on 6443', () => {

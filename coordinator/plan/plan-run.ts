@@ -149,6 +149,8 @@ function loadBalancerParams(
 ): Record<string, unknown> {
   const { endpoint } = spec.spec;
   const index = holders.findIndex((h) => h.name === node.name);
+  // A lone VIP holder has no unicast peer to advertise to; multicast adverts are keepalived's way to run alone.
+  const multicast = endpoint.multicast || holders.length === 1;
   return {
     mode: endpoint.mode,
     vip: endpoint.vip,
@@ -157,9 +159,9 @@ function loadBalancerParams(
     virtualRouterId: endpoint.virtualRouterId,
     // Distinct priorities, the first holder (the init node when the control planes hold the VIP) highest.
     priority: Math.max(1, topPriority - index),
-    multicast: endpoint.multicast,
-    unicastSrcIp: endpoint.multicast ? '' : node.address,
-    unicastPeers: endpoint.multicast ? [] : holders.filter((h) => h.name !== node.name).map((h) => h.address),
+    multicast,
+    unicastSrcIp: multicast ? '' : node.address,
+    unicastPeers: multicast ? [] : holders.filter((h) => h.name !== node.name).map((h) => h.address),
     lbPort: endpoint.port,
     backends: clusterNodes(controlPlanesOf(spec)),
     checkIntervalS: vrrpCheck.intervalS,
@@ -231,13 +233,16 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     steps.push(
       agentStep('container-runtime', node.name, [stepId('host-prep', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: '',
-        mirrors: [],
+        repoBaseUrl: s.mirrors?.containerRuntimePackages?.baseUrl ?? '',
+        gpgKeyUrl: s.mirrors?.containerRuntimePackages?.gpgKeyUrl ?? '',
+        mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
+        imageRepository: s.mirrors?.imageRepository ?? '',
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: kubePackagesRepo(s.kubernetesVersion),
+        repoBaseUrl: s.mirrors?.kubernetesPackages?.baseUrl ?? kubePackagesRepo(s.kubernetesVersion),
+        gpgKeyUrl: s.mirrors?.kubernetesPackages?.gpgKeyUrl ?? '',
       }),
     );
     prepared.set(node.name, stepId('kube-packages', node.name));
@@ -259,6 +264,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     podSubnet: s.networking.podCIDR,
     serviceSubnet: s.networking.serviceCIDR,
     tokenTtlSeconds: initTokenTtlSeconds,
+    imageRepository: s.mirrors?.imageRepository ?? '',
   });
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {

@@ -87,7 +87,7 @@ describe('join credentials', () => {
       node: 'cp1',
       kind: 'remove-etcd-member',
       dependsOn: ['cleanup-failed-join/cp2/1'],
-      params: { memberName: 'cp2', memberPeerAddress: 'https://10.0.0.12:2380' },
+      params: { memberName: 'cp2', memberPeerUrl: 'https://10.0.0.12:2380' },
     });
   });
 

@@ -199,7 +199,7 @@ export function cleanupAfterFailedControlPlaneJoin(
       controlPlane,
       {
         memberName: join.node,
-        memberPeerAddress: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
+        memberPeerUrl: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
       },
       nextSeq + 1,
       { dependsOn: [cleanupId] },

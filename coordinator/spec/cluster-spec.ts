@@ -42,7 +42,27 @@ export interface ClusterSpec {
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];
+    /** Where packages and images come from instead of their public homes (air-gapped sites); absent: the public ones. */
+    mirrors?: MirrorsSpec;
   };
+}
+
+/** An rpm repository mirror. */
+export interface PackageRepositorySpec {
+  baseUrl: string;
+  /** The signing key's URL, or "none" for a mirror without signatures; absent: the key the repository carries. */
+  gpgKeyUrl?: string;
+}
+
+export interface MirrorsSpec {
+  /** kubelet, kubeadm, kubectl, cri-tools, kubernetes-cni: a copy of pkgs.k8s.io's repository of the minor. */
+  kubernetesPackages?: PackageRepositorySpec;
+  /** containerd.io: a copy of download.docker.com/linux/centos (or rhel), with its $releasever/$basearch tree. */
+  containerRuntimePackages?: PackageRepositorySpec;
+  /** kubeadm's imageRepository: a registry holding registry.k8s.io's control-plane, etcd, coredns and pause images. */
+  imageRepository?: string;
+  /** containerd registry mirrors: pulls from `registry` go to `endpoints` first. */
+  registries: { registry: string; endpoints: string[] }[];
 }
 
 /** The CNI manifest's source and pin. */

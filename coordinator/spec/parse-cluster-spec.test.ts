@@ -66,6 +66,26 @@ describe('parseClusterSpec: valid specs', () => {
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
 
+  it('reads an air-gapped spec with every mirror as written', () => {
+    const spec = requireClusterSpec(readFileSync(join(validDir, 'air-gapped-mirrors.yaml'), 'utf8'));
+    expect(spec.spec.mirrors).toEqual({
+      kubernetesPackages: {
+        baseUrl: 'https://mirror.example.com/k8s/v1.31/rpm/',
+        gpgKeyUrl: 'https://mirror.example.com/k8s/v1.31/rpm/repodata/repomd.xml.key',
+      },
+      containerRuntimePackages: { baseUrl: 'https://mirror.example.com/docker-ce/centos', gpgKeyUrl: 'none' },
+      imageRepository: 'registry.example.com:5000/k8s',
+      registries: [
+        { registry: 'docker.io', endpoints: ['https://registry.example.com:5000'] },
+        { registry: 'ghcr.io', endpoints: ['https://registry.example.com:5000'] },
+      ],
+    });
+    // Without mirrors the spec has none (and the planner uses the public repositories).
+    expect(
+      requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8')).spec.mirrors,
+    ).toBeUndefined();
+  });
+
   it('reads the DESIGN example with its values', () => {
     const spec = requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8'));
     expect(spec.metadata.name).toBe('prod-a');

@@ -1,7 +1,15 @@
 import { parseDocument } from 'yaml';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { coordinatorNode } from '../plan/run-plan.ts';
-import type { ClusterNodeSpec, ClusterSpec, CniManifestSpec, EndpointMode, NodeRole } from './cluster-spec.ts';
+import type {
+  ClusterNodeSpec,
+  ClusterSpec,
+  CniManifestSpec,
+  EndpointMode,
+  MirrorsSpec,
+  NodeRole,
+  PackageRepositorySpec,
+} from './cluster-spec.ts';
 import {
   bitsOf,
   formatIp,
@@ -297,6 +305,86 @@ function readCniManifest(reader: SpecReader, networking: Json | undefined): CniM
   };
 }
 
+const urlPattern = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~:/%+@!=,-]*)?$/;
+const registryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/;
+const imageRepositoryPattern = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/;
+
+function readUrl(reader: SpecReader, parent: Json, key: string, path: string, required: boolean): string | undefined {
+  if (parent[key] === undefined && !required) return undefined;
+  const url = reader.string(parent, key, path);
+  if (url !== undefined && !urlPattern.test(url)) {
+    reader.problem(join(path, key), `"${url}" is not an http(s) URL (no spaces, quotes or shell characters)`);
+    return undefined;
+  }
+  return url;
+}
+
+function readPackageRepository(reader: SpecReader, parent: Json, key: string): PackageRepositorySpec | undefined {
+  if (parent[key] === undefined) return undefined;
+  const path = `spec.mirrors.${key}`;
+  const repo = reader.object(parent[key], path, ['baseUrl', 'gpgKeyUrl']);
+  if (!repo) return undefined;
+  const baseUrl = readUrl(reader, repo, 'baseUrl', path, true);
+  const gpgKeyUrl = repo['gpgKeyUrl'] === 'none' ? 'none' : readUrl(reader, repo, 'gpgKeyUrl', path, false);
+  if (baseUrl === undefined) return undefined;
+  return { baseUrl, ...(gpgKeyUrl !== undefined ? { gpgKeyUrl } : {}) };
+}
+
+/** Mirrors of the package repositories and the image registries, for sites that cannot reach the public ones. */
+function readMirrors(reader: SpecReader, spec: Json | undefined): MirrorsSpec | undefined {
+  if (spec?.['mirrors'] === undefined) return undefined;
+  const path = 'spec.mirrors';
+  const mirrors = reader.object(spec['mirrors'], path, [
+    'kubernetesPackages',
+    'containerRuntimePackages',
+    'imageRepository',
+    'registries',
+  ]);
+  if (!mirrors) return undefined;
+  const kubernetesPackages = readPackageRepository(reader, mirrors, 'kubernetesPackages');
+  const containerRuntimePackages = readPackageRepository(reader, mirrors, 'containerRuntimePackages');
+  const imageRepository =
+    mirrors['imageRepository'] === undefined ? undefined : reader.string(mirrors, 'imageRepository', path);
+  if (imageRepository !== undefined && !imageRepositoryPattern.test(imageRepository)) {
+    reader.problem(
+      `${path}.imageRepository`,
+      `"${imageRepository}" is not a registry host[:port][/path] (lowercase, no scheme, no tag)`,
+    );
+  }
+  const registries: MirrorsSpec['registries'] = [];
+  const list = mirrors['registries'];
+  if (list !== undefined && !Array.isArray(list)) {
+    reader.problem(`${path}.registries`, `must be a list, got ${describe(list)}`);
+  } else if (Array.isArray(list)) {
+    list.forEach((value, index) => {
+      const itemPath = `${path}.registries[${index}]`;
+      const item = reader.object(value, itemPath, ['registry', 'endpoints']);
+      if (!item) return;
+      const registry = reader.string(item, 'registry', itemPath);
+      if (registry !== undefined && !registryPattern.test(registry)) {
+        reader.problem(`${itemPath}.registry`, `"${registry}" is not a registry host[:port] (e.g. docker.io)`);
+      }
+      const endpoints = item['endpoints'];
+      if (!Array.isArray(endpoints) || endpoints.length === 0) {
+        reader.problem(`${itemPath}.endpoints`, 'must be a list of at least one http(s) URL');
+        return;
+      }
+      const urls: string[] = [];
+      endpoints.forEach((e: unknown, i) => {
+        if (typeof e === 'string' && urlPattern.test(e)) urls.push(e);
+        else reader.problem(`${itemPath}.endpoints[${i}]`, `${describe(e)} is not an http(s) URL`);
+      });
+      if (registry !== undefined && urls.length === endpoints.length) registries.push({ registry, endpoints: urls });
+    });
+  }
+  return {
+    ...(kubernetesPackages ? { kubernetesPackages } : {}),
+    ...(containerRuntimePackages ? { containerRuntimePackages } : {}),
+    ...(imageRepository !== undefined ? { imageRepository } : {}),
+    registries,
+  };
+}
+
 function parseInput(input: unknown, reader: SpecReader): unknown {
   if (typeof input !== 'string') return input;
   const document = parseDocument(input, { prettyErrors: true });
@@ -362,6 +450,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     'concurrency',
     'allowEvenControlPlanes',
     'nodes',
+    'mirrors',
   ]);
 
   let kubernetesVersion: string | undefined;
@@ -463,6 +552,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   const concurrency = reader.optionalObject(spec, 'concurrency', 'spec', ['workers']);
   const workers = reader.integer(concurrency, 'workers', 'spec.concurrency', { min: 1 }, clusterSpecDefaults.workers);
   const allowEvenControlPlanes = reader.boolean(spec, 'allowEvenControlPlanes', 'spec', false);
+  const mirrors = readMirrors(reader, spec);
 
   checkNodes(reader, nodes, { mode, allowEvenControlPlanes });
   checkEndpoint(reader, nodes, { mode, vip: vip?.ip, vipPrefixLength: vip?.prefixLength, port });
@@ -500,6 +590,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,
         nodes: nodes.map(toNodeSpec),
+        ...(mirrors ? { mirrors } : {}),
       },
     },
   };

@@ -78,7 +78,7 @@ describe('failures, retries and join credentials', () => {
     expect(removeMember).toBeGreaterThan(cleanup);
     expect(retry).toBeGreaterThan(removeMember);
     const member = executions.find((e) => e.kind === 'remove-etcd-member')!;
-    expect(member.params).toMatchObject({ memberName: 'cp2', memberPeerAddress: 'https://10.10.0.12:2380' });
+    expect(member.params).toMatchObject({ memberName: 'cp2', memberPeerUrl: 'https://10.10.0.12:2380' });
     const join = done.steps.find((s) => s.id === 'join-control-plane/cp2')!;
     expect(join.attempt).toBe(2);
     expect(join.state).toBe('succeeded');

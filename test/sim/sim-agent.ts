@@ -17,6 +17,8 @@ export interface SimBehaviour {
   changed?: boolean;
   /** Drop the session right after the step starts and stay away this long; the step keeps running meanwhile. */
   disconnectForMs?: number;
+  /** The step finishes no earlier than this (a test holds it running while it does something else). */
+  until?: Promise<void>;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
   beforeResult?: () => void;
 }
@@ -245,7 +247,9 @@ export class SimAgent {
     });
     if (behaviour.disconnectForMs !== undefined) this.disconnectFor(behaviour.disconnectForMs);
     if (behaviour.outcome === 'hang') return;
-    entry.timer = setTimeout(() => {
+    entry.timer = setTimeout(async () => {
+      await behaviour.until;
+      if (this.running.get(k) !== entry) return;
       behaviour.beforeResult?.();
       if (behaviour.outcome === 'fail') {
         this.finish(k, execution, {

@@ -41,6 +41,10 @@ export interface SimCoordinator {
 /** A coordinator in the test process on loopback ports, its logs captured, with an API client that records replies. */
 export async function startSimCoordinator(
   options: {
+    /** An existing data directory (a restored one); a fresh temporary one otherwise. Removed by stop() either way. */
+    dataDir?: string;
+    /** 127.0.0.1:PORT for the gateway, so that agents of an earlier coordinator find this one. */
+    grpcListen?: string;
     schedulerNow?: () => number;
     scheduler?: {
       tickMs?: number;
@@ -52,7 +56,7 @@ export async function startSimCoordinator(
     };
   } = {},
 ): Promise<SimCoordinator> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-sim-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kubeha-sim-'));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -64,7 +68,7 @@ export async function startSimCoordinator(
     {
       dataDir,
       logLevel: 'debug',
-      grpc: { listen: '127.0.0.1:0', heartbeatTimeoutSeconds: 10 },
+      grpc: { listen: options.grpcListen ?? '127.0.0.1:0', heartbeatTimeoutSeconds: 10 },
       api: { listen: '127.0.0.1:0' },
     },
     'sim',

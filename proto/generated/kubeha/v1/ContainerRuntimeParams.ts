@@ -7,6 +7,8 @@ export interface ContainerRuntimeParams {
   'repo_base_url'?: (string);
   'mirrors'?: (_kubeha_v1_RegistryMirror)[];
   'sandbox_image'?: (string);
+  'gpg_key_url'?: (string);
+  'image_repository'?: (string);
 }
 
 export interface ContainerRuntimeParams__Output {
@@ -14,4 +16,6 @@ export interface ContainerRuntimeParams__Output {
   'repo_base_url': (string);
   'mirrors': (_kubeha_v1_RegistryMirror__Output)[];
   'sandbox_image': (string);
+  'gpg_key_url': (string);
+  'image_repository': (string);
 }

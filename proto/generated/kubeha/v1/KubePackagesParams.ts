@@ -4,9 +4,11 @@
 export interface KubePackagesParams {
   'kubernetes_version'?: (string);
   'repo_base_url'?: (string);
+  'gpg_key_url'?: (string);
 }
 
 export interface KubePackagesParams__Output {
   'kubernetes_version': (string);
   'repo_base_url': (string);
+  'gpg_key_url': (string);
 }

@@ -11,6 +11,7 @@ export interface KubeadmInitParams {
   'bootstrap_token'?: (string);
   'certificate_key'?: (string);
   'token_ttl_seconds'?: (number);
+  'image_repository'?: (string);
 }
 
 export interface KubeadmInitParams__Output {
@@ -23,4 +24,5 @@ export interface KubeadmInitParams__Output {
   'bootstrap_token': (string);
   'certificate_key': (string);
   'token_ttl_seconds': (number);
+  'image_repository': (string);
 }

@@ -3,10 +3,10 @@
 
 export interface RemoveEtcdMemberParams {
   'member_name'?: (string);
-  'member_peer_address'?: (string);
+  'member_peer_url'?: (string);
 }
 
 export interface RemoveEtcdMemberParams__Output {
   'member_name': (string);
-  'member_peer_address': (string);
+  'member_peer_url': (string);
 }

@@ -1,0 +1,93 @@
+import type { ClusterRecord, ClusterStore, ClusterValueStore } from '../store.ts';
+import { json, type SqlAccess } from './sql-access.ts';
+
+type ClusterRow = {
+  name: string;
+  spec: string;
+  created_at: number;
+  updated_at: number;
+  initialized_at: number | null;
+  applied_spec: string | null;
+  applied_at: number | null;
+};
+
+const clusterFromRow = (row: ClusterRow): ClusterRecord => ({
+  name: row.name,
+  spec: JSON.parse(row.spec),
+  appliedSpec: row.applied_spec === null ? null : JSON.parse(row.applied_spec),
+  appliedAt: row.applied_at,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  initializedAt: row.initialized_at,
+});
+
+/** Table clusters: each cluster's spec, by name. Deleting one deletes its runs and values. */
+export function clustersTable(sql: SqlAccess): ClusterStore {
+  return {
+    get: (name) => {
+      const row = sql.statement('SELECT * FROM clusters WHERE name = ?').get(name) as ClusterRow | undefined;
+      return row ? clusterFromRow(row) : undefined;
+    },
+    list: () =>
+      (sql.statement('SELECT * FROM clusters ORDER BY name').all() as unknown as ClusterRow[]).map(clusterFromRow),
+    put: (record) => {
+      sql
+        .statement(
+          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at, applied_spec, applied_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
+             initialized_at = excluded.initialized_at, applied_spec = excluded.applied_spec,
+             applied_at = excluded.applied_at`,
+        )
+        .run(
+          record.name,
+          json(record.spec),
+          record.createdAt,
+          record.updatedAt,
+          record.initializedAt,
+          record.appliedSpec === null ? null : json(record.appliedSpec),
+          record.appliedAt,
+        );
+    },
+    delete: (name) =>
+      sql.transaction(() => {
+        sql.statement('DELETE FROM runs WHERE cluster = ?').run(name);
+        sql.statement('DELETE FROM cluster_values WHERE cluster = ?').run(name);
+        return Number(sql.statement('DELETE FROM clusters WHERE name = ?').run(name).changes) > 0;
+      }),
+  };
+}
+
+type ValueRow = { name: string; value: string; secret: number; updated_at: number };
+
+const valueFromRow = (row: ValueRow) => ({ value: row.value, secret: row.secret === 1, updatedAt: row.updated_at });
+
+/** Table cluster_values: the values the scheduler keeps per cluster (join credentials, the CA hash, kubeconfig). */
+export function clusterValuesTable(sql: SqlAccess): ClusterValueStore {
+  return {
+    get: (cluster, name) => {
+      const row = sql
+        .statement('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ? AND name = ?')
+        .get(cluster, name) as ValueRow | undefined;
+      return row ? valueFromRow(row) : undefined;
+    },
+    all: (cluster) => {
+      const rows = sql
+        .statement('SELECT name, value, secret, updated_at FROM cluster_values WHERE cluster = ?')
+        .all(cluster) as unknown as ValueRow[];
+      return new Map(rows.map((row) => [row.name, valueFromRow(row)]));
+    },
+    set: (cluster, name, value) => {
+      sql
+        .statement(
+          `INSERT INTO cluster_values (cluster, name, value, secret, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (cluster, name) DO UPDATE SET value = excluded.value, secret = excluded.secret,
+             updated_at = excluded.updated_at`,
+        )
+        .run(cluster, name, value.value, value.secret ? 1 : 0, value.updatedAt);
+    },
+    delete: (cluster, name) => {
+      sql.statement('DELETE FROM cluster_values WHERE cluster = ? AND name = ?').run(cluster, name);
+    },
+  };
+}
