@@ -17,6 +17,7 @@ import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
+  isTerminal,
   notStartedStep,
   type RunEvent,
   type RunRecord,
@@ -24,7 +25,7 @@ import {
   type StepUpdate,
   type Store,
 } from '../store/store.ts';
-import { addClaimant, indexClaimantsByAddress, resolveNodeAgent } from './agent-for-node.ts';
+import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import {
@@ -46,15 +47,7 @@ import {
   tokenDeletionAfterJoin,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import {
-  failureDecision,
-  inFlightFailure,
-  isInFlight,
-  isTerminal,
-  readySteps,
-  runOutcome,
-  stepsToSkip,
-} from './step-decisions.ts';
+import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
@@ -105,8 +98,8 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
   private readonly logCap = new StepLogCap();
-  /** Unrevoked agents by the addresses they report: who may be proposed for a node, never who serves it. */
-  private claimantIndex: Map<string, AgentRecord[]> | undefined;
+  /** Agents by the addresses they report: who may be proposed for a node, never who serves it. */
+  private agentIndex: AgentsByAddress | undefined;
   /** "cluster\0node" -> bound agent id, as in the store. */
   private readonly boundCache = new Map<string, string | null>();
   /** "cluster\0node\0agent" of claims already reported, so each is said once. */
@@ -277,7 +270,7 @@ export class Scheduler {
 
   agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
     const agent = this.options.store.agents.get(agentId);
-    if (agent && this.claimantIndex) addClaimant(this.claimantIndex, agent);
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
     this.applyEvents(
       unacknowledged.map((event) => ({ agentId, event })),
       false,
@@ -838,7 +831,7 @@ export class Scheduler {
     this.options.store.bindings.removeAgent(agentId);
     for (const [key, bound] of this.boundCache) if (bound === agentId) this.boundCache.delete(key);
     const agent = this.options.store.agents.get(agentId);
-    if (agent && this.claimantIndex) addClaimant(this.claimantIndex, agent);
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
   }
 
   /** The agent bound to the node (binding it now when an approved agent reports its address), or undefined. */
@@ -850,12 +843,11 @@ export class Scheduler {
     const { bindings, agents } = this.options.store;
     if (!this.boundCache.has(key)) this.boundCache.set(key, bindings.bound(cluster, node.name) ?? null);
     const boundAgentId = this.boundCache.get(key) ?? undefined;
-    this.claimantIndex ??= indexClaimantsByAddress(agents.list());
+    this.agentIndex ??= new AgentsByAddress(agents.list());
     const resolution = resolveNodeAgent({
-      address: node.address,
+      claimants: this.agentIndex.claimants(node.address),
       boundAgentId,
       approved: boundAgentId === undefined ? new Set(bindings.approvedFor(node.name)) : new Set(),
-      claimantsByAddress: this.claimantIndex,
       agent: (id) => agents.get(id),
     });
     if (resolution.bindNow && resolution.agent) {
@@ -970,7 +962,7 @@ export class Scheduler {
   private reload(runId: string): void {
     const run = this.options.store.runs.get(runId);
     const cluster = run && this.options.store.clusters.get(run.cluster);
-    if (!run || !cluster || (run.state !== 'running' && run.state !== 'cancelling')) {
+    if (!run || !cluster || run.state !== 'running') {
       this.active.delete(runId);
       return;
     }
