@@ -1,31 +1,46 @@
+import { parseIp, splitPrefix } from '../spec/ip-address.ts';
 import type { AgentRecord } from '../store/store.ts';
 
-/** "192.168.1.10/24" -> "192.168.1.10". */
-function bareAddress(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  return slash === -1 ? cidr : cidr.slice(0, slash);
+/** One key per address however it is written: "192.168.1.10/24" and "192.168.1.10", "fd00::11" and "fd00:0::11". */
+function addressKey(text: string): string {
+  const { address } = splitPrefix(text);
+  const ip = parseIp(address);
+  return ip ? `${ip.family}:${ip.value}` : address;
 }
 
+const rank = (a: AgentRecord) => (a.connected ? 1e15 : 0) + (a.lastHeartbeatAt ?? 0);
+
 /**
- * Indexes agents by the addresses they report. A spec node is bound to the agent that reports its address;
- * when two do (a re-enrolled host), the connected one with the latest heartbeat wins. Revoked agents never match.
+ * The one rule for which agent serves a spec node: the agent that reports the node's address on an interface.
+ * When two do (a re-enrolled host), the connected one with the latest heartbeat wins. Revoked agents never match.
  */
-export function indexAgentsByAddress(agents: AgentRecord[]): Map<string, AgentRecord> {
-  const index = new Map<string, AgentRecord>();
-  const rank = (a: AgentRecord) => (a.connected ? 1e15 : 0) + (a.lastHeartbeatAt ?? 0);
-  for (const agent of agents) {
-    if (agent.revokedAt !== null) continue;
-    for (const iface of agent.facts.interfaces) {
-      for (const address of iface.addresses) {
-        const bare = bareAddress(address);
-        const current = index.get(bare);
-        if (!current || rank(agent) > rank(current)) index.set(bare, agent);
+export class AgentsByAddress {
+  private readonly byKey = new Map<string, AgentRecord>();
+
+  constructor(agents: readonly AgentRecord[]) {
+    for (const agent of agents) {
+      for (const key of this.keysOf(agent)) {
+        const current = this.byKey.get(key);
+        if (!current || rank(agent) > rank(current)) this.byKey.set(key, agent);
       }
     }
   }
-  return index;
-}
 
-export function agentForNode(address: string, agents: AgentRecord[]): AgentRecord | undefined {
-  return indexAgentsByAddress(agents).get(bareAddress(address));
+  get(address: string): AgentRecord | undefined {
+    return this.byKey.get(addressKey(address));
+  }
+
+  has(address: string): boolean {
+    return this.byKey.has(addressKey(address));
+  }
+
+  /** A newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent). */
+  claim(agent: AgentRecord): void {
+    for (const key of this.keysOf(agent)) this.byKey.set(key, agent);
+  }
+
+  private keysOf(agent: AgentRecord): string[] {
+    if (agent.revokedAt !== null) return [];
+    return agent.facts.interfaces.flatMap((iface) => iface.addresses.map(addressKey));
+  }
 }

@@ -17,6 +17,7 @@ import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
+  isTerminal,
   notStartedStep,
   type RunEvent,
   type RunRecord,
@@ -24,7 +25,7 @@ import {
   type StepUpdate,
   type Store,
 } from '../store/store.ts';
-import { indexAgentsByAddress } from './agent-for-node.ts';
+import { AgentsByAddress } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import {
@@ -46,15 +47,7 @@ import {
   tokenDeletionAfterJoin,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import {
-  failureDecision,
-  inFlightFailure,
-  isInFlight,
-  isTerminal,
-  readySteps,
-  runOutcome,
-  stepsToSkip,
-} from './step-decisions.ts';
+import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
@@ -105,7 +98,7 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
   private readonly logCap = new StepLogCap();
-  private agentIndex: Map<string, AgentRecord> | undefined;
+  private agentIndex: AgentsByAddress | undefined;
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
   private readonly outbox: AgentOutbox;
@@ -262,7 +255,7 @@ export class Scheduler {
   clusterPhaseMessages(agentId: string): MessageToAgent[] {
     const agent = this.options.store.agents.get(agentId);
     if (!agent) return [];
-    const index = indexAgentsByAddress([agent]);
+    const index = new AgentsByAddress([agent]);
     const messages: MessageToAgent[] = [];
     for (const cluster of this.options.store.clusters.list()) {
       const node = cluster.spec.spec.nodes.find((n) => index.has(n.address));
@@ -275,7 +268,7 @@ export class Scheduler {
     const agent = this.options.store.agents.get(agentId);
     if (agent && this.agentIndex) {
       // The newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent).
-      for (const [address, bound] of indexAgentsByAddress([agent])) this.agentIndex.set(address, bound);
+      this.agentIndex.claim(agent);
     }
     this.applyEvents(
       unacknowledged.map((event) => ({ agentId, event })),
@@ -834,7 +827,7 @@ export class Scheduler {
   private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
     const node = spec.spec.nodes.find((n) => n.name === nodeName);
     if (!node) return undefined;
-    this.agentIndex ??= indexAgentsByAddress(this.options.store.agents.list());
+    this.agentIndex ??= new AgentsByAddress(this.options.store.agents.list());
     return this.agentIndex.get(node.address);
   }
 
@@ -917,7 +910,7 @@ export class Scheduler {
   private reload(runId: string): void {
     const run = this.options.store.runs.get(runId);
     const cluster = run && this.options.store.clusters.get(run.cluster);
-    if (!run || !cluster || (run.state !== 'running' && run.state !== 'cancelling')) {
+    if (!run || !cluster || run.state !== 'running') {
       this.active.delete(runId);
       return;
     }

@@ -92,7 +92,7 @@ describe('re-applying a spec to a deployed cluster', () => {
     for (const p of preflights) expect(p.params['alreadyMember']).toBe(true);
     expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-join');
     expect(second.steps.map((s) => s.kind)).not.toContain('join-credentials');
-    expect(second.steps.map((s) => s.kind)).not.toContain('cleanup-failed-join');
+    expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-reset');
     // AND no step changed anything, and the run says so
     const detail = await sim.api.request<{ steps: { id: string; changed: boolean }[] }>('GET', `/v1/runs/${second.id}`);
     expect(detail.steps.filter((s) => s.changed).map((s) => s.id)).toEqual([]);

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
-import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
+import { AgentsByAddress } from '../../scheduler/agent-for-node.ts';
 import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
 import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
@@ -85,7 +85,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
     return cluster;
   };
   const toReply = (cluster: ClusterRecord) => {
-    const index = indexAgentsByAddress(deps.store.agents.list());
+    const index = new AgentsByAddress(deps.store.agents.list());
     const runs = deps.store.runs.list(cluster.name);
     const last = runs[runs.length - 1];
     const { endpoint } = cluster.spec.spec;
