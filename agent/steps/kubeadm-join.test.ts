@@ -89,7 +89,7 @@ describe('kubeadm-join', () => {
     const host = new FakeHost({ files: { '/var/lib/etcd/member/snap/db': 'x' } });
     const result = await runStep(kubeadmJoinStep, controlPlane, { host });
     expect(result.outcome).toBe('failed');
-    expect(result.error?.message).toMatch(/run cleanup-failed-join here and remove-etcd-member/);
+    expect(result.error?.message).toMatch(/run kubeadm-reset here and remove-etcd-member/);
     expect(host.commandLines()).toEqual([]);
   });
 

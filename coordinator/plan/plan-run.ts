@@ -46,7 +46,7 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
   'join-control-plane': 'kubeadm-join',
   'join-worker': 'kubeadm-join',
   verify: 'verify',
-  reset: 'cleanup-failed-join',
+  reset: 'kubeadm-reset',
 };
 
 /**

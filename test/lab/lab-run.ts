@@ -25,6 +25,14 @@ export interface LabReport {
   failover_gap_s: number | null;
   vip_holders_max: number | null;
   verify_ok: boolean;
+  /** The second `kubeha apply` of the same spec: its exit, its "up to date" line, the steps that changed anything. */
+  reapply: {
+    exit_ok: boolean;
+    up_to_date: boolean;
+    seconds: number;
+    changed_steps: string[];
+    step_kinds: string[];
+  } | null;
   readyz_through_vip: boolean;
   vip_holders: string[][];
   /** After the drill, /readyz through the VIP answered again. */
@@ -55,6 +63,7 @@ export class LabRun {
     failover_gap_s: null,
     vip_holders_max: null,
     verify_ok: false,
+    reapply: null,
     readyz_through_vip: false,
     vip_holders: [],
     endpoint_recovered: null,
@@ -99,6 +108,8 @@ export class LabRun {
       this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
       this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
+      const reapplied = await this.phase('apply the same spec again', () => this.reapply());
+      if (!reapplied) throw new Error('applying the same spec again was not an "up to date" no-op');
       if (!this.options.skipDrill) {
         const watched = await this.phase('failover drill (kubeha drill failover)', () => this.drill());
         this.report.failover_gap_s = watched.longestGapS;
@@ -171,13 +182,15 @@ export class LabRun {
 
   private async enrollAgents(): Promise<void> {
     const nodes = this.clusterNodes;
-    const token = (await this.api('POST', '/v1/tokens', { usageLimit: nodes.length, description: 'lab' })) as {
-      token: string;
-      caCertHash: string;
-    };
-    this.options.log(`bootstrap token for ${nodes.length} agents; coordinator CA ${token.caCertHash}`);
+    let caCertHash = '';
     await Promise.all(
       nodes.map(async (node) => {
+        // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
+        const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
+          token: string;
+          caCertHash: string;
+        };
+        caCertHash = token.caCertHash;
         const enrolled = await node.run('node', [
           `${projectRoot}/agent/main.ts`,
           'enroll',
@@ -197,7 +210,9 @@ export class LabRun {
       const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
       return agents.filter((a) => a.connected).length === nodes.length;
     });
-    this.options.log(`${nodes.length} agents enrolled and connected`);
+    this.options.log(
+      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${caCertHash}`,
+    );
   }
 
   clusterSpec(): string {
@@ -272,6 +287,35 @@ ${nodes.join('\n')}
     await this.restartCoordinator();
     this.report.coordinator_restarted = true;
     return this.cli(['watch', runId]);
+  }
+
+  /**
+   * `kubeha apply` of the unchanged spec on the running cluster: it must exit 0 saying "up to date", and no step of
+   * its run may report a change (each step reports changed only when its apply ran, i.e. a command or a write).
+   */
+  private async reapply(): Promise<boolean> {
+    const started = Date.now();
+    let upToDate = false;
+    const exitOk = await this.cli(['apply', '-f', '/root/cluster.yaml'], (line) => {
+      if (line.includes('up to date, nothing changed on any node')) upToDate = true;
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const { runs } = (await this.api('GET', `/v1/runs?cluster=${clusterName}`)) as { runs: { id: string }[] };
+    const last = runs.at(-1);
+    const run = last
+      ? ((await this.api('GET', `/v1/runs/${last.id}`)) as { steps: { id: string; kind: string; changed: boolean }[] })
+      : { steps: [] };
+    this.report.reapply = {
+      exit_ok: exitOk,
+      up_to_date: upToDate,
+      seconds,
+      changed_steps: run.steps.filter((s) => s.changed).map((s) => s.id),
+      step_kinds: [...new Set(run.steps.map((s) => s.kind))],
+    };
+    this.options.log(
+      `second apply: exit ${exitOk ? 0 : 'non-zero'} in ${seconds.toFixed(1)} s, ${upToDate ? 'up to date' : 'NOT up to date'}, steps that changed something: ${this.report.reapply.changed_steps.join(', ') || 'none'}`,
+    );
+    return exitOk && upToDate && this.report.reapply.changed_steps.length === 0;
   }
 
   private async readyzThroughVip(): Promise<boolean> {

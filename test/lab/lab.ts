@@ -44,6 +44,11 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
   lines.push(`  deploy run succeeded:     ${report.run_succeeded}`);
   lines.push(`  /readyz through the VIP:  ${report.readyz_through_vip}`);
   lines.push(`  verify all green:         ${report.verify_ok}`);
+  if (report.reapply) {
+    lines.push(
+      `  same spec applied again:  ${report.reapply.up_to_date ? 'up to date' : 'NOT up to date'} in ${report.reapply.seconds.toFixed(1)} s, ${report.reapply.changed_steps.length} step(s) changed something`,
+    );
+  }
   lines.push(
     `  failover gap:             ${report.failover_gap_s === null ? 'not measured' : `${report.failover_gap_s} s`}`,
   );
