@@ -25,6 +25,8 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** The spec's endpoint mode: HAProxy on 16443 in front of the apiservers (default) or the VIP on the apiservers' 6443. */
+  endpointMode?: 'haproxy-keepalived' | 'keepalived' | undefined;
   /** A joining control plane whose first `kubeadm join` is killed once its etcd member is added (real lab only). */
   failJoin?: string | undefined;
   /** The real Kubernetes programs to run; undefined runs the stand-in lab. */
@@ -79,7 +81,6 @@ const standInKubernetesVersion = '1.31.4';
 const alwaysReal = ['kubeha-coordinator', 'kubeha-agent', 'kubeha', 'keepalived', 'haproxy'];
 const grpcPort = 7443;
 const clusterName = 'lab';
-const lbPort = 16443;
 
 export class LabRun {
   readonly network: LabNetwork;
@@ -90,6 +91,7 @@ export class LabRun {
   adminToken = '';
   readonly vip: string;
   readonly kubernetesVersion: string;
+  readonly endpointPort: number;
   private readonly report: LabReport = {
     run_succeeded: false,
     phases: [],
@@ -119,6 +121,7 @@ export class LabRun {
       ...(options.realBinaries ? { realBinaries: options.realBinaries } : {}),
     });
     this.vip = `${options.subnet}.100`;
+    this.endpointPort = options.endpointMode === 'keepalived' ? 6443 : 16443;
     this.kubernetesVersion = options.realBinaries?.kubernetesVersion ?? standInKubernetesVersion;
     this.report.kubernetes_version = this.kubernetesVersion;
     this.report.real_components = [
@@ -314,7 +317,7 @@ kind: Cluster
 metadata: { name: ${clusterName} }
 spec:
   kubernetesVersion: "${this.kubernetesVersion}"
-  endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
+  endpoint: { mode: ${this.options.endpointMode ?? 'haproxy-keepalived'}, vip: ${this.vip}, port: ${this.endpointPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
   networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
   hostPolicy: { firewall: managed, selinux: permissive }
   concurrency: { workers: 10 }${this.controlPlanes.length % 2 === 0 ? '\n  allowEvenControlPlanes: true' : ''}
@@ -395,7 +398,7 @@ ${nodes.join('\n')}
     );
     this.report.nodes_ready = ready.length;
     this.options.log(
-      `kubectl get nodes (through ${this.vip}:${lbPort}): ${ready.length} of ${nodes.items.length} Ready`,
+      `kubectl get nodes (through ${this.vip}:${this.endpointPort}): ${ready.length} of ${nodes.items.length} Ready`,
     );
     const leases = await kubectl(['get', 'leases', '-n', 'kube-system']);
     this.report.leases_held = leases.items
@@ -478,10 +481,10 @@ ${nodes.join('\n')}
       '5',
       '--cacert',
       '/etc/kubernetes/pki/ca.crt',
-      `https://${this.vip}:${lbPort}/readyz`,
+      `https://${this.vip}:${this.endpointPort}/readyz`,
     ]);
     this.options.log(
-      `GET https://${this.vip}:${lbPort}/readyz from ${from.name}: ${r.stdout.trim() || r.stderr.trim()}`,
+      `GET https://${this.vip}:${this.endpointPort}/readyz from ${from.name}: ${r.stdout.trim() || r.stderr.trim()}`,
     );
     return r.code === 0 && r.stdout.trim() === 'ok';
   }
@@ -491,7 +494,7 @@ ${nodes.join('\n')}
       prober: this.workers[0] ?? this.controlPlanes[0]!,
       controlPlanes: this.controlPlanes,
       vip: this.vip,
-      port: lbPort,
+      port: this.endpointPort,
       maxSeconds: 600,
     });
     await new Promise((r) => setTimeout(r, 1000));
@@ -525,7 +528,7 @@ ${nodes.join('\n')}
     return [
       ...lines,
       `  API (in admin): curl -H "authorization: Bearer ${this.adminToken}" http://127.0.0.1:${apiPort}/v1/agents`,
-      `  the cluster endpoint: https://${this.vip}:${lbPort} (kubectl in a control plane: kubectl get nodes)`,
+      `  the cluster endpoint: https://${this.vip}:${this.endpointPort} (kubectl in a control plane: kubectl get nodes)`,
       `  tear down: node test/lab/lab.ts --teardown ${this.network.id}`,
     ].join('\n');
   }

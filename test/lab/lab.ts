@@ -10,7 +10,7 @@ import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
                       [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins]
-                      [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
+                      [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
 const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
@@ -84,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
       'skip-drill': { type: 'boolean', default: false },
       'stand-ins': { type: 'boolean', default: false },
       'fail-join': { type: 'string' },
+      'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -125,6 +126,10 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  if (values['endpoint-mode'] !== 'haproxy-keepalived' && values['endpoint-mode'] !== 'keepalived') {
+    console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage}`);
+    return 2;
+  }
   if (values['fail-join'] && (values['stand-ins'] || !/^cp[2-7]$/.test(values['fail-join']))) {
     console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
     return 2;
@@ -146,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
     failJoin: values['fail-join'],
+    endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     log: (line) => console.log(line),
   });
   let interrupted = false;
