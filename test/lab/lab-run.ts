@@ -179,13 +179,15 @@ export class LabRun {
 
   private async enrollAgents(): Promise<void> {
     const nodes = this.clusterNodes;
-    const token = (await this.api('POST', '/v1/tokens', { usageLimit: nodes.length, description: 'lab' })) as {
-      token: string;
-      caCertHash: string;
-    };
-    this.options.log(`bootstrap token for ${nodes.length} agents; coordinator CA ${token.caCertHash}`);
+    let caCertHash = '';
     await Promise.all(
       nodes.map(async (node) => {
+        // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
+        const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
+          token: string;
+          caCertHash: string;
+        };
+        caCertHash = token.caCertHash;
         const enrolled = await node.run('node', [
           `${projectRoot}/agent/main.ts`,
           'enroll',
@@ -205,7 +207,9 @@ export class LabRun {
       const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
       return agents.filter((a) => a.connected).length === nodes.length;
     });
-    this.options.log(`${nodes.length} agents enrolled and connected`);
+    this.options.log(
+      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${caCertHash}`,
+    );
   }
 
   clusterSpec(): string {

@@ -73,7 +73,7 @@ describe('npm run lab', () => {
     // AND applying the same spec again was a no-op that said so: exit 0, "up to date", no step changed anything,
     // and no kubeadm join or reset (nor join credentials) was even planned
     expect(report.reapply).toMatchObject({ exit_ok: true, up_to_date: true, changed_steps: [] });
-    for (const kind of ['kubeadm-join', 'join-credentials', 'cleanup-failed-join'])
+    for (const kind of ['kubeadm-join', 'join-credentials', 'kubeadm-reset'])
       expect(report.reapply?.step_kinds).not.toContain(kind);
     expect(output).toContain('== kubeha lab report');
     expect(code).toBe(0);
