@@ -47,7 +47,7 @@ export const zramGeneratorContent =
   '# Written by kubeha (host-prep): no zram swap device, the kubelet needs swap off.\n';
 export const vrrpRichRule = 'rule protocol value="vrrp" accept';
 
-/** Inbound ports and rich rules a node of this role needs open (reference §B.6). */
+/** Inbound ports and rich rules a node of this role needs open: the Kubernetes ports of its role, the CNI's, VRRP. */
 export function firewallRulesFor(params: Pick<HostPrepParams, 'role' | 'cni' | 'lbPort'>): {
   ports: string[];
   richRules: string[];

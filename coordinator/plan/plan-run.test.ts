@@ -75,7 +75,7 @@ function step(plan: RunPlan, id: string): PlannedStep {
   return found;
 }
 
-/** The invariants of DESIGN §2 that every deploy plan keeps, whatever its shape. */
+/** The invariants every deploy plan keeps, whatever its shape: the order of docs/cluster-spec.md's deploy. */
 function expectDeployInvariants(plan: RunPlan, shape: Shape): void {
   const ids = plan.steps.map((s) => s.id);
   expect(new Set(ids).size, 'ids are unique').toBe(ids.length);

@@ -2,7 +2,7 @@
 // Installs kubeha-agent's RPM into a scratch root (built from the working tree unless --rpm is given), starts a
 // coordinator from the sources on loopback, creates a token, enrolls the installed agent, runs it, and measures its
 // start-up time to the first heartbeat the coordinator records, then its resident memory and CPU over N seconds at rest.
-// Targets (DESIGN.md §10): RSS <= 80 MB, CPU <= 0.5 %.
+// Targets: RSS <= 80 MB, CPU <= 0.5 %.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
