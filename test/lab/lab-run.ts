@@ -3,6 +3,7 @@
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
 import { LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
@@ -137,6 +138,8 @@ export class LabRun {
   private coordinatorPid = 0;
 
   private async startCoordinator(): Promise<void> {
+    // The agents dial the coordinator's gRPC port through the admin node's firewalld; its REST API is loopback only.
+    await openFirewalldPorts(this.admin, [`${grpcPort}/tcp`]);
     // nsenter, env and sh exec into the coordinator: this pid is the coordinator's.
     this.coordinatorPid = this.admin.daemon(
       'node',
