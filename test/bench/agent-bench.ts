@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, waitFor } from '../support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const targets = { rssMb: 80, cpuPercent: 0.5 };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { type StandInApiserver, startStandInApiserver } from '../netns/stand-in-apiserver.ts';
-import { makeTestPki } from '../netns/test-pki.ts';
+import { makeTestPki } from '../support/test-pki.ts';
 
 const { values } = parseArgs({
   options: {

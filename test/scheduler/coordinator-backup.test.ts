@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'kubeha-backup-'));

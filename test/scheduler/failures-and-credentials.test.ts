@@ -6,7 +6,7 @@ import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];

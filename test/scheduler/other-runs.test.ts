@@ -3,7 +3,7 @@ import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];

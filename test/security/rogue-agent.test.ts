@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
