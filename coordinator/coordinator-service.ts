@@ -95,7 +95,7 @@ export async function startCoordinator(
     version: kubehaVersion,
     routes: [
       healthRoutes(kubehaVersion),
-      agentsRoutes({ store, gateway, now }),
+      agentsRoutes({ store, gateway, now, onRevoked: (id) => scheduler.agentRevoked(id) }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       runsRoutes({ store, scheduler, bus }),

@@ -55,11 +55,11 @@ describe('kubeadm-init', () => {
     const [write] = host.writes;
     expect(write?.path).toBe('/var/lib/kubeha/kubeadm/init-config.yaml');
     expect(write?.mode).toBe(0o600);
-    expect(write?.content).toContain('kubernetesVersion: v1.31.4');
-    expect(write?.content).toContain('apiVersion: kubeadm.k8s.io/v1beta4');
-    expect(write?.content).toContain('serviceSubnet: 10.96.0.0/12');
-    expect(write?.content).toContain('ttl: 24h0m0s');
-    expect(write?.content).toContain('cgroupDriver: systemd');
+    expect(write?.content).toContain('kubernetesVersion: "v1.31.4"');
+    expect(write?.content).toContain('apiVersion: "kubeadm.k8s.io/v1beta4"');
+    expect(write?.content).toContain('serviceSubnet: "10.96.0.0/12"');
+    expect(write?.content).toContain('ttl: "24h0m0s"');
+    expect(write?.content).toContain('cgroupDriver: "systemd"');
     const streamed = lines.join('\n');
     expect(streamed).toContain('Your Kubernetes control-plane has initialized successfully!');
     for (const secret of [fixtureToken, fixtureCertificateKey, hash.slice(7)]) expect(streamed).not.toContain(secret);

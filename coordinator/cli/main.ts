@@ -29,8 +29,11 @@ Commands:
   verify CLUSTER              start a verify run and watch it
   reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it
   kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
-  token create [--ttl SECONDS] [--usage-limit N] [--description TEXT]
-                              create a bootstrap token and print the enroll command
+  token create [--node NODE] [--ttl SECONDS] [--usage-limit N] [--description TEXT]
+                              create a bootstrap token and print the enroll command; --node scopes it to
+                              one node: the agent enrolled with it serves that node (and only an agent so bound does)
+  agents approve AGENT --node NODE
+                              let an enrolled agent serve the node of that name (an address alone only proposes it)
   version                     print the version
 
 The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml
@@ -50,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       ttl: { type: 'string' },
       'usage-limit': { type: 'string' },
       description: { type: 'string' },
+      node: { type: 'string' },
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
@@ -112,6 +116,12 @@ async function main(argv: string[]): Promise<number> {
     return startRunCommand(api, noun, verb, watchOutput, watch);
   }
   if (verb === 'kubeconfig' && noun && positionals.length === 2) return kubeconfigCommand(api, noun, out);
+  if (verb === 'agents' && noun === 'approve' && arg && positionals.length === 3) {
+    if (!values.node) return usageError('agents approve needs --node NODE');
+    await api.request('POST', `/v1/agents/${encodeURIComponent(arg)}/approve`, { node: values.node });
+    out(`agent ${arg} approved for node ${values.node}`);
+    return 0;
+  }
   switch (words) {
     case 'agents':
     case 'get agents':
@@ -121,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),
         ...(values['usage-limit'] ? { usageLimit: Number(values['usage-limit']) } : {}),
         ...(values.description ? { description: values.description } : {}),
+        ...(values.node ? { node: values.node } : {}),
         json,
       });
     default:

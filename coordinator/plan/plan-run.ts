@@ -224,7 +224,9 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
+        podSubnet: s.networking.podCIDR,
         lbPort: haproxyPortOn(spec, node),
+        keepalived: holders.some((h) => h.name === node.name),
       }),
     );
     prepared.set(node.name, stepId('host-prep', node.name));

@@ -25,7 +25,7 @@ import {
   type StepUpdate,
   type Store,
 } from '../store/store.ts';
-import { AgentsByAddress } from './agent-for-node.ts';
+import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import {
@@ -98,7 +98,12 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
   private readonly logCap = new StepLogCap();
+  /** Agents by the addresses they report: who may be proposed for a node, never who serves it. */
   private agentIndex: AgentsByAddress | undefined;
+  /** "cluster\0node" -> bound agent id, as in the store. */
+  private readonly boundCache = new Map<string, string | null>();
+  /** "cluster\0node\0agent" of claims already reported, so each is said once. */
+  private readonly reportedClaims = new Set<string>();
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
   private readonly outbox: AgentOutbox;
@@ -255,10 +260,9 @@ export class Scheduler {
   clusterPhaseMessages(agentId: string): MessageToAgent[] {
     const agent = this.options.store.agents.get(agentId);
     if (!agent) return [];
-    const index = new AgentsByAddress([agent]);
     const messages: MessageToAgent[] = [];
     for (const cluster of this.options.store.clusters.list()) {
-      const node = cluster.spec.spec.nodes.find((n) => index.has(n.address));
+      const node = cluster.spec.spec.nodes.find((n) => this.agentFor(cluster.spec, n.name)?.id === agentId);
       if (node) messages.push(this.phaseFor(cluster.spec, node.name, cluster.initializedAt !== null));
     }
     return messages;
@@ -266,10 +270,7 @@ export class Scheduler {
 
   agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
     const agent = this.options.store.agents.get(agentId);
-    if (agent && this.agentIndex) {
-      // The newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent).
-      this.agentIndex.claim(agent);
-    }
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
     this.applyEvents(
       unacknowledged.map((event) => ({ agentId, event })),
       false,
@@ -511,7 +512,8 @@ export class Scheduler {
     const address = active.spec.spec.nodes.find((n) => n.name === step.node)?.address ?? step.node;
     const why = agent
       ? `waiting for agent ${agent.id} (${step.node}, ${address}) to connect`
-      : `waiting for an agent that reports ${address} (${step.node})`;
+      : `waiting for an agent bound to ${step.node} (${address}): enroll it with a token scoped to the node ` +
+        `(kubeha token create --node ${step.node}) or approve one (kubeha agents approve AGENT --node ${step.node})`;
     const since = this.agentWaits.get(key);
     if (since === undefined) {
       this.agentWaits.set(key, now);
@@ -824,11 +826,61 @@ export class Scheduler {
     }
   }
 
+  /** Forgets a revoked agent everywhere: its bindings and approvals are gone, and so is its place in the index. */
+  agentRevoked(agentId: string): void {
+    this.options.store.bindings.removeAgent(agentId);
+    for (const [key, bound] of this.boundCache) if (bound === agentId) this.boundCache.delete(key);
+    const agent = this.options.store.agents.get(agentId);
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
+  }
+
+  /** The agent bound to the node (binding it now when an approved agent reports its address), or undefined. */
   private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
     const node = spec.spec.nodes.find((n) => n.name === nodeName);
     if (!node) return undefined;
-    this.agentIndex ??= new AgentsByAddress(this.options.store.agents.list());
-    return this.agentIndex.get(node.address);
+    const cluster = spec.metadata.name;
+    const key = `${cluster}\u0000${node.name}`;
+    const { bindings, agents } = this.options.store;
+    if (!this.boundCache.has(key)) this.boundCache.set(key, bindings.bound(cluster, node.name) ?? null);
+    const boundAgentId = this.boundCache.get(key) ?? undefined;
+    this.agentIndex ??= new AgentsByAddress(agents.list());
+    const resolution = resolveNodeAgent({
+      claimants: this.agentIndex.claimants(node.address),
+      boundAgentId,
+      approved: boundAgentId === undefined ? new Set(bindings.approvedFor(node.name)) : new Set(),
+      agent: (id) => agents.get(id),
+    });
+    if (resolution.bindNow && resolution.agent) {
+      bindings.bind(cluster, node.name, resolution.agent.id, this.now());
+      this.boundCache.set(key, resolution.agent.id);
+      this.options.logger.info({ cluster, node: node.name, agentId: resolution.agent.id }, 'node bound to agent');
+    }
+    for (const claimant of resolution.claimants) this.reportClaim(cluster, node, claimant, resolution.agent);
+    return resolution.agent;
+  }
+
+  /** Says once, in the log and in the cluster's active runs, that an agent reports a node's address it may not serve. */
+  private reportClaim(
+    cluster: string,
+    node: { name: string; address: string },
+    claimant: AgentRecord,
+    bound: AgentRecord | undefined,
+  ): void {
+    const key = `${cluster}\u0000${node.name}\u0000${claimant.id}`;
+    if (this.reportedClaims.has(key)) return;
+    this.reportedClaims.add(key);
+    const message = bound
+      ? `agent ${claimant.id} (${claimant.hostname}) reports ${node.address} of node ${node.name}, which is bound to ` +
+        `agent ${bound.id}: refused, nothing of ${node.name}'s is sent to it`
+      : `agent ${claimant.id} (${claimant.hostname}) reports ${node.address} of node ${node.name}: a proposed binding, ` +
+        `not served until approved (kubeha agents approve ${claimant.id} --node ${node.name})`;
+    this.options.logger.warn({ cluster, node: node.name, agentId: claimant.id, boundTo: bound?.id ?? null }, message);
+    this.record(() => {
+      for (const active of this.active.values()) {
+        if (active.run.cluster !== cluster) continue;
+        this.event(active.run.id, { type: 'log', node: node.name, message: `warning: ${message}` });
+      }
+    });
   }
 
   private valuesOf(cluster: string): Values {

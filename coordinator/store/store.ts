@@ -230,8 +230,27 @@ export interface RunEventStore {
   after(runId: string, afterId: number, limit?: number): RunEvent[];
 }
 
+/**
+ * Which agent serves which node. An approval says an agent may serve nodes of that name (a bootstrap token scoped to
+ * the node, or the operator's `kubeha agents approve`); a binding says it does, in one cluster, and no other agent may.
+ */
+export interface NodeBindingStore {
+  /** The node a bootstrap token is scoped to. */
+  setTokenScope(tokenId: string, node: string): void;
+  tokenScope(tokenId: string): string | undefined;
+  approve(agentId: string, node: string, now: number): void;
+  /** Agents approved for nodes of this name. */
+  approvedFor(node: string): string[];
+  bound(cluster: string, node: string): string | undefined;
+  bind(cluster: string, node: string, agentId: string, now: number): void;
+  list(cluster: string): { node: string; agentId: string; boundAt: number }[];
+  /** Drops the agent's approvals and bindings everywhere (revocation). */
+  removeAgent(agentId: string): void;
+}
+
 /** Persistence for the coordinator. Nothing outside store/ touches SQL. */
 export interface Store {
+  readonly bindings: NodeBindingStore;
   readonly agents: AgentStore;
   readonly tokens: TokenStore;
   readonly clusters: ClusterStore;

@@ -3,6 +3,7 @@
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
 import { LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
@@ -152,6 +153,8 @@ export class LabRun {
   private coordinatorPid = 0;
 
   private async startCoordinator(): Promise<void> {
+    // The agents dial the coordinator's gRPC port through the admin node's firewalld; its REST API is loopback only.
+    await openFirewalldPorts(this.admin, [`${grpcPort}/tcp`]);
     // nsenter, env and sh exec into the coordinator: this pid is the coordinator's.
     this.coordinatorPid = this.admin.daemon(
       'node',
@@ -194,13 +197,15 @@ export class LabRun {
 
   private async enrollAgents(): Promise<void> {
     const nodes = this.clusterNodes;
-    const token = (await this.api('POST', '/v1/tokens', { usageLimit: nodes.length, description: 'lab' })) as {
-      token: string;
-      caCertHash: string;
-    };
-    this.options.log(`bootstrap token for ${nodes.length} agents; coordinator CA ${token.caCertHash}`);
+    let caCertHash = '';
     await Promise.all(
       nodes.map(async (node) => {
+        // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
+        const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
+          token: string;
+          caCertHash: string;
+        };
+        caCertHash = token.caCertHash;
         const enrolled = await node.run('node', [
           `${projectRoot}/agent/main.ts`,
           'enroll',
@@ -220,7 +225,9 @@ export class LabRun {
       const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
       return agents.filter((a) => a.connected).length === nodes.length;
     });
-    this.options.log(`${nodes.length} agents enrolled and connected`);
+    this.options.log(
+      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${caCertHash}`,
+    );
   }
 
   private get mirrorUrl(): string {

@@ -18,6 +18,8 @@ const requiredTools: { command: string; args: string[]; apt: string; dnf: string
   { command: 'curl', args: ['--version'], apt: 'curl', dnf: 'curl' },
   { command: 'openssl', args: ['version'], apt: 'openssl', dnf: 'openssl' },
   { command: 'nsenter', args: ['--version'], apt: 'util-linux', dnf: 'util-linux' },
+  { command: 'firewall-cmd', args: ['--version'], apt: 'firewalld', dnf: 'firewalld' },
+  { command: 'dbus-daemon', args: ['--version'], apt: 'dbus', dnf: 'dbus-daemon' },
 ];
 
 function missingTools(): typeof requiredTools {

@@ -31,6 +31,7 @@ async function fleet(
     coordinator: s.grpcAddress,
     caPem: s.coordinator.caCertificatePem,
     token,
+    approveWith: s.api,
     nodes,
     executions,
     script,

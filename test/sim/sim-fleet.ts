@@ -108,6 +108,8 @@ export async function enrollSimAgents(options: {
   executions: SimExecution[];
   heartbeatMs?: number;
   parallel?: number;
+  /** Approves each enrolled agent for its node through this API (what an operator does with `kubeha agents approve`). */
+  approveWith?: ApiClient;
 }): Promise<SimAgent[]> {
   const keys = await generateEcdsaKeyPair();
   const proto = loadAgentGateway();
@@ -134,6 +136,9 @@ export async function enrollSimAgents(options: {
           (error, response) => (error || !response ? reject(error) : resolve(response)),
         ),
       );
+      if (options.approveWith) {
+        await options.approveWith.request('POST', `/v1/agents/${reply.agent_id}/approve`, { node: node.name });
+      }
       agents[index] = new SimAgent({
         node: node.name,
         agentId: reply.agent_id,
@@ -185,6 +190,7 @@ export async function startSimFleet(
     nodes,
     executions,
     script: options.script,
+    approveWith: sim.api,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
   for (const a of agents) a.start();

@@ -12,12 +12,13 @@ interface CreatedToken {
 export async function tokenCreateCommand(
   api: ApiClient,
   out: (text: string) => void,
-  options: { ttlSeconds?: number; usageLimit?: number; description?: string; json?: boolean },
+  options: { ttlSeconds?: number; usageLimit?: number; description?: string; node?: string; json?: boolean },
 ): Promise<number> {
   const created = await api.request<CreatedToken>('POST', '/v1/tokens', {
     ...(options.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),
     ...(options.usageLimit ? { usageLimit: options.usageLimit } : {}),
     ...(options.description ? { description: options.description } : {}),
+    ...(options.node ? { node: options.node } : {}),
   });
   if (options.json) {
     out(JSON.stringify(created, null, 2));
@@ -25,7 +26,10 @@ export async function tokenCreateCommand(
   }
   out(
     `Bootstrap token ${created.id} (usable ${created.usageLimit}×, until ${created.expiresAt}).\n` +
-      'Run this on each node as root to enroll it:\n\n' +
+      (options.node
+        ? `Run this on node ${options.node} as root to enroll it; the agent will serve ${options.node}:\n\n`
+        : 'Run this on each node as root to enroll it, then bind each agent to its node ' +
+          '(kubeha agents approve AGENT --node NODE):\n\n') +
       `  ${created.enrollCommand}\n`,
   );
   return 0;
