@@ -239,13 +239,15 @@ export class LabRun {
   }
 
   private async startMirrors(): Promise<void> {
+    await openFirewalldPorts(this.admin, [`${mirrorPort}/tcp`]);
     this.admin.daemon(
       'node',
       [`${projectRoot}/test/lab/mirror-server.ts`, String(mirrorPort), mirrorLog],
       '/var/log/kubeha-mirror-server.log',
     );
+    // Asked from a cluster node, as the nodes will: through the admin node's firewalld.
     await this.until('the mirror', 60, async () => {
-      const r = await this.admin.run('curl', ['-sf', '--max-time', '1', `${this.mirrorUrl}${flannelPath}`]);
+      const r = await this.controlPlanes[0]!.run('curl', ['-sf', '--max-time', '1', `${this.mirrorUrl}${flannelPath}`]);
       return r.code === 0;
     });
     this.options.log(`mirror: ${this.mirrorUrl} (packages, CNI manifest), registry mirror ${this.registryMirror}`);
@@ -287,7 +289,7 @@ export class LabRun {
     expect(
       this.controlPlanes[0]!,
       '/var/lib/kubeha/kubeadm/init-config.yaml',
-      `imageRepository: ${this.registryMirror}/k8s`,
+      `imageRepository: "${this.registryMirror}/k8s"`,
     );
     const fetched = existsSync(this.admin.hostPath(mirrorLog))
       ? readFileSync(this.admin.hostPath(mirrorLog), 'utf8')
