@@ -12,7 +12,7 @@ import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
 import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
 import { freePort } from '../support/free-port.ts';
 import { makeTestPki } from '../support/test-pki.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -49,9 +49,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   for (const t of timers.splice(0)) clearTimeout(t);
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 
