@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caCertHash } from '../../common/ca-hash.ts';
+import { makeTestPki } from '../../test/support/test-pki.ts';
 import { FakeHost } from '../host/fake-host.ts';
 import {
   fixtureCaHash,
@@ -7,11 +8,10 @@ import {
   fixtureToken,
   kubeadmInitOutput,
 } from '../kubeadm/kubeadm-init-output.fixture.ts';
-import { makeTestCaPem } from '../kubeadm/test-ca.fixture.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { runStep } from './step-runner.ts';
 
-const caPem = makeTestCaPem();
+const { caPem } = await makeTestPki();
 const hash = caCertHash(caPem);
 const initArgs = ['init', '--config', '/var/lib/kubeha/kubeadm/init-config.yaml', '--upload-certs'];
 
@@ -40,7 +40,7 @@ async function run(host: FakeHost, raw: unknown = params) {
 }
 
 describe('kubeadm-init', () => {
-  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash', async () => {
+  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash and the admin kubeconfig', async () => {
     const host = new FakeHost();
     host.expect('kubeadm', initArgs, {
       stdout: kubeadmInitOutput.replaceAll(fixtureCaHash, hash),
@@ -50,7 +50,7 @@ describe('kubeadm-init', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changed).toBe(true);
-    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem });
+    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem, kubeconfig: 'apiVersion: v1\n' });
     expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
     const [write] = host.writes;
     expect(write?.path).toBe('/var/lib/kubeha/kubeadm/init-config.yaml');

@@ -1,4 +1,4 @@
-// `npm run lab`: the whole system on this machine (DESIGN §7). As root: builds lab nodes, runs the real coordinator
+// `npm run lab`: the whole system on this machine. As root: builds lab nodes, runs the real coordinator
 // and agents in them, deploys the lab cluster with the real CLI, verifies it, runs the failover drill and prints a
 // report; tears everything down on success, on failure and on Ctrl-C unless --keep.
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins] [--mirrors]
                       [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       'stand-ins': { type: 'boolean', default: false },
       'fail-join': { type: 'string' },
       'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
+      mirrors: { type: 'boolean', default: false },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -152,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
     skipDrill: values['skip-drill'],
     failJoin: values['fail-join'],
     endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
+    mirrors: values.mirrors,
     log: (line) => console.log(line),
   });
   let interrupted = false;
