@@ -40,7 +40,7 @@ async function run(host: FakeHost, raw: unknown = params) {
 }
 
 describe('kubeadm-init', () => {
-  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash', async () => {
+  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash and the admin kubeconfig', async () => {
     const host = new FakeHost();
     host.expect('kubeadm', initArgs, {
       stdout: kubeadmInitOutput.replaceAll(fixtureCaHash, hash),
@@ -50,7 +50,7 @@ describe('kubeadm-init', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changed).toBe(true);
-    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem });
+    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem, kubeconfig: 'apiVersion: v1\n' });
     expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
     const [write] = host.writes;
     expect(write?.path).toBe('/var/lib/kubeha/kubeadm/init-config.yaml');

@@ -26,8 +26,8 @@ Commands:
   describe run ID             every step of a run: node, state, attempt, timings, error
   watch RUN                   follow a run: one line per node and a progress bar
   drill failover CLUSTER      start a failover drill, watch it, print the measured gap and VIP moves
-  verify CLUSTER              start a verify run and watch it
-  reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it
+  verify CLUSTER              start a verify run and watch it (--wait-for-agents as for apply)
+  reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
   kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
   token create [--node NODE] [--ttl SECONDS] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command; --node scopes it to
@@ -113,7 +113,10 @@ async function main(argv: string[]): Promise<number> {
     return drillFailoverCommand(api, arg, watchOutput, watch);
   }
   if ((verb === 'verify' || verb === 'reset') && noun && positionals.length === 2) {
-    return startRunCommand(api, noun, verb, watchOutput, watch);
+    return startRunCommand(api, noun, verb, watchOutput, {
+      ...watch,
+      waitForAgents: values['wait-for-agents'] === true,
+    });
   }
   if (verb === 'kubeconfig' && noun && positionals.length === 2) return kubeconfigCommand(api, noun, out);
   if (verb === 'agents' && noun === 'approve' && arg && positionals.length === 3) {

@@ -49,6 +49,7 @@ import {
 import type { RunEventBus } from './run-event-bus.ts';
 import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 import { StepLogCap } from './step-log-cap.ts';
+import { trustedOutputs } from './trusted-outputs.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -705,16 +706,28 @@ export class Scheduler {
     }
     const now = this.now();
     const cluster = active.run.cluster;
+    const { endpoint } = active.spec.spec;
+    const trusted = trustedOutputs(
+      step.kind,
+      result.outputs,
+      `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
+    );
+    for (const { name, reason } of trusted.refused) {
+      const message = `${step.id} on ${step.node} reported output ${name}: ${reason}; not kept`;
+      this.options.logger.warn({ runId: active.run.id, stepId: step.id, agentId: step.agentId, output: name }, message);
+      this.event(active.run.id, { type: 'log', stepId: step.id, node: step.node, message: `warning: ${message}` });
+    }
+    const kept = { ...result, outputs: trusted.accepted };
     this.updateStep(active, step, {
       state: 'succeeded',
       finishedAt: now,
-      changed: result.changed,
-      outputs: result.outputs,
+      changed: kept.changed,
+      outputs: kept.outputs,
       error: null,
       disconnectedAt: null,
     });
-    this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${result.changed ? ' (changed)' : ''}`);
-    const changes = valueChangesAfterSuccess(step, result, this.valuesOf(cluster), now);
+    this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${kept.changed ? ' (changed)' : ''}`);
+    const changes = valueChangesAfterSuccess(step, kept, this.valuesOf(cluster), now);
     for (const [name, value] of changes.set) this.options.store.clusterValues.set(cluster, name, value);
     for (const name of changes.remove) this.options.store.clusterValues.delete(cluster, name);
     if (changes.initialized) {

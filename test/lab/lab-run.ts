@@ -16,6 +16,8 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
+  mirrors?: boolean;
   log: (line: string) => void;
 }
 
@@ -34,6 +36,8 @@ export interface LabReport {
     step_kinds: string[];
   } | null;
   readyz_through_vip: boolean;
+  /** With mirrors: what each node was configured with, and what did not point at the mirrors. */
+  mirrors: { checked: string[]; problems: string[] } | null;
   vip_holders: string[][];
   /** After the drill, /readyz through the VIP answered again. */
   endpoint_recovered: boolean | null;
@@ -48,6 +52,11 @@ const apiPort = 7444;
 const grpcPort = 7443;
 const clusterName = 'lab';
 const lbPort = 16443;
+const mirrorPort = 8080;
+/** Nothing listens there: the stand-in containerd pulls nothing; the nodes are only configured to ask it. */
+const registryPort = 5000;
+const mirrorLog = '/var/log/kubeha-mirror-requests.log';
+const flannelPath = '/flannel/v0.26.1/kube-flannel.yml';
 
 export class LabRun {
   readonly network: LabNetwork;
@@ -65,6 +74,7 @@ export class LabRun {
     verify_ok: false,
     reapply: null,
     readyz_through_vip: false,
+    mirrors: null,
     vip_holders: [],
     endpoint_recovered: null,
     coordinator_restarted: false,
@@ -102,9 +112,14 @@ export class LabRun {
     try {
       await this.phase('lab nodes', () => this.buildNodes());
       await this.phase('coordinator', () => this.startCoordinator());
+      if (this.options.mirrors) await this.phase('mirrors in the admin node', () => this.startMirrors());
       await this.phase('enroll agents', () => this.enrollAgents());
       this.report.run_succeeded = await this.phase('deploy (kubeha apply)', () => this.deploy());
       if (!this.report.run_succeeded) throw new Error('the deploy run did not succeed');
+      if (this.options.mirrors) {
+        const used = await this.phase('every node used the mirrors', async () => this.checkMirrors());
+        if (!used) throw new Error(`the mirrors were not used: ${this.report.mirrors?.problems.join('; ')}`);
+      }
       this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
       this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
@@ -215,6 +230,84 @@ export class LabRun {
     );
   }
 
+  private get mirrorUrl(): string {
+    return `http://${this.admin.address}:${mirrorPort}`;
+  }
+
+  private get registryMirror(): string {
+    return `${this.admin.address}:${registryPort}`;
+  }
+
+  private async startMirrors(): Promise<void> {
+    await openFirewalldPorts(this.admin, [`${mirrorPort}/tcp`]);
+    this.admin.daemon(
+      'node',
+      [`${projectRoot}/test/lab/mirror-server.ts`, String(mirrorPort), mirrorLog],
+      '/var/log/kubeha-mirror-server.log',
+    );
+    // Asked from a cluster node, as the nodes will: through the admin node's firewalld.
+    await this.until('the mirror', 60, async () => {
+      const r = await this.controlPlanes[0]!.run('curl', ['-sf', '--max-time', '1', `${this.mirrorUrl}${flannelPath}`]);
+      return r.code === 0;
+    });
+    this.options.log(`mirror: ${this.mirrorUrl} (packages, CNI manifest), registry mirror ${this.registryMirror}`);
+  }
+
+  private mirrorsSpec(): string {
+    return `
+  mirrors:
+    kubernetesPackages: { baseUrl: "${this.mirrorUrl}/k8s/v1.31/rpm/", gpgKeyUrl: none }
+    containerRuntimePackages: { baseUrl: "${this.mirrorUrl}/docker-ce/centos", gpgKeyUrl: none }
+    imageRepository: "${this.registryMirror}/k8s"
+    registries:
+      - { registry: docker.io, endpoints: ["http://${this.registryMirror}"] }
+      - { registry: registry.k8s.io, endpoints: ["http://${this.registryMirror}"] }`;
+  }
+
+  /**
+   * Every node's package repositories, registry mirrors and pause image name the lab's mirrors (and never the public
+   * homes), and the init node fetched the CNI manifest from the mirror. The stand-in dnf and containerd do not
+   * download, so what is checked is what each node was told to fetch from.
+   */
+  private checkMirrors(): boolean {
+    const checked: string[] = [];
+    const problems: string[] = [];
+    const expect = (node: LabNode, path: string, wanted: string) => {
+      const text = existsSync(node.hostPath(path)) ? readFileSync(node.hostPath(path), 'utf8') : '';
+      if (text.includes(wanted)) checked.push(`${node.name} ${path}: ${wanted}`);
+      else problems.push(`${node.name} ${path} lacks ${wanted}`);
+      for (const publicHome of ['pkgs.k8s.io', 'download.docker.com', 'registry.k8s.io/pause']) {
+        if (text.includes(publicHome)) problems.push(`${node.name} ${path} names ${publicHome}`);
+      }
+    };
+    for (const node of this.clusterNodes) {
+      expect(node, '/etc/yum.repos.d/kubernetes.repo', `baseurl=${this.mirrorUrl}/k8s/v1.31/rpm/`);
+      expect(node, '/etc/yum.repos.d/docker-ce.repo', `baseurl=${this.mirrorUrl}/docker-ce/centos/`);
+      expect(node, '/etc/containerd/certs.d/docker.io/hosts.toml', `http://${this.registryMirror}`);
+      expect(node, '/etc/containerd/config.toml', `${this.registryMirror}/k8s/pause:`);
+    }
+    expect(
+      this.controlPlanes[0]!,
+      '/var/lib/kubeha/kubeadm/init-config.yaml',
+      `imageRepository: "${this.registryMirror}/k8s"`,
+    );
+    const fetched = existsSync(this.admin.hostPath(mirrorLog))
+      ? readFileSync(this.admin.hostPath(mirrorLog), 'utf8')
+      : '';
+    const first = this.controlPlanes[0]!;
+    if (fetched.includes(`GET ${flannelPath} ${first.address} 200`))
+      checked.push(`${first.name} fetched ${flannelPath}`);
+    else
+      problems.push(
+        `${first.name} did not fetch ${flannelPath} from the mirror (mirror log: ${fetched.trim() || 'empty'})`,
+      );
+    this.report.mirrors = { checked, problems };
+    this.options.log(
+      `mirrors: ${checked.length} checks passed${problems.length ? `; problems: ${problems.join('; ')}` : ''}`,
+    );
+    return problems.length === 0;
+  }
+
   clusterSpec(): string {
     const nodes = [
       ...this.controlPlanes.map((n) => `    - { name: ${n.name}, address: ${n.address}, role: control-plane }`),
@@ -226,11 +319,11 @@ metadata: { name: ${clusterName} }
 spec:
   kubernetesVersion: "1.31.4"
   endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
-  networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
+  networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel${this.options.mirrors ? `, cniManifest: { url: "${this.mirrorUrl}${flannelPath}", allowHttp: true }` : ''} }
   hostPolicy: { firewall: managed, selinux: permissive }
   concurrency: { workers: 10 }${this.controlPlanes.length % 2 === 0 ? '\n  allowEvenControlPlanes: true' : ''}
   nodes:
-${nodes.join('\n')}
+${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
 `;
   }
 

@@ -129,4 +129,25 @@ describe('npm run lab', () => {
     expect(code).toBe(0);
     expectNothingLeft(report);
   }, 900_000);
+
+  it('deploys an air-gapped cluster: every package repository, registry, image repository and the CNI manifest from mirrors in the lab', async () => {
+    const { code, output, report } = await runLab('mirrors', [
+      '--control-planes',
+      '1',
+      '--workers',
+      '1',
+      '--skip-drill',
+      '--mirrors',
+    ]);
+    expect(report.error, output.slice(-4000)).toBeUndefined();
+    expect(report.run_succeeded).toBe(true);
+    // Each node's repositories, registry mirror and pause image name the mirrors, the init node's kubeadm config
+    // names the image repository, and the CNI manifest came from the mirror: 4 checks per node, 2 more.
+    expect(report.mirrors?.problems).toEqual([]);
+    expect(report.mirrors?.checked).toHaveLength(4 * 2 + 2);
+    expect(report.verify_ok).toBe(true);
+    expect(report.reapply).toMatchObject({ up_to_date: true, changed_steps: [] });
+    expect(code).toBe(0);
+    expectNothingLeft(report);
+  }, 900_000);
 });

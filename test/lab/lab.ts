@@ -8,7 +8,7 @@ import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--mirrors]
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
 const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      mirrors: { type: 'boolean', default: false },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -121,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     subnet: values.subnet,
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
+    mirrors: values.mirrors,
     log: (line) => console.log(line),
   });
   let interrupted = false;

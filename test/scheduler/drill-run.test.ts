@@ -97,12 +97,10 @@ async function deployedCluster(
     heartbeatMs: 100,
     script: simScript({ default: 5 }, (step) =>
       step.kind === 'kubeadm-init'
-        ? { outputs: { caCertHash: caCertHash(caPem), caCertPem: caPem } }
-        : step.kind === 'verify'
-          ? { outputs: { kubeconfig } }
-          : step.kind === 'failover-drill-action'
-            ? actionBehaviour(step)
-            : undefined,
+        ? { outputs: { caCertHash: caCertHash(caPem), caCertPem: caPem, kubeconfig } }
+        : step.kind === 'failover-drill-action'
+          ? actionBehaviour(step)
+          : undefined,
     ),
   });
   for (const a of agents) a.start();
@@ -223,6 +221,7 @@ describe('the drill-failover run', () => {
     expect(printed).toContain('new VIP holder: cp1; after the restore: cp2');
     expect(printed).toContain('new VIP holder: none (the VIP stayed)');
     expect(printed).not.toMatch(/max simultaneous VIP holders: [^1]/);
+    expect(printed).toContain('VIP holders as the agents report them in their heartbeats');
     expect(printed.match(/max simultaneous VIP holders: 1/g)).toHaveLength(3);
     expect(sim!.logs.join('')).not.toContain('the failover drill failed');
   }, 60_000);
