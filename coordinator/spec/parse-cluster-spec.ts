@@ -24,7 +24,7 @@ import {
   unusableAddressReason,
 } from './ip-address.ts';
 
-/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor (reference §B.3). */
+/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor so each minor is a repository kubeha knows. */
 export const supportedKubernetesMinors = { min: 28, max: 35 } as const;
 
 export const clusterSpecDefaults = {
