@@ -308,6 +308,7 @@ describe('planRun deploy: step parameters', () => {
       kubernetesVersion: '1.31.4',
       lbPort: 16443,
       alreadyMember: false,
+      allowErasing: false,
     });
     expect(step(plan, 'preflight/w1').params).toMatchObject({ role: 'worker', lbPort: 0 });
     expect(step(plan, 'host-prep/w1').params).toMatchObject({ hostname: 'w1', lbPort: 0, firewall: 'managed' });

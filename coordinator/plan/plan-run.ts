@@ -200,6 +200,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
           kubernetesVersion: s.kubernetesVersion,
           lbPort: haproxyPortOn(spec, node),
           alreadyMember: members.has(node.name),
+          allowErasing: s.hostPolicy.allowErasing,
         },
         noRetry,
       ),
@@ -240,6 +241,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
         mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
         imageRepository: s.mirrors?.imageRepository ?? '',
+        allowErasing: s.hostPolicy.allowErasing,
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,

@@ -38,7 +38,12 @@ export interface ClusterSpec {
       /** Absent: the release kubeha pins, fetched over https. */
       cniManifest?: CniManifestSpec;
     };
-    hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };
+    hostPolicy: {
+      firewall: 'managed' | 'disabled';
+      selinux: 'permissive' | 'enforcing';
+      /** dnf may remove installed packages that conflict with containerd.io (runc, and podman or buildah with it). */
+      allowErasing: boolean;
+    };
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];
