@@ -24,7 +24,7 @@ const spec = requireClusterSpec({
   kind: 'Cluster',
   metadata: { name: 'lab' },
   spec: {
-    kubernetesVersion: '1.31.4',
+    kubernetesVersion: '1.34.4',
     endpoint: { vip: '10.0.0.100', interface: 'eth0' },
     nodes: [
       { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
@@ -109,7 +109,7 @@ describe('makespanLowerBound', () => {
       kind: 'Cluster',
       metadata: { name: 'lab' },
       spec: {
-        kubernetesVersion: '1.31.4',
+        kubernetesVersion: '1.34.4',
         endpoint: { vip: '10.0.0.100', interface: 'eth0' },
         networking: { podCIDR: '10.128.0.0/9' },
         concurrency: { workers: limit },

@@ -9,7 +9,7 @@ function specWith(patch: { kubernetesVersion?: string; endpoint?: Record<string,
     kind: 'Cluster',
     metadata: { name: 'lab' },
     spec: {
-      kubernetesVersion: patch.kubernetesVersion ?? '1.31.4',
+      kubernetesVersion: patch.kubernetesVersion ?? '1.34.4',
       endpoint: patch.endpoint ?? { vip: '192.168.1.100', interface: 'ens192' },
       nodes: patch.nodes ?? [
         { name: 'cp1', address: '192.168.1.10', role: 'control-plane' },
@@ -141,6 +141,16 @@ describe('crossNodeChecks', () => {
     expect(crossNodeChecks(specWith(), facts)).toEqual([]);
   });
 
+  it('only warns about cgroup v1 when the spec allows it', () => {
+    const spec = specWith({ kubernetesVersion: '1.37.2' });
+    spec.spec.hostPolicy.allowCgroupV1 = true;
+    const facts = healthyFacts(spec);
+    facts.set('w1', { ...facts.get('w1')!, cgroupVersion: 1 });
+    expect(crossNodeChecks(spec, facts).map((f) => [f.code, f.severity, f.nodes])).toEqual([
+      ['cgroup-v1-unsupported', 'warning', ['w1']],
+    ]);
+  });
+
   it('reports the VIP already answering against the nodes that would hold it', () => {
     const findings = crossNodeChecks(specWith(), healthyFacts(), { vipAnswers: true });
     expect(findings).toEqual([
@@ -247,7 +257,7 @@ describe('matchAgentsToNodes', () => {
       kind: 'Cluster',
       metadata: { name: 'v6' },
       spec: {
-        kubernetesVersion: '1.33.0',
+        kubernetesVersion: '1.36.0',
         endpoint: { vip: 'fd00::100', interface: 'eth0' },
         networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
         nodes: [{ name: 'cp1', address: 'fd00::11', role: 'control-plane' }],

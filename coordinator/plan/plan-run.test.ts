@@ -40,7 +40,7 @@ function specOf(shape: Shape) {
     kind: 'Cluster',
     metadata: { name: 'lab' },
     spec: {
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
       endpoint:
         mode === 'external' ? { mode, vip: '10.9.0.1', port: 6443 } : { mode, vip: '10.0.0.100', interface: 'eth0' },
       networking: { podCIDR: '10.244.0.0/14' },
@@ -297,7 +297,7 @@ describe('planRun deploy: step parameters', () => {
       nodeName: 'cp1',
       podSubnet: '10.244.0.0/14',
       serviceSubnet: '10.96.0.0/12',
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
     });
     expect(step(plan, 'join-control-plane/cp3').params).toMatchObject({
       controlPlaneEndpoint: '10.0.0.100:16443',
@@ -310,9 +310,10 @@ describe('planRun deploy: step parameters', () => {
   it('tells preflight and host-prep which nodes run HAProxy', () => {
     expect(step(plan, 'preflight/cp2').params).toEqual({
       role: 'control-plane',
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
       lbPort: 16443,
       alreadyMember: false,
+      allowCgroupV1: false,
     });
     expect(step(plan, 'preflight/w1').params).toMatchObject({ role: 'worker', lbPort: 0 });
     expect(step(plan, 'host-prep/w1').params).toMatchObject({ hostname: 'w1', lbPort: 0, firewall: 'managed' });
@@ -320,8 +321,8 @@ describe('planRun deploy: step parameters', () => {
 
   it('pins the package repository to the minor version', () => {
     expect(step(plan, 'kube-packages/w1').params).toEqual({
-      kubernetesVersion: '1.31.4',
-      repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+      kubernetesVersion: '1.34.4',
+      repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.34/rpm/',
       gpgKeyUrl: '',
     });
   });
@@ -364,7 +365,7 @@ describe('planRun deploy: step parameters', () => {
       kind: 'Cluster',
       metadata: { name: 'v6' },
       spec: {
-        kubernetesVersion: '1.33.0',
+        kubernetesVersion: '1.36.0',
         endpoint: { vip: 'fd00::100', interface: 'eth0' },
         networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
         nodes: [{ name: 'cp1', address: 'fd00::11/64', role: 'control-plane' }],

@@ -38,7 +38,12 @@ export interface ClusterSpec {
       /** Absent: the release kubeha pins, fetched over https. */
       cniManifest?: CniManifestSpec;
     };
-    hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };
+    hostPolicy: {
+      firewall: 'managed' | 'disabled';
+      selinux: 'permissive' | 'enforcing';
+      /** Run Kubernetes >= 1.35 on cgroup v1 hosts, which its kubelet and kubeadm refuse unless told otherwise. */
+      allowCgroupV1: boolean;
+    };
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];

@@ -206,7 +206,7 @@ export class LabRun {
 kind: Cluster
 metadata: { name: ${clusterName} }
 spec:
-  kubernetesVersion: "1.31.4"
+  kubernetesVersion: "1.34.4"
   endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
   networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
   hostPolicy: { firewall: managed, selinux: permissive }
