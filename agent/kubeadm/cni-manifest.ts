@@ -1,4 +1,5 @@
 import { type Document, isMap, isSeq, parseAllDocuments } from 'yaml';
+import { kubernetesYamlOptions } from './kubeadm-config.ts';
 
 export type CniPlugin = 'flannel' | 'calico';
 
@@ -65,7 +66,7 @@ export function renderCniManifest(plugin: CniPlugin, source: string, podCidr: st
   if (typeof name !== 'string') throw new Error(`the ${plugin} manifest has no DaemonSet`);
   const namespace = daemonSet?.getIn(['metadata', 'namespace']);
   return {
-    text: docs.map((d) => d.toString({ lineWidth: 0 }).replace(/^---\n/, '')).join('---\n'),
+    text: docs.map((d) => d.toString(kubernetesYamlOptions).replace(/^---\n/, '')).join('---\n'),
     daemonSet: { namespace: typeof namespace === 'string' ? namespace : 'default', name },
   };
 }

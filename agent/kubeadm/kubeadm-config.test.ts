@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import { goDuration, kubeadmApiVersionFor, renderInitConfig, renderJoinConfig } from './kubeadm-config.ts';
 
 const token = 'abcdef.0123456789abcdef';
@@ -171,5 +171,45 @@ describe('allowCgroupV1', () => {
       const [joinCfg] = docs(renderJoinConfig({ ...join, kubernetesVersion, allowCgroupV1 }));
       expect(joinCfg!.nodeRegistration).not.toHaveProperty('ignorePreflightErrors');
     }
+  });
+});
+
+describe('kubeadm configs read with YAML 1.1 rules (go-yaml, as kubeadm reads them)', () => {
+  // Each is a valid node name and, written plain, a boolean, a null or a number to YAML 1.1 or 1.2.
+  const joinInput = {
+    controlPlaneEndpoint: '10.152.0.6:16443',
+    advertiseAddress: '192.168.1.11',
+    bootstrapToken: token,
+    caCertHashes: [caHash],
+  };
+  const names = ['on', 'yes', 'no', 'y', 'n', 'off', 'true', 'null', '1e3'];
+
+  it.each(names)('keeps the node named "%s" a string in the init and join configs', (name) => {
+    const texts = [
+      renderInitConfig({ ...init, kubernetesVersion: '1.31.4', nodeName: name }),
+      renderJoinConfig({ ...joinInput, kubernetesVersion: '1.31.4', nodeName: name, controlPlane: false }),
+    ];
+    for (const text of texts) {
+      const docs = parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS());
+      const registration = docs[0].nodeRegistration;
+      expect(registration.name, text).toBe(name);
+      expect(typeof registration.name).toBe('string');
+    }
+  });
+
+  it('writes every string value of every document double-quoted', () => {
+    const text = renderInitConfig({ ...init, kubernetesVersion: '1.31.4', nodeName: 'on' });
+    const plainStrings: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (isScalar(node)) {
+        if (typeof node.value === 'string' && node.type !== 'QUOTE_DOUBLE') plainStrings.push(path);
+      } else if (isMap(node)) {
+        for (const pair of node.items) walk(pair.value, `${path}.${String((pair.key as { value?: unknown }).value)}`);
+      } else if (isSeq(node)) {
+        for (const [i, item] of node.items.entries()) walk(item, `${path}[${i}]`);
+      }
+    };
+    for (const [i, doc] of parseAllDocuments(text).entries()) walk(doc.contents, `doc${i}`);
+    expect(plainStrings).toEqual([]);
   });
 });

@@ -54,8 +54,18 @@ function extraArgs(apiVersion: KubeadmApiVersion, args: Record<string, string>):
   return Object.entries(args).map(([name, value]) => ({ name, value }));
 }
 
+/**
+ * kubeadm reads its config with go-yaml's YAML 1.1 rules, where on/off/yes/no/y/n are booleans: every string is
+ * written double-quoted, so a node named `on` stays a name.
+ */
+export const kubernetesYamlOptions = {
+  lineWidth: 0,
+  defaultStringType: 'QUOTE_DOUBLE',
+  defaultKeyType: 'PLAIN',
+} as const;
+
 function documents(docs: unknown[]): string {
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  return docs.map((d) => stringify(d, kubernetesYamlOptions)).join('---\n');
 }
 
 /** From this minor on the kubelet refuses cgroup v1 (failCgroupV1) and kubeadm's SystemVerification fails on it. */

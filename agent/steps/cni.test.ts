@@ -121,7 +121,7 @@ describe('cni', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(host.file('/var/lib/kubeha/cni/calico.yaml')).toMatch(
-      /name: CALICO_IPV4POOL_CIDR\s+value: 10\.244\.0\.0\/16/,
+      /name: "?CALICO_IPV4POOL_CIDR"?\s+value: "10\.244\.0\.0\/16"/,
     );
     expect(host.file('/etc/NetworkManager/conf.d/calico.conf')).toContain(
       'unmanaged-devices=interface-name:cali*;interface-name:tunl*',

@@ -40,7 +40,7 @@ async function run(host: FakeHost, raw: unknown = params) {
 }
 
 describe('kubeadm-init', () => {
-  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash', async () => {
+  it('GIVEN a prepared node WHEN run THEN it writes the config 0600, runs kubeadm init and outputs the CA hash and the admin kubeconfig', async () => {
     const host = new FakeHost();
     host.expect('kubeadm', initArgs, {
       stdout: kubeadmInitOutput.replaceAll(fixtureCaHash, hash),
@@ -50,16 +50,16 @@ describe('kubeadm-init', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changed).toBe(true);
-    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem });
+    expect(result.outputs).toEqual({ caCertHash: hash, caCertPem: caPem, kubeconfig: 'apiVersion: v1\n' });
     expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
     const [write] = host.writes;
     expect(write?.path).toBe('/var/lib/kubeha/kubeadm/init-config.yaml');
     expect(write?.mode).toBe(0o600);
-    expect(write?.content).toContain('kubernetesVersion: v1.31.4');
-    expect(write?.content).toContain('apiVersion: kubeadm.k8s.io/v1beta4');
-    expect(write?.content).toContain('serviceSubnet: 10.96.0.0/12');
-    expect(write?.content).toContain('ttl: 24h0m0s');
-    expect(write?.content).toContain('cgroupDriver: systemd');
+    expect(write?.content).toContain('kubernetesVersion: "v1.31.4"');
+    expect(write?.content).toContain('apiVersion: "kubeadm.k8s.io/v1beta4"');
+    expect(write?.content).toContain('serviceSubnet: "10.96.0.0/12"');
+    expect(write?.content).toContain('ttl: "24h0m0s"');
+    expect(write?.content).toContain('cgroupDriver: "systemd"');
     const streamed = lines.join('\n');
     expect(streamed).toContain('Your Kubernetes control-plane has initialized successfully!');
     for (const secret of [fixtureToken, fixtureCertificateKey, hash.slice(7)]) expect(streamed).not.toContain(secret);

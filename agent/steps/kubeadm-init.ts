@@ -122,8 +122,8 @@ async function plan(ctx: StepContext<KubeadmInitParams>): Promise<PlannedChange[
 /**
  * kubeadm init on the first control plane from a rendered config (endpoint, subnets, advertise address and node-ip,
  * pinned version, systemd cgroup driver, the coordinator's bootstrap token and certificate key).
- * Outputs "caCertHash", the discovery hash of /etc/kubernetes/pki/ca.crt, and "caCertPem", the certificate itself,
- * also when the node was already initialised.
+ * Outputs "caCertHash", the discovery hash of /etc/kubernetes/pki/ca.crt, "caCertPem", the certificate itself, and
+ * "kubeconfig", the admin kubeconfig kubeadm wrote, also when the node was already initialised.
  */
 export const kubeadmInitStep = plannedStep<KubeadmInitParams>({
   kind: 'kubeadm-init',
@@ -133,5 +133,8 @@ export const kubeadmInitStep = plannedStep<KubeadmInitParams>({
     ctx.output('caCertHash', await readCaCertHash(ctx.host));
     // The CA certificate is public: the coordinator hands it to every agent so that probes verify the apiservers.
     ctx.output('caCertPem', (await ctx.host.readFile(kubeadmPaths.caCert)) ?? '');
+    // The operator's admin kubeconfig (served by GET /v1/clusters/NAME/kubeconfig); the coordinator keeps it secret.
+    const adminConf = await ctx.host.readFile(kubeadmPaths.adminConf);
+    if (adminConf) ctx.output('kubeconfig', adminConf);
   },
 });

@@ -46,8 +46,8 @@ describe('kubeadm-join', () => {
     ]);
     const [write] = host.writes;
     expect(write?.mode).toBe(0o600);
-    expect(write?.content).toContain('kind: JoinConfiguration');
-    expect(write?.content).toContain(`token: ${fixtureToken}`);
+    expect(write?.content).toContain('kind: "JoinConfiguration"');
+    expect(write?.content).toContain(`token: "${fixtureToken}"`);
     expect(write?.content).not.toContain('controlPlane:');
     expect(JSON.stringify(result)).not.toContain(fixtureToken);
   });
@@ -57,8 +57,10 @@ describe('kubeadm-join', () => {
     host.expect('kubeadm', joinArgs, { effect: joinsAsControlPlane });
     const result = await runStep(kubeadmJoinStep, controlPlane, { host });
     expect(result.outcome).toBe('succeeded');
-    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain(`certificateKey: ${fixtureCertificateKey}`);
-    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain('advertiseAddress: 192.168.1.11');
+    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain(
+      `certificateKey: "${fixtureCertificateKey}"`,
+    );
+    expect(host.file('/var/lib/kubeha/kubeadm/join-config.yaml')).toContain('advertiseAddress: "192.168.1.11"');
   });
 
   it('GIVEN a node that already joined WHEN run again THEN nothing runs and changed is false', async () => {
@@ -87,7 +89,7 @@ describe('kubeadm-join', () => {
     const host = new FakeHost({ files: { '/var/lib/etcd/member/snap/db': 'x' } });
     const result = await runStep(kubeadmJoinStep, controlPlane, { host });
     expect(result.outcome).toBe('failed');
-    expect(result.error?.message).toMatch(/run cleanup-failed-join here and remove-etcd-member/);
+    expect(result.error?.message).toMatch(/run kubeadm-reset here and remove-etcd-member/);
     expect(host.commandLines()).toEqual([]);
   });
 

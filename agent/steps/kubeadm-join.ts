@@ -59,7 +59,7 @@ async function plan(ctx: StepContext<KubeadmJoinParams>): Promise<PlannedChange[
     if (params.controlPlane && !(await host.exists(kubeadmPaths.etcdManifest))) {
       throw new KubehaError(
         ErrorCode.stepFailed,
-        `${params.nodeName} has ${kubeadmPaths.kubeletConf} but no ${kubeadmPaths.etcdManifest}: it joined as a worker or its control-plane join stopped half-way; run cleanup-failed-join here and remove-etcd-member on a healthy control plane first`,
+        `${params.nodeName} has ${kubeadmPaths.kubeletConf} but no ${kubeadmPaths.etcdManifest}: it joined as a worker or its control-plane join stopped half-way; run kubeadm-reset here and remove-etcd-member on a healthy control plane first`,
       );
     }
     return [];
@@ -68,11 +68,11 @@ async function plan(ctx: StepContext<KubeadmJoinParams>): Promise<PlannedChange[
   const leftovers = await joinLeftovers(host);
   if (leftovers.length > 0) {
     if (params.controlPlane) {
-      // Its etcd member may be in the cluster: only cleanup-failed-join plus remove-etcd-member on a healthy
+      // Its etcd member may be in the cluster: only kubeadm-reset plus remove-etcd-member on a healthy
       // control plane restore quorum safety, which this node cannot do alone.
       throw new KubehaError(
         ErrorCode.stepFailed,
-        `an earlier control-plane join left ${leftovers.join(', ')}; run cleanup-failed-join here and remove-etcd-member on a healthy control plane first`,
+        `an earlier control-plane join left ${leftovers.join(', ')}; run kubeadm-reset here and remove-etcd-member on a healthy control plane first`,
       );
     }
     changes.push({

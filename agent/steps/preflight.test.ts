@@ -128,6 +128,15 @@ describe('preflight', () => {
     expect(member.commandLines()).not.toContain('ss -H -t -l -n -p');
   });
 
+  it('GIVEN a node the coordinator calls a member WHEN it has no kubelet.conf THEN preflight says the record and the node disagree', async () => {
+    const host = nodeWith('rocky-9', {});
+    const result = await runStep(preflightStep, { ...cp, alreadyMember: true }, { host });
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.message).toContain(
+      'recorded this node as a member of the cluster, but it has no /etc/kubernetes/kubelet.conf',
+    );
+  });
+
   it('GIVEN no time sync service active THEN it says so', async () => {
     const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rocky-9') } })
       .stub('ss', ssArgs, { stdout: '' })

@@ -144,6 +144,11 @@ export const preflightStep: StepDefinition<PreflightParams> = {
     if (!params.alreadyMember) {
       problems.push(...(await portProblems(host, params)));
       problems.push(...(await leftoverProblems(host, params)));
+    } else if (params.role !== 'load-balancer' && !(await host.exists('/etc/kubernetes/kubelet.conf'))) {
+      // The coordinator's record says member, the node says otherwise: it was reset behind the coordinator's back.
+      problems.push(
+        'the coordinator recorded this node as a member of the cluster, but it has no /etc/kubernetes/kubelet.conf (was it reset outside kubeha?); kubeha does not join a node it recorded as a member again',
+      );
     }
     problems.push(...(await timeSyncProblems(host)));
 

@@ -3,7 +3,6 @@
  * To add a step: import its definition and add one entry below.
  */
 
-import { cleanupFailedJoinStep } from './cleanup-failed-join.ts';
 import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
@@ -12,6 +11,7 @@ import { joinCredentialsStep } from './join-credentials.ts';
 import { kubePackagesStep } from './kube-packages.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { kubeadmJoinStep } from './kubeadm-join.ts';
+import { kubeadmResetStep } from './kubeadm-reset.ts';
 import { loadBalancerStep } from './load-balancer.ts';
 import { preflightStep } from './preflight.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
@@ -28,7 +28,7 @@ const definitions: StepDefinition<unknown>[] = [
   kubeadmInitStep,
   kubeadmJoinStep,
   joinCredentialsStep,
-  cleanupFailedJoinStep,
+  kubeadmResetStep,
   removeEtcdMemberStep,
   cniStep,
   verifyStep,

@@ -68,4 +68,27 @@ describe('RunProgress', () => {
     expect(lines.at(-1)).toBe(`${progressBar(2, 4)}  run run-1 failed: deploy run failed: preflight/w1: boom`);
     expect(progressBar(1, 4, 8)).toBe('[##......] 1/4 steps (25%)');
   });
+
+  it('GIVEN a step waiting for an agent THEN its node line says so until the node moves on; an up-to-date deploy says it at the end', () => {
+    const progress = new RunProgress(run);
+    const waiting = 'preflight/w1: waiting for an agent that reports 10.231.0.23 (w1)';
+    expect(progress.apply(event(5, { stepId: 'preflight/w1', node: 'w1', state: 'pending', message: waiting }))).toBe(
+      'w1',
+    );
+    expect(progress.nodeLine('w1')).toBe(
+      'w1  preflight/w1  pending  waiting for an agent that reports 10.231.0.23 (w1)',
+    );
+    progress.apply(event(6, { stepId: 'preflight/w1', node: 'w1', state: 'dispatched' }));
+    expect(progress.nodeLine('w1')).toBe('w1  preflight/w1  dispatched');
+    progress.apply(
+      event(7, {
+        type: 'run',
+        state: 'succeeded',
+        message: 'deploy run succeeded: up to date, nothing changed on any node',
+      }),
+    );
+    expect(renderRunProgress(progress).at(-1)).toContain(
+      'run run-1 succeeded: up to date, nothing changed on any node',
+    );
+  });
 });

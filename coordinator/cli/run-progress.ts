@@ -1,3 +1,4 @@
+import { isRunFinished, isTerminal } from '../store/store.ts';
 import type { RunEventView } from './run-events-stream.ts';
 
 export interface RunStepView {
@@ -29,9 +30,6 @@ export interface RunDetailView {
   steps: RunStepView[];
 }
 
-const done = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
-const runFinished = new Set(['succeeded', 'failed', 'cancelled']);
-
 /** A run's live state for `kubeha watch`, built from GET /v1/runs/:id and then from its events alone. */
 export class RunProgress {
   readonly runId: string;
@@ -61,7 +59,7 @@ export class RunProgress {
   }
 
   get finished(): boolean {
-    return runFinished.has(this.state);
+    return isRunFinished(this.state);
   }
 
   /** Applies one event; returns the node whose line changed, if any. */
@@ -91,7 +89,7 @@ export class RunProgress {
 
   counts(): { done: number; total: number } {
     let finished = 0;
-    for (const s of this.steps.values()) if (done.has(s.state)) finished++;
+    for (const s of this.steps.values()) if (isTerminal(s.state)) finished++;
     return { done: finished, total: this.steps.size };
   }
 

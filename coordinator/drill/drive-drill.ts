@@ -1,5 +1,4 @@
-import { isTerminal } from '../scheduler/step-decisions.ts';
-import type { StepRecord } from '../store/store.ts';
+import { isTerminal, type StepRecord } from '../store/store.ts';
 import {
   type DrillAction,
   type DrillActionReport,
@@ -76,7 +75,7 @@ export async function driveDrill(run: DrillRun, plan: DrillPlan, options: DrillO
         run.cancelActionStep(id, `${node} was not reachable`);
         throw new Error(`${node} was not reachable for ${drillActionTimeoutSeconds} s`);
       }
-      if (!current || current.state === 'failed' || current.state === 'skipped' || current.state === 'cancelled') {
+      if (!current || isTerminal(current.state)) {
         throw new Error(current?.error?.message ?? `${id} ${current?.state ?? 'vanished'}`);
       }
       await sleep(pollMs);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeFacts } from '../../proto/convert.ts';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
-import { crossNodeChecks, matchAgentsToNodes } from './cross-node-checks.ts';
+import { crossNodeChecks } from './cross-node-checks.ts';
 
 function specWith(patch: { kubernetesVersion?: string; endpoint?: Record<string, unknown>; nodes?: unknown[] } = {}) {
   return requireClusterSpec({
@@ -218,58 +218,5 @@ describe('crossNodeChecks', () => {
         nodes: [],
       },
     ]);
-  });
-});
-
-describe('matchAgentsToNodes', () => {
-  const spec = specWith();
-
-  it('assigns each node the agent that reports its address', () => {
-    const agents = [
-      { agentId: 'a-w1', facts: factsFor('192.168.1.20', 4) },
-      { agentId: 'a-cp1', facts: factsFor('192.168.1.10', 1) },
-      { agentId: 'a-cp2', facts: factsFor('192.168.1.11', 2) },
-      { agentId: 'a-other', facts: factsFor('192.168.1.77', 9) },
-    ];
-    const assignment = matchAgentsToNodes(spec, agents);
-    expect([...assignment.agentByNode]).toEqual([
-      ['cp1', 'a-cp1'],
-      ['cp2', 'a-cp2'],
-      ['w1', 'a-w1'],
-    ]);
-    expect(assignment.unmatchedNodes).toEqual(['cp3']);
-    expect(assignment.ambiguous).toEqual([]);
-  });
-
-  it('leaves a node unassigned when two agents report its address', () => {
-    const agents = [
-      { agentId: 'a', facts: factsFor('192.168.1.10', 1) },
-      { agentId: 'b', facts: factsFor('192.168.1.10', 2) },
-    ];
-    const assignment = matchAgentsToNodes(spec, agents);
-    expect(assignment.agentByNode.has('cp1')).toBe(false);
-    expect(assignment.ambiguous).toEqual([{ node: 'cp1', agentIds: ['a', 'b'] }]);
-  });
-
-  it('matches IPv6 addresses whatever their spelling', () => {
-    const v6 = requireClusterSpec({
-      apiVersion: 'kubeha.io/v1',
-      kind: 'Cluster',
-      metadata: { name: 'v6' },
-      spec: {
-        kubernetesVersion: '1.36.0',
-        endpoint: { vip: 'fd00::100', interface: 'eth0' },
-        networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
-        nodes: [{ name: 'cp1', address: 'fd00::11', role: 'control-plane' }],
-      },
-    });
-    const agent = { agentId: 'a', facts: factsFor('10.0.0.1', 1) };
-    agent.facts.interfaces.push({
-      name: 'eth0',
-      mac: '00:50:56:00:02:01',
-      addresses: ['fd00:0:0:0::11/64'],
-      virtual: false,
-    });
-    expect([...matchAgentsToNodes(v6, [agent]).agentByNode]).toEqual([['cp1', 'a']]);
   });
 });

@@ -243,30 +243,3 @@ function checkVipHolders(
     });
   }
 }
-
-export interface EnrolledAgent {
-  agentId: string;
-  facts: NodeFacts;
-}
-
-export interface AgentAssignment {
-  /** Spec node name -> the agent that serves it. */
-  agentByNode: Map<string, string>;
-  /** Spec nodes no agent reports the address of. */
-  unmatchedNodes: string[];
-  /** Spec nodes whose address several agents report; none of them is assigned. */
-  ambiguous: { node: string; agentIds: string[] }[];
-}
-
-/** Which agent serves which spec node: the one whose facts report the node's address on an interface. */
-export function matchAgentsToNodes(spec: ClusterSpec, agents: readonly EnrolledAgent[]): AgentAssignment {
-  const assignment: AgentAssignment = { agentByNode: new Map(), unmatchedNodes: [], ambiguous: [] };
-  for (const node of spec.spec.nodes) {
-    const matches = agents.filter((a) => addressesOf(a.facts).some((address) => sameAddress(address, node.address)));
-    if (matches.length === 0) assignment.unmatchedNodes.push(node.name);
-    else if (matches.length > 1)
-      assignment.ambiguous.push({ node: node.name, agentIds: matches.map((a) => a.agentId) });
-    else assignment.agentByNode.set(node.name, matches[0]!.agentId);
-  }
-  return assignment;
-}

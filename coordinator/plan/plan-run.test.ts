@@ -429,7 +429,7 @@ describe('planRun: the other kinds', () => {
       ['reset/cp2', ['reset/cp3']],
       ['reset/cp1', ['reset/cp2']],
     ]);
-    expect(plan.steps.every((s) => s.kind === 'cleanup-failed-join' && s.params.nodeName === s.node)).toBe(true);
+    expect(plan.steps.every((s) => s.kind === 'kubeadm-reset' && s.params.nodeName === s.node)).toBe(true);
   });
 });
 

@@ -46,7 +46,7 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
   'join-control-plane': 'kubeadm-join',
   'join-worker': 'kubeadm-join',
   verify: 'verify',
-  reset: 'cleanup-failed-join',
+  reset: 'kubeadm-reset',
 };
 
 /**
@@ -225,7 +225,9 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
+        podSubnet: s.networking.podCIDR,
         lbPort: haproxyPortOn(spec, node),
+        keepalived: holders.some((h) => h.name === node.name),
       }),
     );
     prepared.set(node.name, stepId('host-prep', node.name));

@@ -1,7 +1,7 @@
 import type { RunKind } from '../plan/run-plan.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import type { AgentRecord, ClusterRecord, Store } from '../store/store.ts';
-import { indexAgentsByAddress } from './agent-for-node.ts';
+import { AgentsByAddress } from './agent-for-node.ts';
 
 /**
  * A deploy works towards the desired spec; verify, drill and reset act on what was last deployed successfully, so
@@ -33,7 +33,7 @@ export function clusterMembers(store: Store, cluster: ClusterRecord): string[] {
 
 /** The spec's nodes that no enrolled (unrevoked) agent reports the address of. */
 export function nodesWithoutAgent(spec: ClusterSpec, agents: AgentRecord[]): ClusterSpec['spec']['nodes'] {
-  const index = indexAgentsByAddress(agents);
+  const index = new AgentsByAddress(agents);
   return spec.spec.nodes.filter((n) => !index.has(n.address));
 }
 
@@ -46,7 +46,7 @@ export function otherClusterClaims(
   clusters: ClusterRecord[],
   agents: AgentRecord[],
 ): { cluster: string; node: string; address: string; claimedAs: string }[] {
-  const index = indexAgentsByAddress(agents);
+  const index = new AgentsByAddress(agents);
   const machine = (address: string) => index.get(address)?.id ?? `address ${address}`;
   const ours = new Map(spec.spec.nodes.map((n) => [machine(n.address), n]));
   const claims: { cluster: string; node: string; address: string; claimedAs: string }[] = [];

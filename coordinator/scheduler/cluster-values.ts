@@ -14,8 +14,6 @@ export const valueNames = {
   joinTokenId: (node: string) => `join-token-id/${node}`,
 } as const;
 
-export const initTokenTtlSeconds = 2 * 3600;
-
 /** The cluster's stored values, looked up by name. */
 export interface Values {
   get(name: string): ClusterValue | undefined;
@@ -113,7 +111,6 @@ export function paramsForDispatch(
   switch (step.kind) {
     case 'kubeadm-init':
       missing = fill('bootstrapToken', valueNames.initToken) ?? fill('certificateKey', valueNames.certificateKey);
-      params['tokenTtlSeconds'] ??= initTokenTtlSeconds;
       break;
     case 'kubeadm-join': {
       missing = fill('bootstrapToken', valueNames.joinToken(step.node));

@@ -78,11 +78,7 @@ describe('join credentials', () => {
       spec: { nodes: [{ name: 'cp2', address: '10.0.0.12', role: 'control-plane' }] },
     } as unknown as ClusterSpec;
     const [cleanup, member] = cleanupAfterFailedControlPlaneJoin(join('cp2', true, { attempt: 1 }), spec, 'cp1', 7);
-    expect([cleanup?.id, cleanup?.node, cleanup?.kind]).toEqual([
-      'cleanup-failed-join/cp2/1',
-      'cp2',
-      'cleanup-failed-join',
-    ]);
+    expect([cleanup?.id, cleanup?.node, cleanup?.kind]).toEqual(['cleanup-failed-join/cp2/1', 'cp2', 'kubeadm-reset']);
     expect(member).toMatchObject({
       node: 'cp1',
       kind: 'remove-etcd-member',

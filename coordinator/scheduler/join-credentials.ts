@@ -191,7 +191,7 @@ export function cleanupAfterFailedControlPlaneJoin(
   const address = spec.spec.nodes.find((n) => n.name === join.node)?.address ?? '';
   const cleanupId = `cleanup-failed-join/${join.node}/${join.attempt}`;
   return [
-    credentialStep(join, cleanupId, 'cleanup-failed-join', join.node, { nodeName: join.node }, nextSeq),
+    credentialStep(join, cleanupId, 'kubeadm-reset', join.node, { nodeName: join.node }, nextSeq),
     credentialStep(
       join,
       `remove-etcd-member/${join.node}/${join.attempt}`,

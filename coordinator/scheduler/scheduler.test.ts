@@ -105,6 +105,7 @@ function setUp(steps: PlannedStep[]) {
       },
     });
     store.agents.update(id, { connected: true });
+    store.bindings.approve(id, node.name, 1);
     gateway.connected.add(id);
     agentIds.set(node.name, id);
   }

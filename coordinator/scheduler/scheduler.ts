@@ -17,6 +17,7 @@ import { unsupportedChanges } from '../plan/spec-changes.ts';
 import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
+  isTerminal,
   notStartedStep,
   type RunEvent,
   type RunRecord,
@@ -24,7 +25,7 @@ import {
   type StepUpdate,
   type Store,
 } from '../store/store.ts';
-import { indexAgentsByAddress } from './agent-for-node.ts';
+import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import {
@@ -46,16 +47,9 @@ import {
   tokenDeletionAfterJoin,
 } from './join-credentials.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import {
-  failureDecision,
-  inFlightFailure,
-  isInFlight,
-  isTerminal,
-  readySteps,
-  runOutcome,
-  stepsToSkip,
-} from './step-decisions.ts';
+import { failureDecision, inFlightFailure, isInFlight, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 import { StepLogCap } from './step-log-cap.ts';
+import { trustedOutputs } from './trusted-outputs.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -105,7 +99,12 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly active = new Map<string, ActiveRun>();
   private readonly logCap = new StepLogCap();
-  private agentIndex: Map<string, AgentRecord> | undefined;
+  /** Agents by the addresses they report: who may be proposed for a node, never who serves it. */
+  private agentIndex: AgentsByAddress | undefined;
+  /** "cluster\0node" -> bound agent id, as in the store. */
+  private readonly boundCache = new Map<string, string | null>();
+  /** "cluster\0node\0agent" of claims already reported, so each is said once. */
+  private readonly reportedClaims = new Set<string>();
   private pendingEvents: RunEvent[] = [];
   private inbox: { agentId: string; event: StepEventReport }[] = [];
   private readonly outbox: AgentOutbox;
@@ -262,10 +261,9 @@ export class Scheduler {
   clusterPhaseMessages(agentId: string): MessageToAgent[] {
     const agent = this.options.store.agents.get(agentId);
     if (!agent) return [];
-    const index = indexAgentsByAddress([agent]);
     const messages: MessageToAgent[] = [];
     for (const cluster of this.options.store.clusters.list()) {
-      const node = cluster.spec.spec.nodes.find((n) => index.has(n.address));
+      const node = cluster.spec.spec.nodes.find((n) => this.agentFor(cluster.spec, n.name)?.id === agentId);
       if (node) messages.push(this.phaseFor(cluster.spec, node.name, cluster.initializedAt !== null));
     }
     return messages;
@@ -273,10 +271,7 @@ export class Scheduler {
 
   agentConnected(agentId: string, unacknowledged: StepEventReport[]): void {
     const agent = this.options.store.agents.get(agentId);
-    if (agent && this.agentIndex) {
-      // The newly connected agent wins the addresses it reports (a re-enrolled host replaces its old agent).
-      for (const [address, bound] of indexAgentsByAddress([agent])) this.agentIndex.set(address, bound);
-    }
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
     this.applyEvents(
       unacknowledged.map((event) => ({ agentId, event })),
       false,
@@ -518,7 +513,8 @@ export class Scheduler {
     const address = active.spec.spec.nodes.find((n) => n.name === step.node)?.address ?? step.node;
     const why = agent
       ? `waiting for agent ${agent.id} (${step.node}, ${address}) to connect`
-      : `waiting for an agent that reports ${address} (${step.node})`;
+      : `waiting for an agent bound to ${step.node} (${address}): enroll it with a token scoped to the node ` +
+        `(kubeha token create --node ${step.node}) or approve one (kubeha agents approve AGENT --node ${step.node})`;
     const since = this.agentWaits.get(key);
     if (since === undefined) {
       this.agentWaits.set(key, now);
@@ -710,16 +706,28 @@ export class Scheduler {
     }
     const now = this.now();
     const cluster = active.run.cluster;
+    const { endpoint } = active.spec.spec;
+    const trusted = trustedOutputs(
+      step.kind,
+      result.outputs,
+      `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
+    );
+    for (const { name, reason } of trusted.refused) {
+      const message = `${step.id} on ${step.node} reported output ${name}: ${reason}; not kept`;
+      this.options.logger.warn({ runId: active.run.id, stepId: step.id, agentId: step.agentId, output: name }, message);
+      this.event(active.run.id, { type: 'log', stepId: step.id, node: step.node, message: `warning: ${message}` });
+    }
+    const kept = { ...result, outputs: trusted.accepted };
     this.updateStep(active, step, {
       state: 'succeeded',
       finishedAt: now,
-      changed: result.changed,
-      outputs: result.outputs,
+      changed: kept.changed,
+      outputs: kept.outputs,
       error: null,
       disconnectedAt: null,
     });
-    this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${result.changed ? ' (changed)' : ''}`);
-    const changes = valueChangesAfterSuccess(step, result, this.valuesOf(cluster), now);
+    this.stepEventEntry(active, step, 'succeeded', `${step.id} succeeded${kept.changed ? ' (changed)' : ''}`);
+    const changes = valueChangesAfterSuccess(step, kept, this.valuesOf(cluster), now);
     for (const [name, value] of changes.set) this.options.store.clusterValues.set(cluster, name, value);
     for (const name of changes.remove) this.options.store.clusterValues.delete(cluster, name);
     if (changes.initialized) {
@@ -831,11 +839,61 @@ export class Scheduler {
     }
   }
 
+  /** Forgets a revoked agent everywhere: its bindings and approvals are gone, and so is its place in the index. */
+  agentRevoked(agentId: string): void {
+    this.options.store.bindings.removeAgent(agentId);
+    for (const [key, bound] of this.boundCache) if (bound === agentId) this.boundCache.delete(key);
+    const agent = this.options.store.agents.get(agentId);
+    if (agent && this.agentIndex) this.agentIndex.claim(agent);
+  }
+
+  /** The agent bound to the node (binding it now when an approved agent reports its address), or undefined. */
   private agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
     const node = spec.spec.nodes.find((n) => n.name === nodeName);
     if (!node) return undefined;
-    this.agentIndex ??= indexAgentsByAddress(this.options.store.agents.list());
-    return this.agentIndex.get(node.address);
+    const cluster = spec.metadata.name;
+    const key = `${cluster}\u0000${node.name}`;
+    const { bindings, agents } = this.options.store;
+    if (!this.boundCache.has(key)) this.boundCache.set(key, bindings.bound(cluster, node.name) ?? null);
+    const boundAgentId = this.boundCache.get(key) ?? undefined;
+    this.agentIndex ??= new AgentsByAddress(agents.list());
+    const resolution = resolveNodeAgent({
+      claimants: this.agentIndex.claimants(node.address),
+      boundAgentId,
+      approved: boundAgentId === undefined ? new Set(bindings.approvedFor(node.name)) : new Set(),
+      agent: (id) => agents.get(id),
+    });
+    if (resolution.bindNow && resolution.agent) {
+      bindings.bind(cluster, node.name, resolution.agent.id, this.now());
+      this.boundCache.set(key, resolution.agent.id);
+      this.options.logger.info({ cluster, node: node.name, agentId: resolution.agent.id }, 'node bound to agent');
+    }
+    for (const claimant of resolution.claimants) this.reportClaim(cluster, node, claimant, resolution.agent);
+    return resolution.agent;
+  }
+
+  /** Says once, in the log and in the cluster's active runs, that an agent reports a node's address it may not serve. */
+  private reportClaim(
+    cluster: string,
+    node: { name: string; address: string },
+    claimant: AgentRecord,
+    bound: AgentRecord | undefined,
+  ): void {
+    const key = `${cluster}\u0000${node.name}\u0000${claimant.id}`;
+    if (this.reportedClaims.has(key)) return;
+    this.reportedClaims.add(key);
+    const message = bound
+      ? `agent ${claimant.id} (${claimant.hostname}) reports ${node.address} of node ${node.name}, which is bound to ` +
+        `agent ${bound.id}: refused, nothing of ${node.name}'s is sent to it`
+      : `agent ${claimant.id} (${claimant.hostname}) reports ${node.address} of node ${node.name}: a proposed binding, ` +
+        `not served until approved (kubeha agents approve ${claimant.id} --node ${node.name})`;
+    this.options.logger.warn({ cluster, node: node.name, agentId: claimant.id, boundTo: bound?.id ?? null }, message);
+    this.record(() => {
+      for (const active of this.active.values()) {
+        if (active.run.cluster !== cluster) continue;
+        this.event(active.run.id, { type: 'log', node: node.name, message: `warning: ${message}` });
+      }
+    });
   }
 
   private valuesOf(cluster: string): Values {
@@ -917,7 +975,7 @@ export class Scheduler {
   private reload(runId: string): void {
     const run = this.options.store.runs.get(runId);
     const cluster = run && this.options.store.clusters.get(run.cluster);
-    if (!run || !cluster || (run.state !== 'running' && run.state !== 'cancelling')) {
+    if (!run || !cluster || run.state !== 'running') {
       this.active.delete(runId);
       return;
     }

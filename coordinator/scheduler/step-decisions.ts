@@ -1,14 +1,9 @@
 import type { StepFailure } from '../../common/step-events.ts';
-import type { RunState, StepRecord, StepState } from '../store/store.ts';
+import { isTerminal, type RunState, type StepRecord, type StepState } from '../store/store.ts';
 
-const terminal: ReadonlySet<StepState> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 const inFlight: ReadonlySet<StepState> = new Set(['dispatched', 'running']);
 /** States that hold a place in the step's concurrency group. */
 const holdingSlot: ReadonlySet<StepState> = new Set(['preparing', 'dispatched', 'running']);
-
-export function isTerminal(state: StepState): boolean {
-  return terminal.has(state);
-}
 
 export function isInFlight(state: StepState): boolean {
   return inFlight.has(state);

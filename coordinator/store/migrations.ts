@@ -126,6 +126,30 @@ export const migrations: readonly Migration[] = [
     // Development builds just before versioning added these columns unversioned: add only what is missing.
     sql: (db) => addMissingColumns(db, 'clusters', { applied_spec: 'TEXT', applied_at: 'INTEGER' }),
   },
+  {
+    version: 3,
+    what: 'which agent may serve (approvals, token scopes) and serves (bindings) which node',
+    sql: `
+CREATE TABLE IF NOT EXISTS token_scopes (
+  token_id TEXT PRIMARY KEY,
+  node TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_approvals (
+  agent_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  approved_at INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, node)
+);
+CREATE TABLE IF NOT EXISTS node_bindings (
+  cluster TEXT NOT NULL,
+  node TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  bound_at INTEGER NOT NULL,
+  PRIMARY KEY (cluster, node)
+);
+CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
+`,
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {

@@ -8,6 +8,7 @@ import type {
   ClusterStore,
   ClusterValueStore,
   EnrollmentRecord,
+  NodeBindingStore,
   RunEventStore,
   RunStore,
   StepStore,
@@ -15,6 +16,7 @@ import type {
   TokenStore,
 } from './store.ts';
 import { agentsTable } from './tables/agents-table.ts';
+import { bindingsTable } from './tables/bindings-table.ts';
 import { clustersTable, clusterValuesTable } from './tables/clusters-table.ts';
 import { runEventsTable, runsTable } from './tables/runs-table.ts';
 import type { SqlAccess } from './tables/sql-access.ts';
@@ -31,6 +33,7 @@ export class SqliteStore implements Store, SqlAccess {
   readonly tokens: TokenStore;
   readonly clusters: ClusterStore;
   readonly clusterValues: ClusterValueStore;
+  readonly bindings: NodeBindingStore;
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly events: RunEventStore;
@@ -63,6 +66,7 @@ export class SqliteStore implements Store, SqlAccess {
     this.tokens = this.tokenRows;
     this.clusters = clustersTable(this);
     this.clusterValues = clusterValuesTable(this);
+    this.bindings = bindingsTable(this);
     this.runs = runsTable(this);
     this.steps = stepsTable(this);
     this.events = runEventsTable(this);
@@ -91,6 +95,8 @@ export class SqliteStore implements Store, SqlAccess {
       this.tokenRows.countUse(record.tokenId);
       const agent: AgentRecord = { ...record.agent, enrolledWithTokenId: record.tokenId };
       this.agentRows.insert(agent);
+      const scope = this.bindings.tokenScope(record.tokenId);
+      if (scope !== undefined) this.bindings.approve(agent.id, scope, record.now);
       return agent;
     });
   }

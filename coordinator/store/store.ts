@@ -88,7 +88,14 @@ export interface ClusterValueStore {
   delete(cluster: string, name: string): void;
 }
 
-export type RunState = 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled';
+/** A run is running until it ends; cancelling one ends it at once (its in-flight steps are told to stop). */
+export type RunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+const finishedRunStates: ReadonlySet<string> = new Set<RunState>(['succeeded', 'failed', 'cancelled']);
+
+export function isRunFinished(state: string): boolean {
+  return finishedRunStates.has(state);
+}
 
 export interface RunRecord {
   id: string;
@@ -111,6 +118,13 @@ export type StepState =
   | 'failed'
   | 'skipped'
   | 'cancelled';
+
+const terminalStepStates: ReadonlySet<string> = new Set<StepState>(['succeeded', 'failed', 'skipped', 'cancelled']);
+
+/** The states a step never leaves. */
+export function isTerminal(state: string): boolean {
+  return terminalStepStates.has(state);
+}
 
 export interface StepRecord {
   runId: string;
@@ -198,7 +212,7 @@ export interface RunStore {
   insert(run: RunRecord): void;
   get(id: string): RunRecord | undefined;
   list(cluster?: string): RunRecord[];
-  /** Runs not finished yet (running or cancelling), oldest first. */
+  /** Runs still running, oldest first. */
   unfinished(): RunRecord[];
   update(id: string, update: Partial<Pick<RunRecord, 'state' | 'finishedAt' | 'error'>>): void;
 }
@@ -216,8 +230,27 @@ export interface RunEventStore {
   after(runId: string, afterId: number, limit?: number): RunEvent[];
 }
 
+/**
+ * Which agent serves which node. An approval says an agent may serve nodes of that name (a bootstrap token scoped to
+ * the node, or the operator's `kubeha agents approve`); a binding says it does, in one cluster, and no other agent may.
+ */
+export interface NodeBindingStore {
+  /** The node a bootstrap token is scoped to. */
+  setTokenScope(tokenId: string, node: string): void;
+  tokenScope(tokenId: string): string | undefined;
+  approve(agentId: string, node: string, now: number): void;
+  /** Agents approved for nodes of this name. */
+  approvedFor(node: string): string[];
+  bound(cluster: string, node: string): string | undefined;
+  bind(cluster: string, node: string, agentId: string, now: number): void;
+  list(cluster: string): { node: string; agentId: string; boundAt: number }[];
+  /** Drops the agent's approvals and bindings everywhere (revocation). */
+  removeAgent(agentId: string): void;
+}
+
 /** Persistence for the coordinator. Nothing outside store/ touches SQL. */
 export interface Store {
+  readonly bindings: NodeBindingStore;
   readonly agents: AgentStore;
   readonly tokens: TokenStore;
   readonly clusters: ClusterStore;

@@ -5,7 +5,6 @@ import type { Ack as _kubeha_v1_Ack, Ack__Output as _kubeha_v1_Ack__Output } fro
 import type { AgentGatewayClient as _kubeha_v1_AgentGatewayClient, AgentGatewayDefinition as _kubeha_v1_AgentGatewayDefinition } from './kubeha/v1/AgentGateway.ts';
 import type { AgentMessage as _kubeha_v1_AgentMessage, AgentMessage__Output as _kubeha_v1_AgentMessage__Output } from './kubeha/v1/AgentMessage.ts';
 import type { CancelStep as _kubeha_v1_CancelStep, CancelStep__Output as _kubeha_v1_CancelStep__Output } from './kubeha/v1/CancelStep.ts';
-import type { CleanupFailedJoinParams as _kubeha_v1_CleanupFailedJoinParams, CleanupFailedJoinParams__Output as _kubeha_v1_CleanupFailedJoinParams__Output } from './kubeha/v1/CleanupFailedJoinParams.ts';
 import type { ClusterNode as _kubeha_v1_ClusterNode, ClusterNode__Output as _kubeha_v1_ClusterNode__Output } from './kubeha/v1/ClusterNode.ts';
 import type { ClusterPhase as _kubeha_v1_ClusterPhase, ClusterPhase__Output as _kubeha_v1_ClusterPhase__Output } from './kubeha/v1/ClusterPhase.ts';
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from './kubeha/v1/CniParams.ts';
@@ -23,6 +22,7 @@ import type { JoinCredentialsParams as _kubeha_v1_JoinCredentialsParams, JoinCre
 import type { KubePackagesParams as _kubeha_v1_KubePackagesParams, KubePackagesParams__Output as _kubeha_v1_KubePackagesParams__Output } from './kubeha/v1/KubePackagesParams.ts';
 import type { KubeadmInitParams as _kubeha_v1_KubeadmInitParams, KubeadmInitParams__Output as _kubeha_v1_KubeadmInitParams__Output } from './kubeha/v1/KubeadmInitParams.ts';
 import type { KubeadmJoinParams as _kubeha_v1_KubeadmJoinParams, KubeadmJoinParams__Output as _kubeha_v1_KubeadmJoinParams__Output } from './kubeha/v1/KubeadmJoinParams.ts';
+import type { KubeadmResetParams as _kubeha_v1_KubeadmResetParams, KubeadmResetParams__Output as _kubeha_v1_KubeadmResetParams__Output } from './kubeha/v1/KubeadmResetParams.ts';
 import type { LoadBalancerParams as _kubeha_v1_LoadBalancerParams, LoadBalancerParams__Output as _kubeha_v1_LoadBalancerParams__Output } from './kubeha/v1/LoadBalancerParams.ts';
 import type { NetworkInterface as _kubeha_v1_NetworkInterface, NetworkInterface__Output as _kubeha_v1_NetworkInterface__Output } from './kubeha/v1/NetworkInterface.ts';
 import type { PreflightParams as _kubeha_v1_PreflightParams, PreflightParams__Output as _kubeha_v1_PreflightParams__Output } from './kubeha/v1/PreflightParams.ts';
@@ -48,7 +48,6 @@ export interface ProtoGrpcType {
       AgentGateway: SubtypeConstructor<typeof grpc.Client, _kubeha_v1_AgentGatewayClient> & { service: _kubeha_v1_AgentGatewayDefinition }
       AgentMessage: MessageTypeDefinition<_kubeha_v1_AgentMessage, _kubeha_v1_AgentMessage__Output>
       CancelStep: MessageTypeDefinition<_kubeha_v1_CancelStep, _kubeha_v1_CancelStep__Output>
-      CleanupFailedJoinParams: MessageTypeDefinition<_kubeha_v1_CleanupFailedJoinParams, _kubeha_v1_CleanupFailedJoinParams__Output>
       ClusterNode: MessageTypeDefinition<_kubeha_v1_ClusterNode, _kubeha_v1_ClusterNode__Output>
       ClusterPhase: MessageTypeDefinition<_kubeha_v1_ClusterPhase, _kubeha_v1_ClusterPhase__Output>
       CniParams: MessageTypeDefinition<_kubeha_v1_CniParams, _kubeha_v1_CniParams__Output>
@@ -66,6 +65,7 @@ export interface ProtoGrpcType {
       KubePackagesParams: MessageTypeDefinition<_kubeha_v1_KubePackagesParams, _kubeha_v1_KubePackagesParams__Output>
       KubeadmInitParams: MessageTypeDefinition<_kubeha_v1_KubeadmInitParams, _kubeha_v1_KubeadmInitParams__Output>
       KubeadmJoinParams: MessageTypeDefinition<_kubeha_v1_KubeadmJoinParams, _kubeha_v1_KubeadmJoinParams__Output>
+      KubeadmResetParams: MessageTypeDefinition<_kubeha_v1_KubeadmResetParams, _kubeha_v1_KubeadmResetParams__Output>
       LoadBalancerParams: MessageTypeDefinition<_kubeha_v1_LoadBalancerParams, _kubeha_v1_LoadBalancerParams__Output>
       NetworkInterface: MessageTypeDefinition<_kubeha_v1_NetworkInterface, _kubeha_v1_NetworkInterface__Output>
       PreflightParams: MessageTypeDefinition<_kubeha_v1_PreflightParams, _kubeha_v1_PreflightParams__Output>

@@ -88,6 +88,7 @@ async function startFleet(nodes: SimNode[], script: (step: SimStep) => { delayMs
     coordinator: `127.0.0.1:${ports.grpcPort}`,
     caPem: coordinator.caPem,
     token,
+    approveWith: coordinator.api,
     nodes,
     executions,
     script,

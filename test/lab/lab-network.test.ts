@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
 import { processesInNetns } from './lab-node.ts';
 
@@ -50,17 +51,34 @@ describe('lab nodes: namespaces on a bridge', () => {
     expect((await lab.node('node-b').run('hostname')).stdout.trim()).toBe('node-b');
   });
 
-  it('puts the nodes on one bridge: they reach each other by address', async () => {
+  it("puts the nodes on one bridge behind each node's real firewalld: a port answers once it is opened", async () => {
+    const a = lab.node('node-a');
     const b = lab.node('node-b');
     const server = b.spawn('node', [
       '-e',
       `require('node:http').createServer((q, s) => s.end(require('node:os').hostname())).listen(8080, '${b.address}', () => console.log('up'))`,
     ]);
     await new Promise((resolve) => server.stdout?.once('data', resolve));
-    const fetched = await lab.node('node-a').run('curl', ['-sS', '--max-time', '5', `http://${b.address}:8080/`]);
-    server.kill();
-    expect(fetched).toMatchObject({ code: 0, stdout: 'node-b' });
-    const addr = await lab.node('node-b').run('ip', ['-4', '-o', 'addr', 'show', 'eth0']);
+    try {
+      // GIVEN node-b's firewalld as booted (the public zone: ssh and dhcpv6-client only)
+      expect((await b.run('firewall-cmd', ['--state'])).stdout.trim()).toBe('running');
+      // WHEN node-a connects to 8080 THEN node-b's firewalld rejects it
+      const refused = await a.run('curl', ['-sS', '--max-time', '5', `http://${b.address}:8080/`]);
+      // (curl's 7: the connection was refused, here by firewalld's reject, not left to time out)
+      expect(refused.code).toBe(7);
+      // WHEN the port is opened in node-b's firewalld THEN the same request is answered
+      await openFirewalldPorts(b, ['8080/tcp']);
+      const fetched = await a.run('curl', ['-sS', '--max-time', '5', `http://${b.address}:8080/`]);
+      expect(fetched).toMatchObject({ code: 0, stdout: 'node-b' });
+      // AND the rules are nftables rules in node-b's own network namespace, not the host's
+      expect((await b.run('nft', ['list', 'chain', 'inet', 'firewalld', 'filter_IN_public_allow'])).stdout).toContain(
+        'tcp dport 8080',
+      );
+      expect((await a.run('nft', ['list', 'ruleset'])).stdout).not.toContain('8080');
+    } finally {
+      server.kill();
+    }
+    const addr = await b.run('ip', ['-4', '-o', 'addr', 'show', 'eth0']);
     expect(addr.stdout).toContain('10.231.250.12/24');
   });
 
@@ -69,7 +87,8 @@ describe('lab nodes: namespaces on a bridge', () => {
     const c = await lab.addNode('node-c', 13);
     c.spawn('sleep', ['600']);
     const inode = c.netnsInode;
-    expect(processesInNetns(inode).length).toBeGreaterThanOrEqual(2);
+    // (the holder, the sleep, and the node's firewalld and its D-Bus)
+    expect(processesInNetns(inode).length).toBeGreaterThanOrEqual(4);
     // WHEN the lab is torn down
     await lab.teardown();
     // THEN no namespace, mount, process or directory of it remains

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopNodeFirewalld } from './lab-firewalld.ts';
 
 export const labPrefix = 'khlab-';
 export const standInsBin = fileURLToPath(new URL('./stand-ins/bin', import.meta.url));
@@ -236,6 +237,7 @@ export class LabNode {
 
   /** Kills every process in the node's network namespace (the holder last, which drops its mounts). */
   async stopProcesses(): Promise<void> {
+    await stopNodeFirewalld(this.holderPid);
     await killAll(() => netnsPids(this.netns).filter((p) => p !== this.holderPid));
     await killAll(() => netnsPids(this.netns));
     this.holder?.kill('SIGKILL');

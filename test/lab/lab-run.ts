@@ -3,6 +3,7 @@
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
 import { LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
@@ -15,6 +16,8 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
+  mirrors?: boolean;
   log: (line: string) => void;
 }
 
@@ -24,7 +27,17 @@ export interface LabReport {
   failover_gap_s: number | null;
   vip_holders_max: number | null;
   verify_ok: boolean;
+  /** The second `kubeha apply` of the same spec: its exit, its "up to date" line, the steps that changed anything. */
+  reapply: {
+    exit_ok: boolean;
+    up_to_date: boolean;
+    seconds: number;
+    changed_steps: string[];
+    step_kinds: string[];
+  } | null;
   readyz_through_vip: boolean;
+  /** With mirrors: what each node was configured with, and what did not point at the mirrors. */
+  mirrors: { checked: string[]; problems: string[] } | null;
   vip_holders: string[][];
   /** After the drill, /readyz through the VIP answered again. */
   endpoint_recovered: boolean | null;
@@ -39,6 +52,11 @@ const apiPort = 7444;
 const grpcPort = 7443;
 const clusterName = 'lab';
 const lbPort = 16443;
+const mirrorPort = 8080;
+/** Nothing listens there: the stand-in containerd pulls nothing; the nodes are only configured to ask it. */
+const registryPort = 5000;
+const mirrorLog = '/var/log/kubeha-mirror-requests.log';
+const flannelPath = '/flannel/v0.26.1/kube-flannel.yml';
 
 export class LabRun {
   readonly network: LabNetwork;
@@ -54,7 +72,9 @@ export class LabRun {
     failover_gap_s: null,
     vip_holders_max: null,
     verify_ok: false,
+    reapply: null,
     readyz_through_vip: false,
+    mirrors: null,
     vip_holders: [],
     endpoint_recovered: null,
     coordinator_restarted: false,
@@ -92,12 +112,19 @@ export class LabRun {
     try {
       await this.phase('lab nodes', () => this.buildNodes());
       await this.phase('coordinator', () => this.startCoordinator());
+      if (this.options.mirrors) await this.phase('mirrors in the admin node', () => this.startMirrors());
       await this.phase('enroll agents', () => this.enrollAgents());
       this.report.run_succeeded = await this.phase('deploy (kubeha apply)', () => this.deploy());
       if (!this.report.run_succeeded) throw new Error('the deploy run did not succeed');
+      if (this.options.mirrors) {
+        const used = await this.phase('every node used the mirrors', async () => this.checkMirrors());
+        if (!used) throw new Error(`the mirrors were not used: ${this.report.mirrors?.problems.join('; ')}`);
+      }
       this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
       this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
+      const reapplied = await this.phase('apply the same spec again', () => this.reapply());
+      if (!reapplied) throw new Error('applying the same spec again was not an "up to date" no-op');
       if (!this.options.skipDrill) {
         const watched = await this.phase('failover drill (kubeha drill failover)', () => this.drill());
         this.report.failover_gap_s = watched.longestGapS;
@@ -126,6 +153,8 @@ export class LabRun {
   private coordinatorPid = 0;
 
   private async startCoordinator(): Promise<void> {
+    // The agents dial the coordinator's gRPC port through the admin node's firewalld; its REST API is loopback only.
+    await openFirewalldPorts(this.admin, [`${grpcPort}/tcp`]);
     // nsenter, env and sh exec into the coordinator: this pid is the coordinator's.
     this.coordinatorPid = this.admin.daemon(
       'node',
@@ -168,13 +197,15 @@ export class LabRun {
 
   private async enrollAgents(): Promise<void> {
     const nodes = this.clusterNodes;
-    const token = (await this.api('POST', '/v1/tokens', { usageLimit: nodes.length, description: 'lab' })) as {
-      token: string;
-      caCertHash: string;
-    };
-    this.options.log(`bootstrap token for ${nodes.length} agents; coordinator CA ${token.caCertHash}`);
+    let caCertHash = '';
     await Promise.all(
       nodes.map(async (node) => {
+        // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
+        const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
+          token: string;
+          caCertHash: string;
+        };
+        caCertHash = token.caCertHash;
         const enrolled = await node.run('node', [
           `${projectRoot}/agent/main.ts`,
           'enroll',
@@ -194,7 +225,87 @@ export class LabRun {
       const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
       return agents.filter((a) => a.connected).length === nodes.length;
     });
-    this.options.log(`${nodes.length} agents enrolled and connected`);
+    this.options.log(
+      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${caCertHash}`,
+    );
+  }
+
+  private get mirrorUrl(): string {
+    return `http://${this.admin.address}:${mirrorPort}`;
+  }
+
+  private get registryMirror(): string {
+    return `${this.admin.address}:${registryPort}`;
+  }
+
+  private async startMirrors(): Promise<void> {
+    await openFirewalldPorts(this.admin, [`${mirrorPort}/tcp`]);
+    this.admin.daemon(
+      'node',
+      [`${projectRoot}/test/lab/mirror-server.ts`, String(mirrorPort), mirrorLog],
+      '/var/log/kubeha-mirror-server.log',
+    );
+    // Asked from a cluster node, as the nodes will: through the admin node's firewalld.
+    await this.until('the mirror', 60, async () => {
+      const r = await this.controlPlanes[0]!.run('curl', ['-sf', '--max-time', '1', `${this.mirrorUrl}${flannelPath}`]);
+      return r.code === 0;
+    });
+    this.options.log(`mirror: ${this.mirrorUrl} (packages, CNI manifest), registry mirror ${this.registryMirror}`);
+  }
+
+  private mirrorsSpec(): string {
+    return `
+  mirrors:
+    kubernetesPackages: { baseUrl: "${this.mirrorUrl}/k8s/v1.31/rpm/", gpgKeyUrl: none }
+    containerRuntimePackages: { baseUrl: "${this.mirrorUrl}/docker-ce/centos", gpgKeyUrl: none }
+    imageRepository: "${this.registryMirror}/k8s"
+    registries:
+      - { registry: docker.io, endpoints: ["http://${this.registryMirror}"] }
+      - { registry: registry.k8s.io, endpoints: ["http://${this.registryMirror}"] }`;
+  }
+
+  /**
+   * Every node's package repositories, registry mirrors and pause image name the lab's mirrors (and never the public
+   * homes), and the init node fetched the CNI manifest from the mirror. The stand-in dnf and containerd do not
+   * download, so what is checked is what each node was told to fetch from.
+   */
+  private checkMirrors(): boolean {
+    const checked: string[] = [];
+    const problems: string[] = [];
+    const expect = (node: LabNode, path: string, wanted: string) => {
+      const text = existsSync(node.hostPath(path)) ? readFileSync(node.hostPath(path), 'utf8') : '';
+      if (text.includes(wanted)) checked.push(`${node.name} ${path}: ${wanted}`);
+      else problems.push(`${node.name} ${path} lacks ${wanted}`);
+      for (const publicHome of ['pkgs.k8s.io', 'download.docker.com', 'registry.k8s.io/pause']) {
+        if (text.includes(publicHome)) problems.push(`${node.name} ${path} names ${publicHome}`);
+      }
+    };
+    for (const node of this.clusterNodes) {
+      expect(node, '/etc/yum.repos.d/kubernetes.repo', `baseurl=${this.mirrorUrl}/k8s/v1.31/rpm/`);
+      expect(node, '/etc/yum.repos.d/docker-ce.repo', `baseurl=${this.mirrorUrl}/docker-ce/centos/`);
+      expect(node, '/etc/containerd/certs.d/docker.io/hosts.toml', `http://${this.registryMirror}`);
+      expect(node, '/etc/containerd/config.toml', `${this.registryMirror}/k8s/pause:`);
+    }
+    expect(
+      this.controlPlanes[0]!,
+      '/var/lib/kubeha/kubeadm/init-config.yaml',
+      `imageRepository: "${this.registryMirror}/k8s"`,
+    );
+    const fetched = existsSync(this.admin.hostPath(mirrorLog))
+      ? readFileSync(this.admin.hostPath(mirrorLog), 'utf8')
+      : '';
+    const first = this.controlPlanes[0]!;
+    if (fetched.includes(`GET ${flannelPath} ${first.address} 200`))
+      checked.push(`${first.name} fetched ${flannelPath}`);
+    else
+      problems.push(
+        `${first.name} did not fetch ${flannelPath} from the mirror (mirror log: ${fetched.trim() || 'empty'})`,
+      );
+    this.report.mirrors = { checked, problems };
+    this.options.log(
+      `mirrors: ${checked.length} checks passed${problems.length ? `; problems: ${problems.join('; ')}` : ''}`,
+    );
+    return problems.length === 0;
   }
 
   clusterSpec(): string {
@@ -208,11 +319,11 @@ metadata: { name: ${clusterName} }
 spec:
   kubernetesVersion: "1.34.4"
   endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
-  networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel }
+  networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel${this.options.mirrors ? `, cniManifest: { url: "${this.mirrorUrl}${flannelPath}", allowHttp: true }` : ''} }
   hostPolicy: { firewall: managed, selinux: permissive }
   concurrency: { workers: 10 }${this.controlPlanes.length % 2 === 0 ? '\n  allowEvenControlPlanes: true' : ''}
   nodes:
-${nodes.join('\n')}
+${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
 `;
   }
 
@@ -269,6 +380,35 @@ ${nodes.join('\n')}
     await this.restartCoordinator();
     this.report.coordinator_restarted = true;
     return this.cli(['watch', runId]);
+  }
+
+  /**
+   * `kubeha apply` of the unchanged spec on the running cluster: it must exit 0 saying "up to date", and no step of
+   * its run may report a change (each step reports changed only when its apply ran, i.e. a command or a write).
+   */
+  private async reapply(): Promise<boolean> {
+    const started = Date.now();
+    let upToDate = false;
+    const exitOk = await this.cli(['apply', '-f', '/root/cluster.yaml'], (line) => {
+      if (line.includes('up to date, nothing changed on any node')) upToDate = true;
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const { runs } = (await this.api('GET', `/v1/runs?cluster=${clusterName}`)) as { runs: { id: string }[] };
+    const last = runs.at(-1);
+    const run = last
+      ? ((await this.api('GET', `/v1/runs/${last.id}`)) as { steps: { id: string; kind: string; changed: boolean }[] })
+      : { steps: [] };
+    this.report.reapply = {
+      exit_ok: exitOk,
+      up_to_date: upToDate,
+      seconds,
+      changed_steps: run.steps.filter((s) => s.changed).map((s) => s.id),
+      step_kinds: [...new Set(run.steps.map((s) => s.kind))],
+    };
+    this.options.log(
+      `second apply: exit ${exitOk ? 0 : 'non-zero'} in ${seconds.toFixed(1)} s, ${upToDate ? 'up to date' : 'NOT up to date'}, steps that changed something: ${this.report.reapply.changed_steps.join(', ') || 'none'}`,
+    );
+    return exitOk && upToDate && this.report.reapply.changed_steps.length === 0;
   }
 
   private async readyzThroughVip(): Promise<boolean> {

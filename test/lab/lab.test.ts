@@ -67,8 +67,14 @@ describe('npm run lab', () => {
       'deploy (kubeha apply)',
       'readyz through the VIP',
       'verify (kubeha verify)',
+      'apply the same spec again',
       'failover drill (kubeha drill failover)',
     ]);
+    // AND applying the same spec again was a no-op that said so: exit 0, "up to date", no step changed anything,
+    // and no kubeadm join or reset (nor join credentials) was even planned
+    expect(report.reapply).toMatchObject({ exit_ok: true, up_to_date: true, changed_steps: [] });
+    for (const kind of ['kubeadm-join', 'join-credentials', 'kubeadm-reset'])
+      expect(report.reapply?.step_kinds).not.toContain(kind);
     expect(output).toContain('== kubeha lab report');
     expect(code).toBe(0);
     // AND after teardown no namespace, mount, process or directory of the lab remains
@@ -120,6 +126,27 @@ describe('npm run lab', () => {
     expect(output).toContain('killing the coordinator (SIGKILL) in the middle of the deploy');
     expect(report.run_succeeded).toBe(true);
     expect(report.verify_ok).toBe(true);
+    expect(code).toBe(0);
+    expectNothingLeft(report);
+  }, 900_000);
+
+  it('deploys an air-gapped cluster: every package repository, registry, image repository and the CNI manifest from mirrors in the lab', async () => {
+    const { code, output, report } = await runLab('mirrors', [
+      '--control-planes',
+      '1',
+      '--workers',
+      '1',
+      '--skip-drill',
+      '--mirrors',
+    ]);
+    expect(report.error, output.slice(-4000)).toBeUndefined();
+    expect(report.run_succeeded).toBe(true);
+    // Each node's repositories, registry mirror and pause image name the mirrors, the init node's kubeadm config
+    // names the image repository, and the CNI manifest came from the mirror: 4 checks per node, 2 more.
+    expect(report.mirrors?.problems).toEqual([]);
+    expect(report.mirrors?.checked).toHaveLength(4 * 2 + 2);
+    expect(report.verify_ok).toBe(true);
+    expect(report.reapply).toMatchObject({ up_to_date: true, changed_steps: [] });
     expect(code).toBe(0);
     expectNothingLeft(report);
   }, 900_000);

@@ -8,7 +8,7 @@ import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--mirrors]
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
 const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
@@ -18,6 +18,8 @@ const requiredTools: { command: string; args: string[]; apt: string; dnf: string
   { command: 'curl', args: ['--version'], apt: 'curl', dnf: 'curl' },
   { command: 'openssl', args: ['version'], apt: 'openssl', dnf: 'openssl' },
   { command: 'nsenter', args: ['--version'], apt: 'util-linux', dnf: 'util-linux' },
+  { command: 'firewall-cmd', args: ['--version'], apt: 'firewalld', dnf: 'firewalld' },
+  { command: 'dbus-daemon', args: ['--version'], apt: 'dbus', dnf: 'dbus-daemon' },
 ];
 
 function missingTools(): typeof requiredTools {
@@ -42,6 +44,11 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
   lines.push(`  deploy run succeeded:     ${report.run_succeeded}`);
   lines.push(`  /readyz through the VIP:  ${report.readyz_through_vip}`);
   lines.push(`  verify all green:         ${report.verify_ok}`);
+  if (report.reapply) {
+    lines.push(
+      `  same spec applied again:  ${report.reapply.up_to_date ? 'up to date' : 'NOT up to date'} in ${report.reapply.seconds.toFixed(1)} s, ${report.reapply.changed_steps.length} step(s) changed something`,
+    );
+  }
   lines.push(
     `  failover gap:             ${report.failover_gap_s === null ? 'not measured' : `${report.failover_gap_s} s`}`,
   );
@@ -66,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      mirrors: { type: 'boolean', default: false },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -114,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     subnet: values.subnet,
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
+    mirrors: values.mirrors,
     log: (line) => console.log(line),
   });
   let interrupted = false;

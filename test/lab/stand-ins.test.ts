@@ -2,7 +2,9 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJoinCommands } from '../../agent/kubeadm/join-command.ts';
 import { renderInitConfig, renderJoinConfig } from '../../agent/kubeadm/kubeadm-config.ts';
+import { firewallRulesFor } from '../../agent/steps/host-prep.ts';
 import { caCertHash } from '../../common/ca-hash.ts';
+import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
 import type { LabNode } from './lab-node.ts';
 
@@ -81,6 +83,9 @@ describe('stand-ins inside lab nodes', () => {
     lab = LabNetwork.create({ id: `s${process.pid.toString(36)}`, subnet });
     cp1 = await lab.addNode('cp1', 11);
     w1 = await lab.addNode('w1', 21);
+    // The nodes run the real firewalld: open what host-prep would, before anything listens.
+    await openFirewalldPorts(cp1, firewallRulesFor({ role: 'control-plane', cni: 'flannel', lbPort: 16443 }).ports);
+    await openFirewalldPorts(w1, firewallRulesFor({ role: 'worker', cni: 'flannel', lbPort: 0 }).ports);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../../coordinator/cli/api-client.ts';
 import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
@@ -41,6 +44,19 @@ async function deploy(api: SimCoordinator['api'], spec: unknown, name: string) {
   return waitForRunEnd(api, run.id);
 }
 
+function kubehaCli(s: SimCoordinator, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cli, '--server', s.coordinator.apiUrl, ...args],
+      { timeout: 60_000, env: { ...process.env, KUBEHA_TOKEN: s.coordinator.adminToken } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 function runEvents(runId: string) {
   return sim!.coordinator.store.events.after(runId, 0);
 }
@@ -76,7 +92,7 @@ describe('re-applying a spec to a deployed cluster', () => {
     for (const p of preflights) expect(p.params['alreadyMember']).toBe(true);
     expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-join');
     expect(second.steps.map((s) => s.kind)).not.toContain('join-credentials');
-    expect(second.steps.map((s) => s.kind)).not.toContain('cleanup-failed-join');
+    expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-reset');
     // AND no step changed anything, and the run says so
     const detail = await sim.api.request<{ steps: { id: string; changed: boolean }[] }>('GET', `/v1/runs/${second.id}`);
     expect(detail.steps.filter((s) => s.changed).map((s) => s.id)).toEqual([]);
@@ -115,6 +131,19 @@ describe('re-applying a spec to a deployed cluster', () => {
     expect(cluster.differences).toEqual([
       { path: 'spec.nodes[w3]', desired: { name: 'w3', address: '10.10.1.3', prefixLength: 16, role: 'worker' } },
     ]);
+    // AND `kubeha get cluster grow` prints both specs and the difference as YAML
+    const printed = await kubehaCli(sim, ['get', 'cluster', 'grow', '-o', 'yaml']);
+    expect(printed.code, printed.stderr).toBe(0);
+    const view = parseYaml(printed.stdout) as {
+      upToDate: boolean;
+      differences: { path: string; applied: unknown; desired: unknown }[];
+      desiredSpec: { spec: { nodes: unknown[] } };
+      appliedSpec: { spec: { nodes: unknown[] } };
+    };
+    expect(view.upToDate).toBe(false);
+    expect(view.differences.map((d) => [d.path, d.applied])).toEqual([['spec.nodes[w3]', null]]);
+    expect(view.desiredSpec.spec.nodes).toHaveLength(3);
+    expect(view.appliedSpec.spec.nodes).toHaveLength(2);
     // AND verify works from the applied spec: w3 is not among the nodes it checks
     const verify = await sim.api.request<{ id: string }>('POST', '/v1/clusters/grow/runs', { kind: 'verify' });
     const verified = await waitForRunEnd(sim.api, verify.id);
@@ -145,9 +174,9 @@ describe('nodes without an agent', () => {
     });
     const done = await waitForRunEnd(sim.api, run.id);
     expect(done.state).toBe('failed');
-    expect(done.error).toContain('waiting for an agent that reports 10.231.0.23 (w2)');
-    expect(runEvents(run.id).map((e) => e.message)).toContain(
-      'preflight/w2: waiting for an agent that reports 10.231.0.23 (w2)',
+    expect(done.error).toContain('waiting for an agent bound to w2 (10.231.0.23)');
+    expect(runEvents(run.id).map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/^preflight\/w2: waiting for an agent bound to w2 \(10\.231\.0\.23\)/),
     );
   });
 });

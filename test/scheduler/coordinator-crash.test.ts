@@ -39,6 +39,7 @@ async function deploy(name: string, killAt: number[]): Promise<Outcome> {
     coordinator: `127.0.0.1:${ports.grpcPort}`,
     caPem: coordinator.caPem,
     token,
+    approveWith: coordinator.api,
     nodes,
     executions,
     script: simScript({ default: 40 }),

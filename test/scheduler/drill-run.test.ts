@@ -91,17 +91,16 @@ async function deployedCluster(
     coordinator: sim.grpcAddress,
     caPem: sim.coordinator.caCertificatePem,
     token,
+    approveWith: sim.api,
     nodes,
     executions: world.executions,
     heartbeatMs: 100,
     script: simScript({ default: 5 }, (step) =>
       step.kind === 'kubeadm-init'
-        ? { outputs: { caCertHash: caCertHash(caPem), caCertPem: caPem } }
-        : step.kind === 'verify'
-          ? { outputs: { kubeconfig } }
-          : step.kind === 'failover-drill-action'
-            ? actionBehaviour(step)
-            : undefined,
+        ? { outputs: { caCertHash: caCertHash(caPem), caCertPem: caPem, kubeconfig } }
+        : step.kind === 'failover-drill-action'
+          ? actionBehaviour(step)
+          : undefined,
     ),
   });
   for (const a of agents) a.start();
@@ -222,6 +221,7 @@ describe('the drill-failover run', () => {
     expect(printed).toContain('new VIP holder: cp1; after the restore: cp2');
     expect(printed).toContain('new VIP holder: none (the VIP stayed)');
     expect(printed).not.toMatch(/max simultaneous VIP holders: [^1]/);
+    expect(printed).toContain('VIP holders as the agents report them in their heartbeats');
     expect(printed.match(/max simultaneous VIP holders: 1/g)).toHaveLength(3);
     expect(sim!.logs.join('')).not.toContain('the failover drill failed');
   }, 60_000);
@@ -287,6 +287,7 @@ describe('the drill-failover run', () => {
       coordinator: `127.0.0.1:${ports.grpcPort}`,
       caPem: coordinator.caPem,
       token,
+      approveWith: coordinator.api,
       nodes,
       executions,
       heartbeatMs: 100,

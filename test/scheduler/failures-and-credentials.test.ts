@@ -31,6 +31,7 @@ async function fleet(
     coordinator: s.grpcAddress,
     caPem: s.coordinator.caCertificatePem,
     token,
+    approveWith: s.api,
     nodes,
     executions,
     script,
@@ -69,7 +70,7 @@ describe('failures, retries and join credentials', () => {
       .filter((e) => e.node === 'cp2' || e.kind === 'remove-etcd-member')
       .map((e) => `${e.kind}@${e.node}#${e.attempt}`);
     const firstJoin = order.indexOf('kubeadm-join@cp2#1');
-    const cleanup = order.indexOf('cleanup-failed-join@cp2#1');
+    const cleanup = order.indexOf('kubeadm-reset@cp2#1');
     const removeMember = order.findIndex((o) => o.startsWith('remove-etcd-member@cp1'));
     const retry = order.indexOf('kubeadm-join@cp2#2');
     expect(firstJoin).toBeGreaterThanOrEqual(0);

@@ -82,18 +82,18 @@ export function simFacts(node: SimNode): NodeFacts {
   };
 }
 
-/** Delays per step kind (ms) and the outputs real steps report: the CA hash from init, a kubeconfig from verify. */
+/** The admin kubeconfig a simulated kubeadm-init reports: its server is the sim spec's endpoint. */
+export const simKubeconfig =
+  'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.10.255.100:16443\n  name: sim\n';
+
+/** Delays per step kind (ms) and the outputs real steps report: the CA hash and the admin kubeconfig from init. */
 export function simScript(
   delays: Partial<Record<string, number>> = {},
   override?: (step: SimStep) => Partial<SimBehaviour> | undefined,
 ): SimScript {
   return (step) => {
     const outputs: Record<string, string> =
-      step.kind === 'kubeadm-init'
-        ? { caCertHash: `sha256:${hex('sim-ca', 64)}` }
-        : step.kind === 'verify'
-          ? { kubeconfig: 'apiVersion: v1\nkind: Config\nclusters: []\n' }
-          : {};
+      step.kind === 'kubeadm-init' ? { caCertHash: `sha256:${hex('sim-ca', 64)}`, kubeconfig: simKubeconfig } : {};
     return { delayMs: delays[step.kind] ?? delays['default'] ?? 20, outputs, ...override?.(step) };
   };
 }
@@ -108,6 +108,8 @@ export async function enrollSimAgents(options: {
   executions: SimExecution[];
   heartbeatMs?: number;
   parallel?: number;
+  /** Approves each enrolled agent for its node through this API (what an operator does with `kubeha agents approve`). */
+  approveWith?: ApiClient;
 }): Promise<SimAgent[]> {
   const keys = await generateEcdsaKeyPair();
   const proto = loadAgentGateway();
@@ -134,6 +136,9 @@ export async function enrollSimAgents(options: {
           (error, response) => (error || !response ? reject(error) : resolve(response)),
         ),
       );
+      if (options.approveWith) {
+        await options.approveWith.request('POST', `/v1/agents/${reply.agent_id}/approve`, { node: node.name });
+      }
       agents[index] = new SimAgent({
         node: node.name,
         agentId: reply.agent_id,
@@ -185,6 +190,7 @@ export async function startSimFleet(
     nodes,
     executions,
     script: options.script,
+    approveWith: sim.api,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
   for (const a of agents) a.start();

@@ -68,7 +68,13 @@ export function agentToReply(agent: AgentRecord) {
   };
 }
 
-export function agentsRoutes(deps: { store: Store; gateway: AgentGatewayServer; now: () => number }): ApiPlugin {
+export function agentsRoutes(deps: {
+  store: Store;
+  gateway: AgentGatewayServer;
+  now: () => number;
+  /** Told when an agent is revoked, to drop it from caches (the scheduler's bindings and index). */
+  onRevoked?: (agentId: string) => void;
+}): ApiPlugin {
   const find = (id: string) => {
     const agent = deps.store.agents.get(id);
     if (!agent) throw new KubehaError(ErrorCode.notFound, `no agent ${id}`);
@@ -102,9 +108,38 @@ export function agentsRoutes(deps: { store: Store; gateway: AgentGatewayServer; 
       async (request) => {
         const agent = find(request.params.id);
         if (agent.revokedAt === null) deps.store.agents.update(agent.id, { revokedAt: deps.now(), connected: false });
+        deps.store.bindings.removeAgent(agent.id);
+        deps.onRevoked?.(agent.id);
         deps.gateway.disconnect(agent.id, 'the agent was revoked');
         request.log.info({ agentId: agent.id }, 'agent revoked');
         return agentToReply(find(agent.id));
+      },
+    );
+    app.post(
+      '/v1/agents/:id/approve',
+      {
+        schema: {
+          summary:
+            'Approve an agent for a node: it may serve the node of that name (in any cluster) once it reports the ' +
+            'node’s address, unless another agent is already bound to it',
+          params: IdParams,
+          body: Type.Object(
+            {
+              node: Type.String({
+                pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: AgentReply, ...clientErrorReplies },
+        },
+      },
+      async (request) => {
+        const agent = find(request.params.id);
+        if (agent.revokedAt !== null) throw new KubehaError(ErrorCode.conflict, `agent ${agent.id} is revoked`);
+        deps.store.bindings.approve(agent.id, request.body.node, deps.now());
+        request.log.info({ agentId: agent.id, node: request.body.node }, 'agent approved for node');
+        return agentToReply(agent);
       },
     );
   };

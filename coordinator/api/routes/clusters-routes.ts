@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
-import { indexAgentsByAddress } from '../../scheduler/agent-for-node.ts';
+import { AgentsByAddress } from '../../scheduler/agent-for-node.ts';
 import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
 import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
@@ -23,7 +23,8 @@ const NodeReply = Type.Object({
   agentId: Type.Union([Type.String(), Type.Null()]),
   hostname: Type.Union([Type.String(), Type.Null()]),
   connected: Type.Boolean(),
-  holdsVip: Type.Boolean(),
+  holdsVip: Type.Boolean({ description: 'reported by the agent itself in its heartbeats, not observed' }),
+  bound: Type.Boolean({ description: 'true when the agent is bound to the node; false: only proposed by its address' }),
 });
 
 const ClusterReply = Type.Object(
@@ -85,7 +86,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
     return cluster;
   };
   const toReply = (cluster: ClusterRecord) => {
-    const index = indexAgentsByAddress(deps.store.agents.list());
+    const index = new AgentsByAddress(deps.store.agents.list());
     const runs = deps.store.runs.list(cluster.name);
     const last = runs[runs.length - 1];
     const { endpoint } = cluster.spec.spec;
@@ -96,7 +97,9 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       initialized: cluster.initializedAt !== null,
       endpoint: `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
       nodes: cluster.spec.spec.nodes.map((n) => {
-        const agent = index.get(n.address);
+        // The bound agent serves the node; before a binding, the agent reporting its address is only a proposal.
+        const boundId = deps.store.bindings.bound(cluster.name, n.name);
+        const agent = boundId === undefined ? index.get(n.address) : deps.store.agents.get(boundId);
         return {
           name: n.name,
           address: n.address,
@@ -105,6 +108,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
           hostname: agent?.hostname ?? null,
           connected: agent?.connected ?? false,
           holdsVip: agent?.holdsVip ?? false,
+          bound: boundId !== undefined,
         };
       }),
       lastRun: last ? runToReply(last) : null,

@@ -14,7 +14,7 @@ export const RunReply = Type.Object(
     id: Type.String(),
     cluster: Type.String(),
     kind: Type.String(),
-    state: Type.String({ description: 'running | cancelling | succeeded | failed | cancelled' }),
+    state: Type.String({ description: 'running | succeeded | failed | cancelled' }),
     createdAt: Type.String({ format: 'date-time' }),
     finishedAt: Time,
     error: Type.Union([Type.String(), Type.Null()]),

@@ -13,6 +13,7 @@ const TokenReply = Type.Object({
   usageLimit: Type.Integer(),
   usedCount: Type.Integer(),
   expired: Type.Boolean(),
+  node: Type.Optional(Type.String()),
 });
 
 const CreateTokenBody = Type.Object(
@@ -20,6 +21,13 @@ const CreateTokenBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 200 })),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600 })),
     usageLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    node: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$',
+        maxLength: 253,
+        description: 'Scopes the token to one node: an agent enrolled with it may serve the node of that name',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -31,8 +39,9 @@ const CreatedTokenReply = Type.Object({
   enrollCommand: Type.String(),
 });
 
-function tokenToReply(token: StoredBootstrapToken, now: number) {
+function tokenToReply(token: StoredBootstrapToken, now: number, node?: string) {
   return {
+    ...(node === undefined ? {} : { node }),
     id: token.id,
     description: token.description,
     createdAt: new Date(token.createdAt).toISOString(),
@@ -72,10 +81,13 @@ export function tokensRoutes(deps: {
           usageLimit: body.usageLimit ?? 1,
           usedCount: 0,
         };
-        deps.store.tokens.insert(stored);
+        deps.store.transaction(() => {
+          deps.store.tokens.insert(stored);
+          if (body.node !== undefined) deps.store.bindings.setTokenScope(token.id, body.node);
+        });
         request.log.info({ tokenId: token.id, usageLimit: stored.usageLimit }, 'bootstrap token created');
         return reply.code(201).send({
-          ...tokenToReply(stored, now),
+          ...tokenToReply(stored, now, body.node),
           token: token.token,
           caCertHash: deps.caCertHash,
           enrollCommand: `kubeha-agent enroll --coordinator ${deps.gatewayAddress} --token ${token.token} --ca-cert-hash ${deps.caCertHash}`,
@@ -92,7 +104,9 @@ export function tokensRoutes(deps: {
       },
       async () => {
         const now = deps.now();
-        return { tokens: deps.store.tokens.list().map((t) => tokenToReply(t, now)) };
+        return {
+          tokens: deps.store.tokens.list().map((t) => tokenToReply(t, now, deps.store.bindings.tokenScope(t.id))),
+        };
       },
     );
     app.delete(

@@ -23,7 +23,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The drill's measured figures, one block per action. */
 export function formatDrillReport(report: DrillReportView): string {
-  const lines = [`failover drill: ${report.ok ? 'ok' : 'FAILED'}`];
+  const lines = [
+    `failover drill: ${report.ok ? 'ok' : 'FAILED'}`,
+    // The /readyz figures are measured by the coordinator; who holds the VIP is what each agent says of itself.
+    '  (VIP holders as the agents report them in their heartbeats; the /readyz gap is measured through the endpoint)',
+  ];
   for (const a of report.actions) {
     lines.push(
       `  ${a.action} on ${a.initialHolder ?? '(no single VIP holder)'}: ${a.ok ? 'ok' : 'FAILED'}`,

@@ -7,9 +7,12 @@ export async function startRunCommand(
   cluster: string,
   kind: 'deploy' | 'verify' | 'drill-failover' | 'reset',
   output: WatchOutput,
-  options: { watch: boolean },
+  options: { watch: boolean; waitForAgents?: boolean },
 ): Promise<number> {
-  const run = await api.request<{ id: string }>('POST', `/v1/clusters/${encodeURIComponent(cluster)}/runs`, { kind });
+  const run = await api.request<{ id: string }>('POST', `/v1/clusters/${encodeURIComponent(cluster)}/runs`, {
+    kind,
+    ...(options.waitForAgents ? { waitForAgents: true } : {}),
+  });
   output.write(`${kind} run ${run.id} of ${cluster} started\n`);
   return options.watch ? watchCommand(api, run.id, output) : 0;
 }

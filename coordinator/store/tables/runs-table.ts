@@ -49,7 +49,7 @@ export function runsTable(sql: SqlAccess): RunStore {
       cluster === undefined
         ? rows('SELECT * FROM runs ORDER BY created_at, id')
         : rows('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id', cluster),
-    unfinished: () => rows("SELECT * FROM runs WHERE state IN ('running', 'cancelling') ORDER BY created_at, id"),
+    unfinished: () => rows("SELECT * FROM runs WHERE state = 'running' ORDER BY created_at, id"),
     update: (id, update) => updateColumns(sql, 'runs', columns, update, 'id = ?', [id]),
   };
 }

@@ -1,9 +1,10 @@
 // stand-in for systemctl: behaves like systemctl at its interface for the units a kubeha node has — start, stop,
 // restart, reload, reload-or-restart, try-restart, status, is-active, is-enabled, enable/disable [--now], mask,
-// unmask, daemon-reload, list-units — starting the REAL keepalived and haproxy (and the stand-in kubelet and
-// containerd) inside the lab node. Unit state lives in the node's /var/lib, running pids in its /run.
+// unmask, daemon-reload, list-units — starting the REAL keepalived, haproxy and firewalld (and the stand-in kubelet
+// and containerd) inside the lab node. Unit state lives in the node's /var/lib, running pids in its /run.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { firewalldPid, reloadFirewalld, startFirewalld, stopFirewalld } from '../lab-firewalld.ts';
 import { isInstalled } from './package-database.ts';
 
 interface UnitDefinition {
@@ -29,7 +30,7 @@ const units: Record<string, UnitDefinition> = {
   kubelet: { pkg: 'kubelet', argv: ['kubelet'] },
   containerd: { pkg: 'containerd.io', argv: ['containerd'] },
   chronyd: { pkg: 'chrony', argv: ['sleep', 'infinity'] },
-  firewalld: { pkg: 'firewalld', argv: ['sleep', 'infinity'] },
+  firewalld: { pkg: 'firewalld', argv: ['firewalld'] },
 };
 
 const stateDir = '/var/lib/systemd-stand-in';
@@ -64,6 +65,7 @@ function exists(name: string): boolean {
 }
 
 function mainPid(name: string): number | undefined {
+  if (name === 'firewalld') return firewalldPid();
   try {
     const pid = Number(readFileSync(`${runDir}/${name}.pid`, 'utf8'));
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -97,6 +99,7 @@ async function start(name: string): Promise<number> {
     return 1;
   }
   if (activeState(name) === 'active') return 0;
+  if (name === 'firewalld') return startFirewalldUnit();
   const unit = units[name]!;
   mkdirSync(runDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
@@ -133,10 +136,29 @@ async function start(name: string): Promise<number> {
   return 0;
 }
 
+async function startFirewalldUnit(): Promise<number> {
+  mkdirSync(runDir, { recursive: true });
+  rmSync(`${runDir}/firewalld.failed`, { force: true });
+  try {
+    await startFirewalld();
+    return 0;
+  } catch (error) {
+    writeFileSync(`${runDir}/firewalld.failed`, '');
+    process.stderr.write(
+      `Job for firewalld.service failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return 1;
+  }
+}
+
 async function stop(name: string): Promise<number> {
   if (!exists(name)) {
     process.stderr.write(`Failed to stop ${name}.service: Unit ${name}.service not loaded.\n`);
     return 5;
+  }
+  if (name === 'firewalld') {
+    await stopFirewalld();
+    return 0;
   }
   const pid = mainPid(name);
   if (pid !== undefined) {
@@ -159,6 +181,7 @@ async function stop(name: string): Promise<number> {
 }
 
 async function reload(name: string): Promise<number> {
+  if (name === 'firewalld' && reloadFirewalld()) return 0;
   const pid = mainPid(name);
   const signal = units[name]?.reloadSignal;
   if (pid === undefined || !signal) {

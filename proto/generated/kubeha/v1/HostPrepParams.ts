@@ -10,6 +10,8 @@ export interface HostPrepParams {
   'firewall'?: (string);
   'cni'?: (string);
   'lb_port'?: (number);
+  'pod_subnet'?: (string);
+  'keepalived'?: (boolean);
 }
 
 export interface HostPrepParams__Output {
@@ -20,4 +22,6 @@ export interface HostPrepParams__Output {
   'firewall': (string);
   'cni': (string);
   'lb_port': (number);
+  'pod_subnet': (string);
+  'keepalived': (boolean);
 }

@@ -8,7 +8,7 @@ import type { LoadBalancerParams as _kubeha_v1_LoadBalancerParams, LoadBalancerP
 import type { KubeadmInitParams as _kubeha_v1_KubeadmInitParams, KubeadmInitParams__Output as _kubeha_v1_KubeadmInitParams__Output } from '../../kubeha/v1/KubeadmInitParams.ts';
 import type { KubeadmJoinParams as _kubeha_v1_KubeadmJoinParams, KubeadmJoinParams__Output as _kubeha_v1_KubeadmJoinParams__Output } from '../../kubeha/v1/KubeadmJoinParams.ts';
 import type { JoinCredentialsParams as _kubeha_v1_JoinCredentialsParams, JoinCredentialsParams__Output as _kubeha_v1_JoinCredentialsParams__Output } from '../../kubeha/v1/JoinCredentialsParams.ts';
-import type { CleanupFailedJoinParams as _kubeha_v1_CleanupFailedJoinParams, CleanupFailedJoinParams__Output as _kubeha_v1_CleanupFailedJoinParams__Output } from '../../kubeha/v1/CleanupFailedJoinParams.ts';
+import type { KubeadmResetParams as _kubeha_v1_KubeadmResetParams, KubeadmResetParams__Output as _kubeha_v1_KubeadmResetParams__Output } from '../../kubeha/v1/KubeadmResetParams.ts';
 import type { RemoveEtcdMemberParams as _kubeha_v1_RemoveEtcdMemberParams, RemoveEtcdMemberParams__Output as _kubeha_v1_RemoveEtcdMemberParams__Output } from '../../kubeha/v1/RemoveEtcdMemberParams.ts';
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from '../../kubeha/v1/CniParams.ts';
 import type { VerifyParams as _kubeha_v1_VerifyParams, VerifyParams__Output as _kubeha_v1_VerifyParams__Output } from '../../kubeha/v1/VerifyParams.ts';
@@ -28,12 +28,12 @@ export interface RunStep {
   'kubeadm_init'?: (_kubeha_v1_KubeadmInitParams | null);
   'kubeadm_join'?: (_kubeha_v1_KubeadmJoinParams | null);
   'join_credentials'?: (_kubeha_v1_JoinCredentialsParams | null);
-  'cleanup_failed_join'?: (_kubeha_v1_CleanupFailedJoinParams | null);
+  'kubeadm_reset'?: (_kubeha_v1_KubeadmResetParams | null);
   'remove_etcd_member'?: (_kubeha_v1_RemoveEtcdMemberParams | null);
   'cni'?: (_kubeha_v1_CniParams | null);
   'verify'?: (_kubeha_v1_VerifyParams | null);
   'failover_drill_action'?: (_kubeha_v1_FailoverDrillActionParams | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"cleanup_failed_join"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
 }
 
 export interface RunStep__Output {
@@ -50,10 +50,10 @@ export interface RunStep__Output {
   'kubeadm_init'?: (_kubeha_v1_KubeadmInitParams__Output | null);
   'kubeadm_join'?: (_kubeha_v1_KubeadmJoinParams__Output | null);
   'join_credentials'?: (_kubeha_v1_JoinCredentialsParams__Output | null);
-  'cleanup_failed_join'?: (_kubeha_v1_CleanupFailedJoinParams__Output | null);
+  'kubeadm_reset'?: (_kubeha_v1_KubeadmResetParams__Output | null);
   'remove_etcd_member'?: (_kubeha_v1_RemoveEtcdMemberParams__Output | null);
   'cni'?: (_kubeha_v1_CniParams__Output | null);
   'verify'?: (_kubeha_v1_VerifyParams__Output | null);
   'failover_drill_action'?: (_kubeha_v1_FailoverDrillActionParams__Output | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"cleanup_failed_join"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
 }

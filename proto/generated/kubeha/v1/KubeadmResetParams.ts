@@ -1,10 +1,10 @@
 // Original file: proto/kubeha/v1/agent.proto
 
 
-export interface CleanupFailedJoinParams {
+export interface KubeadmResetParams {
   'node_name'?: (string);
 }
 
-export interface CleanupFailedJoinParams__Output {
+export interface KubeadmResetParams__Output {
   'node_name': (string);
 }

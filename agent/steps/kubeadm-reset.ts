@@ -7,12 +7,12 @@ import { ipvsServiceCount, withoutKubernetesRules } from '../kubeadm/kubernetes-
 import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
 import { parseStepParams, patterns } from './step-params.ts';
 
-const CleanupFailedJoinParamsSchema = Type.Object(
+const KubeadmResetParamsSchema = Type.Object(
   { nodeName: Type.String({ pattern: patterns.hostname }) },
   { additionalProperties: false },
 );
 
-export type CleanupFailedJoinParams = Static<typeof CleanupFailedJoinParamsSchema>;
+export type KubeadmResetParams = Static<typeof KubeadmResetParamsSchema>;
 
 const procIpVs = '/proc/net/ip_vs';
 const families = [
@@ -46,7 +46,7 @@ async function kubeadmState(host: Host): Promise<string[]> {
   return found;
 }
 
-async function plan(ctx: StepContext<CleanupFailedJoinParams>): Promise<PlannedChange[]> {
+async function plan(ctx: StepContext<KubeadmResetParams>): Promise<PlannedChange[]> {
   const { host, params } = ctx;
   const hostname = (await host.facts()).hostname.toLowerCase();
   if (params.nodeName !== hostname && params.nodeName !== hostname.split('.')[0]) {
@@ -111,8 +111,8 @@ async function plan(ctx: StepContext<CleanupFailedJoinParams>): Promise<PlannedC
  * Makes a node whose join failed joinable again: kubeadm reset -f, then what reset leaves behind
  * (/var/lib/etcd, /etc/cni/net.d, Kubernetes iptables chains, IPVS services). Refuses on a node of another name.
  */
-export const cleanupFailedJoinStep = plannedStep<CleanupFailedJoinParams>({
-  kind: 'cleanup-failed-join',
-  parseParams: (raw) => parseStepParams('cleanup-failed-join', CleanupFailedJoinParamsSchema, raw),
+export const kubeadmResetStep = plannedStep<KubeadmResetParams>({
+  kind: 'kubeadm-reset',
+  parseParams: (raw) => parseStepParams('kubeadm-reset', KubeadmResetParamsSchema, raw),
   plan,
 });

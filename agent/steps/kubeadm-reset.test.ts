@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
-import { cleanupFailedJoinStep } from './cleanup-failed-join.ts';
+import { kubeadmResetStep } from './kubeadm-reset.ts';
 import { runStep } from './step-runner.ts';
 
 const dirtyV4 = `*nat
@@ -40,7 +40,7 @@ function resets(host: FakeHost): void {
   }
 }
 
-describe('cleanup-failed-join', () => {
+describe('kubeadm-reset', () => {
   it('GIVEN a failed control-plane join WHEN cleaned THEN reset, etcd data, CNI config, Kubernetes iptables rules and IPVS go', async () => {
     const host = failedControlPlane();
     // check, apply's plan, the apply itself, then the check after.
@@ -49,7 +49,7 @@ describe('cleanup-failed-join', () => {
     host.expect('kubeadm', ['reset', '-f'], { effect: resets });
     host.expect('iptables-restore', []);
     host.expect('ipvsadm', ['--clear'], { effect: (h) => h.setFile('/proc/net/ip_vs', ipvs.split('TCP')[0]!) });
-    const result = await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master2' }, { host });
+    const result = await runStep(kubeadmResetStep, { nodeName: 'k8s-master2' }, { host });
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changes).toEqual([
@@ -78,7 +78,7 @@ describe('cleanup-failed-join', () => {
       return realExec(command, args, options);
     };
     host.expect('iptables-restore', []);
-    const result = await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master2' }, { host });
+    const result = await runStep(kubeadmResetStep, { nodeName: 'k8s-master2' }, { host });
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(restored).toBe(cleanV4);
@@ -88,14 +88,14 @@ describe('cleanup-failed-join', () => {
     const host = new FakeHost({ facts: { hostname: 'k8s-master2' } });
     host.stub('iptables-save', [], { stdout: cleanV4 });
     host.stub('ip6tables-save', [], { stdout: '' });
-    const result = await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master2' }, { host });
+    const result = await runStep(kubeadmResetStep, { nodeName: 'k8s-master2' }, { host });
     expect(result).toMatchObject({ outcome: 'succeeded', changed: false });
     expect(host.commandLines()).toEqual(['iptables-save', 'ip6tables-save']);
   });
 
   it('GIVEN the step lands on another node WHEN run THEN it refuses and touches nothing', async () => {
     const host = failedControlPlane();
-    const result = await runStep(cleanupFailedJoinStep, { nodeName: 'k8s-master3' }, { host });
+    const result = await runStep(kubeadmResetStep, { nodeName: 'k8s-master3' }, { host });
     expect(result.outcome).toBe('failed');
     expect(result.error?.message).toMatch(/this node is k8s-master2\.example\.com, not k8s-master3/);
     expect(host.commandLines()).toEqual([]);

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { specDifferences, unsupportedChanges } from './spec-changes.ts';
+
+function spec(patch: {
+  nodes?: { name: string; address: string; role: string }[];
+  version?: string;
+  workers?: number;
+}) {
+  return requireClusterSpec({
+    apiVersion: 'kubeha.io/v1',
+    kind: 'Cluster',
+    metadata: { name: 'c' },
+    spec: {
+      kubernetesVersion: patch.version ?? '1.34.4',
+      endpoint: { vip: '10.0.0.100', interface: 'eth0' },
+      concurrency: { workers: patch.workers ?? 10 },
+      nodes: patch.nodes ?? [
+        { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
+        { name: 'w1', address: '10.0.0.21', role: 'worker' },
+      ],
+    },
+  });
+}
+
+describe('unsupportedChanges', () => {
+  it('GIVEN the applied spec again THEN nothing is refused', () => {
+    expect(unsupportedChanges(spec({}), spec({}), ['cp1', 'w1'])).toEqual([]);
+  });
+
+  it('GIVEN a setting the planner applies again (worker concurrency) THEN it is allowed and listed as a difference', () => {
+    expect(unsupportedChanges(spec({}), spec({ workers: 3 }), ['cp1', 'w1'])).toEqual([]);
+    expect(specDifferences(spec({}), spec({ workers: 3 }))).toEqual([
+      { path: 'spec.concurrency.workers', applied: 10, desired: 3 },
+    ]);
+  });
+
+  it('GIVEN nodes added, removed or moved, or a new Kubernetes version THEN each is refused by name', () => {
+    const moved = spec({
+      version: '1.35.1',
+      nodes: [
+        { name: 'cp1', address: '10.0.0.12', role: 'control-plane' },
+        { name: 'w2', address: '10.0.0.22', role: 'worker' },
+      ],
+    });
+    const problems = unsupportedChanges(spec({}), moved, ['cp1', 'w1']);
+    expect(problems).toEqual([
+      'node(s) w1 are members of the cluster but not in the spec: removing nodes is not supported yet (run reset to take the whole cluster down)',
+      'node(s) w2 are not in the applied spec: adding nodes to a deployed cluster is not supported yet',
+      'spec.nodes[cp1].address: 10.0.0.11 -> 10.0.0.12 cannot change on a deployed node',
+      'spec.kubernetesVersion: "1.34.4" -> "1.35.1" cannot change on a deployed cluster',
+    ]);
+  });
+
+  it('GIVEN no applied spec yet (a failed first deploy) THEN only members missing from the spec are refused', () => {
+    const onlyCp = spec({ nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }] });
+    expect(unsupportedChanges(null, spec({}), ['cp1'])).toEqual([]);
+    expect(unsupportedChanges(null, onlyCp, ['cp1', 'w1'])).toHaveLength(1);
+  });
+});
