@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caCertHash } from '../../common/ca-hash.ts';
+import { makeTestPki } from '../../test/support/test-pki.ts';
 import { FakeHost } from '../host/fake-host.ts';
 import {
   fixtureCaHash,
@@ -7,11 +8,10 @@ import {
   fixtureToken,
   kubeadmInitOutput,
 } from '../kubeadm/kubeadm-init-output.fixture.ts';
-import { makeTestCaPem } from '../kubeadm/test-ca.fixture.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { runStep } from './step-runner.ts';
 
-const caPem = makeTestCaPem();
+const { caPem } = await makeTestPki();
 const hash = caCertHash(caPem);
 const initArgs = ['init', '--config', '/var/lib/kubeha/kubeadm/init-config.yaml', '--upload-certs'];
 

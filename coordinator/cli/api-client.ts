@@ -1,4 +1,6 @@
+import { ErrorCode } from '../../common/errors.ts';
 import type { FetchLike } from './https-with-ca.ts';
+
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
@@ -12,7 +14,7 @@ export class ApiError extends Error {
     super(body?.error?.message ?? fallback);
     this.name = 'ApiError';
     this.status = status;
-    this.code = body?.error?.code ?? 'KUBEHA_HTTP_ERROR';
+    this.code = body?.error?.code ?? ErrorCode.httpError;
     this.details = body?.error?.details;
   }
 }

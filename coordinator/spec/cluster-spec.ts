@@ -1,4 +1,4 @@
-/** The validated cluster spec (DESIGN §4), with every default filled in. Produced by parse-cluster-spec.ts. */
+/** The validated cluster spec (docs/cluster-spec.md), with every default filled in. Produced by parse-cluster-spec.ts. */
 export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
 export type NodeRole = 'control-plane' | 'worker' | 'load-balancer';
 

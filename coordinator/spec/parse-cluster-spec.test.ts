@@ -86,7 +86,7 @@ describe('parseClusterSpec: valid specs', () => {
     ).toBeUndefined();
   });
 
-  it('reads the DESIGN example with its values', () => {
+  it('reads the design example (3 control planes, 2 workers) with its values', () => {
     const spec = requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8'));
     expect(spec.metadata.name).toBe('prod-a');
     expect(spec.spec.endpoint).toEqual({

@@ -1,4 +1,4 @@
-// `npm run lab`: the whole system on this machine (DESIGN §7). As root: builds lab nodes, runs the real coordinator
+// `npm run lab`: the whole system on this machine. As root: builds lab nodes, runs the real coordinator
 // and agents in them, deploys the lab cluster with the real CLI, verifies it, runs the failover drill and prints a
 // report; tears everything down on success, on failure and on Ctrl-C unless --keep.
 import { spawnSync } from 'node:child_process';

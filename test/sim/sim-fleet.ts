@@ -196,3 +196,15 @@ export async function startSimFleet(
   for (const a of agents) a.start();
   return { spec, nodes, executions, agents };
 }
+
+/**
+ * Ends what a test started of the simulated fleet, also after a failure: the agents first, so that none reconnects
+ * to a coordinator that is stopping, then the coordinators. Empties `agents`.
+ */
+export async function stopSimFleet(
+  agents: SimAgent[],
+  ...coordinators: ({ stop(): Promise<void> } | undefined)[]
+): Promise<void> {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  for (const coordinator of coordinators) await coordinator?.stop();
+}

@@ -1,13 +1,5 @@
+import type { CreatedToken } from '../../api/routes/tokens-routes.ts';
 import type { ApiClient } from '../api-client.ts';
-
-interface CreatedToken {
-  id: string;
-  token: string;
-  expiresAt: string;
-  usageLimit: number;
-  caCertHash: string;
-  enrollCommand: string;
-}
 
 export async function tokenCreateCommand(
   api: ApiClient,
