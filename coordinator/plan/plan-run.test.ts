@@ -309,6 +309,7 @@ describe('planRun deploy: step parameters', () => {
       lbPort: 16443,
       alreadyMember: false,
       allowCgroupV1: false,
+      allowErasing: false,
     });
     expect(step(plan, 'preflight/w1').params).toMatchObject({ role: 'worker', lbPort: 0 });
     expect(step(plan, 'host-prep/w1').params).toMatchObject({ hostname: 'w1', lbPort: 0, firewall: 'managed' });

@@ -201,6 +201,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
           lbPort: haproxyPortOn(spec, node),
           alreadyMember: members.has(node.name),
           allowCgroupV1: s.hostPolicy.allowCgroupV1,
+          allowErasing: s.hostPolicy.allowErasing,
         },
         noRetry,
       ),
@@ -241,6 +242,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
         mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
         imageRepository: s.mirrors?.imageRepository ?? '',
+        allowErasing: s.hostPolicy.allowErasing,
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,

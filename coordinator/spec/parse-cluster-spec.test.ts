@@ -149,7 +149,7 @@ describe('parseClusterSpec: defaults', () => {
         multicast: false,
       },
       networking: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
-      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowCgroupV1: false },
+      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false, allowCgroupV1: false },
       concurrency: { workers: 10 },
       allowEvenControlPlanes: false,
       nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }],

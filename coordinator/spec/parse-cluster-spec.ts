@@ -536,7 +536,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   );
   const cniManifest = readCniManifest(reader, networking);
 
-  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux', 'allowCgroupV1']);
+  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', [
+    'firewall',
+    'selinux',
+    'allowErasing',
+    'allowCgroupV1',
+  ]);
   const firewall = reader.oneOf(
     hostPolicy,
     'firewall',
@@ -552,6 +557,8 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     clusterSpecDefaults.selinux,
   );
   const allowCgroupV1 = reader.boolean(hostPolicy, 'allowCgroupV1', 'spec.hostPolicy', false);
+
+  const allowErasing = reader.boolean(hostPolicy, 'allowErasing', 'spec.hostPolicy', false);
 
   const concurrency = reader.optionalObject(spec, 'concurrency', 'spec', ['workers']);
   const workers = reader.integer(concurrency, 'workers', 'spec.concurrency', { min: 1 }, clusterSpecDefaults.workers);
@@ -590,7 +597,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
           cni: cni!,
           ...(cniManifest ? { cniManifest } : {}),
         },
-        hostPolicy: { firewall: firewall!, selinux: selinux!, allowCgroupV1: allowCgroupV1! },
+        hostPolicy: {
+          firewall: firewall!,
+          selinux: selinux!,
+          allowErasing: allowErasing ?? false,
+          allowCgroupV1: allowCgroupV1!,
+        },
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,
         nodes: nodes.map(toNodeSpec),

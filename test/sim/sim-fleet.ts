@@ -43,7 +43,7 @@ export function simClusterSpec(options: {
         virtualRouterId: 51,
       },
       networking: { podCIDR: '10.128.0.0/12', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
-      hostPolicy: { firewall: 'managed', selinux: 'permissive' },
+      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false },
       concurrency: { workers: options.concurrency ?? 10 },
       nodes: nodes.map((n) => ({ name: n.name, address: `${n.address}/16`, role: n.role })),
     },

@@ -6,6 +6,7 @@ export interface PreflightParams {
   'kubernetes_version'?: (string);
   'lb_port'?: (number);
   'already_member'?: (boolean);
+  'allow_erasing'?: (boolean);
   'allow_cgroup_v1'?: (boolean);
 }
 
@@ -14,5 +15,6 @@ export interface PreflightParams__Output {
   'kubernetes_version': (string);
   'lb_port': (number);
   'already_member': (boolean);
+  'allow_erasing': (boolean);
   'allow_cgroup_v1': (boolean);
 }
