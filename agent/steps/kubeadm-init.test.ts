@@ -85,6 +85,19 @@ describe('kubeadm-init', () => {
     expect(result.changes[0]).toMatch(/^kubeadm reset -f \(an interrupted kubeadm init left .*etcd\.yaml\)$/);
   });
 
+  it('GIVEN the empty /etc/kubernetes/pki that kubeadm reset leaves WHEN run THEN init runs without another reset', async () => {
+    const host = new FakeHost();
+    await host.mkdir('/etc/kubernetes/pki', 0o755);
+    host.expect('kubeadm', initArgs, {
+      stdout: kubeadmInitOutput.replaceAll(fixtureCaHash, hash),
+      effect: initialises,
+    });
+    const { result } = await run(host);
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('succeeded');
+    expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
+  });
+
   it('GIVEN kubeadm printed a CA hash that is not the hash of ca.crt WHEN run THEN the step fails', async () => {
     const host = new FakeHost();
     host.expect('kubeadm', initArgs, { stdout: kubeadmInitOutput, effect: initialises });
