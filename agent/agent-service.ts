@@ -38,7 +38,6 @@ export function startAgent(
       registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
     }),
     spool: new ResultSpool(join(config.stateDir, 'spool')),
-    stateDir: config.stateDir,
     send: (event) => session.sendStepEvent(event),
     logger: deps.logger.child({ component: 'steps' }),
   });

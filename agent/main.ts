@@ -16,7 +16,7 @@ const usage = `Usage:
       the token: --token-file FILE, or KUBEHA_ENROLL_TOKEN, or --token TOKEN (visible to other users: warns)
   kubeha-agent run [--config FILE]
   kubeha-agent validate-config [--config FILE]
-  kubeha-agent step KIND --params FILE [--dry-run] [--json] [--timeout SECONDS] [--state-dir DIR]
+  kubeha-agent step KIND --params FILE [--dry-run] [--json] [--timeout SECONDS]
       runs one step on this machine (preflight, host-prep, container-runtime, kube-packages, ...); params: YAML or JSON
   kubeha-agent --version
 
@@ -122,7 +122,6 @@ async function main(argv: string[]): Promise<number> {
         signal: cancel.signal,
         host: new LocalHost({ facts: () => gatherFacts() }),
         registry: stepRegistry,
-        stateDir: values['state-dir'],
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       });

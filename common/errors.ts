@@ -14,12 +14,24 @@ export const ErrorCode = {
   badRequest: 'KUBEHA_BAD_REQUEST',
   commandFailed: 'KUBEHA_COMMAND_FAILED',
   stepFailed: 'KUBEHA_STEP_FAILED',
+  /** No result within the step's timeout. */
+  stepTimeout: 'KUBEHA_STEP_TIMEOUT',
+  /** The step's agent lost its session for longer than the grace period. */
+  agentDisconnected: 'KUBEHA_AGENT_DISCONNECTED',
   unavailable: 'KUBEHA_UNAVAILABLE',
   internal: 'KUBEHA_INTERNAL',
+  /** The CLI got an HTTP error without the API's error body (a proxy, a wrong --server). */
+  httpError: 'KUBEHA_HTTP_ERROR',
   /** The coordinator's database is newer than the program, or could not be upgraded. */
   storeVersion: 'KUBEHA_STORE_VERSION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const errorCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && errorCodes.has(value);
+}
 
 export class KubehaError extends Error {
   readonly code: ErrorCode;

@@ -1,8 +1,9 @@
+import type { ErrorCode } from './errors.ts';
 /** Domain shapes of step progress, shared by the agent and the coordinator. The proto's are converted at the edge. */
 export type StepOutcome = 'succeeded' | 'failed' | 'cancelled' | 'timed-out';
 
 export interface StepFailure {
-  code: string;
+  code: ErrorCode;
   message: string;
   command?: string;
   exitCode?: number;

@@ -30,6 +30,10 @@ export const CoordinatorConfigSchema = Type.Object(
     api: Type.Object(
       {
         listen: Type.String({ pattern: listenPattern, default: '127.0.0.1:7444' }),
+        /** Names and addresses the API's certificate is valid for; required when `listen` is not loopback. */
+        serverSans: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        /** auto: HTTPS on any non-loopback address, plain HTTP on loopback; always: HTTPS on loopback too. */
+        tls: Type.Union([Type.Literal('auto'), Type.Literal('always')], { default: 'auto' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -63,7 +67,24 @@ export function parseCoordinatorConfig(raw: unknown, source: string): Readonly<C
     if (port > 65535)
       throw new KubehaError(ErrorCode.configInvalid, `${source} is invalid:\n  ${path}: port ${port} > 65535`);
   }
+  if (apiServesTls(config) && config.api.serverSans.length === 0) {
+    throw new KubehaError(
+      ErrorCode.configInvalid,
+      `${source} is invalid:\n  api.serverSans: required when the API serves HTTPS (api.listen ${config.api.listen} is ` +
+        'not a loopback address): the names and addresses workstations use to reach it',
+    );
+  }
   return Object.freeze(config);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the only addresses where the API may speak plain HTTP. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Whether the API serves HTTPS: on every non-loopback address, or everywhere when asked. */
+export function apiServesTls(config: Pick<CoordinatorConfig, 'api'>): boolean {
+  return config.api.tls === 'always' || !isLoopbackHost(splitHostPort(config.api.listen).host);
 }
 
 export function loadCoordinatorConfig(path: string | undefined): Readonly<CoordinatorConfig> {

@@ -8,7 +8,7 @@ import { clustersRoutes } from './api/routes/clusters-routes.ts';
 import { healthRoutes } from './api/routes/health-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
-import { type CoordinatorConfig, splitHostPort } from './config.ts';
+import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
@@ -53,7 +53,13 @@ export async function startCoordinator(
 ): Promise<RunningCoordinator> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
-  const identity = await ensureCoordinatorIdentity(config.dataDir, config.grpc.serverSans);
+  const tls = apiServesTls(config);
+  const identity = await ensureCoordinatorIdentity(
+    config.dataDir,
+    config.grpc.serverSans,
+    Date.now(),
+    tls ? config.api.serverSans : [],
+  );
   const store = new SqliteStore(join(config.dataDir, 'coordinator.db'));
   // Sessions do not survive a restart: every agent reconnects and says Hello again.
   store.agents.markAllDisconnected();
@@ -90,6 +96,9 @@ export async function startCoordinator(
   const gatewayAddress = config.grpc.advertiseAddress || `${config.grpc.serverSans[0] ?? grpcListen.host}:${grpcPort}`;
 
   const api = await buildApi({
+    ...(tls && identity.apiCertificatePem && identity.apiPrivateKeyPem
+      ? { https: { cert: identity.apiCertificatePem, key: identity.apiPrivateKeyPem } }
+      : {}),
     adminToken: identity.adminToken,
     logger,
     version: kubehaVersion,
@@ -111,7 +120,7 @@ export async function startCoordinator(
   return {
     grpcPort,
     apiPort,
-    apiUrl: `http://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
+    apiUrl: `${tls ? 'https' : 'http'}://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
     adminToken: identity.adminToken,
     adminTokenPath: identity.adminTokenPath,
     caCertHash: identity.ca.hash,

@@ -1,3 +1,4 @@
+import { ErrorCode, isErrorCode } from '../common/errors.ts';
 import type { StepEventBody, StepEventReport, StepOutcome, StepRef, StepResult } from '../common/step-events.ts';
 import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts';
 import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';
@@ -145,8 +146,9 @@ export function stepEventFromProto(event: StepEvent__Output): StepEventReport | 
     const f = event.finished;
     const error = f.error
       ? {
-          code: f.error.code,
-          message: f.error.message,
+          // An agent of another release may know a code this coordinator does not: kept in the message.
+          code: isErrorCode(f.error.code) ? f.error.code : ErrorCode.stepFailed,
+          message: isErrorCode(f.error.code) ? f.error.message : `${f.error.code}: ${f.error.message}`,
           ...(f.error.command ? { command: f.error.command } : {}),
           ...(f.error.command ? { exitCode: f.error.exit_code } : {}),
           ...(f.error.stderr_tail ? { stderrTail: f.error.stderr_tail } : {}),

@@ -21,13 +21,15 @@ export async function fetchPinnedCa(
   port: number,
   pinnedHash: string,
   timeoutMs = 10_000,
+  /** The gateway speaks gRPC (h2); the REST API http/1.1. */
+  alpnProtocols: string[] = ['h2'],
 ): Promise<string> {
   const chain = await new Promise<DetailedPeerCertificate>((resolve, reject) => {
     const socket = connect({
       host,
       port,
       rejectUnauthorized: false,
-      ALPNProtocols: ['h2'],
+      ALPNProtocols: alpnProtocols,
       ...(isIP(host) ? {} : { servername: host }),
     });
     socket.setTimeout(timeoutMs, () => {

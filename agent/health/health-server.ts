@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ErrorCode } from '../../common/errors.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 
 export interface AgentStatus {
@@ -28,7 +29,7 @@ export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): 
     let body: unknown;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       code = 405;
-      body = { error: { code: 'KUBEHA_BAD_REQUEST', message: `${req.method} is not allowed; use GET` } };
+      body = { error: { code: ErrorCode.badRequest, message: `${req.method} is not allowed; use GET` } };
     } else if (path === '/healthz/vrrp') {
       const verdict = monitor.verdict();
       const phase = monitor.clusterPhase;
@@ -53,7 +54,7 @@ export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): 
       };
     } else {
       code = 404;
-      body = { error: { code: 'KUBEHA_NOT_FOUND', message: `${path} does not exist; try /healthz or /healthz/vrrp` } };
+      body = { error: { code: ErrorCode.notFound, message: `${path} does not exist; try /healthz or /healthz/vrrp` } };
     }
     const text = `${JSON.stringify(body)}\n`;
     res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

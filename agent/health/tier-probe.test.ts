@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApiserver, startStandInApiserver } from '../../test/netns/stand-in-apiserver.ts';
-import { makeTestPki, type TestPki } from '../../test/netns/test-pki.ts';
 import { freePort } from '../../test/support/free-port.ts';
+import { makeTestPki, type TestPki } from '../../test/support/test-pki.ts';
 import { probeTier } from './tier-probe.ts';
 
 let pki: TestPki;

@@ -23,6 +23,18 @@ describe('etcdctl JSON', () => {
     ]);
   });
 
+  it('GIVEN crictl exec --sync output (the answer, then etcd client log lines from stderr) WHEN parsed THEN the answer', () => {
+    const printed = `{"level":"warn","ts":"2026-12-02T05:50:00Z","caller":"clientv3","msg":"retrying of unary invoker failed"}\n${memberListJson}\n{"level":"info","msg":"done"}\n\n`;
+    expect(parseMemberList(printed).map((m) => m.id)).toEqual([
+      '8211f1d0f64f3269',
+      '91bc3c398fb3c146',
+      'fd422379fda50e48',
+    ]);
+    expect(() => parseMemberList('{"level":"warn","msg":"context deadline exceeded"}\n')).toThrow(
+      /no etcdctl JSON answer/,
+    );
+  });
+
   it('GIVEN endpoint health and status WHEN parsed THEN health per endpoint and the leader per member', () => {
     const health = `[{"endpoint":"https://192.168.1.10:2379","health":true,"took":"9.1ms"},{"endpoint":"https://192.168.1.11:2379","health":false,"took":"5s","error":"context deadline exceeded"}]`;
     expect(parseEndpointHealth(health)).toEqual([

@@ -6,7 +6,7 @@ import type { ExecResult, Host } from '../host/host.ts';
  * it answers while the apiserver is down or etcd has lost quorum, which is exactly when a member must be removed.
  * It authenticates with kubeadm's healthcheck client certificate (group system:masters, signed by the etcd CA).
  */
-const etcdctlTls = [
+export const etcdctlTls = [
   '--endpoints',
   'https://127.0.0.1:2379',
   '--cacert',
@@ -31,22 +31,45 @@ export async function etcdContainerId(host: Host): Promise<string> {
   return id;
 }
 
-/** `crictl exec <etcd> etcdctl <tls flags> ARGS`. */
+/**
+ * `crictl exec --sync <etcd> etcdctl <tls flags> ARGS`: CRI ExecSync, which needs no streaming server; crictl then
+ * prints the command's stderr on its stdout after the command's own output.
+ */
 export function etcdctl(
   host: Host,
   containerId: string,
   args: readonly string[],
   allowFailure = false,
 ): Promise<ExecResult> {
-  return host.exec('crictl', ['exec', containerId, 'etcdctl', ...etcdctlTls, ...args], {
+  return host.exec('crictl', ['exec', '--sync', containerId, 'etcdctl', ...etcdctlTls, ...args], {
     allowFailure,
     onLine: () => {},
   });
 }
 
-/** etcd prints 64-bit ids as JSON numbers, beyond what a double holds: keep them as decimal strings. */
+/**
+ * etcdctl's `-w json` answer, found among what `crictl exec --sync` prints (the answer, then etcdctl's stderr, where
+ * the etcd client logs JSON lines with "level" and "msg"). etcd prints 64-bit ids as JSON numbers, beyond what a
+ * double holds: they are kept as decimal strings.
+ */
 export function parseEtcdJson(text: string): unknown {
-  return JSON.parse(text.replace(/([:[,]\s*)(\d{16,})(?=\s*[,\]}])/g, '$1"$2"'));
+  const parse = (json: string) => JSON.parse(json.replace(/([:[,]\s*)(\d{16,})(?=\s*[,\]}])/g, '$1"$2"')) as unknown;
+  const isLog = (v: unknown) => typeof v === 'object' && v !== null && 'level' in v && 'msg' in v;
+  try {
+    const whole = parse(text);
+    if (!isLog(whole)) return whole;
+  } catch {
+    // More than the answer: look for it line by line.
+  }
+  for (const line of text.split('\n').filter((l) => /^\s*[[{]/.test(l))) {
+    try {
+      const parsed = parse(line);
+      if (!isLog(parsed)) return parsed;
+    } catch {
+      // Not a JSON line.
+    }
+  }
+  throw new SyntaxError(`no etcdctl JSON answer in: ${text.slice(0, 200)}`);
 }
 
 export interface EtcdMember {

@@ -16,7 +16,6 @@ function run(kind: string, paramsText: string, host: FakeHost, extra: { dryRun?:
     json: extra.json ?? false,
     host,
     registry: stepRegistry,
-    stateDir: '/var/lib/kubeha',
     out: (t) => out.push(t),
     err: (t) => err.push(t),
   });

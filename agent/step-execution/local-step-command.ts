@@ -17,7 +17,6 @@ export interface LocalStepOptions {
   signal?: AbortSignal;
   host: Host;
   registry: ReadonlyMap<string, StepDefinition<unknown>>;
-  stateDir: string;
   /** The result (stdout). */
   out(text: string): void;
   /** Progress lines (stderr). */
@@ -71,7 +70,6 @@ export async function runLocalStep(options: LocalStepOptions): Promise<number> {
     dryRun: options.dryRun,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.signal ? { signal: options.signal } : {}),
-    stateDir: options.stateDir,
     onLog: (stream, text) => options.err(`${stream === 'info' ? '' : `[${stream}] `}${redactSecrets(text)}\n`),
   });
   options.out(

@@ -69,7 +69,6 @@ function executorWith(definition: StepDefinition<unknown>, connected = { value: 
   const executor = new StepExecutor({
     machinery: async () => ({ host: new FakeHost(), registry: new Map([[definition.kind, definition]]) }),
     spool,
-    stateDir: dir,
     send: (event) => {
       if (!connected.value) return false;
       events.push(event);

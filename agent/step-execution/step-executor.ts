@@ -1,7 +1,7 @@
 /**
  * Runs the coordinator's RunStep messages on this node and reports back:
  *
- *   const executor = new StepExecutor({ machinery: async () => ({ host, registry }), spool, stateDir, logger,
+ *   const executor = new StepExecutor({ machinery: async () => ({ host, registry }), spool, logger,
  *     send: (event) => session.sendStepEvent(event) });
  *   executor.handle(coordinatorMessage);   // run_step | cancel_step | ack; other kinds are ignored
  *   executor.unacknowledged();             // for Hello.unacknowledged
@@ -33,8 +33,6 @@ export interface StepExecutorOptions {
   /** The machine and the step kinds; called on the first RunStep, so an idle agent does not load them. */
   machinery(): Promise<StepMachinery>;
   spool: ResultSpool;
-  /** Where position.json lives. */
-  stateDir: string;
   /** Sends one event on the session; false when there is no session (finished results stay spooled). */
   send(event: StepEventReport): boolean;
   logger: Logger;
@@ -180,12 +178,10 @@ export class StepExecutor {
         dryRun: message.dry_run,
         ...(message.timeout_seconds > 0 ? { timeoutMs: message.timeout_seconds * 1000 } : {}),
         signal,
-        stateDir: this.options.stateDir,
         ref,
         onLog,
         onStarted: (paramsChecksum) =>
           send({ ...ref, atMs: now(), type: 'started', stepKind: definition.kind, paramsChecksum }),
-        now,
       });
     }
     if (dropped > 0) {

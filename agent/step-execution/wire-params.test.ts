@@ -30,6 +30,7 @@ describe('node-preparation parameters over the wire', () => {
       kubernetesVersion: '1.31.4',
       lbPort: 0,
       alreadyMember: false,
+      allowErasing: false,
     });
     const nodes = [{ name: 'cp1', address: '10.0.0.1', role: 'control-plane' }];
     expect(
@@ -41,6 +42,8 @@ describe('node-preparation parameters over the wire', () => {
         firewall: 'managed',
         cni: 'flannel',
         lbPort: 16443,
+        podSubnet: '10.244.0.0/16',
+        keepalived: true,
       }),
     ).toEqual({
       hostname: 'cp1',
@@ -50,18 +53,23 @@ describe('node-preparation parameters over the wire', () => {
       firewall: 'managed',
       cni: 'flannel',
       lbPort: 16443,
+      podSubnet: '10.244.0.0/16',
+      keepalived: true,
     });
     expect(overTheWire('host-prep', { hostname: 'w1', role: 'worker', nodes })).toMatchObject({
       selinux: 'permissive',
       firewall: 'managed',
       cni: 'flannel',
       lbPort: 0,
+      podSubnet: '',
+      keepalived: false,
     });
     expect(
       overTheWire('container-runtime', { kubernetesVersion: '1.31.4', repoBaseUrl: '', mirrors: [], sandboxImage: '' }),
     ).toEqual({
       kubernetesVersion: '1.31.4',
       mirrors: [],
+      allowErasing: false,
     });
     expect(
       overTheWire('kube-packages', {

@@ -30,6 +30,11 @@ function freshNode(os: Parameters<typeof osReleaseFixture>[0], containerd: keyof
         state.installed = true;
       },
     })
+    .stub('dnf', ['install', '-y', '--allowerasing', 'containerd.io'], {
+      effect: () => {
+        state.installed = true;
+      },
+    })
     .stub('containerd', ['config', 'default'], { stdout: defaults[containerd] })
     .stub('systemctl', ['is-active', 'containerd'], { stdout: () => (state.active ? 'active\n' : 'inactive\n') })
     .stub('systemctl', ['is-enabled', 'containerd'], { stdout: () => (state.enabled ? 'enabled\n' : 'disabled\n') })
@@ -47,6 +52,13 @@ function freshNode(os: Parameters<typeof osReleaseFixture>[0], containerd: keyof
 const params = { kubernetesVersion: '1.31.4' };
 
 describe('container-runtime', () => {
+  it('GIVEN allowErasing WHEN containerd.io is installed THEN dnf may replace what conflicts with it', async () => {
+    const { host } = freshNode('rocky-9');
+    const result = await runStep(containerRuntimeStep, { ...params, allowErasing: true }, { host });
+    expect(result.error).toBeUndefined();
+    expect(sideEffects(host)).toContain('dnf install -y --allowerasing containerd.io');
+  });
+
   for (const os of supportedOsFixtures) {
     it(`GIVEN a fresh ${os} WHEN run twice THEN it installs and configures containerd once`, async () => {
       const { host } = freshNode(os);

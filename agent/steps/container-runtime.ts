@@ -36,6 +36,8 @@ const ContainerRuntimeParamsSchema = Type.Object(
     ),
     /** Where kubeadm's images (the pause image among them) come from; default registry.k8s.io. */
     imageRepository: Type.Optional(Type.String({ pattern: patterns.imageRepository, maxLength: 253 })),
+    /** dnf may remove what conflicts with containerd.io (runc, and podman or buildah that need it). */
+    allowErasing: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
 );
@@ -93,8 +95,14 @@ async function plan(ctx: StepContext<ContainerRuntimeParams>): Promise<PlannedCh
   const installed = await isInstalled(host, 'containerd.io');
   if (!installed) {
     changes.push({
-      description: 'install containerd.io (dnf install -y containerd.io)',
-      apply: async () => void (await host.exec('dnf', ['install', '-y', 'containerd.io'])),
+      description: `install containerd.io (dnf install -y ${params.allowErasing ? '--allowerasing ' : ''}containerd.io)`,
+      apply: async () =>
+        void (await host.exec('dnf', [
+          'install',
+          '-y',
+          ...(params.allowErasing ? ['--allowerasing'] : []),
+          'containerd.io',
+        ])),
     });
   }
   // Before the package is there, `containerd config default` cannot run: the file is computed when applied.

@@ -59,7 +59,7 @@ export function cniInterfaces(cni: HostPrepParams['cni']): string[] {
   return cni === 'flannel' ? ['cni0', 'flannel.1'] : ['cali+', 'tunl0', 'vxlan.calico'];
 }
 
-/** Inbound ports and rich rules a node of this role needs open (reference §B.6). */
+/** Inbound ports and rich rules a node of this role needs open: the Kubernetes ports of its role, the CNI's, VRRP. */
 export function firewallRulesFor(params: Pick<HostPrepParams, 'role' | 'cni' | 'lbPort'>): {
   ports: string[];
   richRules: string[];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caCertHash } from '../../common/ca-hash.ts';
+import { makeTestPki } from '../../test/support/test-pki.ts';
 import { FakeHost } from '../host/fake-host.ts';
 import {
   fixtureCaHash,
@@ -7,11 +8,10 @@ import {
   fixtureToken,
   kubeadmInitOutput,
 } from '../kubeadm/kubeadm-init-output.fixture.ts';
-import { makeTestCaPem } from '../kubeadm/test-ca.fixture.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { runStep } from './step-runner.ts';
 
-const caPem = makeTestCaPem();
+const { caPem } = await makeTestPki();
 const hash = caCertHash(caPem);
 const initArgs = ['init', '--config', '/var/lib/kubeha/kubeadm/init-config.yaml', '--upload-certs'];
 
@@ -83,6 +83,19 @@ describe('kubeadm-init', () => {
     host.assertNoPendingExpectations();
     expect(result.outcome).toBe('succeeded');
     expect(result.changes[0]).toMatch(/^kubeadm reset -f \(an interrupted kubeadm init left .*etcd\.yaml\)$/);
+  });
+
+  it('GIVEN the empty /etc/kubernetes/pki that kubeadm reset leaves WHEN run THEN init runs without another reset', async () => {
+    const host = new FakeHost();
+    await host.mkdir('/etc/kubernetes/pki', 0o755);
+    host.expect('kubeadm', initArgs, {
+      stdout: kubeadmInitOutput.replaceAll(fixtureCaHash, hash),
+      effect: initialises,
+    });
+    const { result } = await run(host);
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('succeeded');
+    expect(host.commandLines()).toEqual([`kubeadm ${initArgs.join(' ')}`]);
   });
 
   it('GIVEN kubeadm printed a CA hash that is not the hash of ca.crt WHEN run THEN the step fails', async () => {

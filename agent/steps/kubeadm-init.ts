@@ -55,9 +55,11 @@ export async function isKubeadmInitialised(host: Host): Promise<boolean> {
 async function initLeftovers(host: Host): Promise<string[]> {
   const found: string[] = [];
   for (const name of await host.listDir(kubeadmPaths.manifestsDir)) found.push(`${kubeadmPaths.manifestsDir}/${name}`);
-  for (const path of [kubeadmPaths.pkiDir, kubeadmPaths.kubeletConf, `${kubeadmPaths.etcdDataDir}/member`]) {
+  for (const path of [kubeadmPaths.kubeletConf, `${kubeadmPaths.etcdDataDir}/member`]) {
     if (await host.exists(path)) found.push(path);
   }
+  // kubeadm reset empties the certificates directory but leaves it.
+  if ((await host.listDir(kubeadmPaths.pkiDir)).length > 0) found.push(kubeadmPaths.pkiDir);
   return found;
 }
 

@@ -30,6 +30,7 @@ function failedControlPlane(): FakeHost {
   });
 }
 
+/** What the real kubeadm reset -f does: it deletes the files, and empties /etc/kubernetes/pki but leaves it. */
 function resets(host: FakeHost): void {
   for (const p of [
     '/etc/kubernetes/bootstrap-kubelet.conf',
@@ -38,6 +39,7 @@ function resets(host: FakeHost): void {
   ]) {
     host.deleteFile(p);
   }
+  void host.mkdir('/etc/kubernetes/pki', 0o755);
 }
 
 describe('kubeadm-reset', () => {

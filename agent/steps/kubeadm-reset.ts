@@ -37,11 +37,12 @@ async function kubeadmState(host: Host): Promise<string[]> {
     kubeadmPaths.adminConf,
     kubeadmPaths.kubeletConf,
     kubeadmPaths.bootstrapKubeletConf,
-    kubeadmPaths.pkiDir,
     '/var/lib/kubelet/config.yaml',
   ]) {
     if (await host.exists(path)) found.push(path);
   }
+  // kubeadm reset empties the certificates directory but leaves it.
+  if ((await host.listDir(kubeadmPaths.pkiDir)).length > 0) found.push(kubeadmPaths.pkiDir);
   for (const name of await host.listDir(kubeadmPaths.manifestsDir)) found.push(`${kubeadmPaths.manifestsDir}/${name}`);
   return found;
 }

@@ -2,15 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
-import { parseListeners, preflightStep } from './preflight.ts';
+import { containerdConflicts, parseListeners, preflightStep } from './preflight.ts';
 import { runStep } from './step-runner.ts';
 
 const ssArgs = ['-H', '-t', '-l', '-n', '-p'];
 const timeSyncArgs = ['is-active', 'chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];
 const cp = { role: 'control-plane', kubernetesVersion: '1.31.4', lbPort: 16443 };
 
+/** The RPM database: containerd.io and the packages it conflicts with, none installed unless given. */
+function withPackages(host: FakeHost, installed: string[] = []): FakeHost {
+  const line = (p: string) => (installed.includes(p) ? `${p}-1.0-1.el9.x86_64` : `package ${p} is not installed`);
+  return host
+    .stub('rpm', ['-q', 'containerd.io'], {
+      exitCode: installed.includes('containerd.io') ? 0 : 1,
+      stdout: `${line('containerd.io')}\n`,
+    })
+    .stub('rpm', ['-q', ...containerdConflicts], {
+      exitCode: containerdConflicts.every((p) => installed.includes(p)) ? 0 : 1,
+      stdout: `${containerdConflicts.map(line).join('\n')}\n`,
+    });
+}
+
 function nodeWith(os: Parameters<typeof osReleaseFixture>[0], facts: ConstructorParameters<typeof FakeHost>[0] = {}) {
-  return new FakeHost({ ...facts, files: { '/etc/os-release': osReleaseFixture(os), ...facts.files } })
+  return withPackages(new FakeHost({ ...facts, files: { '/etc/os-release': osReleaseFixture(os), ...facts.files } }))
     .stub('ss', ssArgs, { stdout: 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=812,fd=3))\n' })
     .stub('systemctl', timeSyncArgs, { exitCode: 3, stdout: 'active\ninactive\ninactive\n' });
 }
@@ -25,6 +39,8 @@ describe('preflight', () => {
       expect(host.commandLines()).toEqual([
         'ss -H -t -l -n -p',
         'systemctl is-active chronyd.service systemd-timesyncd.service ntpd.service',
+        'rpm -q containerd.io',
+        `rpm -q ${containerdConflicts.join(' ')}`,
       ]);
       expect(host.writes).toEqual([]);
       expect(result.outputs).toMatchObject({
@@ -68,7 +84,7 @@ describe('preflight', () => {
   });
 
   it('GIVEN port 2379 held by another process THEN it names the port and the holder', async () => {
-    const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rhel-9') } })
+    const host = withPackages(new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rhel-9') } }))
       .stub('ss', ssArgs, {
         stdout: [
           'LISTEN 0      4096       127.0.0.1:2379       0.0.0.0:*    users:(("etcd",pid=4242,fd=7))',
@@ -125,11 +141,39 @@ describe('preflight', () => {
   });
 
   it('GIVEN no time sync service active THEN it says so', async () => {
-    const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rocky-9') } })
+    const host = withPackages(new FakeHost({ files: { '/etc/os-release': osReleaseFixture('rocky-9') } }))
       .stub('ss', ssArgs, { stdout: '' })
       .stub('systemctl', timeSyncArgs, { exitCode: 3, stdout: 'inactive\ninactive\ninactive\n' });
     const result = await runStep(preflightStep, cp, { host });
     expect(result.error?.message).toContain('time sync: none of chronyd.service');
+  });
+
+  it('GIVEN podman, buildah and runc installed THEN it names the packages containerd.io conflicts with and the way out', async () => {
+    const host = withPackages(nodeWith('rocky-9'), ['runc', 'podman', 'buildah']);
+    const result = await runStep(preflightStep, { ...cp, role: 'worker', lbPort: 0 }, { host });
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.message).toContain(
+      'containerd.io conflicts with the installed runc, podman, buildah (it obsoletes runc; podman and buildah need runc): remove them first (dnf remove runc podman buildah) or set spec.hostPolicy.allowErasing: true',
+    );
+  });
+
+  it('GIVEN the same packages and allowErasing THEN it passes with a warning', async () => {
+    const host = withPackages(nodeWith('rocky-9'), ['runc', 'podman', 'buildah']);
+    const logs: string[] = [];
+    const result = await runStep(
+      preflightStep,
+      { ...cp, role: 'worker', lbPort: 0, allowErasing: true },
+      { host, onLog: (_s, l) => logs.push(l) },
+    );
+    expect(result.error).toBeUndefined();
+    expect(logs.join('\n')).toContain('warning: containerd.io conflicts with the installed runc, podman, buildah');
+  });
+
+  it('GIVEN containerd.io already installed (a re-run) THEN the conflicts are not looked up', async () => {
+    const host = withPackages(nodeWith('rocky-9'), ['containerd.io']);
+    const result = await runStep(preflightStep, { ...cp, role: 'worker', lbPort: 0 }, { host });
+    expect(result.error).toBeUndefined();
+    expect(host.commandLines()).not.toContain(`rpm -q ${containerdConflicts.join(' ')}`);
   });
 
   it('refuses bad parameters before any command runs', async () => {

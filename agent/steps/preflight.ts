@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
-import type { StepDefinition } from './step.ts';
+import type { StepContext, StepDefinition } from './step.ts';
 import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
 
 const PreflightParamsSchema = Type.Object(
@@ -13,6 +13,8 @@ const PreflightParamsSchema = Type.Object(
     lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
     /** The node is already in the cluster (a re-run): its own ports and manifests are expected. */
     alreadyMember: Type.Boolean({ default: false }),
+    /** dnf may replace what conflicts with containerd.io (container-runtime installs with --allowerasing). */
+    allowErasing: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
 );
@@ -89,6 +91,35 @@ async function leftoverProblems(host: Host, params: PreflightParams): Promise<st
   ];
 }
 
+/** Installed packages that containerd.io obsoletes or conflicts with, and the ones that need them. */
+export const containerdConflicts = ['runc', 'containerd', 'podman', 'buildah', 'docker'];
+
+/** The installed ones among `packages`, read from `rpm -q` (one line per package, in order). */
+export function installedFromRpmQuery(packages: readonly string[], rpmOutput: string): string[] {
+  const lines = rpmOutput.split('\n').filter((l) => l.trim() !== '');
+  return packages.filter((_, i) => {
+    const line = lines[i] ?? '';
+    return line !== '' && !/ is not installed$/.test(line);
+  });
+}
+
+async function containerdConflictProblems(ctx: StepContext<PreflightParams>): Promise<string[]> {
+  const { host, params } = ctx;
+  if (params.role === 'load-balancer') return [];
+  if ((await host.exec('rpm', ['-q', 'containerd.io'], { allowFailure: true })).exitCode === 0) return [];
+  const { stdout } = await host.exec('rpm', ['-q', ...containerdConflicts], { allowFailure: true });
+  const installed = installedFromRpmQuery(containerdConflicts, stdout);
+  if (installed.length === 0) return [];
+  const what = `containerd.io conflicts with the installed ${installed.join(', ')} (it obsoletes runc; podman and buildah need runc)`;
+  if (params.allowErasing) {
+    ctx.log(`preflight: warning: ${what}; spec.hostPolicy.allowErasing is true, so dnf will remove them`);
+    return [];
+  }
+  return [
+    `${what}: remove them first (dnf remove ${installed.join(' ')}) or set spec.hostPolicy.allowErasing: true to let dnf replace them`,
+  ];
+}
+
 async function timeSyncProblems(host: Host): Promise<string[]> {
   const { stdout } = await host.exec('systemctl', ['is-active', ...timeSyncServices], { allowFailure: true });
   if (stdout.split('\n').some((l) => l.trim() === 'active')) return [];
@@ -144,6 +175,7 @@ export const preflightStep: StepDefinition<PreflightParams> = {
       );
     }
     problems.push(...(await timeSyncProblems(host)));
+    problems.push(...(await containerdConflictProblems(ctx)));
 
     ctx.output('hostname', facts.hostname);
     ctx.output(

@@ -15,7 +15,7 @@ const tls = [
   '--key',
   '/etc/kubernetes/pki/etcd/healthcheck-client.key',
 ];
-const etcdctl = (...args: string[]) => ['exec', container, 'etcdctl', ...tls, ...args];
+const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...tls, ...args];
 const localStatus = `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"member_id":9372538179322589801},"leader":9372538179322589801}}]`;
 const withoutMaster2 = memberListJson.replace(/\{"ID":10501334649042878790[^}]*\},/, '');
 

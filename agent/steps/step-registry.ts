@@ -19,12 +19,12 @@ import type { StepDefinition } from './step.ts';
 import { verifyStep } from './verify.ts';
 
 const definitions: StepDefinition<unknown>[] = [
-  // Node preparation (issue 3).
+  // Node preparation.
   preflightStep,
   hostPrepStep,
   containerRuntimeStep,
   kubePackagesStep,
-  // kubeadm, CNI, verification and the failover drill (issue 6).
+  // kubeadm, CNI, verification and the failover drill.
   kubeadmInitStep,
   kubeadmJoinStep,
   joinCredentialsStep,
@@ -33,7 +33,7 @@ const definitions: StepDefinition<unknown>[] = [
   cniStep,
   verifyStep,
   failoverDrillActionStep,
-  // The HA endpoint: keepalived and HAProxy (issue 4).
+  // The HA endpoint: keepalived and HAProxy.
   loadBalancerStep,
   // Further steps: one line each.
 ];

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { FakeHost } from '../host/fake-host.ts';
 import { canonicalJson, paramsChecksum } from './params-checksum.ts';
-import { readPosition } from './position-record.ts';
 import { plannedStep, type StepDefinition } from './step.ts';
 import { runStep } from './step-runner.ts';
 
@@ -54,7 +53,7 @@ describe('runStep', () => {
 
   it('GIVEN a dry run THEN it lists what would change and changes nothing', async () => {
     const host = new FakeHost();
-    const result = await runStep(markerStep, { text: 'abc' }, { host, dryRun: true, stateDir: '/var/lib/kubeha' });
+    const result = await runStep(markerStep, { text: 'abc' }, { host, dryRun: true });
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true, changes: ['write /etc/marker'] });
     expect(host.commands).toEqual([]);
     expect(host.writes).toEqual([]);
@@ -109,26 +108,6 @@ describe('runStep', () => {
     const result = await runStep(markerStep, { text: 'abc' }, { host, timeoutMs: 20 });
     expect(result.outcome).toBe('timed-out');
     expect(result.error?.message).toContain('timed out');
-  });
-
-  it('GIVEN a stateDir THEN position.json records the applied checksum', async () => {
-    const host = new FakeHost().expect('touch-marker', ['abc']);
-    const ref = { runId: 'r1', stepId: 'marker/node1', attempt: 1 };
-    const result = await runStep(
-      markerStep,
-      { text: 'abc' },
-      { host, stateDir: '/var/lib/kubeha', ref, now: () => 42 },
-    );
-    expect(result.paramsChecksum).toBe(paramsChecksum({ text: 'abc' }));
-    const position = await readPosition(host, '/var/lib/kubeha');
-    expect(position.steps['marker']).toEqual({
-      paramsChecksum: result.paramsChecksum,
-      state: 'applied',
-      changed: true,
-      atMs: 42,
-      ref,
-    });
-    expect(await host.fileMode('/var/lib/kubeha/position.json')).toBe(0o600);
   });
 });
 

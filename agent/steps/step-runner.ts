@@ -2,21 +2,20 @@
  * Runs one step: parse params -> check -> (dry run: stop) -> apply through ctx.change -> check again -> verify.
  *
  *   const result = await runStep(hostPrepStep, rawParams, { host, dryRun: false, timeoutMs: 600_000, signal,
- *     stateDir: '/var/lib/kubeha', onLog: (stream, text) => ..., onStarted: (checksum) => ... });
+ *     onLog: (stream, text) => ..., onStarted: (checksum) => ... });
  *   result.outcome   // 'succeeded' | 'failed' | 'cancelled' | 'timed-out'
  *   result.changed   // false when the first check found nothing to do
  *   result.changes   // what changed, or in a dry run what would change
  *   result.error     // { code, message, command?, exitCode?, stderrTail?, deterministic }
  *
  * It never throws: every failure becomes a result. Commands run by the step get the step's abort signal (timeout or
- * cancellation kills them) and stream their lines to onLog. position.json under stateDir records what was applied.
+ * cancellation kills them) and stream their lines to onLog.
  */
 import { ErrorCode, isKubehaError, KubehaError } from '../../common/errors.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
 import { CommandFailedError, formatCommandLine, type Host } from '../host/host.ts';
 import { paramsChecksum } from './params-checksum.ts';
-import { recordPosition } from './position-record.ts';
 import type { StepContext, StepDefinition } from './step.ts';
 
 export type LogStream = 'stdout' | 'stderr' | 'info';
@@ -28,14 +27,11 @@ export interface RunStepOptions {
   timeoutMs?: number;
   /** Aborting it cancels the step; outcome "cancelled". */
   signal?: AbortSignal;
-  /** Where position.json is kept; nothing is recorded without it. */
-  stateDir?: string;
   ref?: StepRef;
   /** Step progress and command output, line by line, not yet redacted. */
   onLog?: (stream: LogStream, text: string) => void;
   /** Called once the parameters are parsed (or found invalid), before anything runs. */
   onStarted?: (paramsChecksum: string) => void;
-  now?: () => number;
 }
 
 class StepAborted extends Error {
@@ -116,7 +112,6 @@ export async function runStep<P>(
   rawParams: unknown,
   options: RunStepOptions,
 ): Promise<StepResult> {
-  const now = options.now ?? Date.now;
   const dryRun = options.dryRun ?? false;
   const outputs: Record<string, string> = {};
   const changes: string[] = [];
@@ -188,17 +183,6 @@ export async function runStep<P>(
     },
   };
 
-  const position = async (state: 'applying' | 'applied' | 'failed', changed: boolean) => {
-    if (!options.stateDir || dryRun) return;
-    await recordPosition(options.host, options.stateDir, definition.kind, {
-      paramsChecksum: checksum,
-      state,
-      changed,
-      atMs: now(),
-      ...(options.ref ? { ref: options.ref } : {}),
-    });
-  };
-
   const work = async (): Promise<boolean> => {
     const pending = await definition.check(ctx);
     if (dryRun) {
@@ -206,7 +190,6 @@ export async function runStep<P>(
       return pending.length > 0;
     }
     if (pending.length > 0) {
-      await position('applying', true);
       await definition.apply(ctx);
       const left = await definition.check(ctx);
       if (left.length > 0) {
@@ -223,7 +206,6 @@ export async function runStep<P>(
 
   try {
     const changed = await Promise.race([work(), aborted]);
-    await position('applied', changed);
     return { outcome: 'succeeded', changed, outputs, paramsChecksum: checksum, changes };
   } catch (caught) {
     const error = signal.aborted ? signal.reason : caught;
@@ -235,7 +217,6 @@ export async function runStep<P>(
     } else {
       failure = failureOf(definition.kind, error, definition.deterministic ?? false);
     }
-    await position('failed', changes.length > 0).catch(() => {});
     return {
       outcome,
       changed: !dryRun && changes.length > 0,

@@ -27,7 +27,7 @@ const tls = [
   '--key',
   '/etc/kubernetes/pki/etcd/healthcheck-client.key',
 ];
-const etcdctl = (...args: string[]) => ['exec', container, 'etcdctl', ...tls, ...args];
+const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...tls, ...args];
 const curl = [
   '-sS',
   '--globoff',

@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, isKubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { tlsPolicy } from '../../common/tls-policy.ts';
 import { apiBodyLimitBytes } from './api-limits.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { ErrorReply, errorBody } from './error-reply.ts';
@@ -23,6 +24,8 @@ export interface ApiOptions {
   version: string;
   /** Route groups; each registers its own routes with schemas. */
   routes: ApiPlugin[];
+  /** Serve HTTPS with this certificate chain and key (any non-loopback address). */
+  https?: { cert: string; key: string };
 }
 
 const httpStatusFor: Partial<Record<string, number>> = {
@@ -64,6 +67,7 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void 
 /** Builds the REST API without listening, so tests can use app.inject(). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: { ...options.https, ...tlsPolicy } } : {}),
     loggerInstance: options.logger.child({ component: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: apiBodyLimitBytes,

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import type { ErrorCode } from '../../common/errors.ts';
 
 export const ErrorReply = Type.Object(
   {
@@ -11,7 +12,7 @@ export const ErrorReply = Type.Object(
   { $id: 'ErrorReply' },
 );
 
-export function errorBody(code: string, message: string, details?: unknown) {
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 

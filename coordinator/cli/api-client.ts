@@ -1,3 +1,6 @@
+import { ErrorCode } from '../../common/errors.ts';
+import type { FetchLike } from './https-with-ca.ts';
+
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
@@ -11,7 +14,7 @@ export class ApiError extends Error {
     super(body?.error?.message ?? fallback);
     this.name = 'ApiError';
     this.status = status;
-    this.code = body?.error?.code ?? 'KUBEHA_HTTP_ERROR';
+    this.code = body?.error?.code ?? ErrorCode.httpError;
     this.details = body?.error?.details;
   }
 }
@@ -20,16 +23,19 @@ export class ApiError extends Error {
 export class ApiClient {
   readonly baseUrl: string;
   private readonly token: string;
+  private readonly fetch: FetchLike;
 
-  constructor(baseUrl: string, token: string) {
+  /** `fetchImpl` carries the trust: the coordinator's CA for an https:// server (fetchTrustingCa). */
+  constructor(baseUrl: string, token: string, fetchImpl: FetchLike = (url, init) => fetch(url, init)) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = token;
+    this.fetch = fetchImpl;
   }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
+      response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -57,7 +63,7 @@ export class ApiClient {
 
   /** A raw streaming request (Server-Sent Events). */
   async stream(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
+    const response = await this.fetch(`${this.baseUrl}${path}`, {
       headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream', ...headers },
       ...(signal ? { signal } : {}),
     });

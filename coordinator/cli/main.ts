@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
+import { fetchPinnedCa } from '../../agent/enrollment/fetch-pinned-ca.ts';
 import { kubehaVersion } from '../../common/version.ts';
 import { ApiClient, ApiError } from './api-client.ts';
-import { resolveConnection } from './cli-config.ts';
+import { type CliConnection, resolveConnection } from './cli-config.ts';
 import { agentsCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
@@ -11,6 +12,7 @@ import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
 import { startRunCommand } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
 import { watchCommand } from './commands/watch-command.ts';
+import { type FetchLike, fetchTrustingCa } from './https-with-ca.ts';
 
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
 
@@ -36,12 +38,29 @@ Commands:
                               let an enrolled agent serve the node of that name (an address alone only proposes it)
   version                     print the version
 
-The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml
+The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml;
+an https:// server is verified with its CA: --ca-cert-hash sha256:H (pinned, as enrollment does), --ca-cert FILE,
+KUBEHA_CA_CERT_HASH / KUBEHA_CA_CERT, or caCertHash / caCert in the file; http:// only to loopback
 (--token TOKEN works too, with a warning: other users of the machine see a command line).
 Options: -o json for machine-readable output.
 Exit codes: 0 success, 1 the run (or the command) failed, 2 bad usage or an invalid spec (problems printed).`;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** For an https:// coordinator: trust exactly its CA, from the configured file or pinned by hash. */
+async function serverTrust(connection: CliConnection): Promise<FetchLike | undefined> {
+  const url = new URL(connection.server);
+  if (url.protocol !== 'https:') return undefined;
+  if (connection.caCertPem) return fetchTrustingCa(connection.caCertPem);
+  if (connection.caCertHash) {
+    const port = Number(url.port || 443);
+    const ca = await fetchPinnedCa(url.hostname.replace(/^\[|\]$/g, ''), port, connection.caCertHash, 10_000, [
+      'http/1.1',
+    ]);
+    return fetchTrustingCa(ca);
+  }
+  return undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -50,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
       server: { type: 'string' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
+      'ca-cert': { type: 'string' },
+      'ca-cert-hash': { type: 'string' },
       ttl: { type: 'string' },
       'usage-limit': { type: 'string' },
       description: { type: 'string' },
@@ -72,12 +93,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const connection = resolveConnection(
-    { server: values.server, token: values.token, tokenFile: values['token-file'] },
+    {
+      server: values.server,
+      token: values.token,
+      tokenFile: values['token-file'],
+      caCert: values['ca-cert'],
+      caCertHash: values['ca-cert-hash'],
+    },
     process.env,
     process.env['HOME'],
   );
   for (const warning of connection.warnings) process.stderr.write(`kubeha: warning: ${warning}\n`);
-  const api = new ApiClient(connection.server, connection.token);
+  const api = new ApiClient(connection.server, connection.token, await serverTrust(connection));
   const json = values.output === 'json';
   const [verb, noun, arg] = positionals;
   const watchOutput = { write: (text: string) => process.stdout.write(text), isTTY: process.stdout.isTTY === true };
@@ -135,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values['usage-limit'] ? { usageLimit: Number(values['usage-limit']) } : {}),
         ...(values.description ? { description: values.description } : {}),
         ...(values.node ? { node: values.node } : {}),
+        server: connection.server,
         json,
       });
     default:

@@ -1,34 +1,9 @@
+import type { RunDetail, RunStepDetail } from '../api/routes/runs-routes.ts';
 import { isRunFinished, isTerminal } from '../store/store.ts';
 import type { RunEventView } from './run-events-stream.ts';
 
-export interface RunStepView {
-  id: string;
-  kind: string;
-  node: string;
-  forNode: string | null;
-  state: string;
-  attempt: number;
-  maxAttempts: number;
-  dependsOn: string[];
-  bestEffort: boolean;
-  changed: boolean;
-  dispatchedAt: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  nextAttemptAt: string | null;
-  error: { code: string; message: string; command?: string; exitCode?: number; stderrTail?: string } | null;
-}
-
-export interface RunDetailView {
-  id: string;
-  cluster: string;
-  kind: string;
-  state: string;
-  createdAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  steps: RunStepView[];
-}
+export type RunStepView = RunStepDetail;
+export type RunDetailView = RunDetail;
 
 /** A run's live state for `kubeha watch`, built from GET /v1/runs/:id and then from its events alone. */
 export class RunProgress {

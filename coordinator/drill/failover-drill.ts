@@ -1,5 +1,5 @@
 /**
- * The coordinator side of the failover drill (DESIGN §6): find the VIP holder, break one thing there through its
+ * The coordinator side of the failover drill: find the VIP holder, break one thing there through its
  * agent (a failover-drill-action step), watch /readyz through the endpoint and where the VIP goes, check it is never
  * on two nodes, and always restore, also when the action or the watching fails. Every dependency is injected, so the
  * scheduler can wire it to its gateway and tests to fakes.

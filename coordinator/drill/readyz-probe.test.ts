@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selfSignedCertificate } from '../../test/support/self-signed-certificate.ts';
+import { makeTestPki } from '../../test/support/test-pki.ts';
 import { createReadyzProbe } from './readyz-probe.ts';
 
 let server: Server;
@@ -10,9 +10,9 @@ let status = 200;
 let caPem = '';
 
 beforeAll(async () => {
-  const certificate = selfSignedCertificate();
-  caPem = certificate.certPem;
-  server = createServer({ key: certificate.keyPem, cert: caPem }, (req, res) => {
+  const pki = await makeTestPki();
+  caPem = pki.caPem;
+  server = createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
     res.statusCode = req.url === '/readyz' ? status : 404;
     res.end(status === 200 ? 'ok' : '[-]etcd failed');
   });
@@ -34,7 +34,7 @@ describe('createReadyzProbe', () => {
     status = 200;
   });
 
-  it('GIVEN no CA WHEN probed THEN the self-signed certificate is accepted', async () => {
+  it('GIVEN no CA WHEN probed THEN a certificate from a CA it does not know is accepted', async () => {
     expect(await createReadyzProbe({ endpoint })()).toBe(true);
   });
 

@@ -9,6 +9,9 @@ export interface CoordinatorIdentity {
   serverPrivateKeyPem: string;
   adminToken: string;
   adminTokenPath: string;
+  /** The REST API's certificate chain and key, when it serves HTTPS. */
+  apiCertificatePem?: string;
+  apiPrivateKeyPem?: string;
 }
 
 /** A certificate is renewed once less than a third of its life (or 30 days) is left: well before it expires. */
@@ -40,6 +43,7 @@ export async function ensureCoordinatorIdentity(
   dataDir: string,
   serverSans: string[],
   now: number = Date.now(),
+  apiSans: string[] = [],
 ): Promise<CoordinatorIdentity> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
@@ -74,6 +78,30 @@ export async function ensureCoordinatorIdentity(
     writePrivate(sansPath, wantedSans, 0o644);
   }
 
+  let apiCertificatePem: string | undefined;
+  let apiPrivateKeyPem: string | undefined;
+  if (apiSans.length > 0) {
+    const apiCertPath = join(dataDir, 'api.crt');
+    const apiKeyPath = join(dataDir, 'api.key');
+    const apiSansPath = join(dataDir, 'api.sans');
+    const wanted = [...new Set(apiSans)].sort().join(',');
+    if (
+      !existsSync(apiCertPath) ||
+      !existsSync(apiKeyPath) ||
+      (existsSync(apiSansPath) ? readFileSync(apiSansPath, 'utf8') : '') !== wanted ||
+      certificateNeedsRenewal(readFileSync(apiCertPath, 'utf8'), now)
+    ) {
+      const issued = await ca.issueServerCertificate(apiSans);
+      writePrivate(apiKeyPath, issued.privateKeyPem);
+      // With the CA after the leaf, a workstation can pin the CA by hash as an enrolling agent does.
+      writePrivate(apiCertPath, `${issued.certificatePem.trim()}\n${ca.certificatePem.trim()}\n`, 0o644);
+      writePrivate(apiSansPath, wanted, 0o644);
+    }
+    chmodSync(apiKeyPath, 0o600);
+    apiCertificatePem = readFileSync(apiCertPath, 'utf8');
+    apiPrivateKeyPem = readFileSync(apiKeyPath, 'utf8');
+  }
+
   const adminTokenPath = join(dataDir, 'admin-token');
   // Hex, so the token never starts with '-' and reads as an option on a command line (kubeha --token ...).
   if (!existsSync(adminTokenPath)) writePrivate(adminTokenPath, `${randomBytes(32).toString('hex')}\n`);
@@ -87,5 +115,6 @@ export async function ensureCoordinatorIdentity(
     serverPrivateKeyPem: readFileSync(serverKeyPath, 'utf8'),
     adminToken: readFileSync(adminTokenPath, 'utf8').trim(),
     adminTokenPath,
+    ...(apiCertificatePem && apiPrivateKeyPem ? { apiCertificatePem, apiPrivateKeyPem } : {}),
   };
 }

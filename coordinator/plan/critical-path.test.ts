@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { testSpec } from '../../test/support/test-spec.ts';
 import { criticalPath, criticalPathSteps, makespanLowerBound, topologicalOrder } from './critical-path.ts';
 import { noRetry, planRun } from './plan-run.ts';
 import type { PlannedStep, RunPlan } from './run-plan.ts';
@@ -19,21 +19,14 @@ function planOf(edges: Record<string, string[]>): RunPlan {
   return { kind: 'deploy', cluster: 'test', steps };
 }
 
-const spec = requireClusterSpec({
-  apiVersion: 'kubeha.io/v1',
-  kind: 'Cluster',
-  metadata: { name: 'lab' },
-  spec: {
-    kubernetesVersion: '1.31.4',
-    endpoint: { vip: '10.0.0.100', interface: 'eth0' },
-    nodes: [
-      { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
-      { name: 'cp2', address: '10.0.0.12', role: 'control-plane' },
-      { name: 'cp3', address: '10.0.0.13', role: 'control-plane' },
-      { name: 'w1', address: '10.0.0.21', role: 'worker' },
-      { name: 'w2', address: '10.0.0.22', role: 'worker' },
-    ],
-  },
+const spec = testSpec({
+  nodes: [
+    { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
+    { name: 'cp2', address: '10.0.0.12', role: 'control-plane' },
+    { name: 'cp3', address: '10.0.0.13', role: 'control-plane' },
+    { name: 'w1', address: '10.0.0.21', role: 'worker' },
+    { name: 'w2', address: '10.0.0.22', role: 'worker' },
+  ],
 });
 
 describe('criticalPath', () => {
@@ -104,24 +97,17 @@ describe('criticalPath', () => {
 
 describe('makespanLowerBound', () => {
   function workers(count: number, limit: number) {
-    return requireClusterSpec({
-      apiVersion: 'kubeha.io/v1',
-      kind: 'Cluster',
-      metadata: { name: 'lab' },
-      spec: {
-        kubernetesVersion: '1.31.4',
-        endpoint: { vip: '10.0.0.100', interface: 'eth0' },
-        networking: { podCIDR: '10.128.0.0/9' },
-        concurrency: { workers: limit },
-        nodes: [
-          { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
-          ...Array.from({ length: count }, (_, i) => ({
-            name: `w${i + 1}`,
-            address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-            role: 'worker',
-          })),
-        ],
-      },
+    return testSpec({
+      networking: { podCIDR: '10.128.0.0/9' },
+      concurrency: { workers: limit },
+      nodes: [
+        { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
+        ...Array.from({ length: count }, (_, i) => ({
+          name: `w${i + 1}`,
+          address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+          role: 'worker',
+        })),
+      ],
     });
   }
 

@@ -1,23 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeFacts } from '../../proto/convert.ts';
-import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { testSpec } from '../../test/support/test-spec.ts';
 import { crossNodeChecks } from './cross-node-checks.ts';
 
 function specWith(patch: { kubernetesVersion?: string; endpoint?: Record<string, unknown>; nodes?: unknown[] } = {}) {
-  return requireClusterSpec({
-    apiVersion: 'kubeha.io/v1',
-    kind: 'Cluster',
-    metadata: { name: 'lab' },
-    spec: {
-      kubernetesVersion: patch.kubernetesVersion ?? '1.31.4',
-      endpoint: patch.endpoint ?? { vip: '192.168.1.100', interface: 'ens192' },
-      nodes: patch.nodes ?? [
-        { name: 'cp1', address: '192.168.1.10', role: 'control-plane' },
-        { name: 'cp2', address: '192.168.1.11', role: 'control-plane' },
-        { name: 'cp3', address: '192.168.1.12', role: 'control-plane' },
-        { name: 'w1', address: '192.168.1.20', role: 'worker' },
-      ],
-    },
+  return testSpec({
+    kubernetesVersion: patch.kubernetesVersion ?? '1.31.4',
+    endpoint: patch.endpoint ?? { vip: '192.168.1.100', interface: 'ens192' },
+    nodes: patch.nodes ?? [
+      { name: 'cp1', address: '192.168.1.10', role: 'control-plane' },
+      { name: 'cp2', address: '192.168.1.11', role: 'control-plane' },
+      { name: 'cp3', address: '192.168.1.12', role: 'control-plane' },
+      { name: 'w1', address: '192.168.1.20', role: 'worker' },
+    ],
   });
 }
 

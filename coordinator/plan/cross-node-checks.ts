@@ -61,7 +61,8 @@ function sameAddress(a: string, b: string): boolean {
 }
 
 /**
- * Checks across nodes, from the facts their agents reported, before anything changes on a node (DESIGN §2).
+ * Checks across nodes, from the facts their agents reported, before anything changes on a node, so that a
+ * mistake in the spec (a wrong address, an interface that is not there) stops the run while nothing is half done.
  * `factsByNode` has an entry per spec node, undefined when no agent serves it (yet).
  */
 export function crossNodeChecks(

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testSpec } from '../../test/support/test-spec.ts';
 import type { EndpointMode } from '../spec/cluster-spec.ts';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
 import { topologicalOrder } from './critical-path.ts';
@@ -35,19 +36,13 @@ function specOf(shape: Shape) {
     })),
   ];
   const mode = shape.mode ?? 'haproxy-keepalived';
-  return requireClusterSpec({
-    apiVersion: 'kubeha.io/v1',
-    kind: 'Cluster',
-    metadata: { name: 'lab' },
-    spec: {
-      kubernetesVersion: '1.31.4',
-      endpoint:
-        mode === 'external' ? { mode, vip: '10.9.0.1', port: 6443 } : { mode, vip: '10.0.0.100', interface: 'eth0' },
-      networking: { podCIDR: '10.244.0.0/14' },
-      concurrency: { workers: shape.concurrency ?? 10 },
-      allowEvenControlPlanes: shape.allowEven ?? false,
-      nodes,
-    },
+  return testSpec({
+    endpoint:
+      mode === 'external' ? { mode, vip: '10.9.0.1', port: 6443 } : { mode, vip: '10.0.0.100', interface: 'eth0' },
+    networking: { podCIDR: '10.244.0.0/14' },
+    concurrency: { workers: shape.concurrency ?? 10 },
+    allowEvenControlPlanes: shape.allowEven ?? false,
+    nodes,
   });
 }
 
@@ -75,7 +70,7 @@ function step(plan: RunPlan, id: string): PlannedStep {
   return found;
 }
 
-/** The invariants of DESIGN §2 that every deploy plan keeps, whatever its shape. */
+/** The invariants every deploy plan keeps, whatever its shape: the order of docs/cluster-spec.md's deploy. */
 function expectDeployInvariants(plan: RunPlan, shape: Shape): void {
   const ids = plan.steps.map((s) => s.id);
   expect(new Set(ids).size, 'ids are unique').toBe(ids.length);
@@ -313,6 +308,7 @@ describe('planRun deploy: step parameters', () => {
       kubernetesVersion: '1.31.4',
       lbPort: 16443,
       alreadyMember: false,
+      allowErasing: false,
     });
     expect(step(plan, 'preflight/w1').params).toMatchObject({ role: 'worker', lbPort: 0 });
     expect(step(plan, 'host-prep/w1').params).toMatchObject({ hostname: 'w1', lbPort: 0, firewall: 'managed' });
@@ -359,17 +355,15 @@ describe('planRun deploy: step parameters', () => {
   });
 
   it('brackets an IPv6 endpoint', () => {
-    const spec = requireClusterSpec({
-      apiVersion: 'kubeha.io/v1',
-      kind: 'Cluster',
-      metadata: { name: 'v6' },
-      spec: {
+    const spec = testSpec(
+      {
         kubernetesVersion: '1.33.0',
         endpoint: { vip: 'fd00::100', interface: 'eth0' },
         networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
         nodes: [{ name: 'cp1', address: 'fd00::11/64', role: 'control-plane' }],
       },
-    });
+      'v6',
+    );
     const v6 = planRun('deploy', spec);
     expect(step(v6, 'kubeadm-init/cp1').params.controlPlaneEndpoint).toBe('[fd00::100]:16443');
     expect(step(v6, 'load-balancer/cp1').params.vipPrefixLength).toBe(64);

@@ -50,7 +50,7 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
 };
 
 /**
- * keepalived's check timings (reference §C.3): weight 0 puts a failing holder in FAULT at once, so the VIP moves
+ * keepalived's check timings: weight 0 puts a failing holder in FAULT at once, so the VIP moves
  * after fall x interval plus the skew instead of three adverts.
  */
 export const vrrpCheck = { intervalS: 1, fall: 2, rise: 2, weight: 0, advertIntS: 1 } as const;
@@ -178,7 +178,7 @@ function verifyParams(spec: ClusterSpec): Record<string, unknown> {
 }
 
 /**
- * The deploy DAG (DESIGN §2). Each node prepares on its own; the cross-node checks gate every change; the load
+ * The deploy DAG. Each node prepares on its own; the cross-node checks gate every change; the load
  * balancer is up before kubeadm init; control planes join one at a time; workers join in parallel, bounded.
  */
 function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedStep[] {
@@ -200,6 +200,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
           kubernetesVersion: s.kubernetesVersion,
           lbPort: haproxyPortOn(spec, node),
           alreadyMember: members.has(node.name),
+          allowErasing: s.hostPolicy.allowErasing,
         },
         noRetry,
       ),
@@ -240,6 +241,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
         mirrors: s.mirrors?.registries ?? [],
         sandboxImage: '',
         imageRepository: s.mirrors?.imageRepository ?? '',
+        allowErasing: s.hostPolicy.allowErasing,
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,

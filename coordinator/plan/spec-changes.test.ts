@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import { testSpec } from '../../test/support/test-spec.ts';
 import { specDifferences, unsupportedChanges } from './spec-changes.ts';
 
 function spec(patch: {
@@ -7,20 +7,14 @@ function spec(patch: {
   version?: string;
   workers?: number;
 }) {
-  return requireClusterSpec({
-    apiVersion: 'kubeha.io/v1',
-    kind: 'Cluster',
-    metadata: { name: 'c' },
-    spec: {
+  return testSpec(
+    {
       kubernetesVersion: patch.version ?? '1.31.4',
-      endpoint: { vip: '10.0.0.100', interface: 'eth0' },
       concurrency: { workers: patch.workers ?? 10 },
-      nodes: patch.nodes ?? [
-        { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },
-        { name: 'w1', address: '10.0.0.21', role: 'worker' },
-      ],
+      ...(patch.nodes ? { nodes: patch.nodes } : {}),
     },
-  });
+    'c',
+  );
 }
 
 describe('unsupportedChanges', () => {

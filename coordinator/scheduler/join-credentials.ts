@@ -9,7 +9,7 @@ import { type Values, valueNames } from './cluster-values.ts';
 export const joinTokenTtlSeconds = 30 * 60;
 /** A token this close to its expiry is not handed out for a new join attempt. */
 const joinTokenMarginMs = 5 * 60 * 1000;
-/** kubeadm deletes the uploaded certificates after 2 h; re-upload well before (reference A.4). */
+/** kubeadm deletes the uploaded certificates (the kubeadm-certs Secret) after 2 h; re-upload well before. */
 export const certificateKeyMaxAgeMs = 100 * 60 * 1000;
 
 const credentialRetry: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 2_000, maxBackoffMs: 30_000 };
@@ -180,7 +180,7 @@ export function tokenDeletionAfterJoin(
 
 /**
  * A failed control-plane join leaves a half-made member: `kubeadm reset` on the node, then its etcd member removed
- * through a healthy control plane, before the retry (reference A.8).
+ * through a healthy control plane, before the retry: a second join beside a stale member would break etcd's quorum.
  */
 export function cleanupAfterFailedControlPlaneJoin(
   join: StepRecord,

@@ -6,7 +6,7 @@ import type { StepEventReport, StepResult } from '../../common/step-events.ts';
 import type { MessageToAgent } from '../../proto/convert.ts';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
 import { sampleFacts } from '../../test/support/foundation-harness.ts';
-import { waitFor } from '../../test/support/free-port.ts';
+import { waitFor } from '../../test/support/wait-for.ts';
 import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
 import { coordinatorNode, type PlannedStep, type PlanRun } from '../plan/run-plan.ts';
 import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';

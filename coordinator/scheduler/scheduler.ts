@@ -697,7 +697,7 @@ export class Scheduler {
   private applyResult(active: ActiveRun, step: StepRecord, result: StepResult): void {
     if (result.outcome !== 'succeeded') {
       const failure: StepFailure = result.error ?? {
-        code: result.outcome === 'timed-out' ? 'KUBEHA_STEP_TIMEOUT' : ErrorCode.stepFailed,
+        code: result.outcome === 'timed-out' ? ErrorCode.stepTimeout : ErrorCode.stepFailed,
         message: `the step ended ${result.outcome}`,
         deterministic: false,
       };

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../common/errors.ts';
+import type { StepFailure } from '../../common/step-events.ts';
 import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { backoffMs, failureDecision, inFlightFailure, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
 
@@ -22,7 +24,7 @@ function step(id: string, over: Partial<StepRecord> = {}): StepRecord {
 }
 
 const map = (...steps: StepRecord[]) => new Map(steps.map((s) => [s.id, s]));
-const transient = { code: 'X', message: 'x', deterministic: false };
+const transient: StepFailure = { code: ErrorCode.commandFailed, message: 'x', deterministic: false };
 
 describe('readySteps', () => {
   it('GIVEN dependencies WHEN one is not done THEN the step waits; a best-effort failure counts as done', () => {

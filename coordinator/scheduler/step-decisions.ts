@@ -1,3 +1,4 @@
+import { ErrorCode } from '../../common/errors.ts';
 import type { StepFailure } from '../../common/step-events.ts';
 import { isTerminal, type RunState, type StepRecord, type StepState } from '../store/store.ts';
 
@@ -89,14 +90,14 @@ export function inFlightFailure(step: StepRecord, now: number, disconnectGraceMs
   if (!isInFlight(step.state)) return undefined;
   if (step.deadlineAt !== null && now > step.deadlineAt) {
     return {
-      code: 'KUBEHA_STEP_TIMEOUT',
+      code: ErrorCode.stepTimeout,
       message: `no result within ${step.timeoutSeconds} s`,
       deterministic: false,
     };
   }
   if (step.disconnectedAt !== null && now - step.disconnectedAt > disconnectGraceMs) {
     return {
-      code: 'KUBEHA_AGENT_DISCONNECTED',
+      code: ErrorCode.agentDisconnected,
       message: `the agent of ${step.node} has been disconnected for more than ${Math.round(disconnectGraceMs / 1000)} s`,
       deterministic: false,
     };

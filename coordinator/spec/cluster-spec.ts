@@ -1,4 +1,4 @@
-/** The validated cluster spec (DESIGN §4), with every default filled in. Produced by parse-cluster-spec.ts. */
+/** The validated cluster spec (docs/cluster-spec.md), with every default filled in. Produced by parse-cluster-spec.ts. */
 export type EndpointMode = 'haproxy-keepalived' | 'keepalived' | 'external';
 export type NodeRole = 'control-plane' | 'worker' | 'load-balancer';
 
@@ -38,7 +38,12 @@ export interface ClusterSpec {
       /** Absent: the release kubeha pins, fetched over https. */
       cniManifest?: CniManifestSpec;
     };
-    hostPolicy: { firewall: 'managed' | 'disabled'; selinux: 'permissive' | 'enforcing' };
+    hostPolicy: {
+      firewall: 'managed' | 'disabled';
+      selinux: 'permissive' | 'enforcing';
+      /** dnf may remove installed packages that conflict with containerd.io (runc, and podman or buildah with it). */
+      allowErasing: boolean;
+    };
     concurrency: { workers: number };
     allowEvenControlPlanes: boolean;
     nodes: ClusterNodeSpec[];

@@ -86,7 +86,7 @@ describe('parseClusterSpec: valid specs', () => {
     ).toBeUndefined();
   });
 
-  it('reads the DESIGN example with its values', () => {
+  it('reads the design example (3 control planes, 2 workers) with its values', () => {
     const spec = requireClusterSpec(readFileSync(join(validDir, 'design-example.yaml'), 'utf8'));
     expect(spec.metadata.name).toBe('prod-a');
     expect(spec.spec.endpoint).toEqual({
@@ -149,7 +149,7 @@ describe('parseClusterSpec: defaults', () => {
         multicast: false,
       },
       networking: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
-      hostPolicy: { firewall: 'managed', selinux: 'permissive' },
+      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false },
       concurrency: { workers: 10 },
       allowEvenControlPlanes: false,
       nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }],

@@ -24,7 +24,7 @@ import {
   unusableAddressReason,
 } from './ip-address.ts';
 
-/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor (reference §B.3). */
+/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor so each minor is a repository kubeha knows. */
 export const supportedKubernetesMinors = { min: 28, max: 35 } as const;
 
 export const clusterSpecDefaults = {
@@ -533,7 +533,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   );
   const cniManifest = readCniManifest(reader, networking);
 
-  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux']);
+  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux', 'allowErasing']);
   const firewall = reader.oneOf(
     hostPolicy,
     'firewall',
@@ -548,6 +548,8 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     ['permissive', 'enforcing'] as const,
     clusterSpecDefaults.selinux,
   );
+
+  const allowErasing = reader.boolean(hostPolicy, 'allowErasing', 'spec.hostPolicy', false);
 
   const concurrency = reader.optionalObject(spec, 'concurrency', 'spec', ['workers']);
   const workers = reader.integer(concurrency, 'workers', 'spec.concurrency', { min: 1 }, clusterSpecDefaults.workers);
@@ -586,7 +588,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
           cni: cni!,
           ...(cniManifest ? { cniManifest } : {}),
         },
-        hostPolicy: { firewall: firewall!, selinux: selinux! },
+        hostPolicy: { firewall: firewall!, selinux: selinux!, allowErasing: allowErasing ?? false },
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,
         nodes: nodes.map(toNodeSpec),

@@ -2,7 +2,7 @@
 // Installs kubeha-agent's RPM into a scratch root (built from the working tree unless --rpm is given), starts a
 // coordinator from the sources on loopback, creates a token, enrolls the installed agent, runs it, and measures its
 // start-up time to the first heartbeat the coordinator records, then its resident memory and CPU over N seconds at rest.
-// Targets (DESIGN.md §10): RSS <= 80 MB, CPU <= 0.5 %.
+// Targets: RSS <= 80 MB, CPU <= 0.5 %.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, waitFor } from '../support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const targets = { rssMb: 80, cpuPercent: 0.5 };

@@ -19,7 +19,8 @@ import { parseClusterSpec } from '../../coordinator/spec/parse-cluster-spec.ts';
 import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { createEnrollToken, enrollSimAgents, type SimNode, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { freePort, waitFor } from '../support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const { values } = parseArgs({
   options: {

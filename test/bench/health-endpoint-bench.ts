@@ -1,7 +1,7 @@
 // npm run bench:health [-- --json] [-- --rate 2000] [-- --seconds 5]
 // The agent's health endpoint in its own process (the real module, probing a stand-in apiserver every 500 ms),
 // asked GET /healthz/vrrp at a fixed rate over keep-alive connections from this process; then the check script
-// run 50 times against it. Targets (DESIGN §10): p99 <= 2 ms at 2,000 req/s; the check script <= 20 ms.
+// run 50 times against it. Targets: p99 <= 2 ms at 2,000 req/s; the check script <= 20 ms.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { type StandInApiserver, startStandInApiserver } from '../netns/stand-in-apiserver.ts';
-import { makeTestPki } from '../netns/test-pki.ts';
+import { makeTestPki } from '../support/test-pki.ts';
 
 const { values } = parseArgs({
   options: {

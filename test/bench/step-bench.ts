@@ -50,7 +50,7 @@ function preparedNode(): FakeHost {
     .stub('systemctl', ['is-active', 'firewalld'], { stdout: 'inactive\n', exitCode: 3 })
     .stub('modprobe', ['overlay'], { effect: (h) => h.setFile('/sys/module/overlay/refcnt', '0') })
     .stub('modprobe', ['br_netfilter'], { effect: (h) => h.setFile('/sys/module/br_netfilter/refcnt', '0') })
-    .stub('sysctl', ['--system'], {
+    .stub('sysctl', ['-p', '/etc/sysctl.d/99-kubeha.conf'], {
       effect: (h) => {
         for (const key of ['ipv4/ip_forward', 'bridge/bridge-nf-call-iptables', 'bridge/bridge-nf-call-ip6tables']) {
           h.setFile(`/proc/sys/net/${key}`, '1\n');

@@ -8,7 +8,7 @@ import { CertificateAuthority } from '../../coordinator/pki/certificate-authorit
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
 import { FoundationHarness, sampleFacts } from '../support/foundation-harness.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 interface AgentView {
   id: string;

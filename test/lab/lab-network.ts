@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installRealPrograms, type RealPrograms } from './kube-binaries.ts';
 import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInNetns } from './lab-node.ts';
 import { bootNode, installNodeImage } from './node-image.ts';
 
@@ -22,6 +23,8 @@ export interface LabNetworkOptions {
   subnet: string;
   /** Where node directories go; default /var/tmp/khlab-<id> (nodes get a private /tmp). */
   dir?: string;
+  /** Run the real Kubernetes programs from this directory (kubelet and containerd stay stand-ins). */
+  realBinaries?: RealPrograms;
 }
 
 export interface AddNodeOptions {
@@ -36,6 +39,9 @@ export class LabNetwork {
   readonly dir: string;
   readonly bridgeNetns: string;
   readonly nodes: LabNode[] = [];
+  /** The lab's own copy of the real programs, on every node's PATH; undefined in the stand-in lab. */
+  readonly realBin: string | undefined;
+  readonly kubernetesVersion: string | undefined;
   private tornDown = false;
 
   private constructor(options: LabNetworkOptions) {
@@ -45,6 +51,8 @@ export class LabNetwork {
     this.subnet = options.subnet;
     this.dir = options.dir ?? `/var/tmp/${labPrefix}${options.id}`;
     this.bridgeNetns = `${labPrefix}${options.id}-bridge`;
+    this.realBin = options.realBinaries ? join(this.dir, 'kube-bin') : undefined;
+    this.kubernetesVersion = options.realBinaries?.kubernetesVersion;
   }
 
   /** The cluster store the stand-in apiservers share (the etcd stand-in). */
@@ -61,6 +69,7 @@ export class LabNetwork {
     const network = new LabNetwork(options);
     if (listNetns(network.prefix).length > 0) throw new Error(`a lab with id ${options.id} already exists`);
     mkdirSync(network.clusterDir, { recursive: true, mode: 0o700 });
+    if (options.realBinaries && network.realBin) installRealPrograms(options.realBinaries.paths, network.realBin);
     ip(['netns', 'add', network.bridgeNetns]);
     ip(['-n', network.bridgeNetns, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', network.bridgeNetns, 'link', 'set', 'br0', 'up']);
@@ -91,7 +100,7 @@ export class LabNetwork {
       rmSync(join(etc, file), { force: true });
       writeFileSync(join(etc, file), content);
     }
-    const node = new LabNode(name, address, netns, dir);
+    const node = new LabNode(name, address, netns, dir, this.realBin);
     this.nodes.push(node);
     ip(['netns', 'add', netns]);
     const peer = `v${this.nodes.length}`;
@@ -101,7 +110,7 @@ export class LabNetwork {
     ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
     ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
     node.netnsInode = statSync(`/run/netns/${netns}`).ino;
-    if (options.image !== false) installNodeImage(node, this.clusterDir);
+    if (options.image !== false) installNodeImage(node, this.clusterDir, this.kubernetesVersion);
     await node.start();
     if (options.image !== false) await bootNode(node);
     return node;

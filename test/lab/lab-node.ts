@@ -2,7 +2,7 @@
 // /etc, /var/lib, /var/log, /run, /usr/libexec and hostname. Commands run in it through nsenter with the stand-ins
 // first on PATH.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopNodeFirewalld } from './lab-firewalld.ts';
@@ -53,6 +53,25 @@ export async function killAll(pids: () => number[]): Promise<void> {
   }
 }
 
+/**
+ * `ip netns exec` mounts a fresh /sys, without the cgroup hierarchies under /sys/fs/cgroup that a machine has (and
+ * that kubeadm's SystemVerification reads from /proc/mounts): the node mounts the host's hierarchies again.
+ */
+function cgroupMounts(): string[] {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(
+      ([, path, type]) =>
+        path?.startsWith('/sys/fs/cgroup') &&
+        (type === 'cgroup' || type === 'cgroup2' || (type === 'tmpfs' && path === '/sys/fs/cgroup')),
+    );
+  return mounts.map(([, path, type, options]) => {
+    const opts = (options ?? '').split(',').filter((o) => !['rw', 'relatime', 'nosuid', 'nodev', 'noexec'].includes(o));
+    return `mkdir -p '${path}' && mount -t ${type} ${opts.length > 0 ? `-o '${opts.join(',')}' ` : ''}${type === 'tmpfs' ? 'tmpfs' : 'cgroup'} '${path}'`;
+  });
+}
+
 /** One machine of the lab. */
 export class LabNode {
   readonly name: string;
@@ -63,18 +82,25 @@ export class LabNode {
   holderPid = 0;
   /** The inode of the node's network namespace, to find its processes after the namespace handle is gone. */
   netnsInode = 0;
+  /** The real Kubernetes programs, first on the node's PATH (a real-control-plane lab); none in the stand-in lab. */
+  readonly realBin: string | undefined;
+  /** Programs of this node only, ahead of everything else on its PATH (set before its agent starts). */
+  ownBin: string | undefined;
   private holder: ChildProcess | undefined;
 
-  constructor(name: string, address: string, netns: string, dir: string) {
+  constructor(name: string, address: string, netns: string, dir: string, realBin?: string) {
     this.name = name;
     this.address = address;
     this.netns = netns;
     this.dir = dir;
+    this.realBin = realBin;
   }
 
-  /** The PATH inside the node: stand-ins first, then the project's Node 24, then the system. */
-  static path(): string {
+  /** The PATH inside the node: the real programs, the stand-ins, then the project's Node 24, then the system. */
+  path(): string {
     return [
+      ...(this.ownBin ? [this.ownBin] : []),
+      ...(this.realBin ? [this.realBin] : []),
       standInsBin,
       projectNodeBin,
       '/usr/local/sbin',
@@ -108,6 +134,7 @@ export class LabNode {
       'mount -t tmpfs -o mode=0755 tmpfs /sys/module',
       'for m in $modules; do mkdir "/sys/module/$m"; done',
       'mkdir -p /run/lock /run/kubeha',
+      ...cgroupMounts(),
       ...(projectHidden ? [`mkdir -p "${projectRoot}"`, `mount --bind "${this.dir}/project" "${projectRoot}"`] : []),
       `hostname "${this.name}"`,
       'echo "$$"',
@@ -162,7 +189,7 @@ export class LabNode {
 
   /** The argv that runs `command args` inside the node (network, mount and UTS namespaces, the node's PATH). */
   argv(command: string, args: readonly string[], env: Record<string, string> = {}): string[] {
-    const envArgs = Object.entries({ PATH: LabNode.path(), HOME: '/root', ...env }).map(([k, v]) => `${k}=${v}`);
+    const envArgs = Object.entries({ PATH: this.path(), HOME: '/root', ...env }).map(([k, v]) => `${k}=${v}`);
     return [
       'nsenter',
       '--target',

@@ -2,10 +2,19 @@
 // cluster node, `kubeha apply` of the lab's cluster spec with its live progress, /readyz through the VIP,
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type EtcdMember,
+  etcdctlTls,
+  findEtcdContainerArgs,
+  parseEndpointStatus,
+  parseMemberList,
+} from '../../agent/kubeadm/etcdctl.ts';
+import { type RealPrograms, realPrograms } from './kube-binaries.ts';
 import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
-import { LabNode, projectRoot } from './lab-node.ts';
+import { type LabNode, projectRoot } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
 
 export interface LabOptions {
@@ -16,6 +25,12 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** The spec's endpoint mode: HAProxy on 16443 in front of the apiservers (default) or the VIP on the apiservers' 6443. */
+  endpointMode?: 'haproxy-keepalived' | 'keepalived' | undefined;
+  /** A joining control plane whose first `kubeadm join` is killed once its etcd member is added (real lab only). */
+  failJoin?: string | undefined;
+  /** The real Kubernetes programs to run; undefined runs the stand-in lab. */
+  realBinaries?: RealPrograms | undefined;
   /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
   mirrors?: boolean;
   log: (line: string) => void;
@@ -42,6 +57,20 @@ export interface LabReport {
   /** After the drill, /readyz through the VIP answered again. */
   endpoint_recovered: boolean | null;
   coordinator_restarted: boolean;
+  /** The programs that ran for real in the cluster nodes (the rest were the lab's stand-ins). */
+  real_components: string[];
+  kubernetes_version: string;
+  /** Nodes Ready as the real kubectl lists them through the VIP; null in the stand-in lab or before the deploy. */
+  nodes_ready: number | null;
+  /** Voting members of the real etcd (learners not counted); null in the stand-in lab or before the deploy. */
+  etcd_voting_members: number | null;
+  /** The real etcd's learners, and how many members call themselves leader; null in the stand-in lab. */
+  etcd_learners: number | null;
+  etcd_leaders: number | null;
+  /** The Leases in kube-system that have a holder: kube-controller-manager and kube-scheduler elect through them. */
+  leases_held: string[];
+  /** --fail-join: the etcd member the killed join added, whether the real member list lost it, and the retry. */
+  failed_join?: { node: string; member_id: string; member_removed: boolean; retried: boolean };
   /** The lab's id and its nodes' network-namespace inodes, to check that nothing of it is left. */
   lab: { id: string; netns_inodes: number[] };
   stopped_at?: string;
@@ -49,9 +78,13 @@ export interface LabReport {
 }
 
 const apiPort = 7444;
+const failJoinMarker = '/var/lib/khlab-fail-join.done';
+const failJoinMembers = '/var/lib/khlab-fail-join.members.json';
+const standInKubernetesVersion = '1.31.4';
+/** What runs for real in every lab. */
+const alwaysReal = ['kubeha-coordinator', 'kubeha-agent', 'kubeha', 'keepalived', 'haproxy'];
 const grpcPort = 7443;
 const clusterName = 'lab';
-const lbPort = 16443;
 const mirrorPort = 8080;
 /** Nothing listens there: the stand-in containerd pulls nothing; the nodes are only configured to ask it. */
 const registryPort = 5000;
@@ -66,6 +99,8 @@ export class LabRun {
   workers: LabNode[] = [];
   adminToken = '';
   readonly vip: string;
+  readonly kubernetesVersion: string;
+  readonly endpointPort: number;
   private readonly report: LabReport = {
     run_succeeded: false,
     phases: [],
@@ -78,13 +113,31 @@ export class LabRun {
     vip_holders: [],
     endpoint_recovered: null,
     coordinator_restarted: false,
+    real_components: [],
+    kubernetes_version: '',
+    nodes_ready: null,
+    etcd_voting_members: null,
+    etcd_learners: null,
+    etcd_leaders: null,
+    leases_held: [],
     lab: { id: '', netns_inodes: [] },
   };
 
   constructor(options: LabOptions) {
     this.options = options;
-    this.network = LabNetwork.create({ id: randomBytes(3).toString('hex'), subnet: options.subnet });
+    this.network = LabNetwork.create({
+      id: randomBytes(3).toString('hex'),
+      subnet: options.subnet,
+      ...(options.realBinaries ? { realBinaries: options.realBinaries } : {}),
+    });
     this.vip = `${options.subnet}.100`;
+    this.endpointPort = options.endpointMode === 'keepalived' ? 6443 : 16443;
+    this.kubernetesVersion = options.realBinaries?.kubernetesVersion ?? standInKubernetesVersion;
+    this.report.kubernetes_version = this.kubernetesVersion;
+    this.report.real_components = [
+      ...alwaysReal,
+      ...(options.realBinaries ? realPrograms.filter((p) => p !== 'etcdutl') : []),
+    ];
   }
 
   private async phase<T>(name: string, body: () => Promise<T>): Promise<T> {
@@ -122,6 +175,9 @@ export class LabRun {
       }
       this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
       this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
+      if (this.options.realBinaries) {
+        await this.phase('the real control plane (kubectl, etcdctl)', () => this.inspectRealControlPlane());
+      }
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
       const reapplied = await this.phase('apply the same spec again', () => this.reapply());
       if (!reapplied) throw new Error('applying the same spec again was not an "up to date" no-op');
@@ -148,6 +204,42 @@ export class LabRun {
     for (let i = 1; i <= workers; i++) this.workers.push(await this.network.addNode(`w${i}`, 20 + i));
     for (const node of this.network.nodes) log(`  ${node.name.padEnd(6)} ${node.address.padEnd(15)} ${node.netns}`);
     this.report.lab = { id: this.network.id, netns_inodes: this.network.nodes.map((n) => n.netnsInode) };
+    if (this.options.failJoin) this.injectFailedJoin(this.network.node(this.options.failJoin));
+  }
+
+  /**
+   * The node's first `kubeadm join` is killed as soon as kubeadm has written the etcd static pod, i.e. once its etcd
+   * member was added: a join that died half way, which the coordinator must clean up (kubeadm reset there, the etcd
+   * member removed through a healthy control plane) before it retries. The member list at that moment is kept.
+   */
+  private injectFailedJoin(node: LabNode): void {
+    if (!this.network.realBin) throw new Error('--fail-join needs the real control plane');
+    const first = this.controlPlanes[0]!;
+    node.ownBin = join(node.dir, 'own-bin');
+    mkdirSync(node.ownBin, { recursive: true });
+    const etcdctl = `etcdctl --endpoints https://${first.address}:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key`;
+    writeFileSync(
+      join(node.ownBin, 'kubeadm'),
+      `#!/bin/sh
+# The lab's failed join (--fail-join): the first kubeadm join here is killed once its etcd member is added.
+real=${this.network.realBin}/kubeadm
+if [ "$1" != join ] || [ -e ${failJoinMarker} ]; then exec "$real" "$@"; fi
+touch ${failJoinMarker}
+"$real" "$@" &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do
+  if [ -e /etc/kubernetes/manifests/etcd.yaml ]; then
+    ${etcdctl} member list -w json >${failJoinMembers} 2>&1
+    kill -9 "$pid"
+    echo "lab --fail-join: kubeadm join killed after adding its etcd member" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+wait "$pid"
+`,
+      { mode: 0o755 },
+    );
   }
 
   private coordinatorPid = 0;
@@ -256,7 +348,7 @@ export class LabRun {
   private mirrorsSpec(): string {
     return `
   mirrors:
-    kubernetesPackages: { baseUrl: "${this.mirrorUrl}/k8s/v1.31/rpm/", gpgKeyUrl: none }
+    kubernetesPackages: { baseUrl: "${this.mirrorUrl}/k8s/v${this.kubernetesVersion.split('.').slice(0, 2).join('.')}/rpm/", gpgKeyUrl: none }
     containerRuntimePackages: { baseUrl: "${this.mirrorUrl}/docker-ce/centos", gpgKeyUrl: none }
     imageRepository: "${this.registryMirror}/k8s"
     registries:
@@ -281,7 +373,11 @@ export class LabRun {
       }
     };
     for (const node of this.clusterNodes) {
-      expect(node, '/etc/yum.repos.d/kubernetes.repo', `baseurl=${this.mirrorUrl}/k8s/v1.31/rpm/`);
+      expect(
+        node,
+        '/etc/yum.repos.d/kubernetes.repo',
+        `baseurl=${this.mirrorUrl}/k8s/v${this.kubernetesVersion.split('.').slice(0, 2).join('.')}/rpm/`,
+      );
       expect(node, '/etc/yum.repos.d/docker-ce.repo', `baseurl=${this.mirrorUrl}/docker-ce/centos/`);
       expect(node, '/etc/containerd/certs.d/docker.io/hosts.toml', `http://${this.registryMirror}`);
       expect(node, '/etc/containerd/config.toml', `${this.registryMirror}/k8s/pause:`);
@@ -317,8 +413,8 @@ export class LabRun {
 kind: Cluster
 metadata: { name: ${clusterName} }
 spec:
-  kubernetesVersion: "1.31.4"
-  endpoint: { mode: haproxy-keepalived, vip: ${this.vip}, port: ${lbPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
+  kubernetesVersion: "${this.kubernetesVersion}"
+  endpoint: { mode: ${this.options.endpointMode ?? 'haproxy-keepalived'}, vip: ${this.vip}, port: ${this.endpointPort}, interface: eth0, virtualRouterId: 51${this.controlPlanes.length === 1 ? ', multicast: true' : ''} }
   networking: { podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12, cni: flannel${this.options.mirrors ? `, cniManifest: { url: "${this.mirrorUrl}${flannelPath}", allowHttp: true }` : ''} }
   hostPolicy: { firewall: managed, selinux: permissive }
   concurrency: { workers: 10 }${this.controlPlanes.length % 2 === 0 ? '\n  allowEvenControlPlanes: true' : ''}
@@ -382,6 +478,69 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     return this.cli(['watch', runId]);
   }
 
+  /** The real kubectl through the VIP (admin.conf names the endpoint) and the real etcdctl in cp1's etcd container. */
+  private async inspectRealControlPlane(): Promise<void> {
+    const cp = this.controlPlanes[0]!;
+    const kubectl = async (args: string[]) => {
+      const r = await cp.run('kubectl', ['--kubeconfig', '/etc/kubernetes/admin.conf', ...args, '-o', 'json']);
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+      // biome-ignore lint/suspicious/noExplicitAny: API objects are read field by field.
+      return JSON.parse(r.stdout) as { items: Record<string, any>[] };
+    };
+    const nodes = await kubectl(['get', 'nodes']);
+    const ready = nodes.items.filter((n) =>
+      (n['status']?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      ),
+    );
+    this.report.nodes_ready = ready.length;
+    this.options.log(
+      `kubectl get nodes (through ${this.vip}:${this.endpointPort}): ${ready.length} of ${nodes.items.length} Ready`,
+    );
+    const leases = await kubectl(['get', 'leases', '-n', 'kube-system']);
+    this.report.leases_held = leases.items
+      .filter((l) => l['spec']?.holderIdentity && /^kube-(controller-manager|scheduler)$/.test(l['metadata'].name))
+      .map((l) => `${l['metadata'].name}=${l['spec'].holderIdentity.split('_')[0]}`);
+    this.options.log(`leases held: ${this.report.leases_held.join(', ')}`);
+    const id = (await cp.run('crictl', findEtcdContainerArgs)).stdout.trim().split('\n')[0] ?? '';
+    const etcdctl = async (args: string[]) => {
+      const r = await cp.run('crictl', ['exec', '--sync', id, 'etcdctl', ...etcdctlTls, ...args, '-w', 'json']);
+      if (r.code !== 0) throw new Error(`etcdctl ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+      return r.stdout;
+    };
+    const members = parseMemberList(await etcdctl(['member', 'list']));
+    const statuses = parseEndpointStatus(await etcdctl(['endpoint', 'status', '--cluster']));
+    this.report.etcd_voting_members = members.filter((m) => !m.isLearner).length;
+    if (this.options.failJoin) this.checkFailedJoin(this.network.node(this.options.failJoin), members);
+    this.report.etcd_learners = members.filter((m) => m.isLearner).length;
+    this.report.etcd_leaders = statuses.filter((s) => s.memberId === s.leaderId).length;
+    this.options.log(
+      `etcd: ${members.map((m) => `${m.name || '(unstarted)'}${m.isLearner ? ' (learner)' : ''}`).join(', ')}; leader ${statuses[0]?.leaderId ?? 'none'}`,
+    );
+  }
+
+  private checkFailedJoin(node: LabNode, finalMembers: EtcdMember[]): void {
+    const peerUrl = `https://${node.address}:2380`;
+    let added: EtcdMember | undefined;
+    try {
+      added = parseMemberList(readFileSync(node.hostPath(failJoinMembers), 'utf8')).find((m) =>
+        m.peerUrls.includes(peerUrl),
+      );
+    } catch (error) {
+      this.options.log(`--fail-join: no member list from the killed join: ${(error as Error).message}`);
+    }
+    const now = finalMembers.find((m) => m.peerUrls.includes(peerUrl));
+    this.report.failed_join = {
+      node: node.name,
+      member_id: added?.id ?? '',
+      member_removed: added !== undefined && !finalMembers.some((m) => m.id === added.id),
+      retried: now !== undefined && !now.isLearner && now.name === node.name,
+    };
+    this.options.log(
+      `--fail-join ${node.name}: the killed join had added etcd member ${added?.id ?? '(none seen)'}${added?.isLearner ? ' (learner)' : ''}; now ${node.name} is member ${now?.id ?? '(none)'}`,
+    );
+  }
+
   /**
    * `kubeha apply` of the unchanged spec on the running cluster: it must exit 0 saying "up to date", and no step of
    * its run may report a change (each step reports changed only when its apply ran, i.e. a command or a write).
@@ -419,10 +578,10 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
       '5',
       '--cacert',
       '/etc/kubernetes/pki/ca.crt',
-      `https://${this.vip}:${lbPort}/readyz`,
+      `https://${this.vip}:${this.endpointPort}/readyz`,
     ]);
     this.options.log(
-      `GET https://${this.vip}:${lbPort}/readyz from ${from.name}: ${r.stdout.trim() || r.stderr.trim()}`,
+      `GET https://${this.vip}:${this.endpointPort}/readyz from ${from.name}: ${r.stdout.trim() || r.stderr.trim()}`,
     );
     return r.code === 0 && r.stdout.trim() === 'ok';
   }
@@ -432,7 +591,7 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
       prober: this.workers[0] ?? this.controlPlanes[0]!,
       controlPlanes: this.controlPlanes,
       vip: this.vip,
-      port: lbPort,
+      port: this.endpointPort,
       maxSeconds: 600,
     });
     await new Promise((r) => setTimeout(r, 1000));
@@ -461,12 +620,12 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
   howToReach(): string {
     const lines = this.network.nodes.map(
       (n) =>
-        `  ${n.name.padEnd(6)} ${n.address.padEnd(15)} nsenter --target ${n.holderPid} --mount --uts --net -- env PATH=${LabNode.path()} bash\n  ${''.padEnd(22)} (network only: ip netns exec ${n.netns} bash)`,
+        `  ${n.name.padEnd(6)} ${n.address.padEnd(15)} nsenter --target ${n.holderPid} --mount --uts --net -- env PATH=${n.path()} bash\n  ${''.padEnd(22)} (network only: ip netns exec ${n.netns} bash)`,
     );
     return [
       ...lines,
       `  API (in admin): curl -H "authorization: Bearer ${this.adminToken}" http://127.0.0.1:${apiPort}/v1/agents`,
-      `  the cluster endpoint: https://${this.vip}:${lbPort} (kubectl in a control plane: kubectl get nodes)`,
+      `  the cluster endpoint: https://${this.vip}:${this.endpointPort} (kubectl in a control plane: kubectl get nodes)`,
       `  tear down: node test/lab/lab.ts --teardown ${this.network.id}`,
     ].join('\n');
   }

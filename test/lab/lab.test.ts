@@ -1,54 +1,17 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labPrefix, listNetns, processesInNetns, projectRoot } from './lab-node.ts';
-import type { LabReport } from './lab-run.ts';
+import { expectNothingLeft, labRunner } from './lab-test-helpers.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'khlab-test-'));
+const lab = labRunner();
+const runLab = lab.run;
+afterAll(() => lab.cleanup());
 
-/** Runs `npm run lab` as a separate process (as CI does) and returns its JSON report and its output. */
-function runLab(name: string, args: string[]): Promise<{ code: number; output: string; report: LabReport }> {
-  const reportFile = join(work, `${name}.json`);
-  const child = spawn(process.execPath, ['test/lab/lab.ts', '--report', reportFile, ...args], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('close', (code) => {
-      if (!existsSync(reportFile)) {
-        reject(new Error(`the lab wrote no report (exit ${code}):\n${output.slice(-4000)}`));
-        return;
-      }
-      resolve({ code: code ?? -1, output, report: JSON.parse(readFileSync(reportFile, 'utf8')) as LabReport });
-    });
-  });
-}
-
-function expectNothingLeft(report: LabReport): void {
-  const prefix = `${labPrefix}${report.lab.id}-`;
-  expect(report.lab.id).toMatch(/^[0-9a-f]{6}$/);
-  expect(listNetns(prefix)).toEqual([]);
-  expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(prefix);
-  expect(existsSync(`/var/tmp/${labPrefix}${report.lab.id}`)).toBe(false);
-  expect(report.lab.netns_inodes.length).toBeGreaterThan(0);
-  for (const inode of report.lab.netns_inodes) expect(processesInNetns(inode)).toEqual([]);
-}
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-describe('npm run lab', () => {
+describe('npm run lab -- --stand-ins (the stand-in control plane)', () => {
   it('deploys 3 control planes and 2 workers, verifies them, drills a failover and leaves nothing behind', async () => {
     // WHEN the lab runs with its defaults
-    const { code, output, report } = await runLab('default', []);
+    const { code, output, report } = await runLab('default', ['--stand-ins']);
     // THEN the deploy succeeded, the endpoint answers through the VIP and verify is all green
     expect(report.error, output.slice(-4000)).toBeUndefined();
     expect(report.run_succeeded).toBe(true);
@@ -83,10 +46,14 @@ describe('npm run lab', () => {
 
   it('tears everything down on Ctrl-C in the middle of the deploy', async () => {
     // GIVEN a lab in the middle of its deploy
-    const child = spawn(process.execPath, ['test/lab/lab.ts', '--control-planes', '1', '--workers', '1'], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['test/lab/lab.ts', '--stand-ins', '--control-planes', '1', '--workers', '1'],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
@@ -114,6 +81,7 @@ describe('npm run lab', () => {
 
   it('finishes the deploy when the coordinator is killed in the middle of it and started again', async () => {
     const { code, output, report } = await runLab('restart', [
+      '--stand-ins',
       '--control-planes',
       '3',
       '--workers',

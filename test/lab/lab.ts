@@ -1,14 +1,16 @@
-// `npm run lab`: the whole system on this machine (DESIGN §7). As root: builds lab nodes, runs the real coordinator
+// `npm run lab`: the whole system on this machine. As root: builds lab nodes, runs the real coordinator
 // and agents in them, deploys the lab cluster with the real CLI, verifies it, runs the failover drill and prints a
 // report; tears everything down on success, on failure and on Ctrl-C unless --keep.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { realKubePrograms, realPrograms } from './kube-binaries.ts';
 import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--mirrors]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins] [--mirrors]
+                      [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
        node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
 
 const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
@@ -56,6 +58,13 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
     `  VIP holders:              ${report.vip_holders.length > 0 ? report.vip_holders.map((h) => h.join('+') || 'none').join(' -> ') : 'not watched'}${report.vip_holders_max === null ? '' : ` (at most ${report.vip_holders_max} at once)`}`,
   );
   if (report.endpoint_recovered !== null) lines.push(`  endpoint recovered:       ${report.endpoint_recovered}`);
+  lines.push(`  Kubernetes:               v${report.kubernetes_version}, real: ${report.real_components.join(', ')}`);
+  if (report.nodes_ready !== null) lines.push(`  nodes Ready (kubectl):    ${report.nodes_ready}`);
+  if (report.etcd_voting_members !== null) lines.push(`  etcd voting members:      ${report.etcd_voting_members}`);
+  if (report.failed_join)
+    lines.push(
+      `  failed join of ${report.failed_join.node}:      etcd member ${report.failed_join.member_id || '(not seen)'} ${report.failed_join.member_removed ? 'removed' : 'NOT removed'}, retry ${report.failed_join.retried ? 'joined' : 'did not join'}`,
+    );
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
   if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
   return lines.join('\n');
@@ -73,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      'stand-ins': { type: 'boolean', default: false },
+      'fail-join': { type: 'string' },
+      'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
       mirrors: { type: 'boolean', default: false },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -115,13 +127,32 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  if (values['endpoint-mode'] !== 'haproxy-keepalived' && values['endpoint-mode'] !== 'keepalived') {
+    console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage}`);
+    return 2;
+  }
+  if (values['fail-join'] && (values['stand-ins'] || !/^cp[2-7]$/.test(values['fail-join']))) {
+    console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
+    return 2;
+  }
+  const real = values['stand-ins'] ? undefined : await realKubePrograms((line) => console.log(line));
+  console.log(
+    real
+      ? `real Kubernetes v${real.kubernetesVersion} control plane: ${realPrograms.join(', ')}`
+      : values['stand-ins']
+        ? 'stand-in control plane (--stand-ins)'
+        : 'stand-in control plane: Go is missing, so the real Kubernetes programs cannot be built',
+  );
   const started = Date.now();
   const lab = new LabRun({
+    realBinaries: real,
     controlPlanes,
     workers,
     subnet: values.subnet,
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
+    failJoin: values['fail-join'],
+    endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     mirrors: values.mirrors,
     log: (line) => console.log(line),
   });
@@ -144,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
     report.readyz_through_vip &&
     report.endpoint_recovered !== false &&
     (report.vip_holders_max ?? 1) <= 1 &&
+    (!report.failed_join || (report.failed_join.member_removed && report.failed_join.retried)) &&
     !report.error;
   if (values.keep) {
     console.log(`\nthe lab keeps running (--keep):\n${lab.howToReach()}`);

@@ -30,14 +30,24 @@ function ownFile(path: string, content: string, mode = 0o644): void {
   writeFileSync(path, content, { mode });
 }
 
-export function installNodeImage(node: LabNode, clusterDir: string): void {
+/** `kubernetesVersion` set: a real-control-plane lab of that release (the kubelet stand-in talks to the real API). */
+export function installNodeImage(node: LabNode, clusterDir: string, kubernetesVersion?: string): void {
   const etc = join(node.dir, 'etc');
   const varLib = join(node.dir, 'var-lib');
   ownFile(join(etc, 'os-release'), osRelease);
   ownFile(join(etc, 'selinux', 'config'), selinuxConfig);
   ownFile(
     join(etc, 'khlab', 'node.json'),
-    `${JSON.stringify({ name: node.name, address: node.address, clusterDir }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        name: node.name,
+        address: node.address,
+        clusterDir,
+        ...(kubernetesVersion ? { kubernetesVersion, realControlPlane: true } : {}),
+      },
+      null,
+      2,
+    )}\n`,
   );
   for (const file of ['fstab', 'resolv.conf']) ownFile(join(etc, file), '');
   ownFile(join(etc, 'sysctl.conf'), '');

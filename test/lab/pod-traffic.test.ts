@@ -164,7 +164,8 @@ async function hostPrep(node: LabNode, cni: 'flannel' | 'calico'): Promise<void>
     'node',
     [`${projectRoot}/agent/main.ts`, 'step', 'host-prep', '--params', '/root/host-prep.json'],
     {
-      timeoutMs: 120_000,
+      // (a dozen firewall-cmd runs, each a Python start: minutes on a loaded machine)
+      timeoutMs: 400_000,
     },
   );
   if (r.code !== 0) throw new Error(`host-prep in ${node.name} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
@@ -209,12 +210,12 @@ describe.each([
   }, 60_000);
 
   it('passes pod traffic both ways once the real host-prep step has run on both nodes', async () => {
-    for (const pod of pods) await hostPrep(pod.node, cni);
+    await Promise.all(pods.map((pod) => hostPrep(pod.node, cni)));
     expect(fetchFrom(pods[0]!, pods[1]!)).toEqual({ code: 0, body: pods[1]!.address });
     expect(fetchFrom(pods[1]!, pods[0]!)).toEqual({ code: 0, body: pods[0]!.address });
     // AND the node's firewalld holds the CNI's interfaces and the pod network in the trusted zone
     const zone = await pods[0]!.node.run('firewall-cmd', ['--zone=trusted', '--list-all']);
     expect(zone.stdout).toContain(podCIDR);
     expect(zone.stdout).toContain(cni === 'flannel' ? 'flannel.1' : 'cali+');
-  }, 240_000);
+  }, 480_000);
 });

@@ -259,4 +259,24 @@ describe('stand-ins inside lab nodes', () => {
     expect((await w1.run('test', ['-e', '/etc/kubernetes/kubelet.conf'])).code).toBe(1);
     expect((await w1.run('systemctl', ['is-active', 'kubelet'])).stdout).toBe('inactive\n');
   });
+
+  it('dnf refuses containerd.io next to podman and buildah (it conflicts with their runc) unless --allowerasing', async () => {
+    await ok(cp1, 'dnf', ['remove', '-y', 'containerd.io']);
+    await ok(cp1, 'dnf', ['install', '-y', 'podman', 'buildah']);
+    expect(await ok(cp1, 'rpm', ['-q', '--queryformat', '%{NAME}\\n', 'runc', 'podman', 'buildah'])).toBe(
+      'runc\npodman\nbuildah\n',
+    );
+    const refused = await cp1.run('dnf', ['install', '-y', 'containerd.io']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('conflicts with runc provided by runc-1.1.12');
+    expect(refused.stderr).toContain("try to add '--allowerasing'");
+    expect((await cp1.run('rpm', ['-q', 'containerd.io'])).code).toBe(1);
+    const replaced = await ok(cp1, 'dnf', ['install', '-y', '--allowerasing', 'containerd.io']);
+    expect(replaced).toContain('Removing dependent packages:');
+    expect((await cp1.run('rpm', ['-q', 'containerd.io'])).code).toBe(0);
+    const gone = await cp1.run('rpm', ['-q', 'runc', 'podman', 'buildah']);
+    expect(gone.stdout).toBe(
+      'package runc is not installed\npackage podman is not installed\npackage buildah is not installed\n',
+    );
+  });
 });

@@ -12,8 +12,8 @@ import {
   type LoadBalancerParams,
   parseLoadBalancerParams,
 } from '../../agent/steps/load-balancer.ts';
+import { makeTestPki } from '../support/test-pki.ts';
 import { NetnsSandbox, sh } from './netns-sandbox.ts';
-import { makeTestPki } from './test-pki.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const repoCheckScript = here('../../packaging/check-apiserver');

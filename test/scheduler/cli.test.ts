@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 let sim: SimCoordinator | undefined;
@@ -14,9 +14,7 @@ let agents: SimAgent[] = [];
 let dir: string | undefined;
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

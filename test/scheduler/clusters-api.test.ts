@@ -7,15 +7,13 @@ import { type RunEventView, runEventsStream } from '../../coordinator/cli/run-ev
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

@@ -5,15 +5,13 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../../coordinator/cli/api-client.ts';
 import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'kubeha-backup-'));
@@ -14,9 +14,7 @@ let sims: SimCoordinator[] = [];
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  for (const sim of sims) await sim.stop();
+  await stopSimFleet(agents, ...sims);
   sims = [];
   rmSync(work, { recursive: true, force: true });
 });

@@ -7,7 +7,8 @@ import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import type { RunView } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { freePort, waitFor } from '../support/free-port.ts';
+import { freePort } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 

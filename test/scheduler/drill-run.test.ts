@@ -12,9 +12,10 @@ import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
 import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { freePort, waitFor } from '../support/free-port.ts';
-import { selfSignedCertificate } from '../support/self-signed-certificate.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import { freePort } from '../support/free-port.ts';
+import { makeTestPki } from '../support/test-pki.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 // The cluster's endpoint is served by a local HTTPS server: /readyz answers 200 exactly when one simulated agent
 // holds the VIP. Its certificate stands in for the cluster CA, which the coordinator learns from the kubeconfig
@@ -30,9 +31,9 @@ const cliMain = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'mai
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  const certificate = selfSignedCertificate();
-  caPem = certificate.certPem;
-  server = createServer({ key: certificate.keyPem, cert: caPem }, (req, res) => {
+  const pki = await makeTestPki();
+  caPem = pki.caPem;
+  server = createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
     const up = req.url === '/readyz' && agents.filter((a) => a.holdsVip).length === 1;
     res.writeHead(up ? 200 : 503).end(up ? 'ok' : 'no endpoint');
   });
@@ -48,9 +49,7 @@ afterAll(async () => {
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   for (const t of timers.splice(0)) clearTimeout(t);
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

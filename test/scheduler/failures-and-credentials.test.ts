@@ -5,16 +5,14 @@ import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

@@ -2,16 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { simClusterSpec, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

@@ -12,7 +12,7 @@ import { factsToProto } from '../../proto/convert.ts';
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, simFacts, simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { createEnrollToken, simFacts, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 let sim: SimCoordinator | undefined;
@@ -20,9 +20,7 @@ let agents: SimAgent[] = [];
 let dir: string | undefined;
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;

@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { waitFor } from '../support/free-port.ts';
+import { enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
+const agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 
 afterEach(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  agents = [];
-  await sim?.stop();
+  await stopSimFleet(agents, sim);
   sim = undefined;
 });
 

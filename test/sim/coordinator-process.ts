@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const mainPath = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
 

@@ -8,7 +8,7 @@ import { parseCoordinatorConfig } from '../../coordinator/config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
 import type { DrillOptions } from '../../coordinator/drill/drive-drill.ts';
 import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 export interface RunView {
   id: string;

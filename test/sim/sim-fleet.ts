@@ -43,7 +43,7 @@ export function simClusterSpec(options: {
         virtualRouterId: 51,
       },
       networking: { podCIDR: '10.128.0.0/12', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
-      hostPolicy: { firewall: 'managed', selinux: 'permissive' },
+      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false },
       concurrency: { workers: options.concurrency ?? 10 },
       nodes: nodes.map((n) => ({ name: n.name, address: `${n.address}/16`, role: n.role })),
     },
@@ -195,4 +195,16 @@ export async function startSimFleet(
   });
   for (const a of agents) a.start();
   return { spec, nodes, executions, agents };
+}
+
+/**
+ * Ends what a test started of the simulated fleet, also after a failure: the agents first, so that none reconnects
+ * to a coordinator that is stopping, then the coordinators. Empties `agents`.
+ */
+export async function stopSimFleet(
+  agents: SimAgent[],
+  ...coordinators: ({ stop(): Promise<void> } | undefined)[]
+): Promise<void> {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  for (const coordinator of coordinators) await coordinator?.stop();
 }

@@ -6,7 +6,7 @@ import { createLogger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { runStepFor } from '../../proto/convert.ts';
 import { FoundationHarness, sampleFacts } from '../support/foundation-harness.ts';
-import { waitFor } from '../support/free-port.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let h: FoundationHarness;
 let agent: RunningAgent | undefined;

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { AgentGatewayServer } from '../../gateway/agent-gateway-server.ts';
 import type { AgentRecord, Store } from '../../store/store.ts';
@@ -50,6 +50,8 @@ export const AgentReply = Type.Object(
   },
   { $id: 'Agent' },
 );
+
+export type AgentDetail = Static<typeof AgentReply>;
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,64}$' }) });
 

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
@@ -59,6 +59,9 @@ const ClusterReply = Type.Object(
   },
   { $id: 'Cluster' },
 );
+
+/** A cluster as GET /v1/clusters and GET /v1/clusters/:name reply. */
+export type ClusterDetail = Static<typeof ClusterReply>;
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }) });
 const StartRunBody = Type.Object(

@@ -1,9 +1,9 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { redactSecrets } from '../../../common/redact.ts';
 import type { RunEventBus } from '../../scheduler/run-event-bus.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import type { RunEvent, RunRecord, StepRecord, Store } from '../../store/store.ts';
+import { isRunFinished, type RunEvent, type RunRecord, type StepRecord, type Store } from '../../store/store.ts';
 import type { ApiPlugin } from '../build-api.ts';
 import { clientErrorReplies, ErrorReply } from '../error-reply.ts';
 
@@ -56,6 +56,11 @@ const StepReply = Type.Object({
 });
 
 const RunDetailReply = Type.Object({ ...RunReply.properties, steps: Type.Array(StepReply) });
+
+/** The replies as the CLI reads them. */
+export type RunSummary = Static<typeof RunReply>;
+export type RunDetail = Static<typeof RunDetailReply>;
+export type RunStepDetail = RunDetail['steps'][number];
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^run-[0-9a-f-]{36}$' }) });
 
@@ -119,8 +124,6 @@ export function sseFrame(event: RunEvent): string {
   };
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
-
-const finishedRunStates = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunEventBus }): ApiPlugin {
   const find = (id: string) => {
@@ -218,7 +221,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
           if (ended || event.id <= lastSent) return;
           lastSent = event.id;
           raw.write(sseFrame(event));
-          if (event.type === 'run' && event.state !== null && finishedRunStates.has(event.state)) end();
+          if (event.type === 'run' && event.state !== null && isRunFinished(event.state)) end();
         };
         // Subscribe before reading the log, so nothing falls between the replay and the live events.
         const unsubscribe = deps.bus.subscribe(run.id, (event) => (replaying ? buffered.push(event) : write(event)));
@@ -234,7 +237,7 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
         replaying = false;
         for (const event of buffered) write(event);
         const current = deps.store.runs.get(run.id);
-        if (!ended && current && finishedRunStates.has(current.state)) end();
+        if (!ended && current && isRunFinished(current.state)) end();
       },
     );
   };

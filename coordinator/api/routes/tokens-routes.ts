@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { generateBootstrapToken, hashTokenSecret, type StoredBootstrapToken } from '../../pki/bootstrap-tokens.ts';
 import type { Store } from '../../store/store.ts';
@@ -38,6 +38,9 @@ const CreatedTokenReply = Type.Object({
   caCertHash: Type.String(),
   enrollCommand: Type.String(),
 });
+
+/** POST /v1/tokens: the only reply that carries the secret token. */
+export type CreatedToken = Static<typeof CreatedTokenReply>;
 
 function tokenToReply(token: StoredBootstrapToken, now: number, node?: string) {
   return {

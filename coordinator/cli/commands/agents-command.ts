@@ -1,21 +1,8 @@
+import type { AgentDetail } from '../../api/routes/agents-routes.ts';
 import type { ApiClient } from '../api-client.ts';
 import { ago, gibibytes, renderTable } from '../table.ts';
 
-interface AgentView {
-  id: string;
-  hostname: string;
-  agentVersion: string;
-  connected: boolean;
-  revoked: boolean;
-  lastHeartbeatAt: string | null;
-  holdsVip: boolean;
-  facts: {
-    osPrettyName: string;
-    cpuCount: number;
-    memoryBytes: number;
-    interfaces: { name: string; addresses: string[] }[];
-  };
-}
+type AgentView = AgentDetail;
 
 export async function agentsCommand(
   api: ApiClient,

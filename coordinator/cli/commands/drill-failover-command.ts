@@ -1,23 +1,8 @@
+import type { FailoverDrillReport } from '../../drill/failover-drill.ts';
 import type { ApiClient } from '../api-client.ts';
 import { type WatchOutput, watchCommand } from './watch-command.ts';
 
-/** The parts of coordinator/drill/failover-drill.ts's FailoverDrillReport the CLI prints. */
-interface DrillReportView {
-  ok: boolean;
-  actions: {
-    action: string;
-    ok: boolean;
-    problems: string[];
-    initialHolder?: string;
-    vipMovedTo?: string;
-    finalHolders: string[];
-    maxSimultaneousHolders: number;
-    readyzDowntimeMs: number;
-    longestOutageMs: number;
-    vipAbsentMs: number;
-    recoveredAfterRestoreMs?: number;
-  }[];
-}
+type DrillReportView = FailoverDrillReport;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 

@@ -1,30 +1,12 @@
 import { stringify as toYaml } from 'yaml';
+import type { ClusterDetail } from '../../api/routes/clusters-routes.ts';
+import type { RunSummary } from '../../api/routes/runs-routes.ts';
 import type { ApiClient } from '../api-client.ts';
 import { renderTable } from '../table.ts';
 
-interface ClusterView {
-  name: string;
-  endpoint: string;
-  initialized: boolean;
-  nodes: {
-    name: string;
-    address: string;
-    role: string;
-    agentId: string | null;
-    connected: boolean;
-    holdsVip: boolean;
-  }[];
-  lastRun: { id: string; kind: string; state: string } | null;
-}
+type ClusterView = ClusterDetail;
 
-interface RunView {
-  id: string;
-  cluster: string;
-  kind: string;
-  state: string;
-  createdAt: string;
-  finishedAt: string | null;
-}
+type RunView = RunSummary;
 
 function duration(from: string, to: string | null, now: number): string {
   const seconds = Math.max(0, Math.round(((to ? Date.parse(to) : now) - Date.parse(from)) / 1000));
@@ -51,13 +33,6 @@ export async function getClustersCommand(api: ApiClient, out: (text: string) => 
     ),
   );
   return 0;
-}
-
-interface ClusterDetail extends ClusterView {
-  spec: Record<string, unknown>;
-  appliedSpec: Record<string, unknown> | null;
-  appliedAt: string | null;
-  differences: { path: string; applied?: unknown; desired?: unknown }[];
 }
 
 /**

@@ -1,18 +1,18 @@
+import type { CreatedToken } from '../../api/routes/tokens-routes.ts';
 import type { ApiClient } from '../api-client.ts';
-
-interface CreatedToken {
-  id: string;
-  token: string;
-  expiresAt: string;
-  usageLimit: number;
-  caCertHash: string;
-  enrollCommand: string;
-}
 
 export async function tokenCreateCommand(
   api: ApiClient,
   out: (text: string) => void,
-  options: { ttlSeconds?: number; usageLimit?: number; description?: string; node?: string; json?: boolean },
+  options: {
+    ttlSeconds?: number;
+    usageLimit?: number;
+    description?: string;
+    node?: string;
+    json?: boolean;
+    /** The API URL this CLI used, for the workstation hint. */
+    server?: string;
+  },
 ): Promise<number> {
   const created = await api.request<CreatedToken>('POST', '/v1/tokens', {
     ...(options.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),
@@ -30,7 +30,12 @@ export async function tokenCreateCommand(
         ? `Run this on node ${options.node} as root to enroll it; the agent will serve ${options.node}:\n\n`
         : 'Run this on each node as root to enroll it, then bind each agent to its node ' +
           '(kubeha agents approve AGENT --node NODE):\n\n') +
-      `  ${created.enrollCommand}\n`,
+      `  ${created.enrollCommand}\n\n` +
+      'To run kubeha from a workstation, serve the API on a reachable address (coordinator.yaml: api.listen, ' +
+      'api.serverSans; it is then HTTPS) and write ~/.kube/kubeha.yaml there:\n\n' +
+      `  server: ${options.server?.startsWith('https://') ? options.server : 'https://COORDINATOR:7444'}\n` +
+      `  caCertHash: ${created.caCertHash}\n` +
+      '  tokenFile: ~/.kube/kubeha-token   # a 0600 copy of /var/lib/kubeha-coordinator/admin-token\n',
   );
   return 0;
 }

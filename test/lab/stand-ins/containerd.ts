@@ -1,8 +1,8 @@
 // stand-in for containerd: behaves like containerd at its interface for the lab — `containerd config default`
 // prints containerd 1.7's default configuration (version = 2), and the daemon serves its socket
-// /run/containerd/containerd.sock until stopped. Containers are the stand-in kubelet's processes.
+// /run/containerd/containerd.sock until stopped, answering the CRI there. Containers are the stand-in kubelet's processes.
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { serveCri } from './cri-server.ts';
 import { requirePackage } from './package-database.ts';
 
 requirePackage('containerd.io', 'containerd');
@@ -69,12 +69,10 @@ if (command === '--version' || command === 'version') {
   process.exit(0);
 }
 mkdirSync('/run/containerd', { recursive: true });
-rmSync(containerdSocket, { force: true });
-const server = createServer((socket) => socket.end()).listen(containerdSocket, () => {
-  process.stdout.write(`containerd (lab stand-in) serving on ${containerdSocket}\n`);
-});
+const server = await serveCri(containerdSocket);
+process.stdout.write(`containerd (lab stand-in) serving the CRI on ${containerdSocket}\n`);
 process.on('SIGTERM', () => {
-  server.close();
+  server.forceShutdown();
   rmSync(containerdSocket, { force: true });
   process.exit(0);
 });

@@ -63,7 +63,7 @@ function main(argv: string[]): number {
         );
       return 0;
     case 'exec': {
-      const args = rest.filter((a) => a !== '-i' && a !== '-t' && a !== '-it');
+      const args = rest.filter((a) => !['-i', '-t', '-it', '-s', '--sync'].includes(a));
       const [id, command, ...commandArgs] = args;
       const pod = pods.find((p) => id && p.containerId.startsWith(id));
       if (!pod || !isAlive(pod.pid)) {

@@ -1,8 +1,17 @@
 // stand-in for dnf (and yum): behaves like dnf at its interface for the lab — install -y NAME[-VERSION[-RELEASE]]...
-// (with --disableexcludes / --setopt accepted), remove, list installed, makecache — recording packages in the
-// node's RPM database stand-in instead of downloading them. The programs themselves are the host's or the lab's.
+// (with --disableexcludes / --setopt accepted, and --allowerasing), remove, list installed, makecache — recording
+// packages in the node's RPM database stand-in instead of downloading them. Like dnf it refuses to install a package
+// that conflicts with an installed one unless --allowerasing, which then removes it and what requires it. The
+// programs themselves are the host's or the lab's.
 import { basename } from 'node:path';
-import { type InstalledPackage, readPackages, repositoryVersions, writePackages } from './package-database.ts';
+import {
+  type InstalledPackage,
+  readPackages,
+  repositoryConflicts,
+  repositoryRequires,
+  repositoryVersions,
+  writePackages,
+} from './package-database.ts';
 
 const name = basename(process.argv[1] ?? 'dnf').replace(/\.ts$/, '');
 
@@ -19,12 +28,6 @@ function resolve(spec: string): InstalledPackage | undefined {
   return undefined;
 }
 
-/** What the pkgs.k8s.io packages pull in (their RPM Requires), installed at the repository's version. */
-const requires: Record<string, string[]> = {
-  kubeadm: ['cri-tools'],
-  kubelet: ['kubernetes-cni'],
-};
-
 function main(argv: string[]): number {
   const words = argv.filter((a) => !a.startsWith('-'));
   const [verb, ...specs] = words;
@@ -39,12 +42,34 @@ function main(argv: string[]): number {
         return 1;
       }
       for (const w of [...wanted]) {
-        for (const dependency of requires[w.pkg!.name] ?? []) {
+        for (const dependency of repositoryRequires[w.pkg!.name] ?? []) {
           if (!packages.some((p) => p.name === dependency) && !wanted.some((x) => x.pkg!.name === dependency)) {
             wanted.push({ spec: dependency, pkg: resolve(dependency) });
           }
         }
       }
+      const conflicting = packages.filter((p) =>
+        wanted.some((w) => (repositoryConflicts[w.pkg!.name] ?? []).includes(p.name)),
+      );
+      const dependents = packages.filter((p) =>
+        (repositoryRequires[p.name] ?? []).some((r) => conflicting.some((c) => c.name === r)),
+      );
+      const full = (p: InstalledPackage) => `${p.name}-${p.version}-${p.release}.${p.arch}`;
+      if (conflicting.length > 0 && !argv.includes('--allowerasing')) {
+        const installing = wanted.find((w) => (repositoryConflicts[w.pkg!.name] ?? []).length > 0)!.pkg!;
+        process.stderr.write(
+          `Error: \n Problem: ${dependents.length > 0 ? `problem with installed package ${full(dependents[0]!)}` : 'conflicting requests'}\n${conflicting
+            .map(
+              (c) =>
+                `  - package ${full(installing)} from docker-ce-stable conflicts with ${c.name} provided by ${full(c)} from @System\n`,
+            )
+            .join(
+              '',
+            )}(try to add '--allowerasing' to command line to replace conflicting packages or '--skip-broken' to skip uninstallable packages)\n`,
+        );
+        return 1;
+      }
+      const erased = [...conflicting, ...dependents];
       const changed = wanted.filter(
         (w) => !packages.some((p) => p.name === w.pkg!.name && p.version === w.pkg!.version),
       );
@@ -52,10 +77,12 @@ function main(argv: string[]): number {
         process.stdout.write('Dependencies resolved.\nNothing to do.\nComplete!\n');
         return 0;
       }
-      const kept = packages.filter((p) => !changed.some((c) => c.pkg!.name === p.name));
+      const kept = packages.filter(
+        (p) => !changed.some((c) => c.pkg!.name === p.name) && !erased.some((e) => e.name === p.name),
+      );
       writePackages([...kept, ...changed.map((c) => c.pkg!)]);
       process.stdout.write(
-        `Dependencies resolved.\nInstalling:\n${changed.map((c) => ` ${c.pkg!.name.padEnd(20)} x86_64  ${c.pkg!.version}-${c.pkg!.release}`).join('\n')}\n\nInstalled:\n  ${changed.map((c) => `${c.pkg!.name}-${c.pkg!.version}-${c.pkg!.release}.x86_64`).join('  ')}\n\nComplete!\n`,
+        `Dependencies resolved.\nInstalling:\n${changed.map((c) => ` ${c.pkg!.name.padEnd(20)} x86_64  ${c.pkg!.version}-${c.pkg!.release}`).join('\n')}\n${erased.length > 0 ? `Removing dependent packages:\n${erased.map((e) => ` ${e.name.padEnd(20)} x86_64  ${e.version}-${e.release}`).join('\n')}\n` : ''}\nInstalled:\n  ${changed.map((c) => `${c.pkg!.name}-${c.pkg!.version}-${c.pkg!.release}.x86_64`).join('  ')}\n${erased.length > 0 ? `Removed:\n  ${erased.map(full).join('  ')}\n` : ''}\nComplete!\n`,
       );
       return 0;
     }

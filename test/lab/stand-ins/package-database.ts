@@ -23,6 +23,22 @@ export const repositoryVersions: Record<string, string> = {
   haproxy: '2.6.12',
   chrony: '4.5',
   firewalld: '1.3.4',
+  runc: '1.1.12',
+  podman: '4.9.4',
+  buildah: '1.33.7',
+};
+
+/** What a repository package conflicts with (containerd.io's spec: Obsoletes and Conflicts runc and containerd). */
+export const repositoryConflicts: Record<string, string[]> = {
+  'containerd.io': ['runc', 'containerd'],
+};
+
+/** What packages require (their RPM Requires), installed with them at the repository's version. */
+export const repositoryRequires: Record<string, string[]> = {
+  kubeadm: ['cri-tools'],
+  kubelet: ['kubernetes-cni'],
+  podman: ['runc'],
+  buildah: ['runc'],
 };
 
 export function readPackages(): InstalledPackage[] {

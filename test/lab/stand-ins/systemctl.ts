@@ -18,7 +18,19 @@ interface UnitDefinition {
 const units: Record<string, UnitDefinition> = {
   keepalived: {
     pkg: 'keepalived',
-    argv: ['keepalived', '--dont-fork', '--log-console', '--log-detail', '-f', '/etc/keepalived/keepalived.conf'],
+    // Real time round-robin: the lab's shared machine (apiservers, etcd, builds on 2 cores) otherwise starves
+    // keepalived past VRRP's 3 s master-down interval, and a backup takes the VIP while the master still holds it.
+    argv: [
+      'chrt',
+      '--rr',
+      '10',
+      'keepalived',
+      '--dont-fork',
+      '--log-console',
+      '--log-detail',
+      '-f',
+      '/etc/keepalived/keepalived.conf',
+    ],
     reloadSignal: 'SIGHUP',
   },
   haproxy: {
@@ -311,7 +323,7 @@ async function main(argv: string[]): Promise<number> {
         const state = activeState(n);
         const pid = mainPid(n);
         say(
-          `● ${n}.service\n     Loaded: loaded (/usr/lib/systemd/system/${n}.service; ${enabledState(n)})\n     Active: ${state === 'active' ? 'active (running)' : state}${pid ? `\n   Main PID: ${pid} (${units[n]!.argv[0]})` : ''}`,
+          `● ${n}.service\n     Loaded: loaded (/usr/lib/systemd/system/${n}.service; ${enabledState(n)})\n     Active: ${state === 'active' ? 'active (running)' : state}${pid ? `\n   Main PID: ${pid} (${units[n]!.argv.at(units[n]!.argv[0] === 'chrt' ? 3 : 0)})` : ''}`,
         );
         if (state !== 'active') worst = Math.max(worst, 3);
       }

@@ -9,6 +9,7 @@ export interface ContainerRuntimeParams {
   'sandbox_image'?: (string);
   'gpg_key_url'?: (string);
   'image_repository'?: (string);
+  'allow_erasing'?: (boolean);
 }
 
 export interface ContainerRuntimeParams__Output {
@@ -18,4 +19,5 @@ export interface ContainerRuntimeParams__Output {
   'sandbox_image': (string);
   'gpg_key_url': (string);
   'image_repository': (string);
+  'allow_erasing': (boolean);
 }

@@ -6,6 +6,7 @@ export interface PreflightParams {
   'kubernetes_version'?: (string);
   'lb_port'?: (number);
   'already_member'?: (boolean);
+  'allow_erasing'?: (boolean);
 }
 
 export interface PreflightParams__Output {
@@ -13,4 +14,5 @@ export interface PreflightParams__Output {
   'kubernetes_version': (string);
   'lb_port': (number);
   'already_member': (boolean);
+  'allow_erasing': (boolean);
 }

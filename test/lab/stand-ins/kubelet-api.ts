@@ -1,0 +1,696 @@
+// stand-in for the kubelet against a REAL apiserver: behaves like the kubelet at its interface — waits for the
+// configuration kubeadm writes, serves /healthz on its healthz address, does the TLS bootstrap when kubeadm join left
+// a bootstrap-kubelet.conf (a CertificateSigningRequest for kubernetes.io/kube-apiserver-client-kubelet made with the
+// bootstrap token, approved and signed by the controller-manager, the issued certificate written to
+// /var/lib/kubelet/pki/kubelet-client-current.pem and kubelet.conf pointing at it), runs every static-pod manifest as
+// a process (the command's program found on PATH, images ignored), registers its Node, renews its Lease in
+// kube-node-lease, creates the mirror pods with kubernetes.io/config.* annotations, and reports the pods bound to its
+// node as Running and Ready without running their containers (a CNI DaemonSet's pod writes the node's CNI config, as
+// flannel's does). Static pods keep running when the kubelet stops, as containers do under containerd.
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import { request } from 'node:https';
+import { cpus, hostname, release, totalmem } from 'node:os';
+import * as x509 from '@peculiar/x509';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { isAlive, podStateDir, type RunningPod, runningPods } from './static-pods.ts';
+
+const manifestsDir = '/etc/kubernetes/manifests';
+const kubeletConf = '/etc/kubernetes/kubelet.conf';
+const bootstrapConf = '/etc/kubernetes/bootstrap-kubelet.conf';
+const configYaml = '/var/lib/kubelet/config.yaml';
+const pkiDir = '/var/lib/kubelet/pki';
+const log = (line: string) => process.stdout.write(`${new Date().toISOString()} kubelet: ${line}\n`);
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Credentials {
+  server: string;
+  ca: string;
+  cert?: string;
+  key?: string;
+  token?: string;
+}
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: API objects are read field by field.
+type Obj = any;
+
+function readKubeconfigFile(path: string): Credentials {
+  const raw = parseYaml(readFileSync(path, 'utf8')) as Obj;
+  const context = (raw.contexts ?? []).find((c: Obj) => c.name === raw['current-context'])?.context ?? {};
+  const cluster = ((raw.clusters ?? []).find((c: Obj) => c.name === context.cluster) ?? raw.clusters?.[0])?.cluster;
+  const user = ((raw.users ?? []).find((u: Obj) => u.name === context.user) ?? raw.users?.[0])?.user ?? {};
+  const data = (inline: unknown, file: unknown) =>
+    typeof inline === 'string'
+      ? Buffer.from(inline, 'base64').toString('utf8')
+      : typeof file === 'string'
+        ? readFileSync(file, 'utf8')
+        : undefined;
+  const ca = data(cluster?.['certificate-authority-data'], cluster?.['certificate-authority']);
+  if (!cluster?.server || !ca) throw new Error(`${path}: no server or certificate authority`);
+  const cert = data(user['client-certificate-data'], user['client-certificate']);
+  const key = data(user['client-key-data'], user['client-key']);
+  return {
+    server: cluster.server,
+    ca,
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(typeof user.token === 'string' ? { token: user.token } : {}),
+  };
+}
+
+function api(
+  creds: Credentials,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<Reply> {
+  const url = new URL(path, creds.server);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        ca: creds.ca,
+        ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}),
+        headers: {
+          accept: 'application/json',
+          'user-agent': `kubelet/v${kubeletVersion()} (linux/amd64) lab-stand-in`,
+          ...(creds.token ? { authorization: `Bearer ${creds.token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': contentType }),
+        },
+        timeout: 15_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url.href}: timed out`)));
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+async function expectOk(reply: Promise<Reply>, what: string, alsoOk: number[] = []): Promise<Obj> {
+  const r = await reply;
+  if ((r.status < 200 || r.status > 299) && !alsoOk.includes(r.status)) {
+    throw new Error(`${what}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  }
+  return r.body ? JSON.parse(r.body) : {};
+}
+
+/** The version the lab stamps into its node image; the kubelet binary of that release would print it. */
+export function kubeletVersion(): string {
+  try {
+    const identity = JSON.parse(readFileSync('/etc/khlab/node.json', 'utf8')) as { kubernetesVersion?: string };
+    return identity.kubernetesVersion ?? '1.31.4';
+  } catch {
+    return '1.31.4';
+  }
+}
+
+function kubeletFlags(): Record<string, string> {
+  const flags: Record<string, string> = {};
+  try {
+    const env = readFileSync('/var/lib/kubelet/kubeadm-flags.env', 'utf8');
+    for (const m of env.matchAll(/--([a-z0-9-]+)=("[^"]*"|[^\s"]+)/g)) flags[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+  } catch {
+    // kubeadm writes it with the config; before that there are no flags.
+  }
+  return flags;
+}
+
+const nodeName = () => kubeletFlags()['hostname-override'] ?? hostname();
+
+/** The node's address: --node-ip from kubeadm's flags, else the first address of eth0. */
+function nodeIp(): string {
+  return (
+    kubeletFlags()['node-ip'] ??
+    (JSON.parse(readFileSync('/etc/khlab/node.json', 'utf8')) as { address: string }).address
+  );
+}
+
+// --- TLS bootstrap -------------------------------------------------------------------------------------------
+
+function pem(label: string, der: ArrayBuffer): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN ${label}-----\n${b64.match(/.{1,64}/g)?.join('\n')}\n-----END ${label}-----\n`;
+}
+
+function writeKubeletConf(server: string, ca: string, certFile: string): void {
+  const config = stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'default-cluster',
+        cluster: { 'certificate-authority-data': Buffer.from(ca).toString('base64'), server },
+      },
+    ],
+    contexts: [
+      { name: 'default-context', context: { cluster: 'default-cluster', namespace: 'default', user: 'default-auth' } },
+    ],
+    'current-context': 'default-context',
+    preferences: {},
+    users: [{ name: 'default-auth', user: { 'client-certificate': certFile, 'client-key': certFile } }],
+  });
+  writeFileSync(`${kubeletConf}.tmp`, config, { mode: 0o600 });
+  renameSync(`${kubeletConf}.tmp`, kubeletConf);
+}
+
+async function tlsBootstrap(): Promise<void> {
+  const bootstrap = readKubeconfigFile(bootstrapConf);
+  const name = nodeName();
+  log(`TLS bootstrap of system:node:${name} with ${bootstrapConf}`);
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `O=system:nodes,CN=system:node:${name}`,
+    keys,
+    signingAlgorithm: algorithm,
+  });
+  const created = await expectOk(
+    api(bootstrap, 'POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', {
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { generateName: 'node-csr-' },
+      spec: {
+        request: Buffer.from(csr.toString('pem')).toString('base64'),
+        signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
+        usages: ['digital signature', 'client auth'],
+      },
+    }),
+    'creating the CertificateSigningRequest',
+  );
+  const csrName: string = created.metadata.name;
+  log(`CertificateSigningRequest ${csrName} created; waiting for the controller-manager to approve and sign it`);
+  let certificate = '';
+  for (let i = 0; i < 600 && !certificate; i++) {
+    const got = await expectOk(
+      api(bootstrap, 'GET', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${csrName}`),
+      `reading ${csrName}`,
+    ).catch((e: Error) => {
+      log(e.message);
+      return {};
+    });
+    const denied = (got.status?.conditions ?? []).find((c: Obj) => c.type === 'Denied' || c.type === 'Failed');
+    if (denied) throw new Error(`${csrName} was ${denied.type}: ${denied.message ?? ''}`);
+    if (got.status?.certificate) certificate = Buffer.from(got.status.certificate, 'base64').toString('utf8');
+    else await sleep(1000);
+  }
+  if (!certificate) throw new Error(`${csrName} was not signed within 10 minutes`);
+  mkdirSync(pkiDir, { recursive: true, mode: 0o755 });
+  const stamp = now().replace(/[T:]/g, '-').replace('Z', '');
+  const file = `${pkiDir}/kubelet-client-${stamp}.pem`;
+  writeFileSync(
+    file,
+    `${certificate}${pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))}`,
+    {
+      mode: 0o600,
+    },
+  );
+  const current = `${pkiDir}/kubelet-client-current.pem`;
+  rmSync(current, { force: true });
+  symlinkSync(file, current);
+  writeKubeletConf(bootstrap.server, bootstrap.ca, current);
+  log(`TLS bootstrap done: ${current}, ${kubeletConf}`);
+}
+
+// --- static pods ------------------------------------------------------------------------------------------------
+
+interface Manifest {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: Obj;
+}
+
+function startPod(file: string, manifest: Manifest, hash: string): RunningPod | undefined {
+  const container = manifest.spec?.containers?.[0];
+  const argv: string[] = [...(container?.command ?? []), ...(container?.args ?? [])];
+  if (!manifest.metadata?.name || argv.length === 0) {
+    log(`${file}: no pod name or container command; skipped`);
+    return undefined;
+  }
+  const podName = `${manifest.metadata.name}-${nodeName()}`;
+  const namespace = manifest.metadata.namespace ?? 'kube-system';
+  const logDir = `/var/log/pods/${namespace}_${podName}`;
+  mkdirSync(logDir, { recursive: true });
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  for (const e of container?.env ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
+  const out = openSync(`${logDir}/${container?.name ?? 'main'}.log`, 'a');
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out], env, cwd: '/' });
+  closeSync(out);
+  child.on('error', (e) => log(`${podName}: ${e.message}`));
+  child.unref();
+  if (child.pid === undefined) return undefined;
+  const pod: RunningPod = {
+    manifest: file,
+    podName,
+    namespace,
+    containerName: container?.name ?? manifest.metadata.name,
+    containerId: randomBytes(32).toString('hex'),
+    podId: randomBytes(32).toString('hex'),
+    image: container?.image ?? 'unknown',
+    pid: child.pid,
+    hash,
+    startedAt: now(),
+  };
+  writeFileSync(`${podStateDir}/${file}.json`, JSON.stringify(pod));
+  log(`started static pod ${podName} (pid ${child.pid}): ${argv[0]}`);
+  return pod;
+}
+
+function stopPod(pod: RunningPod): void {
+  try {
+    process.kill(-pod.pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+  rmSync(`${podStateDir}/${pod.manifest}.json`, { force: true });
+  log(`stopped static pod ${pod.podName}`);
+}
+
+interface StaticPod {
+  pod: RunningPod;
+  manifest: Manifest;
+}
+
+/** The manifests' pods as processes: started, restarted when the manifest changes or the process dies, stopped. */
+function syncStaticPods(): StaticPod[] {
+  mkdirSync(podStateDir, { recursive: true });
+  const wanted = existsSync(manifestsDir) ? readdirSync(manifestsDir).filter((f) => f.endsWith('.yaml')) : [];
+  const running = new Map(runningPods().map((p) => [p.manifest, p]));
+  for (const [file, pod] of running) {
+    if (!wanted.includes(file)) {
+      stopPod(pod);
+      running.delete(file);
+    }
+  }
+  const pods: StaticPod[] = [];
+  for (const file of wanted) {
+    let text: string;
+    try {
+      text = readFileSync(`${manifestsDir}/${file}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const manifest = parseYaml(text) as Manifest;
+    const hash = createHash('md5').update(text).digest('hex');
+    let pod = running.get(file);
+    if (!pod || pod.hash !== hash || !isAlive(pod.pid)) {
+      if (pod) stopPod(pod);
+      pod = startPod(file, manifest, hash);
+    }
+    if (pod) pods.push({ pod, manifest });
+  }
+  return pods;
+}
+
+// --- status -----------------------------------------------------------------------------------------------------
+
+function cniConfigured(): boolean {
+  try {
+    return readdirSync('/etc/cni/net.d').some((f) => f.endsWith('.conflist') || f.endsWith('.conf'));
+  } catch {
+    return false;
+  }
+}
+
+function writeCniConfig(daemonSet: string): void {
+  mkdirSync('/etc/cni/net.d', { recursive: true });
+  writeFileSync(
+    `/etc/cni/net.d/10-${daemonSet}.conflist`,
+    JSON.stringify(
+      {
+        name: 'cbr0',
+        cniVersion: '0.3.1',
+        plugins: [
+          { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
+  log(`${daemonSet}: wrote the CNI configuration`);
+}
+
+const nodeIdentity = { uid: '' };
+
+async function registerNode(creds: Credentials): Promise<void> {
+  const name = nodeName();
+  const got = await api(creds, 'GET', `/api/v1/nodes/${name}`);
+  if (got.status === 200) {
+    nodeIdentity.uid = JSON.parse(got.body).metadata.uid;
+    return;
+  }
+  const created = await expectOk(
+    api(creds, 'POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'beta.kubernetes.io/os': 'linux',
+          'beta.kubernetes.io/arch': 'amd64',
+        },
+        annotations: {
+          'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+          'node.alpha.kubernetes.io/ttl': '0',
+        },
+      },
+      spec: {},
+    }),
+    `registering node ${name}`,
+    [409],
+  );
+  nodeIdentity.uid = created.metadata?.uid ?? '';
+  if (!nodeIdentity.uid)
+    nodeIdentity.uid = (await expectOk(api(creds, 'GET', `/api/v1/nodes/${name}`), 'node')).metadata.uid;
+  log(`registered node ${name}`);
+}
+
+async function reportNodeStatus(creds: Credentials): Promise<void> {
+  const ready = cniConfigured();
+  const t = now();
+  const condition = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: t,
+    lastTransitionTime: t,
+  });
+  const capacity = {
+    cpu: String(cpus().length),
+    memory: `${Math.floor(totalmem() / 1024)}Ki`,
+    pods: '110',
+    'ephemeral-storage': '20Gi',
+  };
+  await expectOk(
+    api(
+      creds,
+      'PATCH',
+      `/api/v1/nodes/${nodeName()}/status`,
+      {
+        status: {
+          conditions: [
+            condition(
+              'MemoryPressure',
+              'False',
+              'KubeletHasSufficientMemory',
+              'kubelet has sufficient memory available',
+            ),
+            condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+            condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+            ready
+              ? condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
+              : condition(
+                  'Ready',
+                  'False',
+                  'KubeletNotReady',
+                  'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+                ),
+          ],
+          addresses: [
+            { type: 'InternalIP', address: nodeIp() },
+            { type: 'Hostname', address: nodeName() },
+          ],
+          capacity,
+          allocatable: capacity,
+          daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+          nodeInfo: {
+            machineID: readFileSync('/etc/machine-id', 'utf8').trim(),
+            systemUUID: readFileSync('/etc/machine-id', 'utf8').trim(),
+            bootID: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+            kernelVersion: release(),
+            osImage: 'Rocky Linux 9.4 (Blue Onyx)',
+            containerRuntimeVersion: 'containerd://1.7.25',
+            kubeletVersion: `v${kubeletVersion()}`,
+            kubeProxyVersion: '',
+            operatingSystem: 'linux',
+            architecture: 'amd64',
+          },
+        },
+      },
+      'application/strategic-merge-patch+json',
+    ),
+    'node status',
+  );
+}
+
+let lease: Obj | undefined;
+
+async function renewLease(creds: Credentials): Promise<void> {
+  const name = nodeName();
+  const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
+  const spec = {
+    holderIdentity: name,
+    leaseDurationSeconds: 40,
+    renewTime: new Date().toISOString().replace('Z', '000Z'),
+  };
+  if (!lease) {
+    const got = await api(creds, 'GET', path);
+    if (got.status === 404) {
+      lease = await expectOk(
+        api(creds, 'POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: {
+            name,
+            namespace: 'kube-node-lease',
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: nodeIdentity.uid }],
+          },
+          spec,
+        }),
+        'creating the node lease',
+      );
+      return;
+    }
+    if (got.status !== 200) throw new Error(`reading the node lease: HTTP ${got.status}`);
+    lease = JSON.parse(got.body);
+  }
+  const updated = await api(creds, 'PUT', path, { ...lease, spec: { ...lease.spec, ...spec } });
+  if (updated.status === 200) lease = JSON.parse(updated.body);
+  else {
+    lease = undefined;
+    throw new Error(`renewing the node lease: HTTP ${updated.status}`);
+  }
+}
+
+function runningStatus(pod: Obj, startedAt: string, ready: boolean): Obj {
+  const t = now();
+  const cond = (type: string) => ({
+    type,
+    status: type === 'PodScheduled' || ready ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: t,
+  });
+  return {
+    phase: 'Running',
+    hostIP: nodeIp(),
+    hostIPs: [{ ip: nodeIp() }],
+    podIP: nodeIp(),
+    podIPs: [{ ip: nodeIp() }],
+    startTime: startedAt,
+    conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(cond),
+    containerStatuses: (pod.spec?.containers ?? []).map((c: Obj) => ({
+      name: c.name,
+      image: c.image,
+      imageID: `${c.image}@sha256:${createHash('sha256').update(c.image).digest('hex')}`,
+      containerID: `containerd://${createHash('sha256').update(`${pod.metadata.uid}/${c.name}`).digest('hex')}`,
+      ready,
+      started: ready,
+      restartCount: 0,
+      state: { running: { startedAt } },
+    })),
+  };
+}
+
+const mirrorHashes = new Map<string, string>();
+
+async function syncMirrorPods(creds: Credentials, pods: StaticPod[]): Promise<void> {
+  for (const { pod, manifest } of pods) {
+    const path = `/api/v1/namespaces/${pod.namespace}/pods/${pod.podName}`;
+    const got = await api(creds, 'GET', path);
+    let mirror: Obj | undefined = got.status === 200 ? JSON.parse(got.body) : undefined;
+    if (mirror && mirror.metadata.annotations?.['kubernetes.io/config.mirror'] !== pod.hash) {
+      await api(creds, 'DELETE', path, { gracePeriodSeconds: 0, preconditions: { uid: mirror.metadata.uid } });
+      mirror = undefined;
+    }
+    if (!mirror) {
+      mirror = await expectOk(
+        api(creds, 'POST', `/api/v1/namespaces/${pod.namespace}/pods`, {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: pod.podName,
+            namespace: pod.namespace,
+            labels: manifest.metadata?.labels ?? {},
+            annotations: {
+              ...(manifest.metadata?.annotations ?? {}),
+              'kubernetes.io/config.mirror': pod.hash,
+              'kubernetes.io/config.hash': pod.hash,
+              'kubernetes.io/config.source': 'file',
+              'kubernetes.io/config.seen': new Date(pod.startedAt).toISOString().replace('Z', '000000Z'),
+            },
+            ownerReferences: [
+              { apiVersion: 'v1', kind: 'Node', name: nodeName(), uid: nodeIdentity.uid, controller: true },
+            ],
+          },
+          spec: { ...manifest.spec, nodeName: nodeName() },
+        }),
+        `creating the mirror pod ${pod.podName}`,
+      );
+      log(`mirror pod ${pod.namespace}/${pod.podName} created`);
+    }
+    const alive = isAlive(pod.pid);
+    const key = `${mirror.metadata.uid}/${alive}`;
+    if (mirrorHashes.get(pod.podName) === key) continue;
+    await expectOk(
+      api(
+        creds,
+        'PATCH',
+        `${path}/status`,
+        { status: runningStatus(mirror, pod.startedAt, alive) },
+        'application/merge-patch+json',
+      ),
+      `status of ${pod.podName}`,
+    );
+    mirrorHashes.set(pod.podName, key);
+  }
+}
+
+/** Pods the scheduler or a DaemonSet bound to this node: reported Running and Ready, deletions confirmed. */
+async function syncBoundPods(creds: Credentials): Promise<void> {
+  const list = await expectOk(
+    api(creds, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName()}`)}`),
+    'listing pods bound to this node',
+  );
+  for (const pod of list.items ?? []) {
+    if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) continue;
+    const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
+    if (pod.metadata.deletionTimestamp) {
+      await api(creds, 'DELETE', path, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      continue;
+    }
+    const owner = (pod.metadata.ownerReferences ?? []).find((o: Obj) => o.kind === 'DaemonSet');
+    if (owner && /flannel|calico|cilium|weave/.test(owner.name) && !cniConfigured()) writeCniConfig(owner.name);
+    const ready = (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+    if (pod.status?.phase === 'Running' && ready) continue;
+    await expectOk(
+      api(
+        creds,
+        'PATCH',
+        `${path}/status`,
+        { status: runningStatus(pod, now(), true) },
+        'application/merge-patch+json',
+      ),
+      `status of ${pod.metadata.name}`,
+    );
+    log(`pod ${pod.metadata.namespace}/${pod.metadata.name} reported Running (its containers are not run)`);
+  }
+}
+
+// --- main -------------------------------------------------------------------------------------------------------
+
+function serveHealthz(): void {
+  let address = '127.0.0.1';
+  let port = 10248;
+  try {
+    const config = parseYaml(readFileSync(configYaml, 'utf8')) as Obj;
+    address = config.healthzBindAddress ?? address;
+    port = config.healthzPort ?? port;
+  } catch {
+    // kubeadm's defaults.
+  }
+  if (port === 0) return;
+  createServer((req, res) => {
+    res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(req.url === '/healthz' ? 'ok' : 'not found');
+  })
+    .on('error', (e) => log(`healthz ${address}:${port}: ${e.message}`))
+    .listen(port, address);
+}
+
+export async function runKubelet(): Promise<void> {
+  let waited = false;
+  while (!existsSync(configYaml) || (!existsSync(kubeletConf) && !existsSync(bootstrapConf))) {
+    if (!waited) log(`waiting for ${configYaml} and ${kubeletConf} or ${bootstrapConf} (kubeadm init or join)`);
+    waited = true;
+    await sleep(500);
+  }
+  serveHealthz();
+  log(`running on node ${nodeName()} (${nodeIp()}), kubelet v${kubeletVersion()} stand-in`);
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    stopping = true;
+  });
+  let registered = false;
+  let lastLease = 0;
+  let lastStatus = 0;
+  let lastReady = false;
+  let lastError = '';
+  while (!stopping) {
+    const pods = syncStaticPods();
+    try {
+      if (!existsSync(kubeletConf)) await tlsBootstrap();
+      const creds = readKubeconfigFile(kubeletConf);
+      if (!registered) {
+        await registerNode(creds);
+        registered = true;
+      }
+      if (Date.now() - lastStatus > 10_000 || cniConfigured() !== lastReady) {
+        await reportNodeStatus(creds);
+        lastStatus = Date.now();
+        lastReady = cniConfigured();
+      }
+      if (Date.now() - lastLease > 10_000) {
+        await renewLease(creds);
+        lastLease = Date.now();
+      }
+      await syncMirrorPods(creds, pods);
+      await syncBoundPods(creds);
+      lastError = '';
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== lastError) log(`sync: ${message}`);
+      lastError = message;
+    }
+    await sleep(2000);
+  }
+  log('stopped (static pods keep running)');
+}
