@@ -131,6 +131,49 @@ describe('renderJoinConfig', () => {
   });
 });
 
+describe('allowCgroupV1', () => {
+  const join = {
+    controlPlaneEndpoint: '10.152.0.6:16443',
+    advertiseAddress: '192.168.1.21',
+    nodeName: 'k8s-worker1',
+    bootstrapToken: token,
+    caCertHashes: [caHash],
+    controlPlane: false,
+  };
+
+  it('GIVEN Kubernetes 1.35 or later and allowCgroupV1 WHEN rendered THEN failCgroupV1 is off and SystemVerification ignored', () => {
+    const [initCfg, , kubeletCfg] = docs(
+      renderInitConfig({ ...init, kubernetesVersion: '1.37.2', allowCgroupV1: true }),
+    );
+    expect(kubeletCfg).toEqual({
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'systemd',
+      failCgroupV1: false,
+    });
+    expect((initCfg!.nodeRegistration as Record<string, unknown>).ignorePreflightErrors).toEqual([
+      'SystemVerification',
+    ]);
+    const [joinCfg] = docs(renderJoinConfig({ ...join, kubernetesVersion: '1.35.0', allowCgroupV1: true }));
+    expect((joinCfg!.nodeRegistration as Record<string, unknown>).ignorePreflightErrors).toEqual([
+      'SystemVerification',
+    ]);
+  });
+
+  it('GIVEN 1.34 (which only warns about cgroup v1) or no allowCgroupV1 WHEN rendered THEN nothing is relaxed', () => {
+    for (const [kubernetesVersion, allowCgroupV1] of [
+      ['1.34.4', true],
+      ['1.37.2', false],
+    ] as const) {
+      const [initCfg, , kubeletCfg] = docs(renderInitConfig({ ...init, kubernetesVersion, allowCgroupV1 }));
+      expect(kubeletCfg).not.toHaveProperty('failCgroupV1');
+      expect(initCfg!.nodeRegistration).not.toHaveProperty('ignorePreflightErrors');
+      const [joinCfg] = docs(renderJoinConfig({ ...join, kubernetesVersion, allowCgroupV1 }));
+      expect(joinCfg!.nodeRegistration).not.toHaveProperty('ignorePreflightErrors');
+    }
+  });
+});
+
 describe('kubeadm configs read with YAML 1.1 rules (go-yaml, as kubeadm reads them)', () => {
   // Each is a valid node name and, written plain, a boolean, a null or a number to YAML 1.1 or 1.2.
   const joinInput = {

@@ -18,6 +18,8 @@ export interface InitConfigInput {
   tokenTtlSeconds: number;
   /** A mirror of registry.k8s.io; kubeadm's default when absent. */
   imageRepository?: string;
+  /** The operator's spec.hostPolicy.allowCgroupV1. */
+  allowCgroupV1?: boolean;
 }
 
 export interface JoinConfigInput {
@@ -30,6 +32,7 @@ export interface JoinConfigInput {
   caCertHashes: string[];
   /** Control planes only. */
   certificateKey?: string;
+  allowCgroupV1?: boolean;
 }
 
 /** v1beta4 is read by kubeadm 1.31 and newer; v1beta3 by 1.22 up to 1.30 (and still by 1.31+, deprecated). */
@@ -65,17 +68,27 @@ function documents(docs: unknown[]): string {
   return docs.map((d) => stringify(d, kubernetesYamlOptions)).join('---\n');
 }
 
-function nodeRegistration(apiVersion: KubeadmApiVersion, nodeName: string, nodeIp: string) {
+/** From this minor on the kubelet refuses cgroup v1 (failCgroupV1) and kubeadm's SystemVerification fails on it. */
+export const cgroupV1RefusedFromMinor = '1.35';
+
+/** Whether the operator's allowCgroupV1 changes anything for this version: only 1.35 and later refuse cgroup v1. */
+export function cgroupV1Overrides(kubernetesVersion: string, allowCgroupV1: boolean | undefined): boolean {
+  return allowCgroupV1 === true && compareVersions(kubernetesVersion, cgroupV1RefusedFromMinor) >= 0;
+}
+
+function nodeRegistration(apiVersion: KubeadmApiVersion, nodeName: string, nodeIp: string, cgroupV1: boolean) {
   return {
     name: nodeName,
     criSocket: kubeadmPaths.criSocket,
     kubeletExtraArgs: extraArgs(apiVersion, { 'node-ip': nodeIp }),
+    ...(cgroupV1 ? { ignorePreflightErrors: ['SystemVerification'] } : {}),
   };
 }
 
 /** InitConfiguration + ClusterConfiguration + KubeletConfiguration for `kubeadm init --config F --upload-certs`. */
 export function renderInitConfig(input: InitConfigInput): string {
   const apiVersion = kubeadmApiVersionFor(input.kubernetesVersion);
+  const cgroupV1 = cgroupV1Overrides(input.kubernetesVersion, input.allowCgroupV1);
   return documents([
     {
       apiVersion,
@@ -91,7 +104,7 @@ export function renderInitConfig(input: InitConfigInput): string {
       ],
       certificateKey: input.certificateKey,
       localAPIEndpoint: { advertiseAddress: input.advertiseAddress, bindPort: 6443 },
-      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress),
+      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress, cgroupV1),
     },
     {
       apiVersion,
@@ -101,13 +114,19 @@ export function renderInitConfig(input: InitConfigInput): string {
       ...(input.imageRepository ? { imageRepository: input.imageRepository } : {}),
       networking: { podSubnet: input.podSubnet, serviceSubnet: input.serviceSubnet, dnsDomain: 'cluster.local' },
     },
-    { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      cgroupDriver: 'systemd',
+      ...(cgroupV1 ? { failCgroupV1: false } : {}),
+    },
   ]);
 }
 
 /** JoinConfiguration for `kubeadm join --config F`; with `controlPlane` for a control plane. */
 export function renderJoinConfig(input: JoinConfigInput): string {
   const apiVersion = kubeadmApiVersionFor(input.kubernetesVersion);
+  const cgroupV1 = cgroupV1Overrides(input.kubernetesVersion, input.allowCgroupV1);
   return documents([
     {
       apiVersion,
@@ -119,7 +138,7 @@ export function renderJoinConfig(input: JoinConfigInput): string {
           caCertHashes: input.caCertHashes,
         },
       },
-      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress),
+      nodeRegistration: nodeRegistration(apiVersion, input.nodeName, input.advertiseAddress, cgroupV1),
       ...(input.controlPlane
         ? {
             controlPlane: {

@@ -31,6 +31,7 @@ describe('node-preparation parameters over the wire', () => {
       lbPort: 0,
       alreadyMember: false,
       allowErasing: false,
+      allowCgroupV1: false,
     });
     const nodes = [{ name: 'cp1', address: '10.0.0.1', role: 'control-plane' }];
     expect(

@@ -29,5 +29,7 @@ describe('containerd versions', () => {
     expect(pauseImageFor('1.29.9')).toBe('registry.k8s.io/pause:3.9');
     expect(pauseImageFor('1.31.4')).toBe('registry.k8s.io/pause:3.10');
     expect(pauseImageFor('1.35.0')).toBe('registry.k8s.io/pause:3.10.1');
+    expect(pauseImageFor('1.36.3')).toBe('registry.k8s.io/pause:3.10.2');
+    expect(pauseImageFor('1.37.2')).toBe('registry.k8s.io/pause:3.10.2');
   });
 });

@@ -8,6 +8,7 @@ const pauseVersions: [minor: number, tag: string][] = [
   [27, '3.9'],
   [31, '3.10'],
   [34, '3.10.1'],
+  [36, '3.10.2'],
 ];
 
 export function pauseImageFor(kubernetesVersion: string, imageRepository = 'registry.k8s.io'): string {

@@ -25,6 +25,8 @@ const KubeadmInitParamsSchema = Type.Object(
     tokenTtlSeconds: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600, default: 0 }),
     /** kubeadm's imageRepository (a mirror of registry.k8s.io); default registry.k8s.io. */
     imageRepository: Type.Optional(Type.String({ pattern: patterns.imageRepository, maxLength: 253 })),
+    /** Kubernetes >= 1.35 on cgroup v1 hosts: the kubelet's failCgroupV1 off, kubeadm's SystemVerification ignored. */
+    allowCgroupV1: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,8 @@ const KubeadmJoinParamsSchema = Type.Object(
     bootstrapToken: Type.String({ pattern: kubeadmPatterns.bootstrapToken }),
     caCertHashes: Type.Array(Type.String({ pattern: kubeadmPatterns.caCertHash }), { minItems: 1, maxItems: 8 }),
     certificateKey: Type.Optional(Type.String({ pattern: kubeadmPatterns.certificateKey })),
+    /** Kubernetes >= 1.35 on cgroup v1 hosts: kubeadm's SystemVerification ignored. */
+    allowCgroupV1: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
 );

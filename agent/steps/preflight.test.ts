@@ -115,6 +115,19 @@ describe('preflight', () => {
     expect(allowed.outcome).toBe('succeeded');
   });
 
+  it('GIVEN cgroup v1, Kubernetes 1.37 and allowCgroupV1 THEN it passes with a warning naming the setting', async () => {
+    const logs: string[] = [];
+    const result = await runStep(
+      preflightStep,
+      { ...cp, kubernetesVersion: '1.37.2', allowCgroupV1: true },
+      { host: nodeWith('rocky-9', { facts: { cgroupVersion: 1 } }), onLog: (_stream, text) => logs.push(text) },
+    );
+    expect(result.outcome).toBe('succeeded');
+    expect(logs.join('\n')).toContain(
+      'warning: cgroup v1 with Kubernetes 1.37.2: allowed by spec.hostPolicy.allowCgroupV1',
+    );
+  });
+
   it('GIVEN leftover manifests and kubelet.conf THEN it names them unless the node is already a member', async () => {
     const files = {
       '/etc/kubernetes/manifests/etcd.yaml': 'x',

@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
+import { cgroupV1RefusedFromMinor } from '../kubeadm/kubeadm-config.ts';
 import type { StepContext, StepDefinition } from './step.ts';
 import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
 
@@ -13,6 +14,8 @@ const PreflightParamsSchema = Type.Object(
     lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
     /** The node is already in the cluster (a re-run): its own ports and manifests are expected. */
     alreadyMember: Type.Boolean({ default: false }),
+    /** The operator's spec.hostPolicy.allowCgroupV1: a cgroup v1 host with Kubernetes >= 1.35 is a warning, not a refusal. */
+    allowCgroupV1: Type.Boolean({ default: false }),
     /** dnf may replace what conflicts with containerd.io (container-runtime installs with --allowerasing). */
     allowErasing: Type.Boolean({ default: false }),
   },
@@ -22,8 +25,6 @@ export type PreflightParams = Static<typeof PreflightParamsSchema>;
 
 export const controlPlaneMinCpus = 2;
 export const controlPlaneMinMemoryMb = 1700;
-/** The kubelet refuses cgroup v1 hosts from this minor on (failCgroupV1 defaults to true). */
-export const cgroupV1RefusedFromMinor = '1.35';
 export const timeSyncServices = ['chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];
 
 export function portsForRole(role: PreflightParams['role'], lbPort: number): number[] {
@@ -161,9 +162,15 @@ export const preflightStep: StepDefinition<PreflightParams> = {
       facts.cgroupVersion === 1 &&
       compareVersions(minorOf(params.kubernetesVersion), cgroupV1RefusedFromMinor) >= 0
     ) {
-      problems.push(
-        `cgroup v1: this host mounts cgroup v1 and Kubernetes ${params.kubernetesVersion} (1.35 and later) refuses it; switch to v2 (grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot) or choose Kubernetes 1.34`,
-      );
+      if (params.allowCgroupV1) {
+        ctx.log(
+          `preflight: warning: cgroup v1 with Kubernetes ${params.kubernetesVersion}: allowed by spec.hostPolicy.allowCgroupV1 (the kubelet runs with failCgroupV1: false, kubeadm's SystemVerification is ignored); cgroup v1 is unmaintained in Kubernetes from 1.35 on`,
+        );
+      } else {
+        problems.push(
+          `cgroup v1: this host mounts cgroup v1 and Kubernetes ${params.kubernetesVersion} (1.35 and later) refuses it; switch to v2 (grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1, then reboot), choose Kubernetes 1.34, or set spec.hostPolicy.allowCgroupV1: true`,
+        );
+      }
     }
     if (!params.alreadyMember) {
       problems.push(...(await portProblems(host, params)));

@@ -5,7 +5,7 @@ import { crossNodeChecks } from './cross-node-checks.ts';
 
 function specWith(patch: { kubernetesVersion?: string; endpoint?: Record<string, unknown>; nodes?: unknown[] } = {}) {
   return testSpec({
-    kubernetesVersion: patch.kubernetesVersion ?? '1.31.4',
+    kubernetesVersion: patch.kubernetesVersion ?? '1.34.4',
     endpoint: patch.endpoint ?? { vip: '192.168.1.100', interface: 'ens192' },
     nodes: patch.nodes ?? [
       { name: 'cp1', address: '192.168.1.10', role: 'control-plane' },
@@ -134,6 +134,16 @@ describe('crossNodeChecks', () => {
       });
     }
     expect(crossNodeChecks(specWith(), facts)).toEqual([]);
+  });
+
+  it('only warns about cgroup v1 when the spec allows it', () => {
+    const spec = specWith({ kubernetesVersion: '1.37.2' });
+    spec.spec.hostPolicy.allowCgroupV1 = true;
+    const facts = healthyFacts(spec);
+    facts.set('w1', { ...facts.get('w1')!, cgroupVersion: 1 });
+    expect(crossNodeChecks(spec, facts).map((f) => [f.code, f.severity, f.nodes])).toEqual([
+      ['cgroup-v1-unsupported', 'warning', ['w1']],
+    ]);
   });
 
   it('reports the VIP already answering against the nodes that would hold it', () => {

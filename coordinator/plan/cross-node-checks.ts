@@ -20,8 +20,9 @@ export type CrossNodeFindingCode =
 export interface CrossNodeFinding {
   code: CrossNodeFindingCode;
   /**
-   * "error" stops the run before any node changes. "warning" is reported and the run goes on: only a duplicate
-   * hostname, which host-prep fixes by setting each node's hostname to its (unique) spec name.
+   * "error" stops the run before any node changes. "warning" is reported and the run goes on: a duplicate
+   * hostname, which host-prep fixes by setting each node's hostname to its (unique) spec name, and cgroup v1 where
+   * the spec allows it.
    */
   severity: 'error' | 'warning';
   message: string;
@@ -174,10 +175,13 @@ export function crossNodeChecks(
   const minor = Number(spec.spec.kubernetesVersion.split('.')[1]);
   for (const { node, facts } of reported) {
     if (node.role !== 'load-balancer' && minor >= firstMinorWithoutCgroupV1 && facts.cgroupVersion === 1) {
+      const allowed = spec.spec.hostPolicy.allowCgroupV1;
       findings.push({
         code: 'cgroup-v1-unsupported',
-        severity: 'error',
-        message: `${node.name} runs cgroup v1; Kubernetes ${spec.spec.kubernetesVersion} needs cgroup v2 (EL8: boot with systemd.unified_cgroup_hierarchy=1)`,
+        severity: allowed ? 'warning' : 'error',
+        message: allowed
+          ? `${node.name} runs cgroup v1 with Kubernetes ${spec.spec.kubernetesVersion}, allowed by spec.hostPolicy.allowCgroupV1 (unmaintained in Kubernetes; move to cgroup v2)`
+          : `${node.name} runs cgroup v1; Kubernetes ${spec.spec.kubernetesVersion} needs cgroup v2 (EL8: boot with systemd.unified_cgroup_hierarchy=1) or spec.hostPolicy.allowCgroupV1: true`,
         nodes: [node.name],
       });
     }

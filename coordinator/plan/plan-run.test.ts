@@ -292,7 +292,7 @@ describe('planRun deploy: step parameters', () => {
       nodeName: 'cp1',
       podSubnet: '10.244.0.0/14',
       serviceSubnet: '10.96.0.0/12',
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
     });
     expect(step(plan, 'join-control-plane/cp3').params).toMatchObject({
       controlPlaneEndpoint: '10.0.0.100:16443',
@@ -305,9 +305,10 @@ describe('planRun deploy: step parameters', () => {
   it('tells preflight and host-prep which nodes run HAProxy', () => {
     expect(step(plan, 'preflight/cp2').params).toEqual({
       role: 'control-plane',
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
       lbPort: 16443,
       alreadyMember: false,
+      allowCgroupV1: false,
       allowErasing: false,
     });
     expect(step(plan, 'preflight/w1').params).toMatchObject({ role: 'worker', lbPort: 0 });
@@ -316,8 +317,8 @@ describe('planRun deploy: step parameters', () => {
 
   it('pins the package repository to the minor version', () => {
     expect(step(plan, 'kube-packages/w1').params).toEqual({
-      kubernetesVersion: '1.31.4',
-      repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+      kubernetesVersion: '1.34.4',
+      repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.34/rpm/',
       gpgKeyUrl: '',
     });
   });
@@ -357,7 +358,7 @@ describe('planRun deploy: step parameters', () => {
   it('brackets an IPv6 endpoint', () => {
     const spec = testSpec(
       {
-        kubernetesVersion: '1.33.0',
+        kubernetesVersion: '1.36.0',
         endpoint: { vip: 'fd00::100', interface: 'eth0' },
         networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
         nodes: [{ name: 'cp1', address: 'fd00::11/64', role: 'control-plane' }],

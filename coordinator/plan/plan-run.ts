@@ -200,6 +200,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
           kubernetesVersion: s.kubernetesVersion,
           lbPort: haproxyPortOn(spec, node),
           alreadyMember: members.has(node.name),
+          allowCgroupV1: s.hostPolicy.allowCgroupV1,
           allowErasing: s.hostPolicy.allowErasing,
         },
         noRetry,
@@ -269,6 +270,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     serviceSubnet: s.networking.serviceCIDR,
     tokenTtlSeconds: initTokenTtlSeconds,
     imageRepository: s.mirrors?.imageRepository ?? '',
+    allowCgroupV1: s.hostPolicy.allowCgroupV1,
   });
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {
@@ -289,6 +291,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     nodeName: node.name,
     controlPlane,
     caCertHashes: [],
+    allowCgroupV1: s.hostPolicy.allowCgroupV1,
   });
   // etcd grows one member at a time: each join adds a learner and promotes it; concurrent joins race on quorum.
   let previous = cni.id;

@@ -9,7 +9,7 @@ function spec(patch: {
 }) {
   return testSpec(
     {
-      kubernetesVersion: patch.version ?? '1.31.4',
+      kubernetesVersion: patch.version ?? '1.34.4',
       concurrency: { workers: patch.workers ?? 10 },
       ...(patch.nodes ? { nodes: patch.nodes } : {}),
     },
@@ -31,7 +31,7 @@ describe('unsupportedChanges', () => {
 
   it('GIVEN nodes added, removed or moved, or a new Kubernetes version THEN each is refused by name', () => {
     const moved = spec({
-      version: '1.32.1',
+      version: '1.35.1',
       nodes: [
         { name: 'cp1', address: '10.0.0.12', role: 'control-plane' },
         { name: 'w2', address: '10.0.0.22', role: 'worker' },
@@ -42,7 +42,7 @@ describe('unsupportedChanges', () => {
       'node(s) w1 are members of the cluster but not in the spec: removing nodes is not supported yet (run reset to take the whole cluster down)',
       'node(s) w2 are not in the applied spec: adding nodes to a deployed cluster is not supported yet',
       'spec.nodes[cp1].address: 10.0.0.11 -> 10.0.0.12 cannot change on a deployed node',
-      'spec.kubernetesVersion: "1.31.4" -> "1.32.1" cannot change on a deployed cluster',
+      'spec.kubernetesVersion: "1.34.4" -> "1.35.1" cannot change on a deployed cluster',
     ]);
   });
 

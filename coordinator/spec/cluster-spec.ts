@@ -41,6 +41,8 @@ export interface ClusterSpec {
     hostPolicy: {
       firewall: 'managed' | 'disabled';
       selinux: 'permissive' | 'enforcing';
+      /** Run Kubernetes >= 1.35 on cgroup v1 hosts, which its kubelet and kubeadm refuse unless told otherwise. */
+      allowCgroupV1: boolean;
       /** dnf may remove installed packages that conflict with containerd.io (runc, and podman or buildah with it). */
       allowErasing: boolean;
     };

@@ -28,7 +28,7 @@ const minimal = {
   kind: 'Cluster',
   metadata: { name: 'lab' },
   spec: {
-    kubernetesVersion: '1.33.1',
+    kubernetesVersion: '1.36.1',
     endpoint: { vip: '10.0.0.100', interface: 'eth0' },
     nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }],
   },
@@ -139,7 +139,7 @@ describe('parseClusterSpec: defaults', () => {
   it('fills every default of a minimal spec', () => {
     const spec = requireClusterSpec(minimal);
     expect(spec.spec).toEqual({
-      kubernetesVersion: '1.33.1',
+      kubernetesVersion: '1.36.1',
       endpoint: {
         mode: 'haproxy-keepalived',
         vip: '10.0.0.100',
@@ -149,7 +149,7 @@ describe('parseClusterSpec: defaults', () => {
         multicast: false,
       },
       networking: { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', cni: 'flannel' },
-      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false },
+      hostPolicy: { firewall: 'managed', selinux: 'permissive', allowErasing: false, allowCgroupV1: false },
       concurrency: { workers: 10 },
       allowEvenControlPlanes: false,
       nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }],

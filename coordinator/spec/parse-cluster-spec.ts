@@ -24,8 +24,11 @@ import {
   unusableAddressReason,
 } from './ip-address.ts';
 
-/** The Kubernetes minors kubeha installs: pkgs.k8s.io serves one repository per minor so each minor is a repository kubeha knows. */
-export const supportedKubernetesMinors = { min: 28, max: 35 } as const;
+/**
+ * The Kubernetes minors kubeha installs (pkgs.k8s.io serves one repository per minor): the ones whose kubeadm
+ * accepted the configurations the agent renders, from the oldest release the lab runs to the newest published.
+ */
+export const supportedKubernetesMinors = { min: 34, max: 37 } as const;
 
 export const clusterSpecDefaults = {
   mode: 'haproxy-keepalived',
@@ -256,7 +259,7 @@ function interfaceNameProblem(name: string): string | undefined {
 
 function kubernetesVersionProblem(version: string): string | undefined {
   const match = kubernetesVersionPattern.exec(version);
-  if (!match) return `"${version}" is not a version X.Y.Z (e.g. "1.31.4", quoted, without a "v")`;
+  if (!match) return `"${version}" is not a version X.Y.Z (e.g. "1.34.4", quoted, without a "v")`;
   const major = Number(match[1]);
   const minor = Number(match[2]);
   const { min, max } = supportedKubernetesMinors;
@@ -533,7 +536,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
   );
   const cniManifest = readCniManifest(reader, networking);
 
-  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', ['firewall', 'selinux', 'allowErasing']);
+  const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', [
+    'firewall',
+    'selinux',
+    'allowErasing',
+    'allowCgroupV1',
+  ]);
   const firewall = reader.oneOf(
     hostPolicy,
     'firewall',
@@ -548,6 +556,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     ['permissive', 'enforcing'] as const,
     clusterSpecDefaults.selinux,
   );
+  const allowCgroupV1 = reader.boolean(hostPolicy, 'allowCgroupV1', 'spec.hostPolicy', false);
 
   const allowErasing = reader.boolean(hostPolicy, 'allowErasing', 'spec.hostPolicy', false);
 
@@ -588,7 +597,12 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
           cni: cni!,
           ...(cniManifest ? { cniManifest } : {}),
         },
-        hostPolicy: { firewall: firewall!, selinux: selinux!, allowErasing: allowErasing ?? false },
+        hostPolicy: {
+          firewall: firewall!,
+          selinux: selinux!,
+          allowErasing: allowErasing ?? false,
+          allowCgroupV1: allowCgroupV1!,
+        },
         concurrency: { workers: workers! },
         allowEvenControlPlanes: allowEvenControlPlanes!,
         nodes: nodes.map(toNodeSpec),

@@ -80,7 +80,7 @@ export interface LabReport {
 const apiPort = 7444;
 const failJoinMarker = '/var/lib/khlab-fail-join.done';
 const failJoinMembers = '/var/lib/khlab-fail-join.members.json';
-const standInKubernetesVersion = '1.31.4';
+const standInKubernetesVersion = '1.34.4';
 /** What runs for real in every lab. */
 const alwaysReal = ['kubeha-coordinator', 'kubeha-agent', 'kubeha', 'keepalived', 'haproxy'];
 const grpcPort = 7443;

@@ -34,7 +34,7 @@ export function simClusterSpec(options: {
     kind: 'Cluster',
     metadata: { name: options.name },
     spec: {
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
       endpoint: {
         mode: 'haproxy-keepalived',
         vip: '10.10.255.100',

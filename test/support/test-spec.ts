@@ -11,7 +11,7 @@ export function testSpec(spec: Record<string, unknown> = {}, name = 'lab'): Clus
     kind: 'Cluster',
     metadata: { name },
     spec: {
-      kubernetesVersion: '1.31.4',
+      kubernetesVersion: '1.34.4',
       endpoint: { vip: '10.0.0.100', interface: 'eth0' },
       nodes: [
         { name: 'cp1', address: '10.0.0.11', role: 'control-plane' },

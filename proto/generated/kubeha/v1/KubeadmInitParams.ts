@@ -12,6 +12,7 @@ export interface KubeadmInitParams {
   'certificate_key'?: (string);
   'token_ttl_seconds'?: (number);
   'image_repository'?: (string);
+  'allow_cgroup_v1'?: (boolean);
 }
 
 export interface KubeadmInitParams__Output {
@@ -25,4 +26,5 @@ export interface KubeadmInitParams__Output {
   'certificate_key': (string);
   'token_ttl_seconds': (number);
   'image_repository': (string);
+  'allow_cgroup_v1': (boolean);
 }

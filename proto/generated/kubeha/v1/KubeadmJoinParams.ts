@@ -10,6 +10,7 @@ export interface KubeadmJoinParams {
   'bootstrap_token'?: (string);
   'ca_cert_hashes'?: (string)[];
   'certificate_key'?: (string);
+  'allow_cgroup_v1'?: (boolean);
 }
 
 export interface KubeadmJoinParams__Output {
@@ -21,4 +22,5 @@ export interface KubeadmJoinParams__Output {
   'bootstrap_token': (string);
   'ca_cert_hashes': (string)[];
   'certificate_key': (string);
+  'allow_cgroup_v1': (boolean);
 }

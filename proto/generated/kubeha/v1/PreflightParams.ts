@@ -7,6 +7,7 @@ export interface PreflightParams {
   'lb_port'?: (number);
   'already_member'?: (boolean);
   'allow_erasing'?: (boolean);
+  'allow_cgroup_v1'?: (boolean);
 }
 
 export interface PreflightParams__Output {
@@ -15,4 +16,5 @@ export interface PreflightParams__Output {
   'lb_port': (number);
   'already_member': (boolean);
   'allow_erasing': (boolean);
+  'allow_cgroup_v1': (boolean);
 }
