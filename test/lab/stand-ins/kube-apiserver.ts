@@ -24,7 +24,7 @@ const store = new ClusterStore(identity.clusterDir);
 const port = Number(flag(args, 'secure-port', '6443'));
 const bindAddress = flag(args, 'bind-address', '0.0.0.0');
 const caPem = readFileSync(flag(args, 'client-ca-file'), 'utf8');
-const gitVersion = flag(args, 'khlab-version', 'v1.31.4');
+const gitVersion = flag(args, 'khlab-version', 'v1.34.4');
 
 type Caller = 'admin' | 'bootstrap' | 'anonymous';
 

@@ -326,7 +326,7 @@ async function init(args: string[]): Promise<void> {
   const configPath = flagValue(args, 'config');
   if (!configPath) throw new KubeadmError('kubeadm init in the lab needs --config');
   const { init: initConfig, cluster } = readConfig(configPath);
-  const version = String(cluster?.['kubernetesVersion'] ?? 'v1.31.4').replace(/^v?/, 'v');
+  const version = String(cluster?.['kubernetesVersion'] ?? 'v1.34.4').replace(/^v?/, 'v');
   const endpoint = String(cluster?.['controlPlaneEndpoint'] ?? '');
   if (!endpoint) throw new KubeadmError('the lab stand-in needs controlPlaneEndpoint (an HA cluster)');
   const nodeName = String(initConfig?.['nodeRegistration']?.['name'] ?? hostname());
@@ -537,7 +537,7 @@ async function joinNode(args: string[]): Promise<void> {
   const clusterConfig = parseAllDocuments(
     ((kubeadmConfig.json() as KubeObject)['data'] as Record<string, string>)['ClusterConfiguration'] ?? '',
   )[0]?.toJSON() as Yaml;
-  const version = String(clusterConfig?.['kubernetesVersion'] ?? 'v1.31.4').replace(/^v?/, 'v');
+  const version = String(clusterConfig?.['kubernetesVersion'] ?? 'v1.34.4').replace(/^v?/, 'v');
   out('[preflight] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
   if (controlPlane) {
     const key = String(controlPlane['certificateKey'] ?? '');
@@ -779,8 +779,8 @@ async function main(argv: string[]): Promise<void> {
     case 'version':
       return out(
         argv.includes('short')
-          ? 'v1.31.4'
-          : 'kubeadm version: &version.Info{Major:"1", Minor:"31", GitVersion:"v1.31.4"}',
+          ? 'v1.34.4'
+          : 'kubeadm version: &version.Info{Major:"1", Minor:"34", GitVersion:"v1.34.4"}',
       );
   }
   throw new KubeadmError(`unknown command "${argv[0] ?? ''}" for "kubeadm" (the lab stand-in)`);

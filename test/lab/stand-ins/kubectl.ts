@@ -404,7 +404,7 @@ async function main(argv: string[]): Promise<number> {
         const reply = await apiRequest(kubeconfig, 'GET', '/version');
         const server = reply.json() as { gitVersion?: string };
         process.stdout.write(
-          `Client Version: v1.31.4\nKustomize Version: v5.4.2\nServer Version: ${server.gitVersion ?? 'unknown'}\n`,
+          `Client Version: v1.34.4\nKustomize Version: v5.4.2\nServer Version: ${server.gitVersion ?? 'unknown'}\n`,
         );
         return 0;
       }

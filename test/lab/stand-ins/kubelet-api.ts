@@ -128,9 +128,9 @@ async function expectOk(reply: Promise<Reply>, what: string, alsoOk: number[] = 
 export function kubeletVersion(): string {
   try {
     const identity = JSON.parse(readFileSync('/etc/khlab/node.json', 'utf8')) as { kubernetesVersion?: string };
-    return identity.kubernetesVersion ?? '1.31.4';
+    return identity.kubernetesVersion ?? '1.34.4';
   } catch {
-    return '1.31.4';
+    return '1.34.4';
   }
 }
 

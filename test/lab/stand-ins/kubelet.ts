@@ -10,7 +10,7 @@ const identity = JSON.parse(readFileSync('/etc/khlab/node.json', 'utf8')) as {
   realControlPlane?: boolean;
 };
 if (process.argv.includes('--version')) {
-  process.stdout.write(`Kubernetes v${identity.kubernetesVersion ?? '1.31.4'}\n`);
+  process.stdout.write(`Kubernetes v${identity.kubernetesVersion ?? '1.34.4'}\n`);
   process.exit(0);
 }
 if (identity.realControlPlane) await (await import('./kubelet-api.ts')).runKubelet();

@@ -13,10 +13,10 @@ export interface InstalledPackage {
 
 /** Versions dnf installs when none is asked for (what the configured repositories would serve). */
 export const repositoryVersions: Record<string, string> = {
-  kubelet: '1.31.4',
-  kubeadm: '1.31.4',
-  kubectl: '1.31.4',
-  'cri-tools': '1.31.1',
+  kubelet: '1.34.4',
+  kubeadm: '1.34.4',
+  kubectl: '1.34.4',
+  'cri-tools': '1.34.0',
   'kubernetes-cni': '1.5.1',
   'containerd.io': '1.7.25',
   keepalived: '2.2.7',
