@@ -166,16 +166,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
             `cluster ${spec.metadata.name} exists; PUT /v1/clusters/${spec.metadata.name} replaces it`,
           );
         }
-        const now = deps.now();
-        const record: ClusterRecord = {
-          name: spec.metadata.name,
-          spec,
-          createdAt: now,
-          updatedAt: now,
-          initializedAt: null,
-          appliedSpec: null,
-          appliedAt: null,
-        };
+        const record = newClusterRecord(spec, deps.now());
         deps.store.clusters.put(record);
         request.log.info({ cluster: record.name }, 'cluster created');
         return reply.code(201).send(toReply(record));
@@ -219,17 +210,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         refuseWhileRunning(spec.metadata.name, 'replace');
         const existing = deps.store.clusters.get(spec.metadata.name);
         const now = deps.now();
-        const record: ClusterRecord = existing
-          ? { ...existing, spec, updatedAt: now }
-          : {
-              name: spec.metadata.name,
-              spec,
-              createdAt: now,
-              updatedAt: now,
-              initializedAt: null,
-              appliedSpec: null,
-              appliedAt: null,
-            };
+        const record: ClusterRecord = existing ? { ...existing, spec, updatedAt: now } : newClusterRecord(spec, now);
         deps.store.clusters.put(record);
         request.log.info({ cluster: record.name, replaced: existing !== undefined }, 'cluster spec stored');
         return reply.code(existing ? 200 : 201).send(toReply(record));
@@ -291,5 +272,18 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         return { kubeconfig: value.value };
       },
     );
+  };
+}
+
+/** A cluster that has never been deployed: no init, nothing applied yet. */
+function newClusterRecord(spec: ClusterRecord['spec'], now: ClusterRecord['createdAt']): ClusterRecord {
+  return {
+    name: spec.metadata.name,
+    spec,
+    createdAt: now,
+    updatedAt: now,
+    initializedAt: null,
+    appliedSpec: null,
+    appliedAt: null,
   };
 }
