@@ -8,13 +8,10 @@
 // node as Running and Ready without running their containers (a CNI DaemonSet's pod writes the node's CNI config, as
 // flannel's does). Static pods keep running when the kubelet stops, as containers do under containerd.
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import {
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -27,7 +24,14 @@ import { request } from 'node:https';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { isAlive, podStateDir, type RunningPod, runningPods } from './static-pods.ts';
+import {
+  isAlive,
+  podStateDir,
+  type RunningPod,
+  runningPods,
+  type StaticPodManifest,
+  startStaticPod,
+} from './static-pods.ts';
 
 const manifestsDir = '/etc/kubernetes/manifests';
 const kubeletConf = '/etc/kubernetes/kubelet.conf';
@@ -254,39 +258,12 @@ interface Manifest {
 }
 
 function startPod(file: string, manifest: Manifest, hash: string): RunningPod | undefined {
-  const container = manifest.spec?.containers?.[0];
-  const argv: string[] = [...(container?.command ?? []), ...(container?.args ?? [])];
-  if (!manifest.metadata?.name || argv.length === 0) {
-    log(`${file}: no pod name or container command; skipped`);
-    return undefined;
-  }
-  const podName = `${manifest.metadata.name}-${nodeName()}`;
-  const namespace = manifest.metadata.namespace ?? 'kube-system';
-  const logDir = `/var/log/pods/${namespace}_${podName}`;
-  mkdirSync(logDir, { recursive: true });
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
-  for (const e of container?.env ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
-  const out = openSync(`${logDir}/${container?.name ?? 'main'}.log`, 'a');
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out], env, cwd: '/' });
-  closeSync(out);
-  child.on('error', (e) => log(`${podName}: ${e.message}`));
-  child.unref();
-  if (child.pid === undefined) return undefined;
-  const pod: RunningPod = {
-    manifest: file,
-    podName,
-    namespace,
-    containerName: container?.name ?? manifest.metadata.name,
-    containerId: randomBytes(32).toString('hex'),
-    podId: randomBytes(32).toString('hex'),
-    image: container?.image ?? 'unknown',
-    pid: child.pid,
-    hash,
+  return startStaticPod(file, manifest as StaticPodManifest, hash, {
+    nodeName: nodeName(),
     startedAt: now(),
-  };
-  writeFileSync(`${podStateDir}/${file}.json`, JSON.stringify(pod));
-  log(`started static pod ${podName} (pid ${child.pid}): ${argv[0]}`);
-  return pod;
+    log,
+    containerEnv: true,
+  });
 }
 
 function stopPod(pod: RunningPod): void {

@@ -1,18 +1,17 @@
-// The kubelet stand-in of the stand-in lab: waits for the configuration kubeadm
-// writes, runs every static-pod manifest in /etc/kubernetes/manifests as a process (restarting it when the manifest
-// changes or the process dies, stopping it when the manifest goes away), reports its Node (Ready once a CNI config
-// is in /etc/cni/net.d), the mirror pods and its node Lease, and runs the pods DaemonSets put on its node. Pods keep
-// running when the kubelet stops, as containers do under containerd. It writes its status into the lab's cluster
-// store directly instead of through the API server.
-
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { ClusterStore, type KubeObject } from './cluster-store.ts';
 import { readNodeIdentity } from './node-identity.ts';
-import { isAlive, podStateDir, type RunningPod, runningPods } from './static-pods.ts';
+import {
+  isAlive,
+  podStateDir,
+  type RunningPod,
+  runningPods,
+  type StaticPodManifest,
+  startStaticPod,
+} from './static-pods.ts';
 
 const manifestsDir = '/etc/kubernetes/manifests';
 const identity = readNodeIdentity();
@@ -21,44 +20,13 @@ const nodeName = () => hostname();
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} kubelet: ${line}\n`);
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-interface PodManifest {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  spec?: { containers?: { name?: string; image?: string; command?: string[]; args?: string[] }[] };
-}
-
 function startPod(file: string, text: string, hash: string): RunningPod | undefined {
-  const manifest = parseYaml(text) as PodManifest;
-  const container = manifest.spec?.containers?.[0];
-  const argv = [...(container?.command ?? []), ...(container?.args ?? [])];
-  if (!manifest.metadata?.name || argv.length === 0) {
-    log(`${file}: no pod name or container command; skipped`);
-    return undefined;
-  }
-  const podName = `${manifest.metadata.name}-${nodeName()}`;
-  const namespace = manifest.metadata.namespace ?? 'kube-system';
-  const logDir = `/var/log/pods/${namespace}_${podName}`;
-  mkdirSync(logDir, { recursive: true });
-  const out = openSync(`${logDir}/${container?.name ?? 'main'}.log`, 'a');
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  child.on('error', (e) => log(`${podName}: ${e.message}`));
-  child.unref();
-  if (child.pid === undefined) return undefined;
-  const pod: RunningPod = {
-    manifest: file,
-    podName,
-    namespace,
-    containerName: container?.name ?? manifest.metadata.name,
-    containerId: randomBytes(32).toString('hex'),
-    podId: randomBytes(32).toString('hex'),
-    image: container?.image ?? 'unknown',
-    pid: child.pid,
-    hash,
+  return startStaticPod(file, parseYaml(text) as StaticPodManifest, hash, {
+    nodeName: nodeName(),
     startedAt: now(),
-  };
-  writeFileSync(`${podStateDir}/${file}.json`, JSON.stringify(pod));
-  log(`started static pod ${podName} (pid ${child.pid})`);
-  return pod;
+    log,
+    containerEnv: false,
+  });
 }
 
 function stopPod(pod: RunningPod): void {
