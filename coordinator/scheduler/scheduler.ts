@@ -10,11 +10,11 @@ import {
   type MessageToAgent,
   runStepMessage,
 } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { type DrillOptions, type DrillRun, drillActionTimeoutSeconds } from '../drill/drive-drill.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import {
   type AgentRecord,
   isTerminal,
