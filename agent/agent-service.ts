@@ -7,8 +7,8 @@ import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { Host } from './host/host.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
+import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
-import type { StepDefinition } from './steps/step.ts';
 
 export interface RunningAgent {
   session: AgentSession;
