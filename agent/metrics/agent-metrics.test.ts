@@ -116,7 +116,9 @@ describe('AgentMetrics on the health listener', () => {
       expect(sample(second, 'kubeha_agent_session_reconnects_total')).toBe(2);
       expect(sample(second, 'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="failed"}')).toBe(1);
       expect(sample(second, 'kubeha_agent_health_probe_duration_seconds_count{result="failed"}')).toBeGreaterThan(0);
-      expect(sample(second, 'kubeha_agent_health_probe_duration_seconds_count{result="ok"}')).toBeGreaterThanOrEqual(probesBefore);
+      expect(sample(second, 'kubeha_agent_health_probe_duration_seconds_count{result="ok"}')).toBeGreaterThanOrEqual(
+        probesBefore,
+      );
 
       const vrrp = await fetch(`http://127.0.0.1:${health.port}/healthz/vrrp`);
       expect(vrrp.status).toBe(503);
