@@ -8,8 +8,8 @@ import type { Host } from './host/host.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
+import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
-import type { StepDefinition } from './steps/step.ts';
 
 export interface RunningAgent {
   session: AgentSession;

@@ -20,9 +20,9 @@ import { stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import type { Host } from '../host/host.ts';
-import type { StepDefinition } from '../steps/step.ts';
-import { runStep } from '../steps/step-runner.ts';
 import { type FinishedEvent, type ResultSpool, stepRefKey } from './result-spool.ts';
+import type { StepDefinition } from './step.ts';
+import { runStep } from './step-runner.ts';
 
 export interface StepMachinery {
   host: Host;
