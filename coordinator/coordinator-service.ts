@@ -99,6 +99,7 @@ export async function startCoordinator(
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
     agentWaitMs: config.agentWaitSeconds * 1000,
+    observer: metrics,
     ...deps.scheduler,
   });
   gateway.addListener({

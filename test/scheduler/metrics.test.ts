@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTextFile } from '../../agent/agent-files.ts';
 import { type RunningAgent, startAgent } from '../../agent/agent-service.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { enroll } from '../../agent/enrollment/enroll.ts';
@@ -9,11 +10,17 @@ import { type HealthEndpoint, startHealthEndpoint } from '../../agent/health/hea
 import { FakeHost } from '../../agent/host/fake-host.ts';
 import { AgentMetrics } from '../../agent/metrics/agent-metrics.ts';
 import type { StepDefinition } from '../../agent/step-execution/step.ts';
-import { readTextFile } from '../../agent/agent-files.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simFacts, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import {
+  createEnrollToken,
+  enrollSimAgents,
+  simClusterSpec,
+  simFacts,
+  simScript,
+  stopSimFleet,
+} from '../sim/sim-fleet.ts';
 
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
@@ -121,7 +128,9 @@ describe('Prometheus metrics of the coordinator and an agent as a deploy run pro
 
     const coordinatorUrl = `${sim.coordinator.apiUrl}/metrics`;
     const scrapeCoordinator = async () => {
-      const res = await fetch(coordinatorUrl, { headers: { authorization: `Bearer ${sim!.coordinator.metricsToken}` } });
+      const res = await fetch(coordinatorUrl, {
+        headers: { authorization: `Bearer ${sim!.coordinator.metricsToken}` },
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       return res.text();
@@ -132,14 +141,18 @@ describe('Prometheus metrics of the coordinator and an agent as a deploy run pro
       return res.text();
     };
 
-    await expect.poll(async () => sample(await scrapeCoordinator(), 'kubeha_agents_connected'), { timeout: 10_000 }).toBe(4);
+    await expect
+      .poll(async () => sample(await scrapeCoordinator(), 'kubeha_agents_connected'), { timeout: 10_000 })
+      .toBe(4);
     const before = await scrapeCoordinator();
     expect(sample(before, 'kubeha_agents_enrolled')).toBe(4);
     expect(sample(before, 'kubeha_runs{kind="deploy",state="running"}')).toBeUndefined();
     expect(sample(before, 'kubeha_api_sse_clients')).toBe(0);
     const agentBefore = await scrapeAgent();
     expect(sample(agentBefore, 'kubeha_agent_session_connected')).toBe(1);
-    expect(sample(agentBefore, 'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="succeeded"}')).toBeUndefined();
+    expect(
+      sample(agentBefore, 'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="succeeded"}'),
+    ).toBeUndefined();
 
     await sim.api.request('PUT', '/v1/clusters/metrics-a', spec);
     const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/metrics-a/runs', { kind: 'deploy' });
@@ -173,7 +186,9 @@ describe('Prometheus metrics of the coordinator and an agent as a deploy run pro
 
     const agentAfter = await scrapeAgent();
     for (const kind of ['preflight', 'host-prep', 'container-runtime', 'kube-packages', 'kubeadm-join']) {
-      expect(sample(agentAfter, `kubeha_agent_step_duration_seconds_count{kind="${kind}",outcome="succeeded"}`)).toBe(1);
+      expect(sample(agentAfter, `kubeha_agent_step_duration_seconds_count{kind="${kind}",outcome="succeeded"}`)).toBe(
+        1,
+      );
     }
     await expect.poll(async () => sample(await scrapeAgent(), 'kubeha_agent_result_spool_depth')).toBe(0);
     expect(sample(agentAfter, 'kubeha_agent_session_reconnects_total')).toBe(0);
@@ -190,6 +205,8 @@ describe('Prometheus metrics of the coordinator and an agent as a deploy run pro
     const scrapeToken = { authorization: `Bearer ${sim.coordinator.metricsToken}` };
     expect((await fetch(`${sim.coordinator.apiUrl}/v1/clusters`, { headers: scrapeToken })).status).toBe(401);
     expect((await fetch(coordinatorUrl)).status).toBe(401);
-    expect((await fetch(coordinatorUrl, { headers: { authorization: `Bearer ${sim.coordinator.adminToken}` } })).status).toBe(200);
+    expect(
+      (await fetch(coordinatorUrl, { headers: { authorization: `Bearer ${sim.coordinator.adminToken}` } })).status,
+    ).toBe(200);
   });
 });
