@@ -108,7 +108,9 @@ describe('buildKube', () => {
     const run = spawnSync(join(cacheDir, 'kube-v1.34.4', 'kube-apiserver'), { encoding: 'utf8' });
     expect(run.stdout.trim()).toBe('built k8s.io/kubernetes/cmd/kube-apiserver');
     expect(result.components.map((c) => c.dir)).toEqual(
-      ['kube-v1.34.4', 'etcd-v3.6.5', 'cri-tools-v1.34.0', 'kubeadm-v1.37.2', 'agnhost-v1.34.4'].map((d) => join(cacheDir, d)),
+      ['kube-v1.34.4', 'etcd-v3.6.5', 'cri-tools-v1.34.0', 'kubeadm-v1.37.2', 'agnhost-v1.34.4'].map((d) =>
+        join(cacheDir, d),
+      ),
     );
     // AND modules are downloaded first, in each module's folder, and every go command runs static with -mod=mod
     const all = goCalls();
