@@ -14,7 +14,7 @@ import {
 import type { ClusterHealthReport } from '../kubeadm/cluster-health-report.ts';
 import { dialAnswered, dialRejected, proxyUnreachableStderr } from '../kubeadm/pod-network-probe.fixture.ts';
 import { dialPath } from '../kubeadm/pod-network-probe.ts';
-import { runStep } from './step-runner.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { verifyStep } from './verify.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];

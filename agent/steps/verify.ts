@@ -17,8 +17,8 @@ import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
 import { probePodNetwork } from '../kubeadm/pod-network-probe.ts';
-import { plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns, roles } from './step-params.ts';
+import { plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns, roles } from '../step-execution/step-params.ts';
 
 const VerifyParamsSchema = Type.Object(
   {
