@@ -31,7 +31,7 @@ export interface WantedUnitState {
 /**
  * Reads the unit's states that `wanted` names and plans the systemctl command that brings them there: one
  * `enable --now` or `disable --now` when both move the same way, otherwise one command per state.
- * `because` ends the dry-run line ("spec: firewall disabled").
+ * The dry-run line names the command, or `because` ("spec: firewall disabled") when the reason says more.
  */
 export async function ensureUnit(
   host: Host,
@@ -39,11 +39,11 @@ export async function ensureUnit(
   wanted: WantedUnitState,
   because?: string,
 ): Promise<PlannedChange[]> {
-  const enabledWrong = wanted.enabled !== undefined && (await unitIsEnabled(host, unit)) !== wanted.enabled;
   const activeWrong = wanted.active !== undefined && (await unitIsActive(host, unit)) !== wanted.active;
+  const enabledWrong = wanted.enabled !== undefined && (await unitIsEnabled(host, unit)) !== wanted.enabled;
   if (!enabledWrong && !activeWrong) return [];
   const change = (what: string, args: string[]): PlannedChange => ({
-    description: `${what} ${unit} (systemctl ${args.join(' ')})${because ? `: ${because}` : ''}`,
+    description: `${what} ${unit} (${because ?? `systemctl ${args.join(' ')}`})`,
     apply: async () => void (await host.exec('systemctl', args)),
   });
   if (wanted.enabled !== undefined && wanted.enabled === wanted.active) {

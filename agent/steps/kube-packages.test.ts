@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
-import { parseInstalledVersions } from '../os-actions/installed-packages.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import { kubePackagesStep } from './kube-packages.ts';
 
@@ -143,13 +142,5 @@ describe('kube-packages', () => {
       expect(result.error?.code, JSON.stringify(bad)).toBe(ErrorCode.paramsInvalid);
       expect(host.commands).toEqual([]);
     }
-  });
-});
-
-describe('parseInstalledVersions', () => {
-  it('skips packages that are not installed', () => {
-    expect([...parseInstalledVersions('kubelet 1.31.4\npackage kubeadm is not installed\n')]).toEqual([
-      ['kubelet', '1.31.4'],
-    ]);
   });
 });
