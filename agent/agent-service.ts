@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { Host } from './host/host.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
 import type { StepDefinition } from './steps/step.ts';
@@ -29,8 +30,17 @@ export function startAgent(
     steps?: ReadonlyMap<string, StepDefinition<unknown>>;
     /** The health endpoint (started by main.ts): fed ClusterPhase messages, read for every heartbeat. */
     health?: HealthEndpoint;
+    /** The clock the certificate's expiry is checked against (tests move it forward). */
+    now?: () => number;
+    /** How often the certificate's expiry is checked besides each session start (default daily). */
+    certificateCheckIntervalMs?: number;
+    onRenewalStage?: (stage: RenewalStage) => void;
   },
 ): RunningAgent {
+  const interrupted = finishInterruptedSwitch(config.tls);
+  if (interrupted !== 'none') {
+    deps.logger.warn({ outcome: interrupted }, 'finished a client-certificate switch that was interrupted');
+  }
   const steps = new StepExecutor({
     // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
     machinery: async () => ({
@@ -65,19 +75,38 @@ export function startAgent(
           case 'cluster_phase':
             if (message.cluster_phase) deps.health?.handleClusterPhase(message.cluster_phase);
             break;
+          case 'certificate_renewal':
+            if (message.certificate_renewal) renewal.handle(message.certificate_renewal);
+            break;
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
       ...deps.hooks,
+      onConnected: () => {
+        deps.hooks?.onConnected?.();
+        void renewal.check();
+      },
       facts: deps.facts,
     },
   });
+  const renewal = new CertificateRenewal({
+    agentId: config.agentId,
+    files: config.tls,
+    logger: deps.logger.child({ component: 'certificate' }),
+    now: deps.now ?? Date.now,
+    checkIntervalMs: deps.certificateCheckIntervalMs ?? 86_400_000,
+    send: (message) => session.send(message),
+    switchTo: ({ certPem, keyPem }) => session.replaceCredentials(certPem, keyPem),
+    ...(deps.onRenewalStage ? { onStage: deps.onRenewalStage } : {}),
+  });
+  renewal.start();
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
   session.start();
   return {
     session,
     steps,
     async stop() {
+      renewal.stop();
       await steps.stop();
       await session.stop();
     },
