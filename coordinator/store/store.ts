@@ -52,6 +52,8 @@ export interface AgentStore {
   list(): AgentRecord[];
   update(id: string, update: AgentUpdate): void;
   markAllDisconnected(): void;
+  /** Agents enrolled and not revoked. */
+  countEnrolled(): number;
 }
 
 export interface TokenStore {
@@ -229,6 +231,8 @@ export interface RunStore {
   /** Runs still running, oldest first. */
   unfinished(): RunRecord[];
   update(id: string, update: Partial<Pick<RunRecord, 'state' | 'finishedAt' | 'error'>>): void;
+  /** How many runs there are of each kind and state. */
+  countByKindAndState(): { kind: string; state: string; count: number }[];
 }
 
 export interface StepStore {
