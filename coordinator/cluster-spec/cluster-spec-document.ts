@@ -222,6 +222,9 @@ const Networking = Type.Object(
     serviceCIDR: Type.Optional(Type.String({ default: clusterSpecDefaults.serviceCIDR })),
     cni: Type.Optional(Type.Enum(cniPlugins, { default: clusterSpecDefaults.cni })),
     cniManifest: Type.Optional(CniManifest),
+    checkPodTraffic: Type.Optional(
+      Type.Boolean({ default: true, description: 'false: verify checks no pod traffic between nodes' }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );

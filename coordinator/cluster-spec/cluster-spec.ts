@@ -72,6 +72,8 @@ export const ClusterSpecSchema = Type.Object({
       cni: Type.Enum(cniPlugins),
       /** Absent: the release kubeha pins, fetched over https. */
       cniManifest: Type.Optional(CniManifestSpecSchema),
+      /** false: verify runs no probe pods and reports pod traffic between nodes as not checked. Absent: checked. */
+      checkPodTraffic: Type.Optional(Type.Literal(false)),
     }),
     hostPolicy: Type.Object({
       firewall: Type.Enum(firewallPolicies),

@@ -117,6 +117,7 @@ function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): Cluster
               },
             }
           : {}),
+        ...(networking!.checkPodTraffic === false ? { checkPodTraffic: false as const } : {}),
       },
       hostPolicy: {
         firewall: hostPolicy!.firewall!,
