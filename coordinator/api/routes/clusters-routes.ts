@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
+import { formatHostPort } from '../../../common/format-host-port.ts';
 import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
@@ -98,7 +99,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       createdAt: new Date(cluster.createdAt).toISOString(),
       updatedAt: new Date(cluster.updatedAt).toISOString(),
       initialized: cluster.initializedAt !== null,
-      endpoint: `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
+      endpoint: formatHostPort(endpoint.vip, endpoint.port),
       nodes: cluster.spec.spec.nodes.map((n) => {
         // The bound agent serves the node; before a binding, the agent reporting its address is only a proposal.
         const boundId = deps.store.bindings.bound(cluster.name, n.name);
