@@ -123,6 +123,17 @@ function clusterNodes(nodes: ClusterNodeSpec[]): { name: string; address: string
   return nodes.map((n) => ({ name: n.name, address: n.address, role: n.role }));
 }
 
+/**
+ * The nodes a node's /etc/hosts block names. A worker needs its own name (kubeadm's hostname check, the kubelet) and
+ * the machines behind the endpoint (control planes, load-balancer nodes), never the other workers: Kubernetes reaches
+ * nodes by address. Those few machines list every node, so an operator on them resolves any node name. A worker's
+ * block, and its host-prep step, stay the same size however large the fleet grows.
+ */
+export function hostsEntriesFor(spec: ClusterSpec, node: ClusterNodeSpec): ClusterNodeSpec[] {
+  if (node.role !== 'worker') return spec.spec.nodes;
+  return spec.spec.nodes.filter((n) => n.role !== 'worker' || n.name === node.name);
+}
+
 /** The HAProxy port on this node, 0 when it runs none. */
 function haproxyPortOn(spec: ClusterSpec, node: ClusterNodeSpec): number {
   if (spec.spec.endpoint.mode !== 'haproxy-keepalived') return 0;
@@ -222,7 +233,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
       agentStep('host-prep', node.name, [stepId('preflight', node.name), checks.id], {
         hostname: node.name,
         role: node.role,
-        nodes: clusterNodes(s.nodes),
+        nodes: clusterNodes(hostsEntriesFor(spec, node)),
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
