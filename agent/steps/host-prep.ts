@@ -1,37 +1,10 @@
-import Type, { type Static } from 'typebox';
+import { type HostPrepParams, HostPrepParamsSchema } from '../../proto/step-params/host-prep-params.ts';
 import type { Host } from '../host/host.ts';
 import { activeSwaps, commentOutSwap } from '../host-files/fstab-swap.ts';
 import { renderHostsBlock, withHostsBlock } from '../host-files/hosts-block.ts';
-import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { cidrProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const Role = Type.Union([Type.Literal('control-plane'), Type.Literal('worker'), Type.Literal('load-balancer')]);
-
-const HostPrepParamsSchema = Type.Object(
-  {
-    hostname: Type.String({ pattern: patterns.hostname }),
-    role: Role,
-    nodes: Type.Array(
-      Type.Object(
-        { name: Type.String({ pattern: patterns.hostname }), address: Type.String({ maxLength: 45 }), role: Role },
-        { additionalProperties: false },
-      ),
-      { default: [] },
-    ),
-    selinux: Type.Union([Type.Literal('permissive'), Type.Literal('enforcing')], { default: 'permissive' }),
-    firewall: Type.Union([Type.Literal('managed'), Type.Literal('disabled')], { default: 'managed' }),
-    cni: Type.Union([Type.Literal('flannel'), Type.Literal('calico')], { default: 'flannel' }),
-    /** The cluster's pod network; its traffic is trusted (forwarded) by firewalld. Empty: the CNI interfaces only. */
-    podSubnet: Type.String({ pattern: `^$|${kubeadmPatterns.cidr}`, maxLength: 49, default: '' }),
-    /** The HAProxy frontend port on this node; 0 when it runs no HAProxy. */
-    lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
-    /** keepalived runs on this node (it may hold the VIP). */
-    keepalived: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-export type HostPrepParams = Static<typeof HostPrepParamsSchema>;
+import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
 export const kernelModules = ['overlay', 'br_netfilter'];
 export const modulesLoadPath = '/etc/modules-load.d/kubeha.conf';

@@ -329,7 +329,6 @@ describe('planRun deploy: step parameters', () => {
     expect(step(plan, 'kube-packages/w1').params).toEqual({
       kubernetesVersion: '1.34.4',
       repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.34/rpm/',
-      gpgKeyUrl: '',
     });
   });
 
