@@ -16,6 +16,8 @@ export const VerifyParamsSchema = Type.Object(
       { minItems: 1 },
     ),
     nodeName: Type.Optional(Type.String({ pattern: patterns.hostname })),
+    /** agnhost's image for the cross-node pod traffic check; absent: the check is skipped and the report says so. */
+    podProbeImage: Type.Optional(Type.String({ pattern: patterns.image })),
   },
   { additionalProperties: false },
 );
