@@ -14,7 +14,7 @@ import {
 } from '../host-files/containerd-config.ts';
 import { ensureFile } from '../os-actions/ensure-file.ts';
 import { ensureUnit, runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
-import { missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { ensurePackageRepository, missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
 import { parseStepParams } from '../step-execution/step-params.ts';
 
@@ -52,16 +52,12 @@ async function plan(ctx: StepContext<ContainerRuntimeParams>): Promise<PlannedCh
   const { host, params } = ctx;
   const changes: PlannedChange[] = [];
   const base = params.repoBaseUrl ?? defaultDockerRepoBase((await readOsRelease(host)).id);
-  const repo = dockerRepoFile(base, params.gpgKeyUrl);
   changes.push(
-    ...(
-      await ensureFile(host, {
-        path: dockerRepoPath,
-        content: repo,
-        mode: 0o644,
-        description: `write ${dockerRepoPath} (${base})`,
-      })
-    ).changes,
+    ...(await ensurePackageRepository(host, {
+      path: dockerRepoPath,
+      content: dockerRepoFile(base, params.gpgKeyUrl),
+      baseUrl: base,
+    })),
   );
   const installed = (await missingPackages(host, ['containerd.io'])).length === 0;
   if (!installed) {

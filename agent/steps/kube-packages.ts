@@ -1,8 +1,7 @@
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { type KubePackagesParams, KubePackagesParamsSchema } from '../../proto/step-params/kube-packages-params.ts';
-import { ensureFile } from '../os-actions/ensure-file.ts';
 import { ensureUnit } from '../os-actions/ensure-unit.ts';
-import { installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { ensurePackageRepository, installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
 import { compareVersions, minorOf, parseStepParams } from '../step-execution/step-params.ts';
 
@@ -36,16 +35,12 @@ async function plan(ctx: StepContext<KubePackagesParams>): Promise<PlannedChange
   const version = params.kubernetesVersion;
   const changes: PlannedChange[] = [];
   const baseUrl = params.repoBaseUrl ?? defaultKubernetesRepo(version);
-  const repo = kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl);
   changes.push(
-    ...(
-      await ensureFile(host, {
-        path: kubernetesRepoPath,
-        content: repo,
-        mode: 0o644,
-        description: `write ${kubernetesRepoPath} (${baseUrl})`,
-      })
-    ).changes,
+    ...(await ensurePackageRepository(host, {
+      path: kubernetesRepoPath,
+      content: kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl),
+      baseUrl,
+    })),
   );
   const installed = await installedVersions(host, kubePackages);
   const newer = kubePackages.filter((p) => {

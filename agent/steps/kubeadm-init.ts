@@ -7,7 +7,7 @@ import { renderInitConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { cidrProblem, endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { readCaCertHash } from '../kubeadm/read-ca-cert-hash.ts';
-import { ensureFile } from '../os-actions/ensure-file.ts';
+import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
 import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
@@ -81,18 +81,7 @@ async function plan(ctx: StepContext<KubeadmInitParams>): Promise<PlannedChange[
       },
     });
   }
-  const config = renderInitConfig(params);
-  changes.push(
-    ...(
-      await ensureFile(host, {
-        path: kubeadmPaths.initConfig,
-        content: config,
-        mode: 0o600,
-        directoryMode: 0o700,
-        description: `write ${kubeadmPaths.initConfig} (0600)`,
-      })
-    ).changes,
-  );
+  changes.push(...(await ensureKubeadmConfigFile(host, kubeadmPaths.initConfig, renderInitConfig(params))));
   changes.push({
     description: `kubeadm init --config ${kubeadmPaths.initConfig} --upload-certs`,
     apply: () => runKubeadmInit(ctx),

@@ -5,7 +5,7 @@ import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { renderJoinConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
-import { ensureFile } from '../os-actions/ensure-file.ts';
+import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
 import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
@@ -65,18 +65,7 @@ async function plan(ctx: StepContext<KubeadmJoinParams>): Promise<PlannedChange[
       },
     });
   }
-  const config = renderJoinConfig(params);
-  changes.push(
-    ...(
-      await ensureFile(host, {
-        path: kubeadmPaths.joinConfig,
-        content: config,
-        mode: 0o600,
-        directoryMode: 0o700,
-        description: `write ${kubeadmPaths.joinConfig} (0600)`,
-      })
-    ).changes,
-  );
+  changes.push(...(await ensureKubeadmConfigFile(host, kubeadmPaths.joinConfig, renderJoinConfig(params))));
   changes.push({
     description: `kubeadm join --config ${kubeadmPaths.joinConfig} (${role})`,
     apply: async () => {
