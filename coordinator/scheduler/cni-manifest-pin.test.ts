@@ -25,7 +25,7 @@ function cniStep(params: Record<string, unknown> = {}): StepRecord {
 }
 
 /** The cluster's values after the given step succeeded with these outputs. */
-function after(step: StepRecord, outputs: Record<string, string>, values = new Map<string, ClusterValue>()) {
+function valuesAfter(step: StepRecord, outputs: Record<string, string>, values = new Map<string, ClusterValue>()) {
   const changes = valueChangesAfterSuccess(step, { outputs, changed: true }, values, 1);
   for (const [name, value] of changes.set) values.set(name, value);
   return values;
@@ -33,7 +33,7 @@ function after(step: StepRecord, outputs: Record<string, string>, values = new M
 
 describe('the CNI manifest pinned on first use', () => {
   it('GIVEN a spec with no pin WHEN the first cni step succeeds THEN later cni steps are sent the hash it reported', () => {
-    const values = after(cniStep(), { manifestSha256: firstHash });
+    const values = valuesAfter(cniStep(), { manifestSha256: firstHash });
     expect(values.get(valueNames.cniManifestPin)?.secret).toBe(false);
     expect(paramsForDispatch(cniStep(), values)).toEqual({
       params: expect.objectContaining({ manifestSha256: firstHash }),
@@ -41,22 +41,22 @@ describe('the CNI manifest pinned on first use', () => {
   });
 
   it('GIVEN a pin WHEN a later download reports another hash THEN the pin stays the first one', () => {
-    const values = after(cniStep(), { manifestSha256: firstHash });
-    after(cniStep(), { manifestSha256: otherHash }, values);
+    const values = valuesAfter(cniStep(), { manifestSha256: firstHash });
+    valuesAfter(cniStep(), { manifestSha256: otherHash }, values);
     expect(JSON.parse(values.get(valueNames.cniManifestPin)!.value).sha256).toBe(firstHash);
   });
 
   it('GIVEN the spec pins a hash THEN nothing is stored and the spec’s hash is sent', () => {
-    const values = after(cniStep({ manifestSha256: otherHash }), { manifestSha256: otherHash });
+    const values = valuesAfter(cniStep({ manifestSha256: otherHash }), { manifestSha256: otherHash });
     expect(values.has(valueNames.cniManifestPin)).toBe(false);
-    const pinned = after(cniStep(), { manifestSha256: firstHash });
+    const pinned = valuesAfter(cniStep(), { manifestSha256: firstHash });
     expect(paramsForDispatch(cniStep({ manifestSha256: otherHash }), pinned)).toEqual({
       params: expect.objectContaining({ manifestSha256: otherHash }),
     });
   });
 
   it('GIVEN a pin for one source WHEN the step names another URL or plugin THEN the pin does not apply', () => {
-    const values = after(cniStep(), { manifestSha256: firstHash });
+    const values = valuesAfter(cniStep(), { manifestSha256: firstHash });
     const mirrored = paramsForDispatch(cniStep({ manifestUrl: 'https://mirror.example/flannel.yml' }), values);
     expect(mirrored).toEqual({ params: expect.objectContaining({ manifestSha256: '' }) });
     const calico = paramsForDispatch(cniStep({ plugin: 'calico' }), values);
