@@ -150,6 +150,21 @@ CREATE TABLE IF NOT EXISTS node_bindings (
 CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
 `,
   },
+  {
+    version: 4,
+    what: "every failed attempt's error, kept after a later attempt succeeds",
+    sql: `
+CREATE TABLE IF NOT EXISTS step_attempt_errors (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  finished_at INTEGER,
+  next_attempt_at INTEGER,
+  error TEXT NOT NULL,
+  PRIMARY KEY (run_id, step_id, attempt)
+);
+`,
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {
