@@ -5,10 +5,11 @@ import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { Host } from './host/host.ts';
+import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
+import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
-import type { StepDefinition } from './steps/step.ts';
 
 export interface RunningAgent {
   session: AgentSession;
@@ -29,17 +30,22 @@ export function startAgent(
     steps?: ReadonlyMap<string, StepDefinition<unknown>>;
     /** The health endpoint (started by main.ts): fed ClusterPhase messages, read for every heartbeat. */
     health?: HealthEndpoint;
+    /** Fed step durations and reconnects; reads the spool, running steps and the session at scrape time. */
+    metrics?: AgentMetrics;
   },
 ): RunningAgent {
+  const metrics = deps.metrics;
+  const spool = new ResultSpool(join(config.stateDir, 'spool'));
   const steps = new StepExecutor({
     // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
     machinery: async () => ({
       host: deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts }),
       registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
     }),
-    spool: new ResultSpool(join(config.stateDir, 'spool')),
+    spool,
     send: (event) => session.sendStepEvent(event),
     logger: deps.logger.child({ component: 'steps' }),
+    ...(metrics ? { onStepFinished: (kind, outcome, seconds) => metrics.stepFinished(kind, outcome, seconds) } : {}),
   });
   const session = new AgentSession({
     agentId: config.agentId,
@@ -69,10 +75,19 @@ export function startAgent(
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
       ...deps.hooks,
+      onConnected: () => {
+        metrics?.sessionEstablished();
+        deps.hooks?.onConnected?.();
+      },
       facts: deps.facts,
     },
   });
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
+  metrics?.attach({
+    spoolDepth: () => spool.size,
+    stepsRunning: () => steps.running().length,
+    sessionConnected: () => session.connected,
+  });
   session.start();
   return {
     session,

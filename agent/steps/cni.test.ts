@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { calicoManifest, flannelManifest } from '../kubeadm/cni-manifest.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { cniStep, defaultCniManifestUrls } from './cni.ts';
-import { runStep } from './step-runner.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
 const url = 'https://github.com/flannel-io/flannel/releases/download/v0.26.1/kube-flannel.yml';

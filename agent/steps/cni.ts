@@ -6,8 +6,8 @@ import { type CniManifest, calicoNetworkManagerConf, renderCniManifest } from '.
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectl, kubectlJson } from '../kubeadm/kubectl.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const defaultRolloutTimeoutSeconds = 300;
 /** Pinned releases used when the spec names neither a URL nor a file. */

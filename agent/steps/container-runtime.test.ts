@@ -3,8 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
-import { runStep } from './step-runner.ts';
 
 const defaults = {
   '1.7': readFileSync(new URL('../../test/fixtures/containerd/config-default-1.7.toml', import.meta.url), 'utf8'),

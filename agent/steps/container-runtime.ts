@@ -9,9 +9,9 @@ import {
   kubeletReadyConfig,
   pauseImageFor,
   registryConfigDir,
-} from './containerd-config.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+} from '../host-files/containerd-config.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const ContainerRuntimeParamsSchema = Type.Object(
   {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
-import { runStep } from './step-runner.ts';
 
 const manifest = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 const parked = '/etc/kubernetes/kube-apiserver.yaml.kubeha-drill';

@@ -1,8 +1,8 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const FailoverDrillActionParamsSchema = Type.Object(
   {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { hostsBlockBegin, hostsBlockEnd } from '../host-files/hosts-block.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import {
   checkScriptPath,
   checkScriptType,
@@ -10,8 +12,6 @@ import {
   selinuxBooleansFor,
   sysctlContent,
 } from './host-prep.ts';
-import { hostsBlockBegin, hostsBlockEnd } from './hosts-block.ts';
-import { runStep } from './step-runner.ts';
 
 const nodes = [
   { name: 'k8s-master1', address: '192.168.1.10', role: 'control-plane' },

@@ -1,10 +1,10 @@
 import Type, { type Static } from 'typebox';
 import type { Host } from '../host/host.ts';
+import { activeSwaps, commentOutSwap } from '../host-files/fstab-swap.ts';
+import { renderHostsBlock, withHostsBlock } from '../host-files/hosts-block.ts';
 import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
-import { activeSwaps, commentOutSwap } from './fstab-swap.ts';
-import { renderHostsBlock, withHostsBlock } from './hosts-block.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const Role = Type.Union([Type.Literal('control-plane'), Type.Literal('worker'), Type.Literal('load-balancer')]);
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { kubePackagesStep, parseInstalledVersions } from './kube-packages.ts';
-import { runStep } from './step-runner.ts';
 
 const rpmArgs = ['-q', '--queryformat', '%{NAME} %{VERSION}\\n', 'kubelet', 'kubeadm', 'kubectl'];
 const installArgs = [

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const KubePackagesParamsSchema = Type.Object(
   {

@@ -7,8 +7,8 @@ import { renderInitConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { cidrProblem, endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { readCaCertHash } from '../kubeadm/read-ca-cert-hash.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const defaultTokenTtlSeconds = 24 * 3600;
 

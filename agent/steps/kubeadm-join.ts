@@ -5,8 +5,8 @@ import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { renderJoinConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const KubeadmJoinParamsSchema = Type.Object(
   {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import {
   createLoadBalancerStep,
   haproxyCfgPath,
@@ -9,7 +10,6 @@ import {
   type LoadBalancerParams,
   loadBalancerStep,
 } from './load-balancer.ts';
-import { runStep } from './step-runner.ts';
 
 const params = {
   mode: 'haproxy-keepalived',

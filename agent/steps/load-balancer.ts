@@ -8,8 +8,8 @@ import {
   type KeepalivedConfigInput,
   renderKeepalivedConfig,
 } from '../load-balancer/keepalived-config.ts';
-import { type PlannedChange, plannedStep, type StepDefinition } from './step.ts';
-import { parseStepParams } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepDefinition } from '../step-execution/step.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const LoadBalancerParamsSchema = Type.Object(
   {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { containerdConflicts, parseListeners, preflightStep } from './preflight.ts';
-import { runStep } from './step-runner.ts';
 
 const ssArgs = ['-H', '-t', '-l', '-n', '-p'];
 const timeSyncArgs = ['is-active', 'chronyd.service', 'systemd-timesyncd.service', 'ntpd.service'];

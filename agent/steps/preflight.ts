@@ -3,8 +3,8 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
 import { cgroupV1RefusedFromMinor } from '../kubeadm/kubeadm-config.ts';
-import type { StepContext, StepDefinition } from './step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
+import type { StepContext, StepDefinition } from '../step-execution/step.ts';
+import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const PreflightParamsSchema = Type.Object(
   {

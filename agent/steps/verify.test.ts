@@ -12,7 +12,7 @@ import {
   specNodes,
 } from '../kubeadm/cluster-health.fixture.ts';
 import type { ClusterHealthReport } from '../kubeadm/cluster-health-report.ts';
-import { runStep } from './step-runner.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { verifyStep } from './verify.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];

@@ -16,8 +16,8 @@ import {
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
-import { plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns, roles } from './step-params.ts';
+import { plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns, roles } from '../step-execution/step-params.ts';
 
 const VerifyParamsSchema = Type.Object(
   {
