@@ -152,6 +152,12 @@ CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
   },
   {
     version: 4,
+    what: "agents' certificate renewal: the serial issued but not yet used, and the current certificate's expiry",
+    sql: (db) =>
+      addMissingColumns(db, 'agents', { pending_certificate_serial: 'TEXT', certificate_not_after: 'INTEGER' }),
+  },
+  {
+    version: 5,
     what: "every failed attempt's error, kept after a later attempt succeeds",
     sql: `
 CREATE TABLE IF NOT EXISTS step_attempt_errors (

@@ -97,6 +97,7 @@ function healthReport(nodes: { name: string; role: string }[]): ClusterHealthRep
     leases: [{ name: 'kube-scheduler', holderIdentity: 'cp1_x', holderNode: 'cp1' }],
     readyz: { url: 'https://10.10.255.100:16443/readyz', ok: true, httpStatus: 200 },
     kubeconfigs: [],
+    podNetwork: { checked: [{ from: 'cp1', to: 'w1', ok: true }] },
   };
 }
 
@@ -260,6 +261,7 @@ describe('the kubeha CLI as an operator uses it', () => {
     expect(verified.stdout).toMatch(/etcd:\s+cp1 \(leader\); leader cp1/);
     expect(verified.stdout).toContain('leases:    kube-scheduler held by cp1');
     expect(verified.stdout).toContain('endpoint:  https://10.10.255.100:16443/readyz ready');
+    expect(verified.stdout).toContain('pod traffic: 1/1 node pairs reach each other');
     expect(verified.stdout).toContain('agents:    all 2 connected');
     expect(verified.stdout.trim().split('\n').at(-1)).toBe('verify: ok');
 

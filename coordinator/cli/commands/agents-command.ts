@@ -28,6 +28,7 @@ export async function agentsCommand(
     gibibytes(a.facts.memoryBytes),
     a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
     a.holdsVip ? 'yes' : '',
+    certificateLeft(a.certificateExpiresAt, now),
     ...(wide ? [healthVerdict(a), a.agentVersion, a.facts.kernel, a.enrolledAt] : []),
   ]);
   out(
@@ -42,6 +43,7 @@ export async function agentsCommand(
         'MEMORY',
         'ADDRESSES',
         'VIP',
+        'CERT LEFT',
         ...(wide ? ['HEALTH', 'VERSION', 'KERNEL', 'ENROLLED'] : []),
       ],
       rows,
@@ -61,4 +63,13 @@ export async function revokeAgentCommand(
   if (isStructured(format)) out(formatStructured(format, agent));
   else out(`agent ${agent.id} (${agent.hostname}) revoked: its certificate opens no session any more`);
   return 0;
+}
+
+/** Days left on the agent's client certificate ("-" when unknown, "expired" when past). */
+function certificateLeft(expiresAt: string | null, now: number): string {
+  if (!expiresAt) return '-';
+  const left = Date.parse(expiresAt) - now;
+  if (left <= 0) return 'expired';
+  const hours = left / 3_600_000;
+  return hours < 48 ? `${Math.floor(hours)}h` : `${Math.floor(hours / 24)}d`;
 }

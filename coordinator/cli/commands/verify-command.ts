@@ -27,6 +27,14 @@ export function formatHealthReport(report: HealthReportView): string[] {
   lines.push(
     `  endpoint:  ${report.readyz.url} ${report.readyz.ok ? 'ready' : `NOT ready (HTTP ${report.readyz.httpStatus})`}`,
   );
+  const pods = report.podNetwork;
+  if (pods) {
+    const failed = pods.checked.filter((c) => !c.ok);
+    lines.push(
+      `  pod traffic: ${pods.skipped ? `not checked (${pods.skipped})` : `${pods.checked.length - failed.length}/${pods.checked.length} node pairs reach each other`}`,
+      ...failed.map((c) => `    ${c.from} -> ${c.to}: ${c.error ?? 'failed'}`),
+    );
+  }
   for (const k of report.kubeconfigs.filter((k) => k.pointsAt !== 'endpoint')) {
     lines.push(`  kubeconfig ${k.file}: ${k.pointsAt === 'missing' ? 'missing' : `points at ${k.server}`}`);
   }
