@@ -45,7 +45,7 @@ async function plan(ctx: StepContext<KubeadmResetParams>): Promise<PlannedChange
   const hostname = (await host.facts()).hostname.toLowerCase();
   if (params.nodeName !== hostname && params.nodeName !== hostname.split('.')[0]) {
     throw new KubehaError(
-      ErrorCode.stepFailed,
+      ErrorCode.stepRefused,
       `this node is ${hostname}, not ${params.nodeName}: refusing to wipe its Kubernetes state`,
     );
   }

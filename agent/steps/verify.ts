@@ -115,7 +115,7 @@ async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservati
   const name = params.nodeName ?? hostname.split('.')[0];
   const checkedOn = params.nodes.find((n) => n.name === name && n.role === 'control-plane');
   if (!checkedOn) {
-    throw new KubehaError(ErrorCode.stepFailed, `verify runs on a control plane; ${name} is not one in the spec`);
+    throw new KubehaError(ErrorCode.stepRefused, `verify runs on a control plane; ${name} is not one in the spec`);
   }
   const kubeconfigs: Record<string, string | undefined> = {};
   for (const file of kubeconfigFiles) kubeconfigs[file] = await host.readFile(file);
@@ -153,9 +153,13 @@ export const verifyStep = plannedStep<VerifyParams>({
     ctx.output('report', JSON.stringify(report));
     for (const problem of report.problems) ctx.log(`problem: ${problem}`);
     if (!report.ok) {
-      throw new KubehaError(ErrorCode.stepFailed, `the cluster is not healthy: ${report.problems.join('; ')}`, {
-        details: report,
-      });
+      // A node of the spec that the API server does not list has not joined: waiting for another attempt cannot
+      // change that, unlike a node that is not Ready yet.
+      throw new KubehaError(
+        report.nodes.some((n) => !n.inCluster) ? ErrorCode.stepRefused : ErrorCode.stepFailed,
+        `the cluster is not healthy: ${report.problems.join('; ')}`,
+        { details: report },
+      );
     }
   },
 });
