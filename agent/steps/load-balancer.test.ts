@@ -200,6 +200,27 @@ describe('load-balancer step', () => {
     expect(first.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
   });
 
+  it('GIVEN keepalived.conf (it holds auth_pass) owned by another user THEN only the owner is fixed, nothing reloads', async () => {
+    const host = installedHost();
+    host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
+    host.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
+    host.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
+    await host.mkdir('/var/lib/kubeha', 0o700);
+    expect((await runStep(loadBalancerStep, params, { host })).outcome).toBe('succeeded');
+    host.setFile(keepalivedConfPath, host.file(keepalivedConfPath) ?? '', 0o600, { uid: 1000, gid: 1000 });
+    host.clearRecords();
+
+    const result = await runStep(loadBalancerStep, params, { host });
+
+    expect(result).toMatchObject({
+      outcome: 'succeeded',
+      changed: true,
+      changes: ['set the owner of /etc/keepalived/keepalived.conf to 0:0 (now 1000:1000)'],
+    });
+    expect(host.chowns).toEqual(['/etc/keepalived/keepalived.conf 0:0']);
+    expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+  });
+
   it('GIVEN lbPort 6443 THEN HAProxy is refused naming lbPort', () => {
     expect(() => loadBalancerStep.parseParams({ ...params, lbPort: 6443 })).toThrow(/lbPort: 6443/);
   });
