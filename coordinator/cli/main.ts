@@ -17,9 +17,14 @@ import { type FetchLike, fetchTrustingCa } from './https-with-ca.ts';
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
 
 Commands:
-  apply -f FILE [--no-watch] [--wait-for-agents]
+  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run]
                               create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
-                              refused while a node has no enrolled agent unless --wait-for-agents
+                              refused while a node has no enrolled agent unless --wait-for-agents;
+                              --dry-run: the same as plan
+  plan -f FILE [--wait-for-agents]
+                              validate the spec, run preflight, the cross-node checks and every step's dry run on the
+                              nodes, print per node what would change and how the spec differs from the applied one;
+                              nothing is stored or changed
   get clusters                list clusters
   get cluster NAME [-o yaml]  the desired and the applied spec and where they differ (-o json also)
   get nodes [CLUSTER]         list the clusters' nodes and the agent serving each
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -113,11 +119,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kubeha: ${message}\n\n${usage}\n`);
     return 2;
   };
-  if (verb === 'apply') {
-    if (!values.file || positionals.length > 1) return usageError('apply needs -f FILE');
+  if (verb === 'apply' || verb === 'plan') {
+    if (!values.file || positionals.length > 1) return usageError(`${verb} needs -f FILE`);
     return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), {
       ...watch,
       waitForAgents: values['wait-for-agents'] === true,
+      dryRun: verb === 'plan' || values['dry-run'] === true,
+      json,
     });
   }
   if (verb === 'get' && noun === 'cluster' && arg && positionals.length === 3) {

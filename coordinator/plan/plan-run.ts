@@ -1,5 +1,6 @@
 import type { ClusterNodeSpec, ClusterSpec } from '../spec/cluster-spec.ts';
 import { formatHostPort } from '../spec/ip-address.ts';
+import { dryRunSteps } from './plan-dry-run.ts';
 import {
   type ClusterState,
   coordinatorNode,
@@ -374,6 +375,8 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
   switch (kind) {
     case 'deploy':
       return { kind, cluster, steps: planDeploy(spec, new Set(state.members)) };
+    case 'plan':
+      return { kind, cluster, steps: dryRunSteps(planDeploy(spec, new Set(state.members))) };
     case 'verify':
       return { kind, cluster, steps: [agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec))] };
     case 'drill-failover':

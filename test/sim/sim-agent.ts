@@ -21,6 +21,8 @@ export interface SimBehaviour {
   until?: Promise<void>;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
   beforeResult?: () => void;
+  /** What the step reports it changed (in a dry run: would change). */
+  changes?: string[];
 }
 
 export interface SimStep {
@@ -30,6 +32,8 @@ export interface SimStep {
   attempt: number;
   kind: string;
   params: Record<string, unknown>;
+  /** The RunStep asked for a dry run: report what would change, change nothing. */
+  dryRun: boolean;
 }
 
 export type SimScript = (step: SimStep) => SimBehaviour;
@@ -230,6 +234,7 @@ export class SimAgent {
       ...ref,
       kind: parsed?.kind ?? 'unknown',
       params: (parsed?.params ?? {}) as Record<string, unknown>,
+      dryRun: message.dry_run,
     };
     const behaviour = this.options.script(step);
     const execution: SimExecution = { ...step, startedAt: Date.now(), finishedAt: null, outcome: null };
@@ -262,6 +267,7 @@ export class SimAgent {
           outcome: 'succeeded',
           outputs: behaviour.outputs ?? {},
           changed: behaviour.changed ?? true,
+          changes: behaviour.changes ?? [],
         });
       }
     }, behaviour.delayMs);
@@ -276,6 +282,7 @@ export class SimAgent {
       deterministic?: boolean;
       outputs?: Record<string, string>;
       changed?: boolean;
+      changes?: string[];
     },
   ): void {
     this.running.delete(k);
@@ -286,7 +293,7 @@ export class SimAgent {
       changed: how.outcome === 'succeeded' && how.changed !== false,
       outputs: how.outputs ?? {},
       paramsChecksum: '',
-      changes: [],
+      changes: how.changes ?? [],
       ...(how.error
         ? { error: { code: 'KUBEHA_STEP_FAILED', message: how.error, deterministic: how.deterministic ?? false } }
         : {}),

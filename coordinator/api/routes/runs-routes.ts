@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { redactSecrets } from '../../../common/redact.ts';
+import { plannedChangesOutput } from '../../scheduler/result-intake.ts';
 import type { RunEventBus } from '../../scheduler/run-event-bus.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { isRunFinished, type RunEvent, type RunRecord, type StepRecord, type Store } from '../../store/store.ts';
@@ -39,6 +40,11 @@ const StepReply = Type.Object({
   startedAt: Time,
   finishedAt: Time,
   nextAttemptAt: Time,
+  wouldChange: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'plan runs: what the step would change on its node (its dry run); empty when it is up to date',
+    }),
+  ),
   report: Type.Optional(
     Type.String({ description: 'failover-drill steps: the drill report as JSON (FailoverDrillReport)' }),
   ),
@@ -78,7 +84,20 @@ export function runToReply(run: RunRecord) {
   };
 }
 
-function stepToReply(step: StepRecord) {
+/** A plan run's dry-run list of a step, as result-intake kept it; undefined when the step has none. */
+function wouldChange(step: StepRecord): string[] | undefined {
+  const raw = step.outputs[plannedChangesOutput];
+  if (raw === undefined) return undefined;
+  try {
+    const list: unknown = JSON.parse(raw);
+    return Array.isArray(list) ? list.map((c) => redactSecrets(String(c))) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stepToReply(step: StepRecord, planRun: boolean) {
+  const planned = planRun ? wouldChange(step) : undefined;
   const e = step.error;
   return {
     id: step.id,
@@ -95,6 +114,7 @@ function stepToReply(step: StepRecord) {
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     nextAttemptAt: iso(step.nextAttemptAt),
+    ...(planned ? { wouldChange: planned } : {}),
     ...(step.kind === 'failover-drill' && step.outputs['report'] ? { report: step.outputs['report'] } : {}),
     error: e
       ? {
@@ -159,7 +179,10 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
       },
       async (request) => {
         const run = find(request.params.id);
-        return { ...runToReply(run), steps: deps.store.steps.list(run.id, false).map(stepToReply) };
+        return {
+          ...runToReply(run),
+          steps: deps.store.steps.list(run.id, false).map((s) => stepToReply(s, run.kind === 'plan')),
+        };
       },
     );
     app.post(

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
+import { planCommand } from './plan-command.ts';
 import { type WatchOutput, watchCommand } from './watch-command.ts';
 
 /**
@@ -14,7 +15,7 @@ export async function applyCommand(
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: { watch: boolean; waitForAgents?: boolean },
+  options: { watch: boolean; waitForAgents?: boolean; dryRun?: boolean; json?: boolean },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -38,6 +39,12 @@ export async function applyCommand(
   if (body > apiBodyLimitBytes) {
     err(`kubeha: ${file} makes a ${body}-byte request; the coordinator reads at most ${apiBodyLimitBytes} bytes`);
     return 2;
+  }
+  if (options.dryRun) {
+    return planCommand(api, spec, file, (text) => output.write(`${text}\n`), err, {
+      ...(options.waitForAgents ? { waitForAgents: true } : {}),
+      ...(options.json ? { json: true } : {}),
+    });
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   try {
