@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
 export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset';

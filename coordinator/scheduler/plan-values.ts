@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { Store } from '../store/store.ts';
 import { type Values, valueNames } from './cluster-values.ts';
 

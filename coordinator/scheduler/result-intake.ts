@@ -4,7 +4,7 @@ import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 
 import { ackMessage } from '../../proto/convert.ts';
-import { formatHostPort } from '../spec/ip-address.ts';
+import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import type { StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';

@@ -5,7 +5,7 @@ import { cancelStepMessage } from '../../proto/convert.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { isTerminal, notStartedStep, type RunRecord, type StepRecord, type Store } from '../store/store.ts';
 import { type ActiveRun, type ActiveRuns, activeRun } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';

@@ -1,8 +1,8 @@
 import type { StepFailure } from '../../common/step-events.ts';
 import type { NodeFacts } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy, RunKind } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 
 export interface AgentHealth {
   agentOk: boolean;
