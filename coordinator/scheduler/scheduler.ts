@@ -1,9 +1,9 @@
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { cancelStepMessage, type MessageToAgent } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { DrillOptions } from '../drill/drive-drill.ts';
 import type { PlanRun, RunKind } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
