@@ -1,5 +1,6 @@
 import type { Host } from '../host/host.ts';
 import type { PlannedChange } from '../step-execution/step.ts';
+import { ensureFile } from './ensure-file.ts';
 
 /** name -> installed version from `rpm -q --queryformat '%{NAME} %{VERSION}\n' ...`; absent when not installed. */
 export function parseInstalledVersions(rpmOutput: string): Map<string, string> {
@@ -53,4 +54,18 @@ export function packageInstallChange(
     apply: async () =>
       void (await host.exec('dnf', args, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })),
   };
+}
+
+/** A dnf repository file (/etc/yum.repos.d/NAME.repo), 0644, written when it is not the wanted one. */
+export async function ensurePackageRepository(
+  host: Host,
+  repo: { path: string; content: string; baseUrl: string },
+): Promise<PlannedChange[]> {
+  const plan = await ensureFile(host, {
+    path: repo.path,
+    content: repo.content,
+    mode: 0o644,
+    description: `write ${repo.path} (${repo.baseUrl})`,
+  });
+  return plan.changes;
 }

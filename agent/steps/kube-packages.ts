@@ -1,24 +1,9 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import { ensureFile } from '../os-actions/ensure-file.ts';
+import { type KubePackagesParams, KubePackagesParamsSchema } from '../../proto/step-params/kube-packages-params.ts';
 import { ensureUnit } from '../os-actions/ensure-unit.ts';
-import { installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { ensurePackageRepository, installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const KubePackagesParamsSchema = Type.Object(
-  {
-    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
-    /** The rpm repository of this minor (a mirror); default https://pkgs.k8s.io/core:/stable:/vX.Y/rpm/. */
-    repoBaseUrl: Type.Optional(Type.String({ pattern: patterns.url, maxLength: 512 })),
-    /** The repository's signing key; "none" for a mirror without signatures; default: the repository's own key. */
-    gpgKeyUrl: Type.Optional(
-      Type.Union([Type.Literal('none'), Type.String({ pattern: patterns.url, maxLength: 512 })]),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type KubePackagesParams = Static<typeof KubePackagesParamsSchema>;
+import { compareVersions, minorOf, parseStepParams } from '../step-execution/step-params.ts';
 
 export const kubernetesRepoPath = '/etc/yum.repos.d/kubernetes.repo';
 export const kubePackages = ['kubelet', 'kubeadm', 'kubectl'];
@@ -50,16 +35,12 @@ async function plan(ctx: StepContext<KubePackagesParams>): Promise<PlannedChange
   const version = params.kubernetesVersion;
   const changes: PlannedChange[] = [];
   const baseUrl = params.repoBaseUrl ?? defaultKubernetesRepo(version);
-  const repo = kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl);
   changes.push(
-    ...(
-      await ensureFile(host, {
-        path: kubernetesRepoPath,
-        content: repo,
-        mode: 0o644,
-        description: `write ${kubernetesRepoPath} (${baseUrl})`,
-      })
-    ).changes,
+    ...(await ensurePackageRepository(host, {
+      path: kubernetesRepoPath,
+      content: kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl),
+      baseUrl,
+    })),
   );
   const installed = await installedVersions(host, kubePackages);
   const newer = kubePackages.filter((p) => {

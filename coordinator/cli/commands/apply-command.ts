@@ -2,8 +2,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
 import { planCommand } from './plan-command.ts';
-import { type WatchOutput, watchCommand } from './watch-command.ts';
+import { followRun, type WatchOptions, type WatchOutput } from './watch-command.ts';
 
 /**
  * `kubeha apply -f cluster.yaml`: creates or replaces the cluster, starts a deploy run and watches it.
@@ -15,7 +16,7 @@ export async function applyCommand(
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: { watch: boolean; waitForAgents?: boolean; dryRun?: boolean; json?: boolean },
+  options: WatchOptions & { watch: boolean; waitForAgents?: boolean; format?: OutputFormat; dryRun?: boolean },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -43,7 +44,7 @@ export async function applyCommand(
   if (options.dryRun) {
     return planCommand(api, spec, file, (text) => output.write(`${text}\n`), err, {
       ...(options.waitForAgents ? { waitForAgents: true } : {}),
-      ...(options.json ? { json: true } : {}),
+      ...(options.format ? { format: options.format } : {}),
     });
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
@@ -79,7 +80,15 @@ export async function applyCommand(
     }
     throw error;
   }
-  output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
-  if (!options.watch) return 0;
-  return watchCommand(api, run.id, output);
+  const format = options.format ?? 'table';
+  if (!isStructured(format)) output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
+  if (!options.watch) {
+    if (isStructured(format)) output.write(`${formatStructured(format, { cluster: name, run })}\n`);
+    return 0;
+  }
+  const followed = await followRun(api, run.id, output, options);
+  if (isStructured(format) && followed.run) {
+    output.write(`${formatStructured(format, { cluster: name, run: followed.run })}\n`);
+  }
+  return followed.code;
 }

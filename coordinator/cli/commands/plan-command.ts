@@ -1,5 +1,6 @@
 import type { RunDetail, RunStepDetail } from '../../api/routes/runs-routes.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
 
 interface PlanReply {
   run: { id: string };
@@ -10,7 +11,8 @@ interface PlanReply {
 
 export interface PlanOptions {
   waitForAgents?: boolean;
-  json?: boolean;
+  /** json or yaml: the plan reply and the finished run, structured. */
+  format?: OutputFormat;
   /** Between two reads of the run while it goes. */
   pollMs?: number;
   /** Gives up waiting (the plan run goes on in the coordinator) after this long. */
@@ -108,8 +110,8 @@ export async function planCommand(
     return 1;
   }
   const formatted = formatPlan(run.steps);
-  if (options.json) {
-    out(JSON.stringify({ ...plan, run }, null, 2));
+  if (options.format && isStructured(options.format)) {
+    out(formatStructured(options.format, { ...plan, run }));
   } else {
     out(`plan of cluster ${String(name)} (run ${run.id}); nothing was changed`);
     if (plan.newCluster) out('a new cluster: the coordinator does not know it yet');
