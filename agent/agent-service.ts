@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
+import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
@@ -32,6 +33,8 @@ export function startAgent(
     health?: HealthEndpoint;
     /** Fed step durations and reconnects; reads the spool, running steps and the session at scrape time. */
     metrics?: AgentMetrics;
+    /** When this node gained and lost the VIP: its state goes with every new session, its changes as they happen. */
+    vipWatcher?: VipWatcher;
   },
 ): RunningAgent {
   const metrics = deps.metrics;
@@ -69,11 +72,15 @@ export function startAgent(
             steps.handle(message);
             break;
           case 'cluster_phase':
-            if (message.cluster_phase) deps.health?.handleClusterPhase(message.cluster_phase);
+            if (message.cluster_phase) {
+              deps.health?.handleClusterPhase(message.cluster_phase);
+              deps.vipWatcher?.refresh();
+            }
             break;
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
+      ...(deps.vipWatcher ? { vipState: () => deps.vipWatcher!.current() } : {}),
       ...deps.hooks,
       onConnected: () => {
         metrics?.sessionEstablished();

@@ -9,6 +9,7 @@ import { healthRoutes } from './api/routes/health-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
+import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
@@ -75,6 +76,7 @@ export async function startCoordinator(
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
   const bus = new RunEventBus();
+  const vipTimelines = new AgentVipTimelines();
   const scheduler = new Scheduler({
     store,
     agents: gateway,
@@ -83,11 +85,14 @@ export async function startCoordinator(
     now: deps.schedulerNow ?? now,
     agentWaitMs: config.agentWaitSeconds * 1000,
     ...deps.scheduler,
+    drill: { vipTimelines, ...deps.scheduler?.drill },
   });
   gateway.addListener({
     agentConnected: (agentId, hello) => scheduler.agentConnected(agentId, hello.unacknowledged),
     agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
+    agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
+    vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
   });
   // Unfinished runs are loaded before any agent can connect and report a result for them.
   scheduler.start();
@@ -104,7 +109,15 @@ export async function startCoordinator(
     version: kubehaVersion,
     routes: [
       healthRoutes(kubehaVersion),
-      agentsRoutes({ store, gateway, now, onRevoked: (id) => scheduler.agentRevoked(id) }),
+      agentsRoutes({
+        store,
+        gateway,
+        now,
+        onRevoked: (id) => {
+          scheduler.agentRevoked(id);
+          vipTimelines.forget(id);
+        },
+      }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       runsRoutes({ store, scheduler, bus }),
