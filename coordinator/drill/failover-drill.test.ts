@@ -192,7 +192,7 @@ describe('runFailoverDrill', () => {
     );
   });
 
-  it('GIVEN two holders for less than the clocks can tell apart WHEN drilled THEN the figure shows it but the drill does not fail', async () => {
+  it('GIVEN two holders for less than the clocks can tell apart WHEN drilled THEN the timeline shows it but it is not counted as a split brain', async () => {
     const { deps } = simulatedCluster({
       holders: [
         [300, ['cp1', 'cp2']],
@@ -200,7 +200,12 @@ describe('runFailoverDrill', () => {
       ],
     });
     const report = await runFailoverDrill(deps, ['stop-haproxy'], timing);
-    expect(report.actions[0]).toMatchObject({ ok: true, maxSimultaneousHolders: 2, vipTwoHoldersMs: 0 });
+    expect(report.actions[0]).toMatchObject({ ok: true, maxSimultaneousHolders: 1, vipTwoHoldersMs: 0 });
+    expect(report.actions[0]!.holderTimeline.slice(0, 3)).toEqual([
+      { atMs: 0, holders: ['cp1'] },
+      { atMs: 300, holders: ['cp1', 'cp2'] },
+      { atMs: 320, holders: ['cp2'] },
+    ]);
   });
 
   it('GIVEN a restore that fails twice WHEN drilled THEN it is retried until it works', async () => {

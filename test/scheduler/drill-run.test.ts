@@ -216,10 +216,15 @@ describe('the drill-failover run', () => {
     expect(printed).toContain(
       `  stop-keepalived on cp2: ok\n    /readyz outage: longest ${(keepalived!.longestOutageMs / 1000).toFixed(2)} s, ${(keepalived!.readyzDowntimeMs / 1000).toFixed(2)} s in all`,
     );
-    // The holder timeline comes from the agents' own transitions: cp2, nobody, cp1, then cp2 again after the restore.
-    expect(keepalived!.holderTimeline.map((h) => h.holders.join('+') || 'none')).toEqual(['cp2', 'none', 'cp1', 'cp2']);
+    // The holder timeline comes from the agents' own transitions: cp2, nobody for 400 ms, cp1, then cp2 again after
+    // the restore (the two moves of the restore are a few ms apart, in either order).
+    const order = keepalived!.holderTimeline
+      .map((h) => h.holders.join('+'))
+      .filter((h, i, all) => h !== '' && !h.includes('+') && all[i - 1] !== h);
+    expect(order).toEqual(['cp2', 'cp1', 'cp2']);
+    expect(keepalived!.holderTimeline[1]).toMatchObject({ holders: [] });
     expect(keepalived!.vipAbsentMs).toBeGreaterThanOrEqual(300);
-    expect(printed).toContain('holders cp2 -> none -> cp1 -> cp2');
+    expect(printed).toMatch(/holders cp2 -> none -> cp1 -> /);
     expect(printed).toContain('new VIP holder: cp1; after the restore: cp2');
     expect(printed).toContain('new VIP holder: none (the VIP stayed)');
     expect(printed).not.toMatch(/max simultaneous VIP holders: [^1]/);
