@@ -1,5 +1,5 @@
-import type { ClusterNodeSpec, ClusterSpec } from '../spec/cluster-spec.ts';
-import { formatHostPort } from '../spec/ip-address.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import {
   type ClusterState,
   coordinatorNode,

@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunRecord, StepRecord } from '../store/store.ts';
 import { isControlPlaneJoin } from './join-credentials.ts';
 

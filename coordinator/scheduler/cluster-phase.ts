@@ -1,5 +1,5 @@
 import { clusterPhaseMessage, type MessageToAgent } from '../../proto/convert.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { Store } from '../store/store.ts';
 import { clusterCaPem } from './cluster-values.ts';
 import type { NodeAgents } from './node-agents.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { AgentRecord, Store } from '../store/store.ts';
 import type { ActiveRuns } from './active-run.ts';
 import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';

@@ -4,7 +4,7 @@ import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 
 import { ackMessage } from '../../proto/convert.ts';
-import { formatHostPort } from '../spec/ip-address.ts';
+import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import type { StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';
@@ -17,6 +17,7 @@ import {
   tokenDeletionAfterJoin,
 } from './join-credentials.ts';
 import type { RunJournal } from './run-journal.ts';
+import type { SchedulerObserver } from './scheduler-observer.ts';
 import { failureDecision, isInFlight, stepsToSkip } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
 import { trustedOutputs } from './trusted-outputs.ts';
@@ -42,6 +43,7 @@ export class ResultIntake {
   private readonly advance: () => void;
   /** Reads a run back from the store after a batch could not be stored. */
   private readonly reload: (runId: string) => void;
+  private readonly observer: SchedulerObserver | undefined;
   private inbox: AgentEvent[] = [];
 
   constructor(deps: {
@@ -54,7 +56,9 @@ export class ResultIntake {
     now: () => number;
     advance: () => void;
     reload: (runId: string) => void;
+    observer?: SchedulerObserver;
   }) {
+    this.observer = deps.observer;
     this.store = deps.store;
     this.logger = deps.logger;
     this.journal = deps.journal;
@@ -150,6 +154,7 @@ export class ResultIntake {
         message: `warning: ${message}`,
       });
     }
+    this.observer?.stepAttemptFinished(step.kind, 'succeeded', attemptSeconds(step, now));
     const kept = { ...result, outputs: trusted.accepted };
     this.journal.updateStep(active, step, {
       state: 'succeeded',
@@ -180,6 +185,10 @@ export class ResultIntake {
   applyFailure(active: ActiveRun, step: StepRecord, failure: StepFailure, result?: StepResult): void {
     const now = this.now();
     const decision = failureDecision(step, failure, now);
+    const outcome = result?.outcome ?? (failure.code === ErrorCode.stepTimeout ? 'timed-out' : 'failed');
+    this.observer?.stepAttemptFinished(step.kind, outcome, attemptSeconds(step, now));
+    this.observer?.stepFailed(step.kind, failure.code);
+    if (decision.state === 'retry-wait') this.observer?.stepRetrying(step.kind);
     const common: StepUpdate = {
       error: failure,
       finishedAt: now,
@@ -222,4 +231,8 @@ export class ResultIntake {
       this.journal.stepEvent(active, s, 'skipped', `${s.id} skipped: ${step.id} failed`);
     }
   }
+}
+
+function attemptSeconds(step: StepRecord, now: number): number {
+  return step.dispatchedAt === null ? 0 : (now - step.dispatchedAt) / 1000;
 }

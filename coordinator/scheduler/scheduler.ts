@@ -13,6 +13,7 @@ import { ResultIntake } from './result-intake.ts';
 import type { RunEventBus } from './run-event-bus.ts';
 import { RunJournal } from './run-journal.ts';
 import { RunLifecycle } from './run-lifecycle.ts';
+import type { SchedulerObserver } from './scheduler-observer.ts';
 import { inFlightFailure, readySteps } from './step-decisions.ts';
 import { StepDispatch } from './step-dispatch.ts';
 import { StepLogCap } from './step-log-cap.ts';
@@ -34,6 +35,8 @@ export interface SchedulerOptions {
   resumeGraceMs?: number;
   /** The failover drill's timings and /readyz probe; the defaults suit production. */
   drill?: DrillOptions;
+  /** Told of passes, step attempts, retries and failures (the coordinator's metrics). */
+  observer?: SchedulerObserver;
 }
 
 /** Ready steps started per pass: each slice is committed and sent before the next pass. */
@@ -94,6 +97,7 @@ export class Scheduler {
       now,
       advance: () => this.pass(),
       reload: (runId) => lifecycle.reload(runId),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     const coordinatorSteps = new CoordinatorStepRunner({
       store,
@@ -192,6 +196,7 @@ export class Scheduler {
 
   private pass(): void {
     if (this.stopped) return;
+    const started = performance.now();
     for (const active of [...this.runs.values()]) {
       try {
         this.advance(active);
@@ -200,6 +205,7 @@ export class Scheduler {
         this.lifecycle.reload(active.run.id);
       }
     }
+    this.options.observer?.passFinished((performance.now() - started) / 1000);
   }
 
   private advance(active: ActiveRun): void {

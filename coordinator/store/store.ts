@@ -1,8 +1,8 @@
 import type { StepFailure } from '../../common/step-events.ts';
 import type { NodeFacts } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy, RunKind } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 
 export interface AgentHealth {
   agentOk: boolean;
@@ -38,6 +38,8 @@ export interface AgentStore {
   list(): AgentRecord[];
   update(id: string, update: AgentUpdate): void;
   markAllDisconnected(): void;
+  /** Agents enrolled and not revoked. */
+  countEnrolled(): number;
 }
 
 export interface TokenStore {
@@ -215,6 +217,8 @@ export interface RunStore {
   /** Runs still running, oldest first. */
   unfinished(): RunRecord[];
   update(id: string, update: Partial<Pick<RunRecord, 'state' | 'finishedAt' | 'error'>>): void;
+  /** How many runs there are of each kind and state. */
+  countByKindAndState(): { kind: string; state: string; count: number }[];
 }
 
 export interface StepStore {

@@ -74,5 +74,7 @@ export function agentsTable(sql: SqlAccess): AgentStore & { insert(agent: AgentR
     markAllDisconnected: () => {
       sql.statement('UPDATE agents SET connected = 0').run();
     },
+    countEnrolled: () =>
+      Number((sql.statement('SELECT count(*) AS n FROM agents WHERE revoked_at IS NULL').get() as { n: number }).n),
   };
 }
