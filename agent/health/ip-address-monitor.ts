@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { AddressMonitor } from './vip-watcher.ts';
 
-/** `ip -o monitor address`: one line per address the kernel adds or deletes, as it happens (netlink). */
-export function ipAddressMonitor(command = 'ip'): AddressMonitor {
+/**
+ * `ip -o monitor address`: one line per address the kernel adds or deletes, as it happens (netlink). `ipOptions` go
+ * before the command (tests watch a network namespace with `-n NAME`).
+ */
+export function ipAddressMonitor(ipOptions: readonly string[] = [], command = 'ip'): AddressMonitor {
   let child: ChildProcess | undefined;
   return {
     start(onLine, onExit) {
-      const started = spawn(command, ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(command, [...ipOptions, '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = started;
       let rest = '';
       let stderr = '';
