@@ -8,6 +8,7 @@ import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
@@ -35,8 +36,17 @@ export function startAgent(
     metrics?: AgentMetrics;
     /** When this node gained and lost the VIP: its state goes with every new session, its changes as they happen. */
     vipWatcher?: VipWatcher;
+    /** The clock the certificate's expiry is checked against (tests move it forward). */
+    now?: () => number;
+    /** How often the certificate's expiry is checked besides each session start (default daily). */
+    certificateCheckIntervalMs?: number;
+    onRenewalStage?: (stage: RenewalStage) => void;
   },
 ): RunningAgent {
+  const interrupted = finishInterruptedSwitch(config.tls);
+  if (interrupted !== 'none') {
+    deps.logger.warn({ outcome: interrupted }, 'finished a client-certificate switch that was interrupted');
+  }
   const metrics = deps.metrics;
   const spool = new ResultSpool(join(config.stateDir, 'spool'));
   const steps = new StepExecutor({
@@ -77,6 +87,9 @@ export function startAgent(
               deps.vipWatcher?.refresh();
             }
             break;
+          case 'certificate_renewal':
+            if (message.certificate_renewal) renewal.handle(message.certificate_renewal);
+            break;
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
@@ -85,10 +98,22 @@ export function startAgent(
       onConnected: () => {
         metrics?.sessionEstablished();
         deps.hooks?.onConnected?.();
+        void renewal.check();
       },
       facts: deps.facts,
     },
   });
+  const renewal = new CertificateRenewal({
+    agentId: config.agentId,
+    files: config.tls,
+    logger: deps.logger.child({ component: 'certificate' }),
+    now: deps.now ?? Date.now,
+    checkIntervalMs: deps.certificateCheckIntervalMs ?? 86_400_000,
+    send: (message) => session.send(message),
+    switchTo: ({ certPem, keyPem }) => session.replaceCredentials(certPem, keyPem),
+    ...(deps.onRenewalStage ? { onStage: deps.onRenewalStage } : {}),
+  });
+  renewal.start();
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
   metrics?.attach({
     spoolDepth: () => spool.size,
@@ -100,6 +125,7 @@ export function startAgent(
     session,
     steps,
     async stop() {
+      renewal.stop();
       await steps.stop();
       await session.stop();
     },

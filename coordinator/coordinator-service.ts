@@ -84,6 +84,7 @@ export async function startCoordinator(
     logger: logger.child({ component: 'gateway' }),
     now,
     heartbeatTimeoutMs: config.grpc.heartbeatTimeoutSeconds * 1000,
+    agentCertificateDays: config.grpc.agentCertificateDays,
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
   const bus = new RunEventBus();

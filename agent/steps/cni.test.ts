@@ -101,7 +101,7 @@ describe('cni', () => {
 
   it('GIVEN calico from a local file WHEN installed THEN CALICO_IPV4POOL_CIDR is set and NetworkManager is told and reloaded', async () => {
     const host = controlPlane({ '/opt/kubeha/calico.yaml': calicoManifest });
-    host.stub('systemctl', ['is-active', '--quiet', 'NetworkManager']);
+    host.stub('systemctl', ['is-active', 'NetworkManager'], { stdout: 'active\n' });
     host.expect('systemctl', ['reload', 'NetworkManager']);
     host.expect('kubectl', [
       ...admin,

@@ -390,6 +390,19 @@ describe('planRun: the other kinds', () => {
       params: { controlPlaneEndpoint: '10.0.0.100:16443' },
     });
     expect((plan.steps[0]!.params.nodes as unknown[]).length).toBe(7);
+    expect(plan.steps[0]!.params.podProbeImage).toBe('registry.k8s.io/e2e-test-images/agnhost:2.56');
+  });
+
+  it("verify: the probe image from the spec's imageRepository mirror, and none when the spec turns the check off", () => {
+    const mirrored = structuredClone(spec);
+    mirrored.spec.mirrors = { imageRepository: 'registry.example.com:5000/k8s', registries: [] };
+    expect(planRun('verify', mirrored).steps[0]!.params.podProbeImage).toBe(
+      'registry.example.com:5000/k8s/e2e-test-images/agnhost:2.56',
+    );
+    const off = structuredClone(spec);
+    off.spec.networking.checkPodTraffic = false;
+    expect(planRun('verify', off).steps[0]!.params.podProbeImage).toBe('');
+    expect(planRun('deploy', off).steps.find((s) => s.kind === 'verify')!.params.podProbeImage).toBe('');
   });
 
   it('drill-failover: one coordinator-side step over the VIP holders', () => {

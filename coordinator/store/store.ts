@@ -17,6 +17,10 @@ export interface AgentRecord {
   agentVersion: string;
   facts: NodeFacts;
   certificateSerial: string;
+  /** Issued by a renewal and not yet used: opens a session once, which makes it the certificate's serial. */
+  pendingCertificateSerial?: string | null;
+  /** When the current client certificate expires (ms); null for agents enrolled before it was recorded. */
+  certificateNotAfter?: number | null;
   enrolledAt: number;
   enrolledWithTokenId: string;
   revokedAt: number | null;
@@ -29,7 +33,17 @@ export interface AgentRecord {
 export type AgentUpdate = Partial<
   Pick<
     AgentRecord,
-    'hostname' | 'agentVersion' | 'facts' | 'connected' | 'lastHeartbeatAt' | 'holdsVip' | 'health' | 'revokedAt'
+    | 'hostname'
+    | 'agentVersion'
+    | 'facts'
+    | 'connected'
+    | 'lastHeartbeatAt'
+    | 'holdsVip'
+    | 'health'
+    | 'revokedAt'
+    | 'certificateSerial'
+    | 'pendingCertificateSerial'
+    | 'certificateNotAfter'
   >
 >;
 
