@@ -199,11 +199,30 @@ export function stepKindFromParamsField(field: string): string {
   return field.replace(/_/g, '-');
 }
 
-/** A RunStep's typed parameters as { kind, params } with camelCase keys, the shape steps parse. */
+/** Fields whose proto3 zero stands for "not set" because 0 is never a meaningful value for them. */
+const zeroMeansUnset: Record<string, readonly string[]> = {
+  'load-balancer': ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'],
+};
+
+/**
+ * proto3 cannot tell an absent field from its zero value: an empty string, and a 0 where 0 means nothing, are
+ * dropped so that the step's own default applies. Only the top level: nested messages carry no such fields. A step's
+ * parameters file (`kubeha-agent step KIND --params FILE`) follows the same convention.
+ */
+export function withoutUnsetFields(kind: string, params: unknown): unknown {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return params;
+  const zeroUnset = zeroMeansUnset[kind] ?? [];
+  return Object.fromEntries(
+    Object.entries(params).filter(([key, value]) => value !== '' && !(value === 0 && zeroUnset.includes(key))),
+  );
+}
+
+/** A RunStep's typed parameters as { kind, params } with camelCase keys and unset fields left out, as steps parse them. */
 export function stepParamsFromRunStep(message: RunStep__Output): { kind: string; params: unknown } | undefined {
   const field = message.params;
   if (!field) return undefined;
-  return { kind: stepKindFromParamsField(field), params: mapKeys(message[field], camelKey) };
+  const kind = stepKindFromParamsField(field);
+  return { kind, params: withoutUnsetFields(kind, mapKeys(message[field], camelKey)) };
 }
 
 /** A message from the coordinator to one agent, ready for the gateway to write. */

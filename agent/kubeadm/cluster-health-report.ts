@@ -33,7 +33,8 @@ export interface ClusterHealthReport {
   checkedOn: string;
   endpoint: string;
   problems: string[];
-  nodes: { name: string; role: string; ready: boolean }[];
+  /** inCluster: the API server lists the node (false: it never joined, or was deleted). */
+  nodes: { name: string; role: string; ready: boolean; inCluster: boolean }[];
   controlPlanePods: { node: string; component: string; phase: string; ready: boolean }[];
   etcd: {
     members: {
@@ -102,7 +103,7 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
     for (const spec of kubeletNodes) {
       const node = byName.get(spec.name);
       const ready = node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      nodes.push({ name: spec.name, role: spec.role, ready });
+      nodes.push({ name: spec.name, role: spec.role, ready, inCluster: node !== undefined });
       if (!node) problems.push(`node ${spec.name} is not in the cluster`);
       else if (!ready) problems.push(`node ${spec.name} is not Ready`);
     }

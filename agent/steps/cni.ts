@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type CniParams, CniParamsSchema } from '../../proto/step-params/cni-params.ts';
 import type { Host } from '../host/host.ts';
 import { type CniManifest, calicoNetworkManagerConf, renderCniManifest } from '../kubeadm/cni-manifest.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { cidrProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectl, kubectlJson } from '../kubeadm/kubectl.ts';
 import { ensureFile } from '../os-actions/ensure-file.ts';
 import { runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { parseStepParams, patterns } from '../step-execution/step-params.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const defaultRolloutTimeoutSeconds = 300;
 /** Pinned releases used when the spec names neither a URL nor a file. */
@@ -19,21 +19,6 @@ export const defaultCniManifestUrls = {
 } as const;
 const cniDir = '/var/lib/kubeha/cni';
 const networkManagerConf = '/etc/NetworkManager/conf.d/calico.conf';
-
-const CniParamsSchema = Type.Object(
-  {
-    plugin: Type.Union([Type.Literal('flannel'), Type.Literal('calico')]),
-    manifestUrl: Type.Optional(Type.String({ pattern: patterns.url })),
-    manifestPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]{1,255}$' })),
-    manifestSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-    allowHttp: Type.Boolean({ default: false }),
-    podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
-    rolloutTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0 }),
-  },
-  { additionalProperties: false },
-);
-
-export type CniParams = Static<typeof CniParamsSchema>;
 
 function parseParams(raw: unknown): CniParams {
   const params = parseStepParams('cni', CniParamsSchema, raw, (p) => {

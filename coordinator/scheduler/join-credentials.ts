@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy } from '../plan/run-plan.ts';
@@ -57,12 +58,12 @@ export function healthyControlPlane(
   return up.find(isConnected) ?? up[0];
 }
 
-function credentialStep(
+function credentialStep<K extends AgentStepKind>(
   join: StepRecord,
   id: string,
-  kind: string,
+  kind: K,
   node: string,
-  params: Record<string, unknown>,
+  params: PlannedStepParams<K>,
   seq: number,
   extra: Partial<StepRecord> = {},
 ): StepRecord {
@@ -82,6 +83,12 @@ function credentialStep(
     ...notStartedStep(),
     ...extra,
   };
+}
+
+/** The join's Kubernetes version, which picks the kubeadm config API of the credential steps' files. */
+function kubernetesVersionOf(join: StepRecord): { kubernetesVersion?: string } {
+  const version = join.params['kubernetesVersion'];
+  return typeof version === 'string' ? { kubernetesVersion: version } : {};
 }
 
 function nextId(hasStep: (id: string) => boolean, prefix: string): string {
@@ -130,7 +137,7 @@ export function joinCredentialGate(
           action: 'create-token',
           ttlSeconds: joinTokenTtlSeconds,
           description: `kubeha join of ${join.node}`,
-          kubernetesVersion: join.params['kubernetesVersion'],
+          ...kubernetesVersionOf(join),
         },
         nextSeq,
       ),
@@ -148,7 +155,7 @@ export function joinCredentialGate(
           {
             action: 'upload-certs',
             description: `kubeha certificates for ${join.node}`,
-            kubernetesVersion: join.params['kubernetesVersion'],
+            ...kubernetesVersionOf(join),
           },
           nextSeq + out.steps.length,
         ),

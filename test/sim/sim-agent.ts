@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { StepEventReport, StepResult } from '../../common/step-events.ts';
+import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import { factsToProto, type NodeFacts, stepEventToProto, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
 import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
@@ -12,6 +12,8 @@ export interface SimBehaviour {
   delayMs: number;
   outcome?: 'succeed' | 'fail' | 'hang';
   deterministic?: boolean;
+  /** What a failing step reports beyond "simulated failure of STEP": a command line, its exit code, stderr's tail. */
+  failure?: Partial<Pick<StepFailure, 'code' | 'message' | 'command' | 'exitCode' | 'stderrTail'>>;
   outputs?: Record<string, string>;
   /** What a succeeded step reports as `changed`; true unless said (a step that found nothing to do says false). */
   changed?: boolean;
@@ -280,6 +282,7 @@ export class SimAgent {
           outcome: 'failed',
           error: `simulated failure of ${step.stepId}`,
           deterministic: behaviour.deterministic ?? false,
+          ...(behaviour.failure ? { failure: behaviour.failure } : {}),
         });
       } else {
         this.finish(k, execution, {
@@ -298,6 +301,7 @@ export class SimAgent {
       outcome: 'succeeded' | 'failed' | 'cancelled';
       error?: string;
       deterministic?: boolean;
+      failure?: SimBehaviour['failure'];
       outputs?: Record<string, string>;
       changed?: boolean;
     },
@@ -312,7 +316,14 @@ export class SimAgent {
       paramsChecksum: '',
       changes: [],
       ...(how.error
-        ? { error: { code: 'KUBEHA_STEP_FAILED', message: how.error, deterministic: how.deterministic ?? false } }
+        ? {
+            error: {
+              code: 'KUBEHA_STEP_FAILED',
+              message: how.error,
+              deterministic: how.deterministic ?? false,
+              ...how.failure,
+            } as StepFailure,
+          }
         : {}),
     };
     const event: StepEventReport = {
