@@ -78,6 +78,11 @@ function stepHost(
     listDir: (path) => host.listDir(path),
     mkdir: (path, mode) => host.mkdir(path, mode),
     fileMode: (path) => host.fileMode(path),
+    fileOwner: (path) => host.fileOwner(path),
+    chown: (path, owner) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return host.chown(path, owner);
+    },
     facts: () => host.facts(),
   };
 }

@@ -44,7 +44,7 @@ function parseParams(raw: unknown): CniParams {
 }
 
 /** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file; checked against its pin. */
-async function sourceManifest(host: Host, params: CniParams): Promise<string> {
+async function sourceManifest(host: Host, params: CniParams): Promise<{ text: string; sha256: string }> {
   let text: string;
   const source = params.manifestPath ?? params.manifestUrl!;
   if (params.manifestPath !== undefined) {
@@ -65,15 +65,18 @@ async function sourceManifest(host: Host, params: CniParams): Promise<string> {
   if (params.manifestSha256 !== undefined && sha256 !== params.manifestSha256) {
     throw new KubehaError(
       ErrorCode.stepFailed,
-      `the CNI manifest from ${source} has sha256 ${sha256}, not the pinned ${params.manifestSha256}: refused`,
+      `the CNI manifest from ${source} has sha256 ${sha256}, not the pinned ${params.manifestSha256}: refused ` +
+        '(the pin is spec.networking.cniManifest.sha256, or else the hash of the manifest the cluster was first ' +
+        'deployed with; set spec.networking.cniManifest.sha256 to accept another)',
     );
   }
-  return text;
+  return { text, sha256 };
 }
 
-async function rendered(host: Host, params: CniParams): Promise<CniManifest> {
+async function rendered(host: Host, params: CniParams): Promise<CniManifest & { sourceSha256: string }> {
   try {
-    return renderCniManifest(params.plugin, await sourceManifest(host, params), params.podSubnet);
+    const source = await sourceManifest(host, params);
+    return { ...renderCniManifest(params.plugin, source.text, params.podSubnet), sourceSha256: source.sha256 };
   } catch (cause) {
     if (cause instanceof KubehaError) throw cause;
     throw new KubehaError(ErrorCode.stepFailed, (cause as Error).message, { cause });
@@ -89,6 +92,8 @@ async function plan(ctx: StepContext<CniParams>): Promise<PlannedChange[]> {
     );
   }
   const manifest = await rendered(host, params);
+  // The coordinator pins this hash for the cluster's later runs when the spec pins none (trust on first use).
+  ctx.output('manifestSha256', manifest.sourceSha256);
   const target = `${cniDir}/${params.plugin}.yaml`;
   const changes: PlannedChange[] = [];
   if (params.plugin === 'calico') {

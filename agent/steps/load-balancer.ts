@@ -6,6 +6,7 @@ import {
   type KeepalivedConfigInput,
   renderKeepalivedConfig,
 } from '../load-balancer/keepalived-config.ts';
+import { rootOwner } from '../os-actions/ensure-file.ts';
 import { ensureUnit, runUnitCommand } from '../os-actions/ensure-unit.ts';
 import { ensureValidatedConfig } from '../os-actions/install-validated-config.ts';
 import { missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
@@ -143,6 +144,7 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
             path: keepalivedConfPath,
             content: renderKeepalivedConfig(keepalivedInputFor(params, options)),
             mode: keepalivedConfMode,
+            owner: rootOwner,
             secret: params.authPass,
             description: `write ${keepalivedConfPath} (validated with keepalived -t) and reload keepalived`,
             afterWrite: () => runUnitCommand(host, 'reload-or-restart', 'keepalived'),
