@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { formatHostPort } from '../common/format-host-port.ts';
 import type { Logger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { buildApi } from './api/build-api.ts';
@@ -148,13 +149,15 @@ export async function startCoordinator(
   await api.listen({ host: apiListen.host, port: apiListen.port });
   const address = api.server.address();
   const apiPort = typeof address === 'object' && address ? address.port : apiListen.port;
-  const apiHost = apiListen.host.includes(':') ? `[${apiListen.host}]` : apiListen.host;
-  logger.info({ api: `${apiHost}:${apiPort}`, grpc: grpcPort, caCertHash: identity.ca.hash }, 'coordinator started');
+  logger.info(
+    { api: formatHostPort(apiListen.host, apiPort), grpc: grpcPort, caCertHash: identity.ca.hash },
+    'coordinator started',
+  );
 
   return {
     grpcPort,
     apiPort,
-    apiUrl: `${tls ? 'https' : 'http'}://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
+    apiUrl: `${tls ? 'https' : 'http'}://${formatHostPort(apiListen.host === '0.0.0.0' ? '127.0.0.1' : apiListen.host, apiPort)}`,
     adminToken: identity.adminToken,
     adminTokenPath: identity.adminTokenPath,
     metricsToken: metricsToken.token,

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { EtcdEndpointHealth, EtcdEndpointStatus, EtcdMember } from './etcdctl.ts';
 import { urlHost } from './etcdctl.ts';
 import type { PodNetworkObservation, PodTrafficCheck } from './pod-network-probe.ts';
@@ -69,10 +70,6 @@ interface LeaseJson {
 
 const items = <T>(list: unknown): T[] => ((list as { items?: T[] } | undefined)?.items ?? []) as T[];
 const failed = (what: string, error: Error) => `${what}: ${error.message}`;
-
-function bracketed(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
 
 function kubeconfigServer(text: string): string {
   const config = parseYaml(text) as {
@@ -174,7 +171,7 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
   else if (!readyzOk) problems.push(`GET ${url} answered ${o.readyz.httpStatus}`);
 
   const endpointServer = `https://${o.endpoint}`;
-  const localServer = `https://${bracketed(o.checkedOn.address)}:6443`;
+  const localServer = `https://${formatHostPort(o.checkedOn.address, 6443)}`;
   const kubeconfigs: ClusterHealthReport['kubeconfigs'] = Object.entries(o.kubeconfigs).map(([file, text]) => {
     if (text === undefined) {
       problems.push(`${file} does not exist`);

@@ -105,8 +105,3 @@ export function unusableAddressReason(address: IpAddress): string | undefined {
   if (range === 'broadcast') return 'the broadcast address';
   return undefined;
 }
-
-/** "10.0.0.1:6443", "[fd00::1]:6443". */
-export function formatHostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, isKubehaError, type KubehaError } from '../../common/errors.ts';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { tlsPolicy } from '../../common/tls-policy.ts';
@@ -124,7 +125,7 @@ export class AgentGatewayServer {
     const update = updatable.updateSecureContextOptions.bind(credentials);
     updatable.updateSecureContextOptions = (o) => update(o && { ...o, ...tlsPolicy });
     const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, boundPort) =>
+      this.server.bindAsync(formatHostPort(host, port), credentials, (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),
       );
     });

@@ -1,6 +1,6 @@
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
-import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import {
   type ClusterState,
   coordinatorNode,

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
@@ -206,7 +207,7 @@ export function cleanupAfterFailedControlPlaneJoin(
       controlPlane,
       {
         memberName: join.node,
-        memberPeerUrl: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
+        memberPeerUrl: `https://${formatHostPort(address, 2380)}`,
       },
       nextSeq + 1,
       { dependsOn: [cleanupId] },

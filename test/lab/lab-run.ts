@@ -761,7 +761,7 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
       ...lines,
       `  API (in admin): curl -H "authorization: Bearer ${this.adminToken}" http://127.0.0.1:${apiPort}/v1/agents`,
       `  the cluster endpoint: https://${this.vip}:${this.endpointPort} (kubectl in a control plane: kubectl get nodes)`,
-      `  tear down: node test/lab/lab.ts --teardown ${this.network.id}`,
+      `  tear down: sudo npm run lab -- --teardown ${this.network.id}`,
     ].join('\n');
   }
 }
