@@ -73,8 +73,31 @@ export class SimAgent {
   readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
   /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
   duplicatesIgnored = 0;
-  /** Reported in heartbeats. */
-  holdsVip = false;
+  private held = false;
+  private heldSince = Date.now();
+
+  /** Reported in heartbeats, and each change at once as a VipTransition, like the agent's address watcher. */
+  get holdsVip(): boolean {
+    return this.held;
+  }
+
+  set holdsVip(held: boolean) {
+    if (held === this.held) return;
+    this.held = held;
+    this.heldSince = Date.now();
+    this.sendVipState();
+  }
+
+  private sendVipState(): void {
+    this.send({
+      vip_transition: {
+        vip: '10.10.255.100',
+        held: this.held,
+        at_ms: String(this.heldSince),
+        sent_at_ms: String(Date.now()),
+      },
+    });
+  }
   private client: AgentGatewayClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
   private established = false;
@@ -150,6 +173,7 @@ export class SimAgent {
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs ?? 1_000);
       this.beat();
+      this.sendVipState();
     });
     stream.on('data', (message: CoordinatorMessage__Output) => this.onMessage(message));
     stream.on('error', () => {});
