@@ -11,6 +11,7 @@ import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
+import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -88,6 +89,7 @@ export async function startCoordinator(
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
   const bus = new RunEventBus();
+  const vipTimelines = new AgentVipTimelines();
   metrics = new CoordinatorMetrics(kubehaVersion, {
     connectedAgents: () => gateway.connectedAgentIds().length,
     enrolledAgents: () => store.agents.countEnrolled(),
@@ -103,11 +105,14 @@ export async function startCoordinator(
     agentWaitMs: config.agentWaitSeconds * 1000,
     observer: metrics,
     ...deps.scheduler,
+    drill: { vipTimelines, ...deps.scheduler?.drill },
   });
   gateway.addListener({
     agentConnected: (agentId, hello) => scheduler.agentConnected(agentId, hello.unacknowledged),
     agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
+    agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
+    vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
   });
   // Unfinished runs are loaded before any agent can connect and report a result for them.
   scheduler.start();
@@ -125,7 +130,15 @@ export async function startCoordinator(
     version: kubehaVersion,
     routes: [
       healthRoutes(kubehaVersion),
-      agentsRoutes({ store, gateway, now, onRevoked: (id) => scheduler.agentRevoked(id) }),
+      agentsRoutes({
+        store,
+        gateway,
+        now,
+        onRevoked: (id) => {
+          scheduler.agentRevoked(id);
+          vipTimelines.forget(id);
+        },
+      }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       runsRoutes({ store, scheduler, bus }),

@@ -6,6 +6,10 @@ import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
 import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
 import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
+import type {
+  VipTransition__Output,
+  VipTransition as VipTransitionProto,
+} from './generated/kubeha/v1/VipTransition.ts';
 
 /** The facts an agent reports, in our own shape (numbers, camelCase). */
 export interface NodeFacts {
@@ -254,6 +258,26 @@ export function clusterPhaseToProto(phase: ClusterPhase): ClusterPhase__Output {
 
 export function clusterPhaseMessage(phase: ClusterPhase): MessageToAgent {
   return { cluster_phase: clusterPhaseToProto(phase) };
+}
+
+/** The node gained or lost the VIP, as its agent saw it: times are the agent's clock (ms since the epoch). */
+export interface VipTransition {
+  vip: string;
+  held: boolean;
+  atMs: number;
+  sentAtMs: number;
+}
+
+export function vipTransitionToProto(t: VipTransition): VipTransitionProto {
+  return { vip: t.vip, held: t.held, at_ms: String(t.atMs), sent_at_ms: String(t.sentAtMs) };
+}
+
+/** Undefined when a time is not a positive integer of milliseconds. */
+export function vipTransitionFromProto(message: VipTransition__Output): VipTransition | undefined {
+  const atMs = Number(message.at_ms);
+  const sentAtMs = Number(message.sent_at_ms);
+  if (!Number.isSafeInteger(atMs) || atMs <= 0 || !Number.isSafeInteger(sentAtMs) || sentAtMs <= 0) return undefined;
+  return { vip: message.vip, held: message.held, atMs, sentAtMs };
 }
 
 /** Tells the agent to stop the attempt; it answers with the attempt's result. */

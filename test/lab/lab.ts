@@ -10,7 +10,7 @@ import { LabRun } from './lab-run.ts';
 import { ensureLabPackages, goVerdict, type SetupHost } from './lab-setup.ts';
 
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--no-install]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins] [--mirrors]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--drill-rounds N] [--stand-ins] [--mirrors]
                       [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
        npm run lab -- --teardown ID     (removes a lab left running with --keep)
 As root with apt-get or dnf, the lab installs the packages it misses (keepalived, haproxy, firewalld...) unless
@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      'drill-rounds': { type: 'string', default: '1' },
       'stand-ins': { type: 'boolean', default: false },
       'fail-join': { type: 'string' },
       'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
@@ -122,6 +123,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage}`);
     return 2;
   }
+  if (!Number.isInteger(Number(values['drill-rounds'])) || Number(values['drill-rounds']) < 1) {
+    console.error(`--drill-rounds takes a whole number of at least 1\n${usage}`);
+    return 2;
+  }
   if (values['fail-join'] && (values['stand-ins'] || !/^cp[2-7]$/.test(values['fail-join']))) {
     console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
     return 2;
@@ -139,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
     subnet: values.subnet,
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
+    drillRounds: Number(values['drill-rounds']),
     failJoin: values['fail-join'],
     endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     mirrors: values.mirrors,

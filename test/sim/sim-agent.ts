@@ -23,6 +23,8 @@ export interface SimBehaviour {
   until?: Promise<void>;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
   beforeResult?: () => void;
+  /** What the step reports it changed (in a dry run: would change). */
+  changes?: string[];
 }
 
 export interface SimStep {
@@ -32,6 +34,8 @@ export interface SimStep {
   attempt: number;
   kind: string;
   params: Record<string, unknown>;
+  /** The RunStep asked for a dry run: report what would change, change nothing. */
+  dryRun: boolean;
 }
 
 export type SimScript = (step: SimStep) => SimBehaviour;
@@ -69,8 +73,31 @@ export class SimAgent {
   readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
   /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
   duplicatesIgnored = 0;
-  /** Reported in heartbeats. */
-  holdsVip = false;
+  private held = false;
+  private heldSince = Date.now();
+
+  /** Reported in heartbeats, and each change at once as a VipTransition, like the agent's address watcher. */
+  get holdsVip(): boolean {
+    return this.held;
+  }
+
+  set holdsVip(held: boolean) {
+    if (held === this.held) return;
+    this.held = held;
+    this.heldSince = Date.now();
+    this.sendVipState();
+  }
+
+  private sendVipState(): void {
+    this.send({
+      vip_transition: {
+        vip: '10.10.255.100',
+        held: this.held,
+        at_ms: String(this.heldSince),
+        sent_at_ms: String(Date.now()),
+      },
+    });
+  }
   private client: AgentGatewayClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
   private established = false;
@@ -146,6 +173,7 @@ export class SimAgent {
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs ?? 1_000);
       this.beat();
+      this.sendVipState();
     });
     stream.on('data', (message: CoordinatorMessage__Output) => this.onMessage(message));
     stream.on('error', () => {});
@@ -232,6 +260,7 @@ export class SimAgent {
       ...ref,
       kind: parsed?.kind ?? 'unknown',
       params: (parsed?.params ?? {}) as Record<string, unknown>,
+      dryRun: message.dry_run,
     };
     const behaviour = this.options.script(step);
     const execution: SimExecution = { ...step, startedAt: Date.now(), finishedAt: null, outcome: null };
@@ -265,6 +294,7 @@ export class SimAgent {
           outcome: 'succeeded',
           outputs: behaviour.outputs ?? {},
           changed: behaviour.changed ?? true,
+          changes: behaviour.changes ?? [],
         });
       }
     }, behaviour.delayMs);
@@ -280,6 +310,7 @@ export class SimAgent {
       failure?: SimBehaviour['failure'];
       outputs?: Record<string, string>;
       changed?: boolean;
+      changes?: string[];
     },
   ): void {
     this.running.delete(k);
@@ -290,7 +321,7 @@ export class SimAgent {
       changed: how.outcome === 'succeeded' && how.changed !== false,
       outputs: how.outputs ?? {},
       paramsChecksum: '',
-      changes: [],
+      changes: how.changes ?? [],
       ...(how.error
         ? {
             error: {

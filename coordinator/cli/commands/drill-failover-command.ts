@@ -7,21 +7,23 @@ import type { WatchOutput } from './watch-command.ts';
 
 type DrillReportView = FailoverDrillReport;
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** The drill's measured figures, one block per action. */
+/** The measured figures of each action, to the drill's resolution. */
 export function formatDrillReport(report: DrillReportView): string {
   const lines = [
     `failover drill: ${report.ok ? 'ok' : 'FAILED'}`,
     // The /readyz figures are measured by the coordinator; who holds the VIP is what each agent says of itself.
-    '  (VIP holders as the agents report them in their heartbeats; the /readyz gap is measured through the endpoint)',
+    "  (/readyz probed through the endpoint by the coordinator; VIP holders self-reported: each agent's own address events)",
   ];
   for (const a of report.actions) {
+    const order = a.holderTimeline.map((h) => h.holders.join('+') || 'none').join(' -> ');
     lines.push(
       `  ${a.action} on ${a.initialHolder ?? '(no single VIP holder)'}: ${a.ok ? 'ok' : 'FAILED'}`,
-      `    /readyz gap: ${seconds(a.readyzDowntimeMs)} in all, longest ${seconds(a.longestOutageMs)}; no VIP holder for ${seconds(a.vipAbsentMs)}`,
+      `    /readyz outage: longest ${seconds(a.longestOutageMs)}, ${seconds(a.readyzDowntimeMs)} in all (${a.failedProbes} of ${a.probes} probes failed, one every ${a.probeIntervalMs} ms)`,
+      `    VIP: no holder for ${seconds(a.vipAbsentMs)}, two holders for ${seconds(a.vipTwoHoldersMs)}; holders ${order || 'unknown'}`,
       `    new VIP holder: ${a.vipMovedTo ?? 'none (the VIP stayed)'}; after the restore: ${a.finalHolders.join(', ') || 'none'}`,
-      `    max simultaneous VIP holders: ${a.maxSimultaneousHolders}`,
+      `    max simultaneous VIP holders: ${a.maxSimultaneousHolders}; agent clocks ${a.clockSpreadMs} ms apart`,
       `    recovered: ${a.recoveredAfterRestoreMs === undefined ? 'no' : `${seconds(a.recoveredAfterRestoreMs)} after the restore`}`,
       ...a.problems.map((p) => `    problem: ${p}`),
     );
