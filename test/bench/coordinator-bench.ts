@@ -16,9 +16,13 @@ import { parseClusterSpec } from '../../coordinator/cluster-spec/parse-cluster-s
 import { criticalPath } from '../../coordinator/plan/critical-path.ts';
 import { planRun } from '../../coordinator/plan/plan-run.ts';
 import type { PlannedStep } from '../../coordinator/plan/run-plan.ts';
-import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
+import {
+  type CoordinatorProcess,
+  enrollWithCoordinatorProcess,
+  startCoordinatorProcess,
+} from '../sim/coordinator-process.ts';
 import type { SimAgent, SimExecution, SimStep } from '../sim/sim-agent.ts';
-import { createEnrollToken, enrollSimAgents, type SimNode, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { type SimNode, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -85,13 +89,8 @@ async function startFleet(nodes: SimNode[], script: (step: SimStep) => { delayMs
     nodeArgs: [...coordinatorNodeArgs, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])],
   });
   const executions: SimExecution[] = [];
-  const { token } = await createEnrollToken(coordinator.api, nodes.length);
   const started = Date.now();
-  const agents = await enrollSimAgents({
-    coordinator: `127.0.0.1:${ports.grpcPort}`,
-    caPem: coordinator.caPem,
-    token,
-    approveWith: coordinator.api,
+  const agents = await enrollWithCoordinatorProcess(coordinator, {
     nodes,
     executions,
     script,

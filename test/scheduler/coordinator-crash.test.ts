@@ -2,11 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
+import {
+  type CoordinatorProcess,
+  crashAndRestart,
+  enrollWithCoordinatorProcess,
+  startCoordinatorProcess,
+} from '../sim/coordinator-process.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import type { RunView } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -35,12 +40,7 @@ async function deploy(name: string, killAt: number[]): Promise<Outcome> {
   });
   const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 2 });
   const executions: SimExecution[] = [];
-  const { token } = await createEnrollToken(coordinator.api, nodes.length);
-  const agents: SimAgent[] = await enrollSimAgents({
-    coordinator: `127.0.0.1:${ports.grpcPort}`,
-    caPem: coordinator.caPem,
-    token,
-    approveWith: coordinator.api,
+  const agents: SimAgent[] = await enrollWithCoordinatorProcess(coordinator, {
     nodes,
     executions,
     script: simScript({ default: 40 }),
@@ -61,9 +61,7 @@ async function deploy(name: string, killAt: number[]): Promise<Outcome> {
       60_000,
       10,
     );
-    coordinator.child.kill('SIGKILL');
-    await coordinator.exited;
-    coordinator = await startCoordinatorProcess({ dataDir, ...ports, output });
+    coordinator = await crashAndRestart(coordinator);
   }
   const run = await waitFor(
     'the run to finish',

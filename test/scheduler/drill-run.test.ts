@@ -9,10 +9,15 @@ import { caCertHash } from '../../common/ca-hash.ts';
 import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
-import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
+import {
+  type CoordinatorProcess,
+  crashAndRestart,
+  enrollWithCoordinatorProcess,
+  startCoordinatorProcess,
+} from '../sim/coordinator-process.ts';
 import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import { enrollWithSimCoordinator, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
 import { freePort } from '../support/free-port.ts';
 import { makeTestPki } from '../support/test-pki.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -84,12 +89,7 @@ async function deployedCluster(
   });
   const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 0 });
   const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}\n    server: https://10.10.255.100:16443\n  name: ${name}\n`;
-  const { token } = await createEnrollToken(sim.api, nodes.length);
-  agents = await enrollSimAgents({
-    coordinator: sim.grpcAddress,
-    caPem: sim.coordinator.caCertificatePem,
-    token,
-    approveWith: sim.api,
+  agents = await enrollWithSimCoordinator(sim, {
     nodes,
     executions: world.executions,
     heartbeatMs: 100,
@@ -289,12 +289,7 @@ describe('the drill-failover run', () => {
     });
     const { spec, nodes } = simClusterSpec({ name: 'drill-d', controlPlanes: 3, workers: 0 });
     const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(coordinator.api, nodes.length);
-    agents = await enrollSimAgents({
-      coordinator: `127.0.0.1:${ports.grpcPort}`,
-      caPem: coordinator.caPem,
-      token,
-      approveWith: coordinator.api,
+    agents = await enrollWithCoordinatorProcess(coordinator, {
       nodes,
       executions,
       heartbeatMs: 100,
@@ -322,9 +317,7 @@ describe('the drill-failover run', () => {
       const run = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
       return run.steps.find((s) => s.id === 'failover-drill/stop-apiserver/apply')?.state === 'succeeded';
     });
-    coordinator.child.kill('SIGKILL');
-    await coordinator.exited;
-    coordinator = await startCoordinatorProcess({ dataDir, ...ports });
+    coordinator = await crashAndRestart(coordinator);
 
     await waitFor(
       'the drill to start over',

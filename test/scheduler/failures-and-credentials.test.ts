@@ -5,7 +5,7 @@ import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
+import { enrollWithSimCoordinator, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 let sim: SimCoordinator | undefined;
@@ -24,16 +24,7 @@ async function fleet(
 ) {
   const { spec, nodes } = simClusterSpec({ name, ...shape });
   const executions: SimExecution[] = [];
-  const { token } = await createEnrollToken(s.api, nodes.length);
-  agents = await enrollSimAgents({
-    coordinator: s.grpcAddress,
-    caPem: s.coordinator.caCertificatePem,
-    token,
-    approveWith: s.api,
-    nodes,
-    executions,
-    script,
-  });
+  agents = await enrollWithSimCoordinator(s, { nodes, executions, script });
   for (const a of agents) a.start();
   await s.api.request('POST', '/v1/clusters', spec);
   return { executions };

@@ -2,10 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CoordinatorProcess, startCoordinatorProcess } from '../sim/coordinator-process.ts';
+import {
+  type CoordinatorProcess,
+  crashAndRestart,
+  enrollWithCoordinatorProcess,
+  startCoordinatorProcess,
+} from '../sim/coordinator-process.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import type { RunView } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, enrollSimAgents, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -27,12 +32,7 @@ describe('a plan run across a coordinator crash', () => {
     });
     const { spec, nodes } = simClusterSpec({ name: 'plan-crash', controlPlanes: 3, workers: 2 });
     const executions: SimExecution[] = [];
-    const { token } = await createEnrollToken(coordinator.api, nodes.length);
-    const agents: SimAgent[] = await enrollSimAgents({
-      coordinator: `127.0.0.1:${ports.grpcPort}`,
-      caPem: coordinator.caPem,
-      token,
-      approveWith: coordinator.api,
+    const agents: SimAgent[] = await enrollWithCoordinatorProcess(coordinator, {
       nodes,
       executions,
       script: simScript({ default: 150 }, (step) =>
@@ -58,9 +58,7 @@ describe('a plan run across a coordinator crash', () => {
       60_000,
       10,
     );
-    coordinator.child.kill('SIGKILL');
-    await coordinator.exited;
-    coordinator = await startCoordinatorProcess({ dataDir, ...ports, output });
+    coordinator = await crashAndRestart(coordinator);
 
     // THEN the plan ends as it would have, from the spec it was asked about
     const ended = await waitFor(

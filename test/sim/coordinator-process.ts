@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
 import { waitFor } from '../support/wait-for.ts';
+import type { SimAgent, SimExecution, SimScript } from './sim-agent.ts';
+import { createEnrollToken, enrollSimAgents, type SimNode } from './sim-fleet.ts';
 
 const mainPath = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
 
@@ -13,10 +15,11 @@ export interface CoordinatorProcess {
   /** Its stdout and stderr (the JSON log lines). */
   output: string[];
   exited: Promise<number | null>;
+  /** What it was started with, to start it again over the same data directory and ports. */
+  options: CoordinatorProcessOptions;
 }
 
-/** `node coordinator/main.ts` as a child on loopback ports, ready once its API answers. */
-export async function startCoordinatorProcess(options: {
+export interface CoordinatorProcessOptions {
   dataDir: string;
   grpcPort: number;
   apiPort: number;
@@ -24,7 +27,10 @@ export async function startCoordinatorProcess(options: {
   output?: string[];
   /** Extra node flags, e.g. --cpu-prof for a profile of the coordinator. */
   nodeArgs?: string[];
-}): Promise<CoordinatorProcess> {
+}
+
+/** `node coordinator/main.ts` as a child on loopback ports, ready once its API answers. */
+export async function startCoordinatorProcess(options: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
   const output = options.output ?? [];
   const child = spawn(
     process.execPath,
@@ -72,5 +78,34 @@ export async function startCoordinatorProcess(options: {
     30_000,
     50,
   );
-  return { child, api, caPem: readFileSync(join(options.dataDir, 'ca.crt'), 'utf8'), output, exited };
+  const caPem = readFileSync(join(options.dataDir, 'ca.crt'), 'utf8');
+  return { child, api, caPem, output, exited, options: { ...options, output } };
+}
+
+/** SIGKILLs the coordinator and starts a new one over the same data directory and ports, as a crash and restart. */
+export async function crashAndRestart(coordinator: CoordinatorProcess): Promise<CoordinatorProcess> {
+  coordinator.child.kill('SIGKILL');
+  await coordinator.exited;
+  return startCoordinatorProcess(coordinator.options);
+}
+
+/** Enrolls a simulated agent for each node with the coordinator process, each approved through its API. */
+export async function enrollWithCoordinatorProcess(
+  coordinator: CoordinatorProcess,
+  options: {
+    nodes: SimNode[];
+    executions: SimExecution[];
+    script: SimScript;
+    heartbeatMs?: number;
+    parallel?: number;
+  },
+): Promise<SimAgent[]> {
+  const { token } = await createEnrollToken(coordinator.api, options.nodes.length);
+  return enrollSimAgents({
+    coordinator: `127.0.0.1:${coordinator.options.grpcPort}`,
+    caPem: coordinator.caPem,
+    token,
+    approveWith: coordinator.api,
+    ...options,
+  });
 }

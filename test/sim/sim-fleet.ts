@@ -166,9 +166,12 @@ export async function createEnrollToken(api: ApiClient, count: number): Promise<
   return api.request('POST', '/v1/tokens', { usageLimit: Math.max(1, count), ttlSeconds: 3600 });
 }
 
+/** Where simulated agents reach an in-process coordinator, and its API. */
+type SimCoordinatorAddress = { api: ApiClient; grpcAddress: string; coordinator: { caCertificatePem: string } };
+
 /** A cluster of simulated agents enrolled with a fresh token and started: the usual start of a scheduler test. */
 export async function startSimFleet(
-  sim: { api: ApiClient; grpcAddress: string; coordinator: { caCertificatePem: string } },
+  sim: SimCoordinatorAddress,
   options: { name: string; controlPlanes: number; workers: number; script: SimScript; heartbeatMs?: number },
 ): Promise<{
   spec: ReturnType<typeof simClusterSpec>['spec'];
@@ -182,19 +185,29 @@ export async function startSimFleet(
     workers: options.workers,
   });
   const executions: SimExecution[] = [];
-  const { token } = await createEnrollToken(sim.api, nodes.length);
-  const agents = await enrollSimAgents({
-    coordinator: sim.grpcAddress,
-    caPem: sim.coordinator.caCertificatePem,
-    token,
+  const agents = await enrollWithSimCoordinator(sim, {
     nodes,
     executions,
     script: options.script,
-    approveWith: sim.api,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
   for (const a of agents) a.start();
   return { spec, nodes, executions, agents };
+}
+
+/** Enrolls a simulated agent for each node with a fresh token, each approved through the coordinator's API. */
+export async function enrollWithSimCoordinator(
+  sim: SimCoordinatorAddress,
+  options: { nodes: SimNode[]; executions: SimExecution[]; script: SimScript; heartbeatMs?: number },
+): Promise<SimAgent[]> {
+  const { token } = await createEnrollToken(sim.api, options.nodes.length);
+  return enrollSimAgents({
+    coordinator: sim.grpcAddress,
+    caPem: sim.coordinator.caCertificatePem,
+    token,
+    approveWith: sim.api,
+    ...options,
+  });
 }
 
 /**
