@@ -1,31 +1,23 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { startSimCoordinator } from '../sim/sim-coordinator.ts';
+import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-let dir: string | undefined;
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const t = simFleetPerTest();
 
 function kubeha(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const s = sim!;
+  const s = t.sim!;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cli, '--server', s.coordinator.apiUrl, ...args],
-      { timeout: 60_000, env: { ...process.env, HOME: dir, KUBEHA_TOKEN: s.coordinator.adminToken } },
+      { timeout: 60_000, env: { ...process.env, HOME: t.dir, KUBEHA_TOKEN: s.coordinator.adminToken } },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -34,17 +26,17 @@ function kubeha(args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 describe('the kubeha CLI against a coordinator with simulated agents', () => {
   it('GIVEN a spec file WHEN `kubeha apply -f` THEN the deploy runs to success with appended progress lines, and get/describe/kubeconfig answer', async () => {
-    sim = await startSimCoordinator();
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
-    const fleet = await startSimFleet(sim, {
+    t.sim = await startSimCoordinator();
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
+    const fleet = await startSimFleet(t.sim, {
       name: 'cli-a',
       controlPlanes: 3,
       workers: 2,
       script: simScript({ default: 10 }),
     });
     const { spec } = fleet;
-    agents = fleet.agents;
-    const file = join(dir, 'cluster.yaml');
+    t.agents = fleet.agents;
+    const file = join(t.dir, 'cluster.yaml');
     writeFileSync(file, stringify(spec));
 
     const applied = await kubeha(['apply', '-f', file]);
@@ -78,11 +70,11 @@ describe('the kubeha CLI against a coordinator with simulated agents', () => {
   });
 
   it('GIVEN an invalid spec WHEN applied THEN every problem is printed and the exit code is 2; bad usage is 2 too', async () => {
-    sim = await startSimCoordinator();
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
+    t.sim = await startSimCoordinator();
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
     const { spec } = simClusterSpec({ name: 'cli-b', controlPlanes: 2, workers: 1 });
     const broken = { ...spec, spec: { ...spec.spec, endpoint: { ...spec.spec.endpoint, port: 6443 } } };
-    const file = join(dir, 'cluster.yaml');
+    const file = join(t.dir, 'cluster.yaml');
     writeFileSync(file, stringify(broken));
     const applied = await kubeha(['apply', '-f', file]);
     expect(applied.code).toBe(2);

@@ -1,24 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ApiError } from '../../coordinator/cli/api-client.ts';
-import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
+import type { SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-let dir: string | undefined;
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const t = simFleetPerTest();
 
 interface PlanReply {
   run: { id: string; kind: string };
@@ -82,12 +74,12 @@ async function planOf(s: SimCoordinator, name: string, spec: unknown) {
 
 describe('plan before apply', () => {
   it('GIVEN a new cluster WHEN planned THEN every node runs preflight and each step as a dry run, the plan lists what would change per step, and nothing is stored, sent as a real step or broadcast', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script } = machines();
-    const fleet = await startSimFleet(sim, { name: 'plan-a', controlPlanes: 3, workers: 2, script });
-    agents = fleet.agents;
+    const fleet = await startSimFleet(t.sim, { name: 'plan-a', controlPlanes: 3, workers: 2, script });
+    t.agents = fleet.agents;
 
-    const { plan, ended, steps } = await planOf(sim, 'plan-a', fleet.spec);
+    const { plan, ended, steps } = await planOf(t.sim, 'plan-a', fleet.spec);
 
     expect(plan.run.kind).toBe('plan');
     expect(plan.newCluster).toBe(true);
@@ -111,26 +103,26 @@ describe('plan before apply', () => {
     const join = fleet.executions.find((e) => e.stepId === 'join-control-plane/cp2')!;
     expect(join.params['bootstrapToken']).toBe('dryrun.0000000000000000');
     // Nothing stored: no cluster, no values left, no phase sent to any agent.
-    await expect(sim.api.request('GET', '/v1/clusters/plan-a')).rejects.toMatchObject({ status: 404 });
-    expect([...sim.coordinator.store.clusterValues.all('plan-a').keys()]).toEqual([]);
-    for (const a of agents) expect(a.phases).toEqual([]);
+    await expect(t.sim.api.request('GET', '/v1/clusters/plan-a')).rejects.toMatchObject({ status: 404 });
+    expect([...t.sim.coordinator.store.clusterValues.all('plan-a').keys()]).toEqual([]);
+    for (const a of t.agents) expect(a.phases).toEqual([]);
     // Journaled like any run.
-    const events = sim.coordinator.store.events.after(plan.run.id, 0);
+    const events = t.sim.coordinator.store.events.after(plan.run.id, 0);
     expect(events.at(-1)).toMatchObject({ type: 'run', state: 'succeeded' });
     expect(events.some((e) => e.message === 'host-prep/w2: would change host-prep on w2')).toBe(true);
   });
 
   it('GIVEN a deployed cluster WHEN its spec is planned again, then a changed one THEN the first is up to date everywhere and the second shows its differences and why a deploy would be refused, the stored spec untouched', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script } = machines();
-    const fleet = await startSimFleet(sim, { name: 'plan-b', controlPlanes: 3, workers: 1, script });
-    agents = fleet.agents;
-    await sim.api.request('PUT', '/v1/clusters/plan-b', fleet.spec);
-    const deploy = await sim.api.request<{ id: string }>('POST', '/v1/clusters/plan-b/runs', { kind: 'deploy' });
-    expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');
-    const stored = await sim.api.request<{ spec: unknown; updatedAt: string }>('GET', '/v1/clusters/plan-b');
+    const fleet = await startSimFleet(t.sim, { name: 'plan-b', controlPlanes: 3, workers: 1, script });
+    t.agents = fleet.agents;
+    await t.sim.api.request('PUT', '/v1/clusters/plan-b', fleet.spec);
+    const deploy = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/plan-b/runs', { kind: 'deploy' });
+    expect((await waitForRunEnd(t.sim.api, deploy.id)).state).toBe('succeeded');
+    const stored = await t.sim.api.request<{ spec: unknown; updatedAt: string }>('GET', '/v1/clusters/plan-b');
 
-    const same = await planOf(sim, 'plan-b', fleet.spec);
+    const same = await planOf(t.sim, 'plan-b', fleet.spec);
     expect(same.plan.newCluster).toBe(false);
     expect(same.plan.differences).toEqual([]);
     expect(same.ended.state).toBe('succeeded');
@@ -143,7 +135,7 @@ describe('plan before apply', () => {
     const changed = structuredClone(fleet.spec);
     changed.spec.hostPolicy.selinux = 'enforcing';
     changed.spec.kubernetesVersion = '1.35.1';
-    const other = await planOf(sim, 'plan-b', changed);
+    const other = await planOf(t.sim, 'plan-b', changed);
     expect(other.plan.differences).toEqual(
       expect.arrayContaining([
         { path: 'spec.hostPolicy.selinux', applied: 'permissive', desired: 'enforcing' },
@@ -151,47 +143,47 @@ describe('plan before apply', () => {
       ]),
     );
     expect(other.plan.refusals).toEqual([expect.stringContaining('spec.kubernetesVersion')]);
-    const after = await sim.api.request<{ spec: unknown; updatedAt: string }>('GET', '/v1/clusters/plan-b');
+    const after = await t.sim.api.request<{ spec: unknown; updatedAt: string }>('GET', '/v1/clusters/plan-b');
     expect(after.spec).toEqual(stored.spec);
     expect(after.updatedAt).toBe(stored.updatedAt);
   });
 
   it('GIVEN spec files WHEN `kubeha plan -f` and `kubeha apply -f --dry-run` THEN an invalid spec prints every problem (exit 2), a valid one prints the plan per node (exit 0), and a failed preflight exits 1', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script } = machines('w1');
-    const fleet = await startSimFleet(sim, { name: 'plan-c', controlPlanes: 1, workers: 1, script });
-    agents = fleet.agents;
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-plan-'));
-    const bad = join(dir, 'bad.yaml');
+    const fleet = await startSimFleet(t.sim, { name: 'plan-c', controlPlanes: 1, workers: 1, script });
+    t.agents = fleet.agents;
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-plan-'));
+    const bad = join(t.dir, 'bad.yaml');
     const invalid = structuredClone(fleet.spec) as Record<string, unknown> & typeof fleet.spec;
     invalid.spec.nodes[0]!.address = 'not-an-address';
     (invalid.spec.endpoint as Record<string, unknown>)['port'] = 99_999;
     writeFileSync(bad, stringify(invalid));
-    const refused = await kubehaCli(sim, ['plan', '-f', bad]);
+    const refused = await kubehaCli(t.sim, ['plan', '-f', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('spec.nodes[0].address');
     expect(refused.stderr).toContain('spec.endpoint.port');
 
     // w1's preflight fails: the plan reports it, the steps after the checks are not run, exit 1.
-    const good = join(dir, 'good.yaml');
+    const good = join(t.dir, 'good.yaml');
     writeFileSync(good, stringify(fleet.spec));
-    const failed = await kubehaCli(sim, ['apply', '-f', good, '--dry-run']);
+    const failed = await kubehaCli(t.sim, ['apply', '-f', good, '--dry-run']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stdout).toMatch(/^ {2}preflight\/w1: FAILED: /m);
     expect(failed.stdout).toMatch(/^ {2}host-prep\/cp1: not checked/m);
     expect(failed.stderr).toContain('the plan run failed');
-    await expect(sim.api.request('GET', '/v1/clusters/plan-c')).rejects.toBeInstanceOf(ApiError);
+    await expect(t.sim.api.request('GET', '/v1/clusters/plan-c')).rejects.toBeInstanceOf(ApiError);
   });
 
   it('GIVEN a fleet that passes preflight WHEN `kubeha plan -f` THEN it prints the plan per node and exits 0', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script } = machines();
-    const fleet = await startSimFleet(sim, { name: 'plan-d', controlPlanes: 1, workers: 1, script });
-    agents = fleet.agents;
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-plan-'));
-    const file = join(dir, 'cluster.yaml');
+    const fleet = await startSimFleet(t.sim, { name: 'plan-d', controlPlanes: 1, workers: 1, script });
+    t.agents = fleet.agents;
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-plan-'));
+    const file = join(t.dir, 'cluster.yaml');
     writeFileSync(file, stringify(fleet.spec));
-    const planned = await kubehaCli(sim, ['plan', '-f', file]);
+    const planned = await kubehaCli(t.sim, ['plan', '-f', file]);
     expect(planned.code, planned.stderr).toBe(0);
     const lines = planned.stdout.split('\n');
     expect(lines[0]).toMatch(/^plan of cluster plan-d \(run run-[0-9a-f-]+\); nothing was changed$/);

@@ -1,30 +1,21 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateEcdsaKeyPair, x509 } from '../../common/x509.ts';
 import { apiBodyLimitBytes } from '../../coordinator/api/api-limits.ts';
 import { factsToProto } from '../../proto/convert.ts';
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { createEnrollToken, simFacts, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { createEnrollToken, simFacts, simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
 const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-let dir: string | undefined;
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const t = simFleetPerTest();
 
 /** One raw HTTP exchange on the API's socket: status line and body as the server wrote them. */
 function rawHttp(port: number, text: string): Promise<{ status: number; body: string }> {
@@ -44,8 +35,8 @@ function rawHttp(port: number, text: string): Promise<{ status: number; body: st
 
 describe('caps on what agents send', () => {
   it('GIVEN an agent enrolling with a 1 MB hostname full of control characters and 500 interfaces THEN the stored facts are bounded and clean', async () => {
-    sim = await startSimCoordinator();
-    const { token } = await createEnrollToken(sim.api, 1);
+    t.sim = await startSimCoordinator();
+    const { token } = await createEnrollToken(t.sim.api, 1);
     const facts = simFacts({ name: 'big', address: '10.10.0.50', role: 'worker' });
     const huge = {
       ...facts,
@@ -66,8 +57,8 @@ describe('caps on what agents send', () => {
     });
     const proto = loadAgentGateway();
     const client = new proto.kubeha.v1.AgentGateway(
-      sim.grpcAddress,
-      grpc.credentials.createSsl(Buffer.from(sim.coordinator.caCertificatePem)),
+      t.sim.grpcAddress,
+      grpc.credentials.createSsl(Buffer.from(t.sim.coordinator.caCertificatePem)),
     );
     try {
       await new Promise((resolve, reject) =>
@@ -80,7 +71,7 @@ describe('caps on what agents send', () => {
     } finally {
       client.close();
     }
-    const { agents: listed } = await sim.api.request<{
+    const { agents: listed } = await t.sim.api.request<{
       agents: {
         hostname: string;
         facts: { hostname: string; kernel: string; interfaces: { addresses: string[] }[] };
@@ -96,22 +87,22 @@ describe('caps on what agents send', () => {
     expect(JSON.stringify(listed)).not.toMatch(/\\u00[01][0-9a-f]|[\u0000-\u001f]/);
     expect(agent.facts.interfaces.length).toBeLessThanOrEqual(64);
     expect(Math.max(...agent.facts.interfaces.map((i) => i.addresses.length))).toBeLessThanOrEqual(32);
-    expect(sim.logs.join('').length).toBeLessThan(200_000);
+    expect(t.sim.logs.join('').length).toBeLessThan(200_000);
   });
 });
 
 describe('API shapes', () => {
   it('GIVEN a finished run WHEN its events are asked for with ?lastEventId=5 THEN the stream starts after event 5', async () => {
-    sim = await startSimCoordinator();
-    const fleet = await startSimFleet(sim, { name: 'ev-a', controlPlanes: 1, workers: 0, script: simScript({}) });
-    agents = fleet.agents;
-    await sim.api.request('POST', '/v1/clusters', fleet.spec);
-    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/ev-a/runs', { kind: 'deploy' });
-    await waitForRunEnd(sim.api, run.id);
+    t.sim = await startSimCoordinator();
+    const fleet = await startSimFleet(t.sim, { name: 'ev-a', controlPlanes: 1, workers: 0, script: simScript({}) });
+    t.agents = fleet.agents;
+    await t.sim.api.request('POST', '/v1/clusters', fleet.spec);
+    const run = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/ev-a/runs', { kind: 'deploy' });
+    await waitForRunEnd(t.sim.api, run.id);
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        `${sim!.coordinator.apiUrl}/v1/runs/${run.id}/events?lastEventId=5`,
-        { headers: { authorization: `Bearer ${sim!.coordinator.adminToken}` } },
+        `${t.sim!.coordinator.apiUrl}/v1/runs/${run.id}/events?lastEventId=5`,
+        { headers: { authorization: `Bearer ${t.sim!.coordinator.adminToken}` } },
         (res) => {
           let text = '';
           res.on('data', (c) => {
@@ -130,9 +121,9 @@ describe('API shapes', () => {
   });
 
   it("GIVEN requests fastify's router or node's parser refuse THEN the reply is the documented error shape", async () => {
-    sim = await startSimCoordinator();
-    const port = sim.coordinator.apiPort;
-    const auth = `Authorization: Bearer ${sim.coordinator.adminToken}\r\n`;
+    t.sim = await startSimCoordinator();
+    const port = t.sim.coordinator.apiPort;
+    const auth = `Authorization: Bearer ${t.sim.coordinator.adminToken}\r\n`;
     const badUrl = await rawHttp(port, `GET /v1/runs/%E0%A4%A HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`);
     const longParam = await rawHttp(
       port,
@@ -157,8 +148,8 @@ describe('API shapes', () => {
 
 describe('the CLI and the body limit', () => {
   it('GIVEN a spec file over the API body limit WHEN applied THEN the CLI refuses before connecting (exit 2)', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-caps-'));
-    const file = join(dir, 'cluster.yaml');
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-caps-'));
+    const file = join(t.dir, 'cluster.yaml');
     writeFileSync(
       file,
       `apiVersion: kubeha.io/v1\nkind: Cluster\nmetadata: { name: big }\n# ${'x'.repeat(apiBodyLimitBytes)}\n`,
@@ -168,7 +159,7 @@ describe('the CLI and the body limit', () => {
         process.execPath,
         // Port 9 (discard) on loopback: a CLI that tried to send would fail with a connection error (exit 1).
         [cli, '--server', 'http://127.0.0.1:9', 'apply', '-f', file],
-        { timeout: 60_000, env: { ...process.env, HOME: dir, KUBEHA_TOKEN: 'x'.repeat(64) } },
+        { timeout: 60_000, env: { ...process.env, HOME: t.dir, KUBEHA_TOKEN: 'x'.repeat(64) } },
         (error, _stdout, stderr) =>
           resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
       ),

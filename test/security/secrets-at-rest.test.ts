@@ -1,26 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { describe, expect, it } from 'vitest';
+import { startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-});
+const t = simFleetPerTest();
 
 describe("the cluster's secrets at rest", () => {
   it('GIVEN a deploy run WHEN it succeeded THEN no join token and no init token is left in the store; the token ids remain', async () => {
-    sim = await startSimCoordinator();
-    const fleet = await startSimFleet(sim, { name: 'rest-a', controlPlanes: 3, workers: 1, script: simScript({}) });
-    agents = fleet.agents;
-    await sim.api.request('POST', '/v1/clusters', fleet.spec);
-    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/rest-a/runs', { kind: 'deploy' });
-    expect((await waitForRunEnd(sim.api, run.id)).state).toBe('succeeded');
+    t.sim = await startSimCoordinator();
+    const fleet = await startSimFleet(t.sim, { name: 'rest-a', controlPlanes: 3, workers: 1, script: simScript({}) });
+    t.agents = fleet.agents;
+    await t.sim.api.request('POST', '/v1/clusters', fleet.spec);
+    const run = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/rest-a/runs', { kind: 'deploy' });
+    expect((await waitForRunEnd(t.sim.api, run.id)).state).toBe('succeeded');
 
-    const values = sim.coordinator.store.clusterValues.all('rest-a');
+    const values = t.sim.coordinator.store.clusterValues.all('rest-a');
     const names = [...values.keys()].sort();
     expect(names.filter((n) => n.startsWith('join-token/'))).toEqual([]);
     expect(names).not.toContain('init-token');
