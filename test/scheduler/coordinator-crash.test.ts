@@ -1,25 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type CoordinatorProcess,
   crashAndRestart,
   enrollWithCoordinatorProcess,
-  startCoordinatorProcess,
+  startCoordinatorInTempDir,
 } from '../sim/coordinator-process.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import type { RunView } from '../sim/sim-coordinator.ts';
 import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { freePort } from '../support/free-port.ts';
+import { cleanupsAfterEach } from '../support/cleanups.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Outcome {
   state: string;
@@ -30,14 +22,8 @@ interface Outcome {
 
 /** A deploy of 3 control planes + 2 workers against a coordinator process, SIGKILLed when the run reaches each point. */
 async function deploy(name: string, killAt: number[]): Promise<Outcome> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-crash-'));
-  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const ports = { grpcPort: await freePort(), apiPort: await freePort() };
   const output: string[] = [];
-  let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dataDir, ...ports, output });
-  cleanups.push(() => {
-    coordinator.child.kill('SIGKILL');
-  });
+  let coordinator = await startCoordinatorInTempDir({ prefix: 'kubeha-crash-', cleanups, output });
   const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 2 });
   const executions: SimExecution[] = [];
   const agents: SimAgent[] = await enrollWithCoordinatorProcess(coordinator, {

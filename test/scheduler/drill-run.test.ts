@@ -10,15 +10,14 @@ import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { createReadyzProbe } from '../../coordinator/drill/readyz-probe.ts';
 import {
-  type CoordinatorProcess,
   crashAndRestart,
   enrollWithCoordinatorProcess,
-  startCoordinatorProcess,
+  startCoordinatorInTempDir,
 } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimBehaviour, SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { enrollWithSimCoordinator, simClusterSpec, simScript, stopSimFleet } from '../sim/sim-fleet.ts';
-import { freePort } from '../support/free-port.ts';
+import type { Cleanup } from '../support/cleanups.ts';
 import { makeTestPki } from '../support/test-pki.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -33,7 +32,7 @@ let agents: SimAgent[] = [];
 let sim: SimCoordinator | undefined;
 const timers: NodeJS.Timeout[] = [];
 const cliMain = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 
 beforeAll(async () => {
   const pki = await makeTestPki();
@@ -280,13 +279,7 @@ describe('the drill-failover run', () => {
   }, 60_000);
 
   it('GIVEN a coordinator killed while an action is applied WHEN it restarts THEN the action is restored before the drill starts over', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-drill-crash-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const ports = { grpcPort: await freePort(), apiPort: await freePort() };
-    let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dataDir, ...ports });
-    cleanups.push(() => {
-      coordinator.child.kill('SIGKILL');
-    });
+    let coordinator = await startCoordinatorInTempDir({ prefix: 'kubeha-drill-crash-', cleanups });
     const { spec, nodes } = simClusterSpec({ name: 'drill-d', controlPlanes: 3, workers: 0 });
     const executions: SimExecution[] = [];
     agents = await enrollWithCoordinatorProcess(coordinator, {

@@ -1,35 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type CoordinatorProcess,
   crashAndRestart,
   enrollWithCoordinatorProcess,
-  startCoordinatorProcess,
+  startCoordinatorInTempDir,
 } from '../sim/coordinator-process.ts';
 import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
 import type { RunView } from '../sim/sim-coordinator.ts';
 import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { freePort } from '../support/free-port.ts';
+import { cleanupsAfterEach } from '../support/cleanups.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 describe('a plan run across a coordinator crash', () => {
   it('GIVEN a plan of a new cluster WHEN the coordinator is SIGKILLed half-way THEN the restarted one resumes the plan of the same spec to the end, and still stores no cluster', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-plan-crash-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const ports = { grpcPort: await freePort(), apiPort: await freePort() };
     const output: string[] = [];
-    let coordinator: CoordinatorProcess = await startCoordinatorProcess({ dataDir, ...ports, output });
-    cleanups.push(() => {
-      coordinator.child.kill('SIGKILL');
-    });
+    let coordinator = await startCoordinatorInTempDir({ prefix: 'kubeha-plan-crash-', cleanups, output });
     const { spec, nodes } = simClusterSpec({ name: 'plan-crash', controlPlanes: 3, workers: 2 });
     const executions: SimExecution[] = [];
     const agents: SimAgent[] = await enrollWithCoordinatorProcess(coordinator, {

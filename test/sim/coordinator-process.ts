@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
+import type { Cleanup } from '../support/cleanups.ts';
+import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 import type { SimAgent, SimExecution, SimScript } from './sim-agent.ts';
 import { createEnrollToken, enrollSimAgents, type SimNode } from './sim-fleet.ts';
@@ -79,7 +82,30 @@ export async function startCoordinatorProcess(options: CoordinatorProcessOptions
     50,
   );
   const caPem = readFileSync(join(options.dataDir, 'ca.crt'), 'utf8');
-  return { child, api, caPem, output, exited, options: { ...options, output } };
+  const started = { child, api, caPem, output, exited, options: { ...options, output } };
+  running.add(started);
+  void exited.then(() => running.delete(started));
+  return started;
+}
+
+const running = new Set<CoordinatorProcess>();
+
+/**
+ * A coordinator process over a fresh data directory on free ports. Pushes on `cleanups` the SIGKILL of every
+ * coordinator process started over that directory (restarts included), then its removal.
+ */
+export async function startCoordinatorInTempDir(options: {
+  prefix: string;
+  cleanups: Cleanup[];
+  output?: string[];
+}): Promise<CoordinatorProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), options.prefix));
+  options.cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const ports = { grpcPort: await freePort(), apiPort: await freePort() };
+  options.cleanups.push(() => {
+    for (const coordinator of running) if (coordinator.options.dataDir === dataDir) coordinator.child.kill('SIGKILL');
+  });
+  return startCoordinatorProcess({ dataDir, ...ports, ...(options.output ? { output: options.output } : {}) });
 }
 
 /** SIGKILLs the coordinator and starts a new one over the same data directory and ports, as a crash and restart. */
