@@ -11,6 +11,11 @@ export interface HealthMonitorOptions {
   /** Consecutive failed probes before the tier counts as failing (default 2) and successes before it recovers (2). */
   fall?: number;
   rise?: number;
+  /**
+   * After a failed probe of a healthy tier, the next one runs this soon (default 100 ms) instead of a whole interval
+   * later: the failure is confirmed, or cleared, without waiting, so detection takes about half an interval plus this.
+   */
+  confirmAfterMs?: number;
   initialPhase?: ClusterPhase;
   /** Mode haproxy-keepalived: tries per probe, so one unready apiserver behind HAProxy never fails it (default 3). */
   haproxyAttempts?: number;
@@ -40,6 +45,7 @@ export class HealthMonitor {
   private successes = 0;
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private confirmTimer: NodeJS.Timeout | undefined;
   private lastTickMs = 0;
   private lastHealthy: boolean | undefined;
   private vipCache: { vip: string; atMs: number; held: boolean } | undefined;
@@ -62,6 +68,7 @@ export class HealthMonitor {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.confirmTimer);
     this.timer = undefined;
     await this.inFlight;
   }
@@ -85,7 +92,24 @@ export class HealthMonitor {
   }
 
   verdict(): VrrpVerdict {
-    return decideVrrpVerdict(this.phase, this.state, this.now(), this.probeIntervalMs);
+    return decideVrrpVerdict(this.phase, this.state, this.now(), this.staleAfterMs());
+  }
+
+  /**
+   * How old a probe result may be before the loop counts as stalled: the longest a probe may legitimately take (every
+   * attempt timing out) plus two intervals. Tighter, a slow but healthy tier on a busy node would move the VIP.
+   */
+  staleAfterMs(): number {
+    const attempts = this.phase?.endpointMode === 'haproxy-keepalived' ? this.haproxyAttempts() : 1;
+    return attempts * this.probeTimeoutMs() + 2 * this.probeIntervalMs;
+  }
+
+  private haproxyAttempts(): number {
+    return this.options.haproxyAttempts ?? 3;
+  }
+
+  private probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? 1000;
   }
 
   /** True when the VIP is one of this node's addresses (looked up at most every 250 ms: the endpoint asks often). */
@@ -129,10 +153,10 @@ export class HealthMonitor {
    * `haproxyAttempts` times: the VIP stays while any apiserver is ready. A dead HAProxy fails every attempt at once.
    */
   private async probeTierOnce(phase: ClusterPhase): Promise<TierProbeResult> {
-    const attempts = phase.endpointMode === 'haproxy-keepalived' ? (this.options.haproxyAttempts ?? 3) : 1;
+    const attempts = phase.endpointMode === 'haproxy-keepalived' ? this.haproxyAttempts() : 1;
     let result: TierProbeResult = { ok: false, detail: 'not probed' };
     for (let i = 0; i < attempts; i++) {
-      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.options.probeTimeoutMs ?? 1000);
+      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.probeTimeoutMs());
       if (result.ok || /ECONNREFUSED/.test(result.detail)) return result;
     }
     return result;
@@ -161,6 +185,15 @@ export class HealthMonitor {
     const ok = this.state === undefined ? result.ok : this.state.ok ? this.failures < fall : this.successes >= rise;
     this.state = { ok, detail: result.detail, finishedAtMs: this.now() };
     this.publish();
+    if (ok && !result.ok && this.timer) this.confirmSoon();
+  }
+
+  private confirmSoon(): void {
+    clearTimeout(this.confirmTimer);
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      if (this.timer) void this.probeNow();
+    }, this.options.confirmAfterMs ?? 100);
   }
 
   private publish(): void {
