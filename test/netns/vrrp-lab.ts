@@ -36,10 +36,10 @@ export interface VrrpSettings {
   checkScript: 'kubeha' | 'direct-curl';
 }
 
-/** The defaults the coordinator sends (coordinator/plan/plan-run.ts: interval 1, fall 2, rise 2, weight 0, advert 1, 150-i). */
+/** The defaults the coordinator sends (coordinator/plan/plan-run.ts: interval 1, fall 2, rise 2, weight 0, advert 1, 220-i). */
 export const oursSettings: VrrpSettings = {
   label: 'ours',
-  priorities: [150, 149, 148],
+  priorities: [220, 219, 218],
   checkIntervalS: 1,
   checkFall: 2,
   checkRise: 2,
