@@ -1,4 +1,4 @@
-// npm run bench:health [-- --json] [-- --rate 2000] [-- --seconds 6]
+// npm run bench:health [-- --json] [-- --rate 2000] [-- --seconds 6] [-- --node-flags '...']
 // The agent's health endpoint in its own process (the real module, probing a stand-in apiserver over TLS every
 // 250 ms, as on a control plane), asked GET /healthz/vrrp at a fixed rate over keep-alive connections from this
 // process; beside it, in the same run, a bare node:http server answering a constant (the machine's floor), the two
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '6' },
+    /** The endpoint's node flags instead of the agent wrapper's (e.g. --node-flags='' to see what they cost). */
+    'node-flags': { type: 'string' },
   },
 });
 const rate = Number(values.rate);
@@ -106,8 +108,9 @@ function agentWrapperFlags(): string[] {
 
 const dir = mkdtempSync(join(tmpdir(), `kha-${process.pid}-health-bench-`));
 let apiserver: StandInApiserver | undefined;
-const endpointFlags = agentWrapperFlags();
-// Bundled as the package bundles the agent: the wrapper's --lite-mode has no WebAssembly, which TypeScript stripping needs.
+const endpointFlags =
+  values['node-flags'] === undefined ? agentWrapperFlags() : values['node-flags'].split(/\s+/).filter(Boolean);
+// Bundled as the package bundles the agent, so it runs the same code as the installed agent.
 const endpointBundle = join(dir, 'health-agent.mjs');
 await bundleProgram({ entry: here('../netns/health-agent-main.ts'), outfile: endpointBundle, version: 'bench' });
 const endpoint = spawn(
