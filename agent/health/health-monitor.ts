@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../common/logger.ts';
 import { type ClusterPhase, tierUrl } from './cluster-phase.ts';
-import { probeTier, type TierProbeResult } from './tier-probe.ts';
+import { KeptAliveConnection, probeTier, type TierProbeOptions, type TierProbeResult } from './tier-probe.ts';
 import { decideVrrpVerdict, type ProbeState, type VrrpVerdict } from './vrrp-verdict.ts';
 
 export interface HealthMonitorOptions {
@@ -24,7 +24,7 @@ export interface HealthMonitorOptions {
   onVerdictChange?: (verdict: VrrpVerdict) => void;
   /** Called when the coordinator sends a different phase: the agent saves it for its next start. */
   onPhaseChange?: (phase: ClusterPhase) => void;
-  probe?: (url: string, caPem: string, timeoutMs: number) => Promise<TierProbeResult>;
+  probe?: (url: string, caPem: string, timeoutMs: number, options?: TierProbeOptions) => Promise<TierProbeResult>;
   now?: () => number;
   localAddresses?: () => string[];
 }
@@ -46,6 +46,8 @@ export class HealthMonitor {
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private confirmTimer: NodeJS.Timeout | undefined;
+  /** While running: the periodic probe's own connection, whose loss triggers a probe at once. */
+  private connection: KeptAliveConnection | undefined;
   private lastTickMs = 0;
   private lastHealthy: boolean | undefined;
   private vipCache: { vip: string; atMs: number; held: boolean } | undefined;
@@ -62,6 +64,11 @@ export class HealthMonitor {
 
   start(): void {
     if (this.timer) return;
+    this.connection = new KeptAliveConnection({
+      onLost: () => {
+        if (this.timer) void this.probeNow();
+      },
+    });
     this.tick();
     this.timer = setInterval(() => this.tick(), this.probeIntervalMs);
   }
@@ -70,6 +77,8 @@ export class HealthMonitor {
     clearInterval(this.timer);
     clearTimeout(this.confirmTimer);
     this.timer = undefined;
+    this.connection?.close();
+    this.connection = undefined;
     await this.inFlight;
   }
 
@@ -150,13 +159,16 @@ export class HealthMonitor {
 
   /**
    * Through HAProxy each attempt reaches the next apiserver (round robin), so a failed answer is retried up to
-   * `haproxyAttempts` times: the VIP stays while any apiserver is ready. A dead HAProxy fails every attempt at once.
+   * `haproxyAttempts` times, each on a new connection: the VIP stays while any apiserver is ready. A dead HAProxy
+   * fails every attempt at once. The first attempt goes over the kept-alive connection.
    */
   private async probeTierOnce(phase: ClusterPhase): Promise<TierProbeResult> {
     const attempts = phase.endpointMode === 'haproxy-keepalived' ? this.haproxyAttempts() : 1;
     let result: TierProbeResult = { ok: false, detail: 'not probed' };
     for (let i = 0; i < attempts; i++) {
-      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.probeTimeoutMs());
+      const reuse = i === 0 ? this.connection : undefined;
+      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.probeTimeoutMs(), reuse ? { reuse } : {});
+      if (reuse && !result.ok) reuse.drop();
       if (result.ok || /ECONNREFUSED/.test(result.detail)) return result;
     }
     return result;
