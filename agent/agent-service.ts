@@ -5,10 +5,12 @@ import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { Host } from './host/host.ts';
+import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
+import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
-import type { StepDefinition } from './steps/step.ts';
 
 export interface RunningAgent {
   session: AgentSession;
@@ -29,17 +31,31 @@ export function startAgent(
     steps?: ReadonlyMap<string, StepDefinition<unknown>>;
     /** The health endpoint (started by main.ts): fed ClusterPhase messages, read for every heartbeat. */
     health?: HealthEndpoint;
+    /** Fed step durations and reconnects; reads the spool, running steps and the session at scrape time. */
+    metrics?: AgentMetrics;
+    /** The clock the certificate's expiry is checked against (tests move it forward). */
+    now?: () => number;
+    /** How often the certificate's expiry is checked besides each session start (default daily). */
+    certificateCheckIntervalMs?: number;
+    onRenewalStage?: (stage: RenewalStage) => void;
   },
 ): RunningAgent {
+  const interrupted = finishInterruptedSwitch(config.tls);
+  if (interrupted !== 'none') {
+    deps.logger.warn({ outcome: interrupted }, 'finished a client-certificate switch that was interrupted');
+  }
+  const metrics = deps.metrics;
+  const spool = new ResultSpool(join(config.stateDir, 'spool'));
   const steps = new StepExecutor({
     // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
     machinery: async () => ({
       host: deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts }),
       registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
     }),
-    spool: new ResultSpool(join(config.stateDir, 'spool')),
+    spool,
     send: (event) => session.sendStepEvent(event),
     logger: deps.logger.child({ component: 'steps' }),
+    ...(metrics ? { onStepFinished: (kind, outcome, seconds) => metrics.stepFinished(kind, outcome, seconds) } : {}),
   });
   const session = new AgentSession({
     agentId: config.agentId,
@@ -65,19 +81,44 @@ export function startAgent(
           case 'cluster_phase':
             if (message.cluster_phase) deps.health?.handleClusterPhase(message.cluster_phase);
             break;
+          case 'certificate_renewal':
+            if (message.certificate_renewal) renewal.handle(message.certificate_renewal);
+            break;
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
       ...deps.hooks,
+      onConnected: () => {
+        metrics?.sessionEstablished();
+        deps.hooks?.onConnected?.();
+        void renewal.check();
+      },
       facts: deps.facts,
     },
   });
+  const renewal = new CertificateRenewal({
+    agentId: config.agentId,
+    files: config.tls,
+    logger: deps.logger.child({ component: 'certificate' }),
+    now: deps.now ?? Date.now,
+    checkIntervalMs: deps.certificateCheckIntervalMs ?? 86_400_000,
+    send: (message) => session.send(message),
+    switchTo: ({ certPem, keyPem }) => session.replaceCredentials(certPem, keyPem),
+    ...(deps.onRenewalStage ? { onStage: deps.onRenewalStage } : {}),
+  });
+  renewal.start();
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
+  metrics?.attach({
+    spoolDepth: () => spool.size,
+    stepsRunning: () => steps.running().length,
+    sessionConnected: () => session.connected,
+  });
   session.start();
   return {
     session,
     steps,
     async stop() {
+      renewal.stop();
       await steps.stop();
       await session.stop();
     },

@@ -10,6 +10,7 @@ import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './con
 import { gatherFacts } from './facts/gather-facts.ts';
 import { startHealthEndpoint } from './health/health-endpoint.ts';
 import { defaultVrrpTrackFile } from './load-balancer/keepalived-config.ts';
+import { AgentMetrics } from './metrics/agent-metrics.ts';
 
 const usage = `Usage:
   kubeha-agent enroll --coordinator HOST:PORT --token-file FILE --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
@@ -130,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig(values.config);
       const logger = createLogger({ name: 'kubeha-agent', level: config.logLevel });
       let agent: RunningAgent | undefined;
+      const metrics = new AgentMetrics(kubehaVersion);
       const health = await startHealthEndpoint({
         listen: config.health.listen,
         probeIntervalMs: config.health.probeIntervalMs,
@@ -138,8 +140,9 @@ async function main(argv: string[]): Promise<number> {
         version: kubehaVersion,
         coordinatorConnected: () => agent?.session.connected ?? false,
         logger: logger.child({ component: 'health' }),
+        metrics,
       });
-      agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts(), health });
+      agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts(), health, metrics });
       logger.info(
         { agentId: config.agentId, coordinator: config.coordinator, version: kubehaVersion },
         'agent started',

@@ -22,6 +22,8 @@ export const CoordinatorConfigSchema = Type.Object(
         /** HOST:PORT printed in enroll commands; the first SAN and the listen port when empty. */
         advertiseAddress: Type.String({ default: '' }),
         heartbeatTimeoutSeconds: Type.Integer({ minimum: 2, maximum: 600, default: 15 }),
+        /** Lifetime of the agents' client certificates; an agent renews its own once a third of it is left. */
+        agentCertificateDays: Type.Integer({ minimum: 1, maximum: 825, default: 365 }),
       },
       { additionalProperties: false, default: {} },
     ),

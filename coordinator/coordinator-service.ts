@@ -6,11 +6,14 @@ import { buildApi } from './api/build-api.ts';
 import { agentsRoutes } from './api/routes/agents-routes.ts';
 import { clustersRoutes } from './api/routes/clusters-routes.ts';
 import { healthRoutes } from './api/routes/health-routes.ts';
+import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
+import { ensureMetricsToken } from './metrics/metrics-token.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
 import type { PlanRun } from './plan/run-plan.ts';
 import { RunEventBus } from './scheduler/run-event-bus.ts';
@@ -23,6 +26,10 @@ export interface RunningCoordinator {
   apiUrl: string;
   adminToken: string;
   adminTokenPath: string;
+  /** The bearer token that reads GET /metrics only (for Prometheus). */
+  metricsToken: string;
+  metricsTokenPath: string;
+  metrics: CoordinatorMetrics;
   caCertHash: string;
   caCertificatePem: string;
   gateway: AgentGatewayServer;
@@ -60,7 +67,11 @@ export async function startCoordinator(
     Date.now(),
     tls ? config.api.serverSans : [],
   );
-  const store = new SqliteStore(join(config.dataDir, 'coordinator.db'));
+  const metricsToken = ensureMetricsToken(config.dataDir);
+  let metrics: CoordinatorMetrics | undefined;
+  const store = new SqliteStore(join(config.dataDir, 'coordinator.db'), {
+    observeTransaction: (seconds, committed) => metrics?.storeTransactionFinished(seconds, committed),
+  });
   // Sessions do not survive a restart: every agent reconnects and says Hello again.
   store.agents.markAllDisconnected();
 
@@ -72,9 +83,16 @@ export async function startCoordinator(
     logger: logger.child({ component: 'gateway' }),
     now,
     heartbeatTimeoutMs: config.grpc.heartbeatTimeoutSeconds * 1000,
+    agentCertificateDays: config.grpc.agentCertificateDays,
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
   const bus = new RunEventBus();
+  metrics = new CoordinatorMetrics(kubehaVersion, {
+    connectedAgents: () => gateway.connectedAgentIds().length,
+    enrolledAgents: () => store.agents.countEnrolled(),
+    runsByKindAndState: () => store.runs.countByKindAndState(),
+    sseClients: () => bus.subscribers,
+  });
   const scheduler = new Scheduler({
     store,
     agents: gateway,
@@ -82,6 +100,7 @@ export async function startCoordinator(
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
     agentWaitMs: config.agentWaitSeconds * 1000,
+    observer: metrics,
     ...deps.scheduler,
   });
   gateway.addListener({
@@ -100,6 +119,7 @@ export async function startCoordinator(
       ? { https: { cert: identity.apiCertificatePem, key: identity.apiPrivateKeyPem } }
       : {}),
     adminToken: identity.adminToken,
+    scrapeToken: metricsToken.token,
     logger,
     version: kubehaVersion,
     routes: [
@@ -108,6 +128,7 @@ export async function startCoordinator(
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       runsRoutes({ store, scheduler, bus }),
+      metricsRoutes(metrics),
     ],
   });
   const apiListen = splitHostPort(config.api.listen);
@@ -123,6 +144,9 @@ export async function startCoordinator(
     apiUrl: `${tls ? 'https' : 'http'}://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
     adminToken: identity.adminToken,
     adminTokenPath: identity.adminTokenPath,
+    metricsToken: metricsToken.token,
+    metricsTokenPath: metricsToken.path,
+    metrics,
     caCertHash: identity.ca.hash,
     caCertificatePem: identity.ca.certificatePem,
     gateway,

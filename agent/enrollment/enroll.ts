@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import { generateEcdsaKeyPair, x509 } from '../../common/x509.ts';
 import { factsToProto, type NodeFacts } from '../../proto/convert.ts';
 import type { EnrollResponse__Output } from '../../proto/generated/kubeha/v1/EnrollResponse.ts';
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
 import { writePrivateFile } from '../agent-files.ts';
 import { renderAgentConfig } from '../config.ts';
+import { newAgentKeyRequest } from './agent-key-request.ts';
 import { fetchPinnedCa } from './fetch-pinned-ca.ts';
 
 export interface EnrollOptions {
@@ -49,12 +49,7 @@ export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
   const { host, port } = splitCoordinatorAddress(options.coordinator);
   const caPem = await fetchPinnedCa(host, port, options.caCertHash, options.timeoutMs);
 
-  const keys = await generateEcdsaKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${options.facts.hostname || 'kubeha-agent'}`,
-    keys: { publicKey: keys.publicKey, privateKey: keys.privateKey },
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-  });
+  const keys = await newAgentKeyRequest(options.facts.hostname || 'kubeha-agent');
 
   const proto = loadAgentGateway();
   const client = new proto.kubeha.v1.AgentGateway(
@@ -67,7 +62,7 @@ export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
       client.Enroll(
         {
           token: options.token,
-          csr_pem: csr.toString('pem'),
+          csr_pem: keys.csrPem,
           facts: factsToProto(options.facts),
           agent_version: options.agentVersion,
         },

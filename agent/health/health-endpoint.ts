@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import type { Logger } from '../../common/logger.ts';
 import type { ClusterPhase__Output } from '../../proto/generated/kubeha/v1/ClusterPhase.ts';
 import type { HealthSnapshot } from '../../proto/generated/kubeha/v1/HealthSnapshot.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ClusterPhase, clusterPhaseFromProto, parseSavedClusterPhase } from './cluster-phase.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
+import { probeTier } from './tier-probe.ts';
 import { vrrpTrackFileWriter } from './vrrp-track-file.ts';
 
 export interface HealthEndpointOptions {
@@ -17,6 +19,8 @@ export interface HealthEndpointOptions {
   version: string;
   coordinatorConnected(): boolean;
   logger: Logger;
+  /** Served at /metrics on the same listener; fed each probe's duration, and reads the verdict and VIP at scrape. */
+  metrics?: AgentMetrics;
 }
 
 /** The health endpoint as the agent runs it: monitor + HTTP server + track file + the saved cluster phase. */
@@ -57,13 +61,16 @@ export async function startHealthEndpoint(options: HealthEndpointOptions): Promi
     logger: log,
     onVerdictChange: (verdict) => void writeTrackFile(verdict.healthy),
     onPhaseChange: save,
+    ...(options.metrics ? { probe: timedProbe(options.metrics) } : {}),
   });
+  options.metrics?.attach({ verdict: () => monitor.verdict(), holdsVip: () => monitor.holdsVip() });
   let server: HealthServer | undefined;
   try {
     server = await startHealthServer(
       monitor,
       { version: options.version, coordinatorConnected: options.coordinatorConnected },
       options.listen,
+      options.metrics,
     );
     log.info({ listen: options.listen, phaseKnown: saved !== undefined }, 'health endpoint listening');
   } catch (error) {
@@ -103,5 +110,14 @@ export async function startHealthEndpoint(options: HealthEndpointOptions): Promi
       await writeTrackFile(true);
       await saving;
     },
+  };
+}
+
+function timedProbe(metrics: AgentMetrics): typeof probeTier {
+  return async (url, caPem, timeoutMs, options) => {
+    const started = performance.now();
+    const result = await probeTier(url, caPem, timeoutMs, options);
+    metrics.probeFinished(result.ok, (performance.now() - started) / 1000);
+    return result;
   };
 }

@@ -113,7 +113,7 @@ describe('HealthMonitor', () => {
   });
 
   it('follows the phase from bootstrap to initialized and saves each new phase', async () => {
-    const { probe } = scripted([false, false, false]);
+    const { probe } = scripted([false, false, false, false, false, false]);
     const saved: ClusterPhase[] = [];
     const changes: boolean[] = [];
     const monitor = new HealthMonitor({
@@ -127,6 +127,9 @@ describe('HealthMonitor', () => {
     expect(monitor.verdict()).toMatchObject({ healthy: true, reason: expect.stringContaining('bootstrap') });
     monitor.setPhase({ ...phase, initialized: false, initNode: true });
     monitor.setPhase(phase);
+    // The bootstrap verdict carries over: fall (2) failed probes of the initialised cluster turn it.
+    await monitor.probeNow();
+    expect(monitor.verdict().healthy).toBe(true);
     await monitor.probeNow();
     expect(monitor.verdict()).toMatchObject({ healthy: false, reason: 'local HAProxy not ready: HTTP 503' });
     expect(saved.map((p) => p.initialized)).toEqual([false, true]);
@@ -184,5 +187,53 @@ describe('HealthMonitor', () => {
     clock += 250;
     expect(monitor.holdsVip()).toBe(true);
     expect(new HealthMonitor({ probeIntervalMs: 500, localAddresses: () => addresses }).holdsVip()).toBe(false);
+  });
+
+  it('GIVEN the init node held the VIP through bootstrap while its probe failed WHEN kubeadm init has finished THEN its verdict stays healthy until two probes of the running cluster fail', async () => {
+    // While the apiserver starts, the probe through HAProxy fails; the bootstrap verdict holds the VIP regardless.
+    const { probe } = scripted([false, false, false, true, false, false]);
+    const changes: boolean[] = [];
+    let clock = 1_000_000;
+    const bootstrap: ClusterPhase = { ...phase, initialized: false, initNode: true, clusterCaPem: '' };
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 500,
+      initialPhase: bootstrap,
+      haproxyAttempts: 1,
+      probe,
+      now: () => clock,
+      onVerdictChange: (v) => changes.push(v.healthy),
+    });
+    monitor.setPhase(bootstrap);
+    for (let i = 0; i < 3; i++) await monitor.probeNow();
+    expect(monitor.verdict()).toMatchObject({ healthy: true, reason: expect.stringMatching(/^bootstrap/) });
+
+    // WHEN the coordinator says the cluster is initialised
+    clock += 100;
+    monitor.setPhase({ ...bootstrap, initialized: true, clusterCaPem: 'CA' });
+    // THEN the bootstrap failures do not turn the verdict: keepalived is not told FAULT
+    expect(monitor.verdict()).toMatchObject({
+      healthy: true,
+      reason: expect.stringContaining('carried over from bootstrap'),
+    });
+    await monitor.probeNow();
+    expect(monitor.verdict()).toMatchObject({ healthy: true, reason: 'local HAProxy ready: HTTP 200' });
+    // AND the running cluster's own failures still count: fall (2) in a row turn it
+    await monitor.probeNow();
+    expect(monitor.verdict().healthy).toBe(true);
+    await monitor.probeNow();
+    expect(monitor.verdict().healthy).toBe(false);
+    expect(changes).toEqual([true, false]);
+  });
+
+  it('GIVEN a joining node that may not hold the VIP during bootstrap WHEN the cluster is initialised THEN it needs two good probes before it may', async () => {
+    const { probe } = scripted([true, true]);
+    const bootstrap: ClusterPhase = { ...phase, initialized: false, initNode: false, clusterCaPem: '' };
+    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: bootstrap, haproxyAttempts: 1, probe });
+    monitor.setPhase({ ...bootstrap, initialized: true, clusterCaPem: 'CA' });
+    expect(monitor.verdict().healthy).toBe(false);
+    await monitor.probeNow();
+    expect(monitor.verdict().healthy).toBe(false);
+    await monitor.probeNow();
+    expect(monitor.verdict().healthy).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../common/logger.ts';
 import { type ClusterPhase, tierUrl } from './cluster-phase.ts';
 import { KeptAliveConnection, probeTier, type TierProbeOptions, type TierProbeResult } from './tier-probe.ts';
-import { decideVrrpVerdict, type ProbeState, type VrrpVerdict } from './vrrp-verdict.ts';
+import { decideVrrpVerdict, type ProbeState, probeStateAfterPhaseChange, type VrrpVerdict } from './vrrp-verdict.ts';
 
 export interface HealthMonitorOptions {
   probeIntervalMs: number;
@@ -44,6 +44,7 @@ export class HealthMonitor {
   private failures = 0;
   private successes = 0;
   private inFlight: Promise<void> | undefined;
+  private phaseGeneration = 0;
   private timer: NodeJS.Timeout | undefined;
   private confirmTimer: NodeJS.Timeout | undefined;
   /** While running: the periodic probe's own connection, whose loss triggers a probe at once. */
@@ -88,6 +89,14 @@ export class HealthMonitor {
 
   setPhase(phase: ClusterPhase): void {
     const before = this.phase;
+    const carried = probeStateAfterPhaseChange(before, phase, this.verdict(), this.now());
+    if (carried) {
+      // A probe still in flight was asked under bootstrap: its answer must not count against the carried verdict.
+      this.phaseGeneration++;
+      this.state = carried;
+      this.failures = 0;
+      this.successes = 0;
+    }
     this.phase = phase;
     if (JSON.stringify(before) !== JSON.stringify(phase)) {
       this.options.logger?.info(
@@ -147,9 +156,14 @@ export class HealthMonitor {
     if (this.inFlight) return this.inFlight;
     const phase = this.phase;
     if (!phase || phase.endpointMode === 'external') return Promise.resolve();
+    const generation = this.phaseGeneration;
     const run = this.probeTierOnce(phase).then(
-      (result) => this.record(result),
-      (error: unknown) => this.record({ ok: false, detail: String(error) }),
+      (result) => {
+        if (generation === this.phaseGeneration) this.record(result);
+      },
+      (error: unknown) => {
+        if (generation === this.phaseGeneration) this.record({ ok: false, detail: String(error) });
+      },
     );
     this.inFlight = run.finally(() => {
       this.inFlight = undefined;

@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode } from '../../common/errors.ts';
+import type { MetricsExposition } from '../metrics/agent-metrics.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 
 export interface AgentStatus {
@@ -21,7 +22,7 @@ export interface HealthServer {
  * 500 while the agent cannot tell yet (just started), which sends the script to its own direct probe.
  * GET /healthz: the agent itself. Answers never wait for a probe.
  */
-export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): Server {
+export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus, metrics?: MetricsExposition): Server {
   const startedAt = Date.now();
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -52,6 +53,9 @@ export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): 
         uptimeS: Math.round((Date.now() - startedAt) / 1000),
         coordinatorConnected: status.coordinatorConnected(),
       };
+    } else if (path === '/metrics' && metrics) {
+      serveMetrics(metrics, req.method === 'HEAD', res);
+      return;
     } else {
       code = 404;
       body = { error: { code: ErrorCode.notFound, message: `${path} does not exist; try /healthz or /healthz/vrrp` } };
@@ -62,16 +66,32 @@ export function buildHealthServer(monitor: HealthMonitor, status: AgentStatus): 
   });
 }
 
+/** GET /metrics: the Prometheus text format, rendered apart from the /healthz paths (which never wait for it). */
+function serveMetrics(metrics: MetricsExposition, head: boolean, res: ServerResponse): void {
+  metrics.render().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(head ? undefined : body);
+    },
+    (error: unknown) => {
+      const text = `${JSON.stringify({ error: { code: ErrorCode.internal, message: `cannot render the metrics: ${String(error)}` } })}\n`;
+      res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(head ? undefined : text);
+    },
+  );
+}
+
 /** Listens on "HOST:PORT" (127.0.0.1:7445 by default; port 0 picks one). */
 export async function startHealthServer(
   monitor: HealthMonitor,
   status: AgentStatus,
   listen: string,
+  metrics?: MetricsExposition,
 ): Promise<HealthServer> {
   const separator = listen.lastIndexOf(':');
   const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(separator + 1));
-  const server = buildHealthServer(monitor, status);
+  const server = buildHealthServer(monitor, status, metrics);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

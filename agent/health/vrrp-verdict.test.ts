@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterPhase } from './cluster-phase.ts';
-import { decideVrrpVerdict, type ProbeState } from './vrrp-verdict.ts';
+import { decideVrrpVerdict, type ProbeState, probeStateAfterPhaseChange } from './vrrp-verdict.ts';
 
 const initialized: ClusterPhase = {
   cluster: 'prod-a',
@@ -62,5 +62,30 @@ describe('decideVrrpVerdict', () => {
     expect(verdict.probeAgeMs).toBe(age);
     // Only "cannot tell yet" sends the check script to its own probe.
     expect(verdict.unknown).toBe(probe === undefined || phase === undefined);
+  });
+});
+
+describe('probeStateAfterPhaseChange', () => {
+  const bootstrapInit: ClusterPhase = { ...initialized, initialized: false, initNode: true };
+  const healthy = decideVrrpVerdict(bootstrapInit, failing, now, 500);
+
+  it('GIVEN the init node healthy through bootstrap WHEN init has finished THEN the verdict carries over as a fresh healthy state', () => {
+    expect(healthy.healthy).toBe(true);
+    const carried = probeStateAfterPhaseChange(bootstrapInit, { ...bootstrapInit, initialized: true }, healthy, now);
+    expect(carried).toMatchObject({ ok: true, finishedAtMs: now });
+    expect(decideVrrpVerdict({ ...bootstrapInit, initialized: true }, carried, now, 500).healthy).toBe(true);
+  });
+
+  it.each([
+    ['no earlier phase (an agent restart)', undefined, initialized],
+    ['already initialised', initialized, { ...initialized, clusterCaPem: 'CA' }],
+    ['still bootstrapping', bootstrapInit, { ...bootstrapInit, clusterCaPem: 'CA' }],
+  ])('GIVEN %s THEN the probe state is kept', (_, before, after) => {
+    expect(probeStateAfterPhaseChange(before, after, healthy, now)).toBeUndefined();
+  });
+
+  it('GIVEN an unknown verdict before THEN nothing is carried', () => {
+    const unknown = decideVrrpVerdict(undefined, undefined, now, 500);
+    expect(probeStateAfterPhaseChange(bootstrapInit, initialized, unknown, now)).toBeUndefined();
   });
 });

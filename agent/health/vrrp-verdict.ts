@@ -74,3 +74,26 @@ export function decideVrrpVerdict(
     ? { healthy: true, unknown: false, reason: `${tier} ready: ${probe.detail}`, probeAgeMs: age }
     : { healthy: false, unknown: false, reason: `${tier} not ready: ${probe.detail}`, probeAgeMs: age };
 }
+
+/**
+ * The probe state to go on with when the coordinator's phase changes. Once kubeadm init has finished, what the probe
+ * saw during bootstrap (failures while the apiserver was starting, unverified answers) stops counting: the verdict
+ * goes on from what it was, and fall/rise count from the change. The init node, which held the VIP through
+ * bootstrap, gives it up only after `fall` failed probes of the running cluster (a FAULT there at this moment leaves
+ * no node with the VIP: the others have not joined); a node that may not hold it takes it only after `rise` good ones.
+ * Undefined: keep the state as it is (no bootstrap ended).
+ */
+export function probeStateAfterPhaseChange(
+  before: ClusterPhase | undefined,
+  after: ClusterPhase,
+  verdictBefore: VrrpVerdict,
+  nowMs: number,
+): ProbeState | undefined {
+  const bootstrapEnded = before !== undefined && !before.initialized && after.initialized;
+  if (!bootstrapEnded || verdictBefore.unknown) return undefined;
+  return {
+    ok: verdictBefore.healthy,
+    detail: `carried over from bootstrap (${verdictBefore.reason}) until the probe says otherwise`,
+    finishedAtMs: nowMs,
+  };
+}

@@ -29,10 +29,45 @@ function healthy(): ClusterObservations {
     leases: structuredClone(leaseList),
     readyz: { httpStatus: 200, body: 'ok' },
     kubeconfigs: { ...cp1Kubeconfigs },
+    podNetwork: {
+      checked: [
+        { from: 'cp1', to: 'cp2', ok: true },
+        { from: 'cp2', to: 'cp3', ok: true },
+        { from: 'cp3', to: 'w1', ok: true },
+        { from: 'w1', to: 'cp1', ok: true },
+      ],
+      problems: [],
+    },
   };
 }
 
 describe('buildClusterHealthReport', () => {
+  it('GIVEN pod traffic failing from cp3 to w1 and a probe pod that never started WHEN judged THEN each is a problem naming the nodes', () => {
+    const o = healthy();
+    o.podNetwork = {
+      checked: [
+        { from: 'cp1', to: 'cp2', ok: true },
+        { from: 'cp3', to: 'w1', ok: false, error: 'connect: no route to host' },
+      ],
+      problems: ['the probe pod on w2 did not become Ready within 120 s: Pending'],
+    };
+    const report = buildClusterHealthReport(o);
+    expect(report.ok).toBe(false);
+    expect(report.podNetwork.checked).toHaveLength(2);
+    expect(report.problems).toEqual([
+      'the probe pod on w2 did not become Ready within 120 s: Pending',
+      'pod traffic from cp3 to w1: connect: no route to host',
+    ]);
+  });
+
+  it('GIVEN the pod traffic check was skipped WHEN judged THEN the report says why and it is no problem', () => {
+    const o = healthy();
+    o.podNetwork = { skipped: 'no probe image was given' };
+    const report = buildClusterHealthReport(o);
+    expect(report.ok).toBe(true);
+    expect(report.podNetwork).toEqual({ checked: [], skipped: 'no probe image was given' });
+  });
+
   it('GIVEN a healthy cluster WHEN judged THEN ok with the etcd leader, lease holders and where each kubeconfig points', () => {
     const report = buildClusterHealthReport(healthy());
     expect(report.problems).toEqual([]);

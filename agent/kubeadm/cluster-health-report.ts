@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { EtcdEndpointHealth, EtcdEndpointStatus, EtcdMember } from './etcdctl.ts';
 import { urlHost } from './etcdctl.ts';
+import type { PodNetworkObservation, PodTrafficCheck } from './pod-network-probe.ts';
 
 export interface SpecNode {
   name: string;
@@ -20,6 +21,8 @@ export interface ClusterObservations {
   readyz: { httpStatus: number; body: string } | Error;
   /** File path -> content (undefined when missing). */
   kubeconfigs: Record<string, string | undefined>;
+  /** Cross-node pod traffic; `skipped` says why it was not checked. */
+  podNetwork: PodNetworkObservation | { skipped: string } | Error;
 }
 
 export const controlPlaneComponents = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
@@ -46,6 +49,7 @@ export interface ClusterHealthReport {
   leases: { name: string; holderIdentity: string; holderNode: string }[];
   readyz: { url: string; ok: boolean; httpStatus: number };
   kubeconfigs: { file: string; server: string; pointsAt: 'endpoint' | 'local-apiserver' | 'other' | 'missing' }[];
+  podNetwork: { checked: PodTrafficCheck[]; skipped?: string };
 }
 
 interface NodeJson {
@@ -188,6 +192,15 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
     return { file, server, pointsAt };
   });
 
+  const podNetwork: ClusterHealthReport['podNetwork'] = { checked: [] };
+  if (o.podNetwork instanceof Error) problems.push(failed('checking pod traffic between nodes', o.podNetwork));
+  else if ('skipped' in o.podNetwork) podNetwork.skipped = o.podNetwork.skipped;
+  else {
+    podNetwork.checked = o.podNetwork.checked;
+    problems.push(...o.podNetwork.problems);
+    for (const c of o.podNetwork.checked) if (!c.ok) problems.push(`pod traffic from ${c.from} to ${c.to}: ${c.error}`);
+  }
+
   return {
     ok: problems.length === 0,
     checkedOn: o.checkedOn.name,
@@ -199,5 +212,6 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
     leases,
     readyz: { url, ok: readyzOk, httpStatus: o.readyz instanceof Error ? 0 : o.readyz.httpStatus },
     kubeconfigs,
+    podNetwork,
   };
 }

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { compareVersions } from '../steps/step-params.ts';
+import { compareVersions } from '../step-execution/step-params.ts';
 import { kubeadmPaths } from './kubeadm-paths.ts';
 
 export type KubeadmApiVersion = 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4';

@@ -1,5 +1,22 @@
 import type { Host } from '../host/host.ts';
+import { ensureFile } from '../os-actions/ensure-file.ts';
+import type { PlannedChange } from '../step-execution/step.ts';
 import { kubeadmPaths } from './kubeadm-paths.ts';
+
+/**
+ * The config kubeadm init or join reads (it holds a bootstrap token or the certificate key): 0600, in kubeha's kubeadm
+ * config directory (0700), written only when its bytes or mode are not right.
+ */
+export async function ensureKubeadmConfigFile(host: Host, path: string, content: string): Promise<PlannedChange[]> {
+  const plan = await ensureFile(host, {
+    path,
+    content,
+    mode: 0o600,
+    directoryMode: 0o700,
+    description: `write ${path} (0600)`,
+  });
+  return plan.changes;
+}
 
 /**
  * Runs `fn` with `content` in a 0600 file under kubeha's kubeadm config directory (0700), and removes the file (and

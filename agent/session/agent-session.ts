@@ -40,7 +40,7 @@ type SessionStream = grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__O
 /** The agent's mTLS session with the coordinator: Hello, heartbeats, step events, reconnects with backoff. */
 export class AgentSession {
   private readonly options: AgentSessionOptions;
-  private readonly client: AgentGatewayClient;
+  private client: AgentGatewayClient;
   private stream: SessionStream | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -50,16 +50,37 @@ export class AgentSession {
 
   constructor(options: AgentSessionOptions) {
     this.options = options;
+    this.client = this.newClient(options.certPem, options.keyPem);
+  }
+
+  private newClient(certPem: Buffer, keyPem: Buffer): AgentGatewayClient {
     const proto = loadAgentGateway();
-    this.client = new proto.kubeha.v1.AgentGateway(
-      options.coordinator,
-      grpc.credentials.createSsl(options.caPem, options.keyPem, options.certPem),
+    return new proto.kubeha.v1.AgentGateway(
+      this.options.coordinator,
+      grpc.credentials.createSsl(this.options.caPem, keyPem, certPem),
       {
         'grpc.keepalive_time_ms': 20_000,
         'grpc.keepalive_timeout_ms': 10_000,
         'grpc.initial_reconnect_backoff_ms': 500,
       },
     );
+  }
+
+  /** Ends the session and opens a new one with new credentials (after a certificate renewal). */
+  replaceCredentials(certPem: Buffer, keyPem: Buffer): void {
+    const previousClient = this.client;
+    const previousStream = this.stream;
+    this.client = this.newClient(certPem, keyPem);
+    this.stream = undefined;
+    const wasEstablished = this.established;
+    this.established = false;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.reconnectTimer);
+    if (wasEstablished) this.options.hooks.onDisconnected?.();
+    previousStream?.end();
+    previousClient.close();
+    this.failedAttempts = 0;
+    if (!this.stopped) void this.connect();
   }
 
   get connected(): boolean {

@@ -3,8 +3,8 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepResult } from '../../common/step-events.ts';
 import type { Host } from '../host/host.ts';
-import type { StepDefinition } from '../steps/step.ts';
-import { runStep } from '../steps/step-runner.ts';
+import type { StepDefinition } from './step.ts';
+import { runStep } from './step-runner.ts';
 
 export interface LocalStepOptions {
   kind: string;

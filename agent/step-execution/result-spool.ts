@@ -74,6 +74,11 @@ export class ResultSpool {
     return true;
   }
 
+  /** Results waiting for their acknowledgement. */
+  get size(): number {
+    return this.events.size;
+  }
+
   all(): FinishedEvent[] {
     return [...this.events.values()].sort((a, b) => a.atMs - b.atMs);
   }

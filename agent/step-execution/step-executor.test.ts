@@ -7,9 +7,9 @@ import { createLogger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import { FakeHost } from '../host/fake-host.ts';
-import { paramsChecksum } from '../steps/params-checksum.ts';
-import { plannedStep, type StepDefinition } from '../steps/step.ts';
+import { paramsChecksum } from './params-checksum.ts';
 import { ResultSpool } from './result-spool.ts';
+import { plannedStep, type StepDefinition } from './step.ts';
 import { StepExecutor } from './step-executor.ts';
 
 /** A step that waits for the test to open its gate, and counts how often it really applied. */

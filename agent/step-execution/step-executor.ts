@@ -15,14 +15,14 @@
 import { ErrorCode } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
-import type { StepEventReport, StepRef, StepResult } from '../../common/step-events.ts';
+import type { StepEventReport, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
 import { stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import type { Host } from '../host/host.ts';
-import type { StepDefinition } from '../steps/step.ts';
-import { runStep } from '../steps/step-runner.ts';
 import { type FinishedEvent, type ResultSpool, stepRefKey } from './result-spool.ts';
+import type { StepDefinition } from './step.ts';
+import { runStep } from './step-runner.ts';
 
 export interface StepMachinery {
   host: Host;
@@ -39,6 +39,8 @@ export interface StepExecutorOptions {
   now?: () => number;
   /** Log lines streamed per step; the rest are counted and reported once. */
   maxLogLines?: number;
+  /** Told of every step that ran for real (not a dry run), with its duration. */
+  onStepFinished?(kind: string, outcome: StepOutcome, seconds: number): void;
 }
 
 interface Running {
@@ -173,6 +175,7 @@ export class StepExecutor {
       };
     } else {
       log.info({ kind: definition.kind, dryRun: message.dry_run }, 'step started');
+      const started = performance.now();
       result = await runStep(definition, parsed.params, {
         host,
         dryRun: message.dry_run,
@@ -183,6 +186,9 @@ export class StepExecutor {
         onStarted: (paramsChecksum) =>
           send({ ...ref, atMs: now(), type: 'started', stepKind: definition.kind, paramsChecksum }),
       });
+      if (!message.dry_run && !this.stopping) {
+        this.options.onStepFinished?.(definition.kind, result.outcome, (performance.now() - started) / 1000);
+      }
     }
     if (dropped > 0) {
       send({ ...ref, atMs: now(), type: 'log', stream: 'info', text: `${dropped} more log lines not streamed` });

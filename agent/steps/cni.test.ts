@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { calicoManifest, flannelManifest } from '../kubeadm/cni-manifest.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { cniStep, defaultCniManifestUrls } from './cni.ts';
-import { runStep } from './step-runner.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
 const url = 'https://github.com/flannel-io/flannel/releases/download/v0.26.1/kube-flannel.yml';
@@ -101,7 +101,7 @@ describe('cni', () => {
 
   it('GIVEN calico from a local file WHEN installed THEN CALICO_IPV4POOL_CIDR is set and NetworkManager is told and reloaded', async () => {
     const host = controlPlane({ '/opt/kubeha/calico.yaml': calicoManifest });
-    host.stub('systemctl', ['is-active', '--quiet', 'NetworkManager']);
+    host.stub('systemctl', ['is-active', 'NetworkManager'], { stdout: 'active\n' });
     host.expect('systemctl', ['reload', 'NetworkManager']);
     host.expect('kubectl', [
       ...admin,

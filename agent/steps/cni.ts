@@ -6,8 +6,10 @@ import { type CniManifest, calicoNetworkManagerConf, renderCniManifest } from '.
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectl, kubectlJson } from '../kubeadm/kubectl.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+import { ensureFile } from '../os-actions/ensure-file.ts';
+import { runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const defaultRolloutTimeoutSeconds = 300;
 /** Pinned releases used when the spec names neither a URL nor a file. */
@@ -104,30 +106,30 @@ async function plan(ctx: StepContext<CniParams>): Promise<PlannedChange[]> {
   const manifest = await rendered(host, params);
   const target = `${cniDir}/${params.plugin}.yaml`;
   const changes: PlannedChange[] = [];
-  if (params.plugin === 'calico' && (await host.readFile(networkManagerConf)) !== calicoNetworkManagerConf) {
-    changes.push({
+  if (params.plugin === 'calico') {
+    const nmConf = await ensureFile(host, {
+      path: networkManagerConf,
+      content: calicoNetworkManagerConf,
+      mode: 0o644,
       description: `write ${networkManagerConf} (NetworkManager leaves calico's interfaces alone)`,
-      apply: async () => {
-        await host.writeFileAtomic(networkManagerConf, calicoNetworkManagerConf, 0o644);
-        const active = await host.exec('systemctl', ['is-active', '--quiet', 'NetworkManager'], { allowFailure: true });
-        if (active.exitCode === 0) await host.exec('systemctl', ['reload', 'NetworkManager']);
+      afterWrite: async () => {
+        if (await unitIsActive(host, 'NetworkManager')) await runUnitCommand(host, 'reload', 'NetworkManager');
       },
     });
+    changes.push(...nmConf.changes);
   }
   const { namespace, name } = manifest.daemonSet;
-  const written = (await host.readFile(target)) === manifest.text;
-  const deployed = written
-    ? (await kubectlJson(host, ['-n', namespace, 'get', 'daemonset', name, '--ignore-not-found'])) !== undefined
-    : false;
-  if (!written) {
-    changes.push({
-      description: `write ${target} (pod network ${params.podSubnet})`,
-      apply: async () => {
-        await host.mkdir(cniDir, 0o755);
-        await host.writeFileAtomic(target, manifest.text, 0o644);
-      },
-    });
-  }
+  const manifestFile = await ensureFile(host, {
+    path: target,
+    content: manifest.text,
+    mode: 0o644,
+    directoryMode: 0o755,
+    description: `write ${target} (pod network ${params.podSubnet})`,
+  });
+  const deployed = manifestFile.contentDiffers
+    ? false
+    : (await kubectlJson(host, ['-n', namespace, 'get', 'daemonset', name, '--ignore-not-found'])) !== undefined;
+  changes.push(...manifestFile.changes);
   if (!deployed) {
     changes.push({
       description: `kubectl apply --server-side -f ${target}`,

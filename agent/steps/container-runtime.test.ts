@@ -3,8 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
-import { runStep } from './step-runner.ts';
 
 const defaults = {
   '1.7': readFileSync(new URL('../../test/fixtures/containerd/config-default-1.7.toml', import.meta.url), 'utf8'),
@@ -20,10 +20,9 @@ const sideEffects = (host: FakeHost) => host.commandLines().filter((l) => !readO
 function freshNode(os: Parameters<typeof osReleaseFixture>[0], containerd: keyof typeof defaults = '1.7') {
   const state = { installed: false, active: false, enabled: false, restarts: 0 };
   const host = new FakeHost({ files: { '/etc/os-release': osReleaseFixture(os) } })
-    .stub('rpm', ['-q', 'containerd.io'], {
+    .stub('rpm', ['-q', '--queryformat', '%{NAME} %{VERSION}\\n', 'containerd.io'], {
       exitCode: () => (state.installed ? 0 : 1),
-      stdout: () =>
-        state.installed ? 'containerd.io-1.7.22-3.1.el9.x86_64\n' : 'package containerd.io is not installed\n',
+      stdout: () => (state.installed ? 'containerd.io 1.7.22\n' : 'package containerd.io is not installed\n'),
     })
     .stub('dnf', ['install', '-y', 'containerd.io'], {
       effect: () => {

@@ -1,6 +1,5 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import type { Host } from '../host/host.ts';
 import { readOsRelease } from '../host/os-release.ts';
 import {
   containerdSocket,
@@ -9,9 +8,12 @@ import {
   kubeletReadyConfig,
   pauseImageFor,
   registryConfigDir,
-} from './containerd-config.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+} from '../host-files/containerd-config.ts';
+import { ensureFile } from '../os-actions/ensure-file.ts';
+import { ensureUnit, runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
+import { ensurePackageRepository, missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const ContainerRuntimeParamsSchema = Type.Object(
   {
@@ -65,14 +67,6 @@ export function dockerRepoFile(base: string, gpgKeyUrl?: string): string {
   ].join('\n');
 }
 
-async function isInstalled(host: Host, pkg: string): Promise<boolean> {
-  return (await host.exec('rpm', ['-q', pkg], { allowFailure: true })).exitCode === 0;
-}
-
-async function unit(host: Host, verb: 'is-active' | 'is-enabled', name: string): Promise<string> {
-  return (await host.exec('systemctl', [verb, name], { allowFailure: true })).stdout.trim();
-}
-
 async function wantedConfig(ctx: StepContext<ContainerRuntimeParams>): Promise<string> {
   const { stdout } = await ctx.host.exec('containerd', ['config', 'default']);
   return kubeletReadyConfig(stdout, {
@@ -85,65 +79,63 @@ async function plan(ctx: StepContext<ContainerRuntimeParams>): Promise<PlannedCh
   const { host, params } = ctx;
   const changes: PlannedChange[] = [];
   const base = params.repoBaseUrl ?? defaultDockerRepoBase((await readOsRelease(host)).id);
-  const repo = dockerRepoFile(base, params.gpgKeyUrl);
-  if ((await host.readFile(dockerRepoPath)) !== repo) {
-    changes.push({
-      description: `write ${dockerRepoPath} (${base})`,
-      apply: async () => void (await host.writeFileAtomic(dockerRepoPath, repo, 0o644)),
-    });
-  }
-  const installed = await isInstalled(host, 'containerd.io');
+  changes.push(
+    ...(await ensurePackageRepository(host, {
+      path: dockerRepoPath,
+      content: dockerRepoFile(base, params.gpgKeyUrl),
+      baseUrl: base,
+    })),
+  );
+  const installed = (await missingPackages(host, ['containerd.io'])).length === 0;
   if (!installed) {
-    changes.push({
-      description: `install containerd.io (dnf install -y ${params.allowErasing ? '--allowerasing ' : ''}containerd.io)`,
-      apply: async () =>
-        void (await host.exec('dnf', [
-          'install',
-          '-y',
-          ...(params.allowErasing ? ['--allowerasing'] : []),
-          'containerd.io',
-        ])),
-    });
+    changes.push(packageInstallChange(host, ['containerd.io'], { allowErasing: params.allowErasing }));
   }
-  // Before the package is there, `containerd config default` cannot run: the file is computed when applied.
-  const config = installed ? await wantedConfig(ctx) : undefined;
-  const configChanged = config === undefined || (await host.readFile(containerdConfigPath)) !== config;
-  if (configChanged) {
+  const configDescription = `write ${containerdConfigPath} (containerd's defaults with SystemdCgroup = true, sandbox ${params.sandboxImage ?? pauseImageFor(params.kubernetesVersion)}${params.mirrors.length > 0 ? `, registry mirrors in ${registryConfigDir}` : ''})`;
+  let configChanged = true;
+  if (installed) {
+    const config = await ensureFile(host, {
+      path: containerdConfigPath,
+      content: await wantedConfig(ctx),
+      mode: 0o644,
+      description: configDescription,
+    });
+    configChanged = config.contentDiffers;
+    changes.push(...config.changes);
+  } else {
+    // Before the package is there, `containerd config default` cannot run: the file is computed when applied.
     changes.push({
-      description: `write ${containerdConfigPath} (containerd's defaults with SystemdCgroup = true, sandbox ${params.sandboxImage ?? pauseImageFor(params.kubernetesVersion)}${params.mirrors.length > 0 ? `, registry mirrors in ${registryConfigDir}` : ''})`,
-      apply: async () =>
-        void (await host.writeFileAtomic(containerdConfigPath, config ?? (await wantedConfig(ctx)), 0o644)),
+      description: configDescription,
+      apply: async () => void (await host.writeFileAtomic(containerdConfigPath, await wantedConfig(ctx), 0o644)),
     });
   }
   let mirrorsChanged = false;
   for (const mirror of params.mirrors) {
     const path = `${registryConfigDir}/${mirror.registry}/hosts.toml`;
-    const content = hostsToml(mirror.registry, mirror.endpoints);
-    if ((await host.readFile(path)) === content) continue;
-    mirrorsChanged = true;
-    changes.push({
+    const hosts = await ensureFile(host, {
+      path,
+      content: hostsToml(mirror.registry, mirror.endpoints),
+      mode: 0o644,
       description: `write ${path} (mirrors ${mirror.endpoints.join(', ')})`,
-      apply: async () => void (await host.writeFileAtomic(path, content, 0o644)),
     });
+    mirrorsChanged ||= hosts.contentDiffers;
+    changes.push(...hosts.changes);
   }
-  if ((await host.readFile(crictlConfigPath)) !== crictlConfig) {
-    changes.push({
-      description: `write ${crictlConfigPath} (endpoint unix://${containerdSocket})`,
-      apply: async () => void (await host.writeFileAtomic(crictlConfigPath, crictlConfig, 0o644)),
-    });
-  }
-  const active = installed && (await unit(host, 'is-active', 'containerd')) === 'active';
-  const enabled = installed && (await unit(host, 'is-enabled', 'containerd')) === 'enabled';
-  if (!active || !enabled) {
-    changes.push({
-      description: 'enable and start containerd (systemctl enable --now containerd)',
-      apply: async () => void (await host.exec('systemctl', ['enable', '--now', 'containerd'])),
-    });
-  }
+  changes.push(
+    ...(
+      await ensureFile(host, {
+        path: crictlConfigPath,
+        content: crictlConfig,
+        mode: 0o644,
+        description: `write ${crictlConfigPath} (endpoint unix://${containerdSocket})`,
+      })
+    ).changes,
+  );
+  const active = installed && (await unitIsActive(host, 'containerd'));
+  changes.push(...(await ensureUnit(host, 'containerd', { enabled: true, active: true })));
   if (active && (configChanged || mirrorsChanged)) {
     changes.push({
       description: 'restart containerd to load the new configuration',
-      apply: async () => void (await host.exec('systemctl', ['restart', 'containerd'])),
+      apply: () => runUnitCommand(host, 'restart', 'containerd'),
     });
   }
   return changes;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
-import { runStep } from './step-runner.ts';
 
 const manifest = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 const parked = '/etc/kubernetes/kube-apiserver.yaml.kubeha-drill';
@@ -42,14 +42,16 @@ describe('failover-drill-action stop-apiserver', () => {
 
 describe.each(['haproxy', 'keepalived'])('failover-drill-action stop-%s', (unit) => {
   const action = `stop-${unit}`;
-  const isActive = ['is-active', '--quiet', unit];
+  const isActive = ['is-active', unit];
+  const active = { stdout: 'active\n' };
+  const inactive = { stdout: 'inactive\n', exitCode: 3 };
 
   it('GIVEN the service runs WHEN applied THEN stopped with a marker; restored THEN started once, and only once', async () => {
     const host = new FakeHost();
-    host.expect('systemctl', isActive); // check: active
-    host.expect('systemctl', isActive); // apply
+    host.expect('systemctl', isActive, active); // check: active
+    host.expect('systemctl', isActive, active); // apply
     host.expect('systemctl', ['stop', unit]);
-    host.expect('systemctl', isActive, { exitCode: 3 }); // check again: inactive
+    host.expect('systemctl', isActive, inactive); // check again: inactive
     const apply = await runStep(failoverDrillActionStep, { action, phase: 'apply' }, { host });
     host.assertNoPendingExpectations();
     expect(apply).toMatchObject({ outcome: 'succeeded', changed: true, changes: [`systemctl stop ${unit}`] });
@@ -70,12 +72,12 @@ describe.each(['haproxy', 'keepalived'])('failover-drill-action stop-%s', (unit)
 
   it('GIVEN the service was stopped before the drill WHEN applied and restored THEN the drill never starts it', async () => {
     const host = new FakeHost();
-    host.expect('systemctl', isActive, { exitCode: 3 });
+    host.expect('systemctl', isActive, inactive);
     const apply = await runStep(failoverDrillActionStep, { action, phase: 'apply' }, { host });
     const restore = await runStep(failoverDrillActionStep, { action, phase: 'restore' }, { host });
     host.assertNoPendingExpectations();
     expect(apply.changed).toBe(false);
     expect(restore.changed).toBe(false);
-    expect(host.commandLines()).toEqual([`systemctl is-active --quiet ${unit}`]);
+    expect(host.commandLines()).toEqual([`systemctl is-active ${unit}`]);
   });
 });

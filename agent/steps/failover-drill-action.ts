@@ -1,8 +1,9 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams } from './step-params.ts';
+import { runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const FailoverDrillActionParamsSchema = Type.Object(
   {
@@ -51,15 +52,14 @@ async function planService(ctx: StepContext<FailoverDrillActionParams>, unit: st
   // The marker says the drill stopped it: restore starts only what the drill stopped, and survives an agent restart.
   const marker = `${markerDir}/${unit}.stopped`;
   if (params.phase === 'apply') {
-    const active = await host.exec('systemctl', ['is-active', '--quiet', unit], { allowFailure: true });
-    if (active.exitCode !== 0) return [];
+    if (!(await unitIsActive(host, unit))) return [];
     return [
       {
         description: `systemctl stop ${unit}`,
         apply: async () => {
           await host.mkdir(markerDir, 0o700);
           await host.writeFileAtomic(marker, 'stopped by the failover drill\n', 0o600);
-          await host.exec('systemctl', ['stop', unit]);
+          await runUnitCommand(host, 'stop', unit);
         },
       },
     ];
@@ -69,7 +69,7 @@ async function planService(ctx: StepContext<FailoverDrillActionParams>, unit: st
     {
       description: `systemctl start ${unit}`,
       apply: async () => {
-        await host.exec('systemctl', ['start', unit]);
+        await runUnitCommand(host, 'start', unit);
         await host.remove(marker);
       },
     },

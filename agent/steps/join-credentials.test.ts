@@ -4,8 +4,8 @@ import { parse } from 'yaml';
 import { FakeHost } from '../host/fake-host.ts';
 import { sealLikeKubeadm } from '../kubeadm/kubeadm-certs-secret.fixture.ts';
 import { fixtureCertificateKey, fixtureToken } from '../kubeadm/kubeadm-init-output.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { joinCredentialsStep } from './join-credentials.ts';
-import { runStep } from './step-runner.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
 const getSecret = (name: string) => [

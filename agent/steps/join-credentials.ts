@@ -13,8 +13,8 @@ import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
 import { withSecretConfigFile } from '../kubeadm/secret-config-file.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const defaultTokenTtlSeconds = 3600;
 /** Long enough for a control-plane join to fetch the certificates after the upload. */

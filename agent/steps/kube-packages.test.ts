@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { osReleaseFixture, supportedOsFixtures } from '../../test/fixtures/os-release/os-release-fixtures.ts';
 import { FakeHost } from '../host/fake-host.ts';
-import { kubePackagesStep, parseInstalledVersions } from './kube-packages.ts';
-import { runStep } from './step-runner.ts';
+import { runStep } from '../step-execution/step-runner.ts';
+import { kubePackagesStep } from './kube-packages.ts';
 
 const rpmArgs = ['-q', '--queryformat', '%{NAME} %{VERSION}\\n', 'kubelet', 'kubeadm', 'kubectl'];
 const installArgs = [
@@ -142,13 +142,5 @@ describe('kube-packages', () => {
       expect(result.error?.code, JSON.stringify(bad)).toBe(ErrorCode.paramsInvalid);
       expect(host.commands).toEqual([]);
     }
-  });
-});
-
-describe('parseInstalledVersions', () => {
-  it('skips packages that are not installed', () => {
-    expect([...parseInstalledVersions('kubelet 1.31.4\npackage kubeadm is not installed\n')]).toEqual([
-      ['kubelet', '1.31.4'],
-    ]);
   });
 });

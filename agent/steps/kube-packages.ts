@@ -1,7 +1,9 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
+import { ensureUnit } from '../os-actions/ensure-unit.ts';
+import { ensurePackageRepository, installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const KubePackagesParamsSchema = Type.Object(
   {
@@ -42,32 +44,19 @@ export function kubernetesRepoFile(version: string, baseUrl: string, gpgKeyUrl?:
   ].join('\n');
 }
 
-/** name -> installed version from `rpm -q --queryformat '%{NAME} %{VERSION}\n' ...`; absent when not installed. */
-export function parseInstalledVersions(rpmOutput: string): Map<string, string> {
-  const versions = new Map<string, string>();
-  for (const line of rpmOutput.split('\n')) {
-    const match = /^([A-Za-z0-9_.+-]+) ([0-9][A-Za-z0-9.+~^]*)$/.exec(line.trim());
-    if (match) versions.set(match[1]!, match[2]!);
-  }
-  return versions;
-}
-
 async function plan(ctx: StepContext<KubePackagesParams>): Promise<PlannedChange[]> {
   const { host, params } = ctx;
   const version = params.kubernetesVersion;
   const changes: PlannedChange[] = [];
   const baseUrl = params.repoBaseUrl ?? defaultKubernetesRepo(version);
-  const repo = kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl);
-  if ((await host.readFile(kubernetesRepoPath)) !== repo) {
-    changes.push({
-      description: `write ${kubernetesRepoPath} (${baseUrl})`,
-      apply: async () => void (await host.writeFileAtomic(kubernetesRepoPath, repo, 0o644)),
-    });
-  }
-  const { stdout } = await host.exec('rpm', ['-q', '--queryformat', '%{NAME} %{VERSION}\\n', ...kubePackages], {
-    allowFailure: true,
-  });
-  const installed = parseInstalledVersions(stdout);
+  changes.push(
+    ...(await ensurePackageRepository(host, {
+      path: kubernetesRepoPath,
+      content: kubernetesRepoFile(version, baseUrl, params.gpgKeyUrl),
+      baseUrl,
+    })),
+  );
+  const installed = await installedVersions(host, kubePackages);
   const newer = kubePackages.filter((p) => {
     const v = installed.get(p);
     return v !== undefined && compareVersions(v, version) > 0;
@@ -80,25 +69,19 @@ async function plan(ctx: StepContext<KubePackagesParams>): Promise<PlannedChange
   }
   const behind = kubePackages.filter((p) => installed.get(p) !== version);
   if (behind.length > 0) {
-    changes.push({
-      description: `install ${behind.map((p) => `${p}-${version}`).join(' ')} (was ${behind.map((p) => installed.get(p) ?? 'absent').join(', ')})`,
-      apply: async () =>
-        void (await host.exec('dnf', [
-          'install',
-          '-y',
-          ...kubePackages.map((p) => `${p}-${version}`),
-          '--disableexcludes=kubernetes',
-        ])),
-    });
+    changes.push(
+      packageInstallChange(
+        host,
+        kubePackages.map((p) => `${p}-${version}`),
+        {
+          disableExcludesOf: 'kubernetes',
+          description: `install ${behind.map((p) => `${p}-${version}`).join(' ')} (was ${behind.map((p) => installed.get(p) ?? 'absent').join(', ')})`,
+        },
+      ),
+    );
   }
-  const enabled = (await host.exec('systemctl', ['is-enabled', 'kubelet'], { allowFailure: true })).stdout.trim();
-  if (enabled !== 'enabled') {
-    changes.push({
-      // Not started: the kubelet crash-loops until kubeadm init or join configures it, and kubeadm starts it.
-      description: 'enable kubelet (systemctl enable kubelet)',
-      apply: async () => void (await host.exec('systemctl', ['enable', 'kubelet'])),
-    });
-  }
+  // Not started: the kubelet crash-loops until kubeadm init or join configures it, and kubeadm starts it.
+  changes.push(...(await ensureUnit(host, 'kubelet', { enabled: true })));
   return changes;
 }
 

@@ -8,8 +8,8 @@ import {
   fixtureToken,
   kubeadmInitOutput,
 } from '../kubeadm/kubeadm-init-output.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
-import { runStep } from './step-runner.ts';
 
 const { caPem } = await makeTestPki();
 const hash = caCertHash(caPem);

@@ -7,8 +7,9 @@ import { renderInitConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { cidrProblem, endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { readCaCertHash } from '../kubeadm/read-ca-cert-hash.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const defaultTokenTtlSeconds = 24 * 3600;
 
@@ -101,19 +102,7 @@ async function plan(ctx: StepContext<KubeadmInitParams>): Promise<PlannedChange[
       },
     });
   }
-  const config = renderInitConfig(params);
-  if (
-    (await host.readFile(kubeadmPaths.initConfig)) !== config ||
-    (await host.fileMode(kubeadmPaths.initConfig)) !== 0o600
-  ) {
-    changes.push({
-      description: `write ${kubeadmPaths.initConfig} (0600)`,
-      apply: async () => {
-        await host.mkdir(kubeadmPaths.configDir, 0o700);
-        await host.writeFileAtomic(kubeadmPaths.initConfig, config, 0o600);
-      },
-    });
-  }
+  changes.push(...(await ensureKubeadmConfigFile(host, kubeadmPaths.initConfig, renderInitConfig(params))));
   changes.push({
     description: `kubeadm init --config ${kubeadmPaths.initConfig} --upload-certs`,
     apply: () => runKubeadmInit(ctx),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { fixtureCaHash, fixtureCertificateKey, fixtureToken } from '../kubeadm/kubeadm-init-output.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { kubeadmJoinStep } from './kubeadm-join.ts';
-import { runStep } from './step-runner.ts';
 
 const joinArgs = ['join', '--config', '/var/lib/kubeha/kubeadm/join-config.yaml'];
 

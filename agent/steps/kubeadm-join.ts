@@ -5,8 +5,9 @@ import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { renderJoinConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const KubeadmJoinParamsSchema = Type.Object(
   {
@@ -82,19 +83,7 @@ async function plan(ctx: StepContext<KubeadmJoinParams>): Promise<PlannedChange[
       },
     });
   }
-  const config = renderJoinConfig(params);
-  if (
-    (await host.readFile(kubeadmPaths.joinConfig)) !== config ||
-    (await host.fileMode(kubeadmPaths.joinConfig)) !== 0o600
-  ) {
-    changes.push({
-      description: `write ${kubeadmPaths.joinConfig} (0600)`,
-      apply: async () => {
-        await host.mkdir(kubeadmPaths.configDir, 0o700);
-        await host.writeFileAtomic(kubeadmPaths.joinConfig, config, 0o600);
-      },
-    });
-  }
+  changes.push(...(await ensureKubeadmConfigFile(host, kubeadmPaths.joinConfig, renderJoinConfig(params))));
   changes.push({
     description: `kubeadm join --config ${kubeadmPaths.joinConfig} (${role})`,
     apply: async () => {

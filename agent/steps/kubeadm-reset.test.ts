@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { kubeadmResetStep } from './kubeadm-reset.ts';
-import { runStep } from './step-runner.ts';
 
 const dirtyV4 = `*nat
 :PREROUTING ACCEPT [0:0]

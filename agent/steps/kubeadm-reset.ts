@@ -4,8 +4,8 @@ import { CommandFailedError, type Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { ipvsServiceCount, withoutKubernetesRules } from '../kubeadm/kubernetes-iptables-rules.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const KubeadmResetParamsSchema = Type.Object(
   { nodeName: Type.String({ pattern: patterns.hostname }) },

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { fakeOsState } from '../host/fake-os-state.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import {
   createLoadBalancerStep,
   haproxyCfgPath,
@@ -9,7 +11,6 @@ import {
   type LoadBalancerParams,
   loadBalancerStep,
 } from './load-balancer.ts';
-import { runStep } from './step-runner.ts';
 
 const params = {
   mode: 'haproxy-keepalived',
@@ -40,18 +41,33 @@ const params = {
 const keepalivedNew = `${keepalivedConfPath}.kubeha-new`;
 const haproxyNew = `${haproxyCfgPath}.kubeha-new`;
 
-/** A host where nothing is installed yet: rpm -q fails for the check and the apply, then succeeds. */
+const bothPackages = ['keepalived', 'haproxy'];
+const queries = [bothPackages, ['keepalived']];
+const running = { enabled: true, active: true };
+
+/** A host where keepalived and haproxy are installed, enabled and running. */
+function installedHost(files: Record<string, string> = {}): FakeHost {
+  const host = new FakeHost({ files });
+  fakeOsState(host, {
+    packages: { keepalived: '2.2.8', haproxy: '2.8.3' },
+    units: { keepalived: running, haproxy: running },
+    queries,
+  });
+  return host;
+}
+
+/** A host where nothing is installed yet: dnf installs both (once), systemctl enable --now starts each (once). */
 function freshHost(): FakeHost {
   const host = new FakeHost();
-  for (const name of ['keepalived', 'haproxy']) {
-    host.expect('rpm', ['-q', name], { exitCode: 1 }).expect('rpm', ['-q', name], { exitCode: 1 });
-    host.stub('rpm', ['-q', name], { stdout: `${name}-2.2.8-1.el9.x86_64\n` });
-    for (const query of ['is-enabled', 'is-active']) {
-      host
-        .expect('systemctl', [query, '--quiet', name], { exitCode: 1 })
-        .expect('systemctl', [query, '--quiet', name], { exitCode: 1 });
-      host.stub('systemctl', [query, '--quiet', name]);
-    }
+  const os = fakeOsState(host, { units: { keepalived: {}, haproxy: {} }, queries });
+  host.expect('dnf', ['install', '-y', ...bothPackages], {
+    effect: () => {
+      os.install('keepalived', '2.2.8');
+      os.install('haproxy', '2.8.3');
+    },
+  });
+  for (const unit of bothPackages) {
+    host.expect('systemctl', ['enable', '--now', unit], { effect: () => os.setUnit(unit, running) });
   }
   host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8 (04/04,2023), git commit v2.2.7-154\n' });
   return host;
@@ -60,13 +76,10 @@ function freshHost(): FakeHost {
 describe('load-balancer step', () => {
   it('GIVEN a fresh control plane WHEN applied THEN it installs, validates before installing, starts, and a second run changes nothing', async () => {
     const host = freshHost()
-      .expect('dnf', ['install', '-y', 'keepalived', 'haproxy'])
       .expect('keepalived', ['-t', '-l', '-f', keepalivedNew])
       .expect('systemctl', ['reload-or-restart', 'keepalived'])
       .expect('haproxy', ['-c', '-f', haproxyNew])
-      .expect('systemctl', ['reload-or-restart', 'haproxy'])
-      .expect('systemctl', ['enable', '--now', 'haproxy'])
-      .expect('systemctl', ['enable', '--now', 'keepalived']);
+      .expect('systemctl', ['reload-or-restart', 'haproxy']);
 
     const result = await runStep(loadBalancerStep, params, { host });
 
@@ -76,8 +89,8 @@ describe('load-balancer step', () => {
       "create /var/lib/kubeha (the agent's verdict for keepalived)",
       'write /etc/haproxy/haproxy.cfg (validated with haproxy -c) and reload haproxy',
       'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
-      'enable and start haproxy',
-      'enable and start keepalived',
+      'enable and start haproxy (systemctl enable --now haproxy)',
+      'enable and start keepalived (systemctl enable --now keepalived)',
     ]);
     host.assertNoPendingExpectations();
     const conf = host.file(keepalivedConfPath) ?? '';
@@ -97,11 +110,7 @@ describe('load-balancer step', () => {
 
   it('GIVEN a keepalived.conf the validator refuses WHEN applied THEN the old file stays, nothing reloads, and the step fails with the validator message', async () => {
     const old = '! the old, working configuration\n';
-    const host = new FakeHost({ files: { [keepalivedConfPath]: old } });
-    host.stub('rpm', ['-q', 'keepalived']);
-    host
-      .stub('systemctl', ['is-enabled', '--quiet', 'keepalived'])
-      .stub('systemctl', ['is-active', '--quiet', 'keepalived']);
+    const host = installedHost({ [keepalivedConfPath]: old });
     host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8 (04/04,2023)\n' });
     host.expect('keepalived', ['-t', '-l', '-f', keepalivedNew], {
       exitCode: 4,
@@ -122,11 +131,7 @@ describe('load-balancer step', () => {
   });
 
   it('GIVEN a haproxy.cfg the validator refuses WHEN applied THEN haproxy.cfg stays and keepalived is not touched', async () => {
-    const host = new FakeHost({ files: { [haproxyCfgPath]: 'unchanged' } });
-    host.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
-    for (const unit of ['keepalived', 'haproxy']) {
-      host.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
-    }
+    const host = installedHost({ [haproxyCfgPath]: 'unchanged' });
     host.expect('haproxy', ['-c', '-f', haproxyNew], { exitCode: 1, stderr: "[ALERT] unknown keyword 'bind2'\n" });
 
     const result = await runStep(loadBalancerStep, params, { host });
@@ -143,11 +148,7 @@ describe('load-balancer step', () => {
   });
 
   it('GIVEN keepalived older than 2.0.4 WHEN applied THEN it installs without -t and says so', async () => {
-    const host = new FakeHost();
-    host.stub('rpm', ['-q', 'keepalived']);
-    host
-      .stub('systemctl', ['is-enabled', '--quiet', 'keepalived'])
-      .stub('systemctl', ['is-active', '--quiet', 'keepalived']);
+    const host = installedHost();
     host.stub('keepalived', ['--version'], { stderr: 'Keepalived v1.3.5 (03/19,2017)\n' });
     host.expect('systemctl', ['reload-or-restart', 'keepalived']);
     host.mkdir('/var/lib/kubeha', 0o700);
@@ -179,11 +180,7 @@ describe('load-balancer step', () => {
   });
 
   it('GIVEN keepalived.conf with the right bytes but mode 0644 THEN only the mode is fixed, nothing reloads', async () => {
-    const first = new FakeHost();
-    first.stub('rpm', ['-q', 'keepalived']).stub('rpm', ['-q', 'haproxy']);
-    for (const unit of ['keepalived', 'haproxy']) {
-      first.stub('systemctl', ['is-enabled', '--quiet', unit]).stub('systemctl', ['is-active', '--quiet', unit]);
-    }
+    const first = installedHost();
     first.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
     first.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
     first.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
@@ -197,7 +194,7 @@ describe('load-balancer step', () => {
     expect(result).toMatchObject({
       outcome: 'succeeded',
       changed: true,
-      changes: ['set the mode of /etc/keepalived/keepalived.conf to 0600'],
+      changes: ['set the mode of /etc/keepalived/keepalived.conf to 0600 (now 0644)'],
     });
     expect(await first.fileMode(keepalivedConfPath)).toBe(0o600);
     expect(first.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);

@@ -1,6 +1,4 @@
 import Type, { type Static } from 'typebox';
-import { ErrorCode, KubehaError } from '../../common/errors.ts';
-import type { Host } from '../host/host.ts';
 import { defaultLbPort, type HaproxyConfigInput, renderHaproxyConfig } from '../load-balancer/haproxy-config.ts';
 import {
   defaultCheckScript,
@@ -8,8 +6,11 @@ import {
   type KeepalivedConfigInput,
   renderKeepalivedConfig,
 } from '../load-balancer/keepalived-config.ts';
-import { type PlannedChange, plannedStep, type StepDefinition } from './step.ts';
-import { parseStepParams } from './step-params.ts';
+import { ensureUnit, runUnitCommand } from '../os-actions/ensure-unit.ts';
+import { ensureValidatedConfig } from '../os-actions/install-validated-config.ts';
+import { missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { type PlannedChange, plannedStep, type StepDefinition } from '../step-execution/step.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const LoadBalancerParamsSchema = Type.Object(
   {
@@ -126,67 +127,6 @@ export function keepalivedHasConfigTest(versionOutput: string): boolean {
   return major > 2 || (major === 2 && (minor > 0 || patch >= 4));
 }
 
-async function installedPackages(host: Host, names: string[]): Promise<Set<string>> {
-  const installed = new Set<string>();
-  for (const name of names) {
-    const { exitCode } = await host.exec('rpm', ['-q', name], { allowFailure: true });
-    if (exitCode === 0) installed.add(name);
-  }
-  return installed;
-}
-
-async function unitState(host: Host, unit: string): Promise<{ enabled: boolean; active: boolean }> {
-  const enabled = await host.exec('systemctl', ['is-enabled', '--quiet', unit], { allowFailure: true });
-  const active = await host.exec('systemctl', ['is-active', '--quiet', unit], { allowFailure: true });
-  return { enabled: enabled.exitCode === 0, active: active.exitCode === 0 };
-}
-
-/**
- * Writes `content` next to `path`, has the validator check it, and only then installs it (keeping the old file as
- * .kubeha.bak). A refused file is removed and the old one stays; the step fails with the validator's words.
- */
-async function installValidated(
-  host: Host,
-  file: { path: string; content: string; mode: number; secret?: string },
-  validate: (candidate: string) => Promise<{ command: string; args: string[] } | undefined>,
-): Promise<void> {
-  const candidate = `${file.path}.kubeha-new`;
-  await host.writeFileAtomic(candidate, file.content, file.mode);
-  try {
-    const validator = await validate(candidate);
-    if (validator) {
-      // Not streamed to the step log: the validator may echo configuration lines; its words go in the error, scrubbed.
-      const result = await host.exec(validator.command, validator.args, { allowFailure: true, onLine: () => {} });
-      if (result.exitCode !== 0) {
-        const scrub = (text: string) => (file.secret ? text.split(file.secret).join('<redacted>') : text);
-        const output = scrub(`${result.stderr}\n${result.stdout}`.trim())
-          .split('\n')
-          .map((line) => line.trim())
-          .filter(Boolean)
-          .slice(-10);
-        throw new KubehaError(
-          ErrorCode.stepFailed,
-          `${validator.command} refused the generated ${file.path} (exit ${result.exitCode}); the old file stays: ${output.join(' | ')}`,
-          { details: { command: scrub(result.commandLine), exitCode: result.exitCode, output } },
-        );
-      }
-    }
-  } finally {
-    await host.remove(candidate);
-  }
-  await host.writeFileAtomic(file.path, file.content, file.mode);
-}
-
-/** Same bytes, wrong permissions: fix the mode only (nothing to validate or reload). */
-function modeFix(host: Host, path: string, content: string, mode: number): PlannedChange {
-  return {
-    description: `set the mode of ${path} to ${mode.toString(8).padStart(4, '0')}`,
-    apply: async () => {
-      await host.writeFileAtomic(path, content, mode);
-    },
-  };
-}
-
 export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDefinition<LoadBalancerParams> {
   return plannedStep<LoadBalancerParams>({
     kind: 'load-balancer',
@@ -204,15 +144,11 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
       const packages = withHaproxy ? ['keepalived', 'haproxy'] : ['keepalived'];
       const changes: PlannedChange[] = [];
 
-      const installed = await installedPackages(host, packages);
-      const missing = packages.filter((p) => !installed.has(p));
+      const missing = await missingPackages(host, packages);
       if (missing.length > 0) {
-        changes.push({
-          description: `install ${missing.join(' ')}`,
-          apply: async () => {
-            await host.exec('dnf', ['install', '-y', ...missing], { timeoutMs: 600_000 });
-          },
-        });
+        changes.push(
+          packageInstallChange(host, missing, { timeoutMs: 600_000, description: `install ${missing.join(' ')}` }),
+        );
       }
 
       const trackDir = options.trackFile.slice(0, options.trackFile.lastIndexOf('/')) || '/';
@@ -225,61 +161,45 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
 
       // HAProxy first: keepalived's check goes through it, so the VIP is not offered before it runs.
       if (withHaproxy) {
-        const haproxyCfg = renderHaproxyConfig(haproxyInputFor(params));
-        if ((await host.readFile(haproxyCfgPath)) === haproxyCfg) {
-          const mode = await host.fileMode(haproxyCfgPath);
-          if (mode !== haproxyCfgMode) changes.push(modeFix(host, haproxyCfgPath, haproxyCfg, haproxyCfgMode));
-        } else {
-          changes.push({
-            description: `write ${haproxyCfgPath} (validated with haproxy -c) and reload haproxy`,
-            apply: async () => {
-              await installValidated(
-                host,
-                { path: haproxyCfgPath, content: haproxyCfg, mode: haproxyCfgMode },
-                async (candidate) => ({ command: 'haproxy', args: ['-c', '-f', candidate] }),
-              );
-              await host.exec('systemctl', ['reload-or-restart', 'haproxy']);
+        changes.push(
+          ...(await ensureValidatedConfig(
+            host,
+            {
+              path: haproxyCfgPath,
+              content: renderHaproxyConfig(haproxyInputFor(params)),
+              mode: haproxyCfgMode,
+              description: `write ${haproxyCfgPath} (validated with haproxy -c) and reload haproxy`,
+              afterWrite: () => runUnitCommand(host, 'reload-or-restart', 'haproxy'),
             },
-          });
-        }
+            async (candidate) => ({ command: 'haproxy', args: ['-c', '-f', candidate] }),
+          )),
+        );
       }
 
-      const keepalivedConf = renderKeepalivedConfig(keepalivedInputFor(params, options));
-      if ((await host.readFile(keepalivedConfPath)) === keepalivedConf) {
-        const mode = await host.fileMode(keepalivedConfPath);
-        if (mode !== keepalivedConfMode)
-          changes.push(modeFix(host, keepalivedConfPath, keepalivedConf, keepalivedConfMode));
-      } else {
-        changes.push({
-          description: `write ${keepalivedConfPath} (validated with keepalived -t) and reload keepalived`,
-          apply: async () => {
-            await installValidated(
-              host,
-              { path: keepalivedConfPath, content: keepalivedConf, mode: keepalivedConfMode, secret: params.authPass },
-              async (candidate) => {
-                const version = await host.exec('keepalived', ['--version'], { allowFailure: true });
-                if (!keepalivedHasConfigTest(`${version.stdout}\n${version.stderr}`)) {
-                  ctx.log('keepalived is older than 2.0.4 and has no -t: the configuration is installed unvalidated');
-                  return undefined;
-                }
-                return { command: 'keepalived', args: ['-t', '-l', '-f', candidate] };
-              },
-            );
-            await host.exec('systemctl', ['reload-or-restart', 'keepalived']);
+      changes.push(
+        ...(await ensureValidatedConfig(
+          host,
+          {
+            path: keepalivedConfPath,
+            content: renderKeepalivedConfig(keepalivedInputFor(params, options)),
+            mode: keepalivedConfMode,
+            secret: params.authPass,
+            description: `write ${keepalivedConfPath} (validated with keepalived -t) and reload keepalived`,
+            afterWrite: () => runUnitCommand(host, 'reload-or-restart', 'keepalived'),
           },
-        });
-      }
+          async (candidate) => {
+            const version = await host.exec('keepalived', ['--version'], { allowFailure: true });
+            if (!keepalivedHasConfigTest(`${version.stdout}\n${version.stderr}`)) {
+              ctx.log('keepalived is older than 2.0.4 and has no -t: the configuration is installed unvalidated');
+              return undefined;
+            }
+            return { command: 'keepalived', args: ['-t', '-l', '-f', candidate] };
+          },
+        )),
+      );
 
       for (const unit of withHaproxy ? ['haproxy', 'keepalived'] : ['keepalived']) {
-        const state = await unitState(host, unit);
-        if (!state.enabled || !state.active) {
-          changes.push({
-            description: `enable and start ${unit}`,
-            apply: async () => {
-              await host.exec('systemctl', ['enable', '--now', unit]);
-            },
-          });
-        }
+        changes.push(...(await ensureUnit(host, unit, { enabled: true, active: true })));
       }
       return changes;
     },

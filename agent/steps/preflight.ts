@@ -3,8 +3,10 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
 import { cgroupV1RefusedFromMinor } from '../kubeadm/kubeadm-config.ts';
-import type { StepContext, StepDefinition } from './step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from './step-params.ts';
+import { activeUnits } from '../os-actions/ensure-unit.ts';
+import { installedVersions } from '../os-actions/installed-packages.ts';
+import type { StepContext, StepDefinition } from '../step-execution/step.ts';
+import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const PreflightParamsSchema = Type.Object(
   {
@@ -95,21 +97,12 @@ async function leftoverProblems(host: Host, params: PreflightParams): Promise<st
 /** Installed packages that containerd.io obsoletes or conflicts with, and the ones that need them. */
 export const containerdConflicts = ['runc', 'containerd', 'podman', 'buildah', 'docker'];
 
-/** The installed ones among `packages`, read from `rpm -q` (one line per package, in order). */
-export function installedFromRpmQuery(packages: readonly string[], rpmOutput: string): string[] {
-  const lines = rpmOutput.split('\n').filter((l) => l.trim() !== '');
-  return packages.filter((_, i) => {
-    const line = lines[i] ?? '';
-    return line !== '' && !/ is not installed$/.test(line);
-  });
-}
-
 async function containerdConflictProblems(ctx: StepContext<PreflightParams>): Promise<string[]> {
   const { host, params } = ctx;
   if (params.role === 'load-balancer') return [];
-  if ((await host.exec('rpm', ['-q', 'containerd.io'], { allowFailure: true })).exitCode === 0) return [];
-  const { stdout } = await host.exec('rpm', ['-q', ...containerdConflicts], { allowFailure: true });
-  const installed = installedFromRpmQuery(containerdConflicts, stdout);
+  const versions = await installedVersions(host, ['containerd.io', ...containerdConflicts]);
+  if (versions.has('containerd.io')) return [];
+  const installed = containerdConflicts.filter((p) => versions.has(p));
   if (installed.length === 0) return [];
   const what = `containerd.io conflicts with the installed ${installed.join(', ')} (it obsoletes runc; podman and buildah need runc)`;
   if (params.allowErasing) {
@@ -122,8 +115,7 @@ async function containerdConflictProblems(ctx: StepContext<PreflightParams>): Pr
 }
 
 async function timeSyncProblems(host: Host): Promise<string[]> {
-  const { stdout } = await host.exec('systemctl', ['is-active', ...timeSyncServices], { allowFailure: true });
-  if (stdout.split('\n').some((l) => l.trim() === 'active')) return [];
+  if ((await activeUnits(host, timeSyncServices)).length > 0) return [];
   return [
     `time sync: none of ${timeSyncServices.join(', ')} is active; etcd and TLS need synchronised clocks (systemctl enable --now chronyd)`,
   ];

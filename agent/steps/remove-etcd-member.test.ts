@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { memberListJson } from '../kubeadm/etcdctl.fixture.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
-import { runStep } from './step-runner.ts';
 
 const container = '3f4e5d6c7b8a';
 const tls = [

@@ -9,8 +9,8 @@ import {
   urlHost,
 } from '../kubeadm/etcdctl.ts';
 import { kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
-import { type PlannedChange, plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns } from './step-params.ts';
+import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
 
 const RemoveEtcdMemberParamsSchema = Type.Object(
   {

@@ -3,6 +3,7 @@
  * To add a step: import its definition and add one entry below.
  */
 
+import type { StepDefinition } from '../step-execution/step.ts';
 import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
@@ -15,7 +16,6 @@ import { kubeadmResetStep } from './kubeadm-reset.ts';
 import { loadBalancerStep } from './load-balancer.ts';
 import { preflightStep } from './preflight.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
-import type { StepDefinition } from './step.ts';
 import { verifyStep } from './verify.ts';
 
 const definitions: StepDefinition<unknown>[] = [

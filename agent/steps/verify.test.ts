@@ -12,7 +12,9 @@ import {
   specNodes,
 } from '../kubeadm/cluster-health.fixture.ts';
 import type { ClusterHealthReport } from '../kubeadm/cluster-health-report.ts';
-import { runStep } from './step-runner.ts';
+import { dialAnswered, dialRejected, proxyUnreachableStderr } from '../kubeadm/pod-network-probe.fixture.ts';
+import { dialPath } from '../kubeadm/pod-network-probe.ts';
+import { runStep } from '../step-execution/step-runner.ts';
 import { verifyStep } from './verify.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
@@ -64,7 +66,189 @@ function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost
   return host;
 }
 
+const image = 'registry.k8s.io/e2e-test-images/agnhost:2.56';
+const probeNodes = ['cp1', 'cp2', 'cp3', 'w1'];
+const podIps: Record<string, string> = { cp1: '10.244.0.4', cp2: '10.244.1.4', cp3: '10.244.2.4', w1: '10.244.3.4' };
+const deleteProbes = [
+  ...admin,
+  '-n',
+  'kube-system',
+  'delete',
+  'pods',
+  '-l',
+  'app.kubernetes.io/name=kubeha-pod-probe,app.kubernetes.io/managed-by=kubeha',
+  '--ignore-not-found',
+  '--wait=true',
+  '--timeout=60s',
+];
+
+function probePods(notReady: string[] = []) {
+  return {
+    kind: 'PodList',
+    items: probeNodes.map((node) => ({
+      metadata: { name: `kubeha-pod-probe-${node}` },
+      spec: { nodeName: node },
+      status: notReady.includes(node)
+        ? {
+            phase: 'Pending',
+            conditions: [{ type: 'Ready', status: 'False' }],
+            containerStatuses: [{ state: { waiting: { reason: 'ErrImagePull', message: 'not found' } } }],
+          }
+        : { phase: 'Running', podIP: podIps[node], conditions: [{ type: 'Ready', status: 'True' }] },
+    })),
+  };
+}
+
+/** The probe's commands on the healthy cluster; `dial` overrides a pair's kubectl reply. */
+function expectProbe(
+  host: FakeHost,
+  options: { dial?: Record<string, { stdout?: string; stderr?: string; exitCode?: number }>; notReady?: string[] } = {},
+): void {
+  host.expect('kubectl', deleteProbes);
+  host.expect('kubectl', [...admin, 'create', '-f', '-'], { stdout: 'pod/kubeha-pod-probe-cp1 created\n' });
+  host.expect(
+    'kubectl',
+    [
+      ...admin,
+      '-n',
+      'kube-system',
+      'wait',
+      '--for=condition=Ready',
+      ...probeNodes.map((n) => `pod/kubeha-pod-probe-${n}`),
+      '--timeout=120s',
+    ],
+    options.notReady?.length ? { exitCode: 1, stderr: 'error: timed out waiting for the condition\n' } : {},
+  );
+  host.expect(
+    'kubectl',
+    [
+      ...admin,
+      '-n',
+      'kube-system',
+      'get',
+      'pods',
+      '-l',
+      'app.kubernetes.io/name=kubeha-pod-probe,app.kubernetes.io/managed-by=kubeha',
+      '-o',
+      'json',
+    ],
+    { stdout: JSON.stringify(probePods(options.notReady)) },
+  );
+  for (const node of options.notReady ?? []) {
+    host.expect(
+      'kubectl',
+      [
+        ...admin,
+        '-n',
+        'kube-system',
+        'get',
+        'events',
+        '--field-selector',
+        `involvedObject.kind=Pod,involvedObject.name=kubeha-pod-probe-${node}`,
+        '-o',
+        'json',
+      ],
+      { stdout: JSON.stringify({ items: [{ reason: 'Failed', message: 'Error: ErrImagePull', lastTimestamp: 'x' }] }) },
+    );
+  }
+  const ring = [
+    ['cp1', 'cp2'],
+    ['cp2', 'cp3'],
+    ['cp3', 'w1'],
+    ['w1', 'cp1'],
+  ];
+  for (const [from, to] of ring) {
+    if (options.notReady?.includes(from!) || options.notReady?.includes(to!)) continue;
+    host.expect(
+      'kubectl',
+      [...admin, 'get', '--raw', dialPath(`kubeha-pod-probe-${from}`, podIps[to!]!)],
+      options.dial?.[`${from}->${to}`] ?? { stdout: dialAnswered(`kubeha-pod-probe-${to}`) },
+    );
+  }
+  host.expect('kubectl', deleteProbes);
+}
+
 describe('verify', () => {
+  it('GIVEN a healthy cluster and a probe image WHEN verified THEN pod traffic is checked around the ring of Ready nodes and the probe pods are deleted before and after', async () => {
+    const host = cluster();
+    expectProbe(host);
+    const result = await runStep(verifyStep, { ...params, podProbeImage: image }, { host });
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('succeeded');
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.podNetwork.checked).toEqual([
+      { from: 'cp1', to: 'cp2', ok: true },
+      { from: 'cp2', to: 'cp3', ok: true },
+      { from: 'cp3', to: 'w1', ok: true },
+      { from: 'w1', to: 'cp1', ok: true },
+    ]);
+    const lines = host.commandLines();
+    expect(lines.at(-1)).toContain('delete pods -l app.kubernetes.io/name=kubeha-pod-probe');
+  });
+
+  it("GIVEN w1's firewall rejects forwarded pod traffic WHEN verified THEN both pairs through w1 fail, naming both nodes, and the pods are still deleted", async () => {
+    const host = cluster();
+    expectProbe(host, {
+      dial: {
+        'cp3->w1': { stdout: dialRejected },
+        'w1->cp1': { exitCode: 1, stderr: proxyUnreachableStderr },
+      },
+    });
+    const result = await runStep(verifyStep, { ...params, podProbeImage: image }, { host });
+    host.assertNoPendingExpectations();
+    expect(result.outcome).toBe('failed');
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.podNetwork.checked.map((c) => [c.from, c.to, c.ok])).toEqual([
+      ['cp1', 'cp2', true],
+      ['cp2', 'cp3', true],
+      ['cp3', 'w1', false],
+      ['w1', 'cp1', false],
+    ]);
+    expect(report.problems).toEqual([
+      'pod traffic from cp3 to w1: Get "http://10.244.3.4:8080/hostname": dial tcp 10.244.3.4:8080: connect: no route to host',
+      "pod traffic from w1 to cp1: the apiserver's proxy to w1's pod: Error from server (ServiceUnavailable): error trying to reach service: dial tcp 10.244.3.4:8080: connect: no route to host",
+    ]);
+  });
+
+  it('GIVEN the probe pod on w1 cannot pull its image WHEN verified THEN a problem names w1 with the reason and last event, its pairs fail, the others are checked', async () => {
+    const host = cluster();
+    expectProbe(host, { notReady: ['w1'] });
+    const result = await runStep(verifyStep, { ...params, podProbeImage: image }, { host });
+    host.assertNoPendingExpectations();
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.problems).toEqual([
+      'the probe pod on w1 did not become Ready within 120 s: Pending, ErrImagePull: not found; last event Failed: Error: ErrImagePull',
+      'pod traffic from cp3 to w1: no probe pod running on w1',
+      'pod traffic from w1 to cp1: no probe pod running on w1',
+    ]);
+    expect(report.podNetwork.checked.filter((c) => c.ok)).toHaveLength(2);
+  });
+
+  it('GIVEN the probe pods cannot be created WHEN verified THEN every pair fails with why, and the delete still runs', async () => {
+    const host = cluster();
+    host.expect('kubectl', deleteProbes);
+    host.expect('kubectl', [...admin, 'create', '-f', '-'], {
+      exitCode: 1,
+      stderr: 'Error from server (Forbidden): pods "kubeha-pod-probe-cp1" is forbidden: exceeded quota\n',
+    });
+    host.expect('kubectl', deleteProbes);
+    const result = await runStep(verifyStep, { ...params, podProbeImage: image }, { host });
+    host.assertNoPendingExpectations();
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.podNetwork.checked).toHaveLength(4);
+    expect(report.problems[0]).toBe(
+      'creating the probe pods: Error from server (Forbidden): pods "kubeha-pod-probe-cp1" is forbidden: exceeded quota',
+    );
+  });
+
+  it('GIVEN no probe image WHEN verified THEN the pod traffic check is skipped and the report says why', async () => {
+    const host = cluster();
+    const result = await runStep(verifyStep, params, { host });
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.podNetwork.skipped).toMatch(/no probe image/);
+    expect(host.commandLines().some((l) => l.includes('kubeha-pod-probe'))).toBe(false);
+  });
+
   it('GIVEN a healthy cluster WHEN verified THEN succeeded, nothing changed, and the report is in the "report" output', async () => {
     const host = cluster();
     const result = await runStep(verifyStep, params, { host });

@@ -16,8 +16,9 @@ import {
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
-import { plannedStep, type StepContext } from './step.ts';
-import { isIpAddress, parseStepParams, patterns, roles } from './step-params.ts';
+import { probePodNetwork } from '../kubeadm/pod-network-probe.ts';
+import { plannedStep, type StepContext } from '../step-execution/step.ts';
+import { isIpAddress, parseStepParams, patterns, roles } from '../step-execution/step-params.ts';
 
 const VerifyParamsSchema = Type.Object(
   {
@@ -34,6 +35,8 @@ const VerifyParamsSchema = Type.Object(
       { minItems: 1 },
     ),
     nodeName: Type.Optional(Type.String({ pattern: patterns.hostname })),
+    /** agnhost's image for the cross-node pod traffic check; absent: the check is skipped and the report says so. */
+    podProbeImage: Type.Optional(Type.String({ pattern: patterns.image })),
   },
   { additionalProperties: false },
 );
@@ -100,6 +103,35 @@ async function readyz(host: Host, endpoint: string): Promise<{ httpStatus: numbe
   return { body: stdout.slice(0, at), httpStatus: Number(stdout.slice(at + 1)) };
 }
 
+/** The spec's kubelet nodes that the node list shows Ready: the ones a probe pod can run on. */
+function readyKubeletNodes(nodeList: unknown, specNodes: VerifyParams['nodes']): string[] {
+  const items = (nodeList as { items?: NodeReadiness[] } | undefined)?.items ?? [];
+  return specNodes
+    .filter((n) => n.role !== 'load-balancer')
+    .map((n) => n.name)
+    .filter((name) =>
+      items.some(
+        (i) =>
+          i.metadata?.name === name && i.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
+    );
+}
+
+interface NodeReadiness {
+  metadata?: { name?: string };
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+
+async function observePodNetwork(
+  ctx: StepContext<VerifyParams>,
+  nodeList: unknown,
+): Promise<ClusterObservations['podNetwork']> {
+  const image = ctx.params.podProbeImage;
+  if (!image) return { skipped: 'no probe image was given (the cluster spec turns the check off)' };
+  if (nodeList instanceof Error) return { skipped: 'the node list could not be read' };
+  return attempt(() => probePodNetwork(ctx.host, readyKubeletNodes(nodeList, ctx.params.nodes), image, ctx.log));
+}
+
 async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservations> {
   const { host, params } = ctx;
   const hostname = (await host.facts()).hostname.toLowerCase();
@@ -110,11 +142,12 @@ async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservati
   }
   const kubeconfigs: Record<string, string | undefined> = {};
   for (const file of kubeconfigFiles) kubeconfigs[file] = await host.readFile(file);
+  const nodeList = await attempt(() => kubectlJson(host, ['get', 'nodes']));
   return {
     endpoint: params.controlPlaneEndpoint,
     checkedOn,
     specNodes: params.nodes,
-    nodeList: await attempt(() => kubectlJson(host, ['get', 'nodes'])),
+    nodeList,
     controlPlanePods: await attempt(() =>
       kubectlJson(host, ['-n', 'kube-system', 'get', 'pods', '-l', 'tier=control-plane']),
     ),
@@ -124,14 +157,15 @@ async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservati
     ),
     readyz: await attempt(() => readyz(host, params.controlPlaneEndpoint)),
     kubeconfigs,
+    podNetwork: await observePodNetwork(ctx, nodeList),
   };
 }
 
 /**
  * Checks the whole cluster from one control plane and outputs a structured report as JSON in "report": nodes Ready,
  * control-plane pods Running everywhere, etcd (a voting, healthy member per control plane, one leader), the
- * controller-manager and scheduler lease holders, /readyz through the endpoint, and this node's kubeconfigs.
- * Changes nothing; fails, with the report, when anything is wrong.
+ * controller-manager and scheduler lease holders, /readyz through the endpoint, this node's kubeconfigs, and pod
+ * traffic between nodes (short-lived probe pods, deleted again). Fails, with the report, when anything is wrong.
  */
 export const verifyStep = plannedStep<VerifyParams>({
   kind: 'verify',

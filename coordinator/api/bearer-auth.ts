@@ -9,15 +9,22 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-/** An onRequest hook: every route but /healthz and /docs needs "Authorization: Bearer <admin token>". */
-export function bearerAuth(adminToken: string) {
+/**
+ * An onRequest hook: every route but /healthz and /docs needs "Authorization: Bearer <admin token>"; GET /metrics
+ * also takes the scrape token, which opens nothing else.
+ */
+export function bearerAuth(adminToken: string, scrapeToken?: string) {
   const expected = digest(adminToken);
+  const scrape = scrapeToken === undefined ? undefined : digest(scrapeToken);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '';
     if (publicPaths.some((p) => path === p || path.startsWith(`${p}/`))) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match?.[1] && timingSafeEqual(digest(match[1]), expected)) return;
+    const presented = match?.[1] ? digest(match[1]) : undefined;
+    if (presented && timingSafeEqual(presented, expected)) return;
+    const scraping = path === '/metrics' && (request.method === 'GET' || request.method === 'HEAD');
+    if (presented && scrape && scraping && timingSafeEqual(presented, scrape)) return;
     reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="kubeha"')

@@ -20,6 +20,8 @@ function typedApp(app: FastifyInstance) {
 
 export interface ApiOptions {
   adminToken: string;
+  /** A bearer token that may only read GET /metrics. */
+  scrapeToken?: string;
   logger: Logger;
   version: string;
   /** Route groups; each registers its own routes with schemas. */
@@ -94,7 +96,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', bearerAuth(options.adminToken));
+  app.addHook('onRequest', bearerAuth(options.adminToken, options.scrapeToken));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {

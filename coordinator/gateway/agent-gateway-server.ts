@@ -12,7 +12,7 @@ import type { EnrollResponse } from '../../proto/generated/kubeha/v1/EnrollRespo
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
 import { bootstrapTokenProblem, parseBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { CertificateAuthority } from '../pki/certificate-authority.ts';
-import type { Store } from '../store/store.ts';
+import type { AgentRecord, Store } from '../store/store.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
 
 export interface GatewayListener {
@@ -30,6 +30,8 @@ export interface AgentGatewayOptions {
   now?: () => number;
   /** An agent whose last heartbeat is older than this loses its session. */
   heartbeatTimeoutMs?: number;
+  /** Lifetime of the client certificates issued at enrollment and renewal (default 365). */
+  agentCertificateDays?: number;
   /** Every new session is told this, e.g. its cluster phase; may be empty. */
   greet?: (agentId: string) => CoordinatorMessage[];
 }
@@ -37,6 +39,13 @@ export interface AgentGatewayOptions {
 type SessionCall = grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>;
 
 const agentIdPattern = /^agent-[0-9a-f-]{36}$/;
+
+/** Whether a verified peer serial is the agent's certificate, the renewed one it has not used yet, or neither. */
+function certificateStanding(agent: AgentRecord, serial: string): 'current' | 'renewed' | 'unknown' {
+  if (normaliseSerial(agent.certificateSerial) === serial) return 'current';
+  if (agent.pendingCertificateSerial && normaliseSerial(agent.pendingCertificateSerial) === serial) return 'renewed';
+  return 'unknown';
+}
 
 function grpcStatusFor(error: KubehaError): grpc.status {
   switch (error.code) {
@@ -166,7 +175,7 @@ export class AgentGatewayServer {
     if (problem) throw problem;
     const facts = factsFromProto(request.facts);
     const agentId = `agent-${randomUUID()}`;
-    const issued = await this.options.ca.signAgentCsr(request.csr_pem, agentId);
+    const issued = await this.options.ca.signAgentCsr(request.csr_pem, agentId, this.options.agentCertificateDays);
     this.options.store.enrollAgent({
       tokenId: id,
       tokenSecret: secret,
@@ -177,6 +186,7 @@ export class AgentGatewayServer {
         agentVersion: request.agent_version,
         facts,
         certificateSerial: issued.serialNumber,
+        certificateNotAfter: issued.notAfter.getTime(),
         enrolledAt: this.now(),
         revokedAt: null,
         connected: false,
@@ -202,10 +212,23 @@ export class AgentGatewayServer {
     }
     const { agentId } = identity;
     const agent = this.options.store.agents.get(agentId);
-    if (!agent || agent.revokedAt !== null || normaliseSerial(agent.certificateSerial) !== identity.serial) {
+    const certificate = agent && agent.revokedAt === null ? certificateStanding(agent, identity.serial) : 'unknown';
+    if (certificate === 'unknown') {
       log.warn({ agentId }, 'session refused: agent unknown or revoked');
       call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `agent ${agentId} is revoked or unknown` });
       return;
+    }
+    const notAfter = Date.parse(call.getAuthContext().sslPeerCertificate?.valid_to ?? '');
+    if (certificate === 'renewed') {
+      // The agent holds its new certificate now: from here on only that one opens a session.
+      this.options.store.agents.update(agentId, {
+        certificateSerial: identity.serial,
+        pendingCertificateSerial: null,
+        ...(Number.isFinite(notAfter) ? { certificateNotAfter: notAfter } : {}),
+      });
+      log.info({ agentId, serial: identity.serial }, 'agent switched to its renewed certificate');
+    } else if (Number.isFinite(notAfter) && agent?.certificateNotAfter !== notAfter) {
+      this.options.store.agents.update(agentId, { certificateNotAfter: notAfter });
     }
     let greeted = false;
     call.on('data', (message: AgentMessage__Output) => {
@@ -258,6 +281,8 @@ export class AgentGatewayServer {
         } else if (message.step_event) {
           const event = stepEventFromProto(message.step_event);
           if (event) for (const l of this.listeners) l.stepEvent?.(agentId, event);
+        } else if (message.renew_certificate) {
+          void this.renewCertificate(agentId, call, message.renew_certificate.csr_pem);
         }
       } catch (error) {
         log.error({ agentId, err: error }, 'failed to handle an agent message');
@@ -276,6 +301,35 @@ export class AgentGatewayServer {
     });
     call.on('cancelled', closed);
     call.on('error', closed);
+  }
+
+  /**
+   * Signs a renewal CSR for the session's own agent id (the CSR's subject is ignored, as at enrollment). The new
+   * serial is kept apart until the agent opens a session with it, so a crash on either side leaves a certificate
+   * that works: the previous one until the switch, the new one after.
+   */
+  private async renewCertificate(agentId: string, call: SessionCall, csrPem: string): Promise<void> {
+    const log = this.options.logger;
+    const agent = this.options.store.agents.get(agentId);
+    if (!agent || agent.revokedAt !== null) {
+      log.warn({ agentId }, 'certificate renewal refused: agent unknown or revoked');
+      call.write({ certificate_renewal: { certificate_pem: '', refused: 'the agent is revoked or unknown' } });
+      return;
+    }
+    try {
+      const issued = await this.options.ca.signAgentCsr(csrPem, agentId, this.options.agentCertificateDays);
+      if (this.options.store.agents.get(agentId)?.revokedAt !== null) return;
+      this.options.store.agents.update(agentId, { pendingCertificateSerial: issued.serialNumber });
+      log.info(
+        { agentId, serial: normaliseSerial(issued.serialNumber), notAfter: issued.notAfter.toISOString() },
+        'agent certificate renewed; the previous one opens sessions until the agent uses the new one',
+      );
+      call.write({ certificate_renewal: { certificate_pem: issued.certificatePem, refused: '' } });
+    } catch (error) {
+      const reason = isKubehaError(error) ? error.message : 'internal error';
+      log.warn({ agentId, err: isKubehaError(error) ? undefined : error }, `certificate renewal refused: ${reason}`);
+      call.write({ certificate_renewal: { certificate_pem: '', refused: reason } });
+    }
   }
 
   private markDisconnected(agentId: string): void {

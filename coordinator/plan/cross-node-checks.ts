@@ -1,6 +1,6 @@
 import type { NodeFacts } from '../../proto/convert.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
-import { networkContains, networkOf, parseIp, splitPrefix } from '../spec/ip-address.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { networkContains, networkOf, parseIp, splitPrefix } from '../cluster-spec/ip-address.ts';
 import { loadBalancerNodesOf } from './plan-run.ts';
 
 export type CrossNodeFindingCode =

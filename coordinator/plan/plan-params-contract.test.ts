@@ -7,6 +7,8 @@ import { stepRegistry } from '../../agent/steps/step-registry.ts';
 import { runStepFor, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import { agentProtoPath, protoLoaderOptions } from '../../proto/load-agent-gateway.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
 import type { DrillActionParams } from '../drill/drive-drill.ts';
 import type { DrillAction } from '../drill/failover-drill.ts';
 import { paramsForDispatch, valueChangesAfterSuccess, valueNames } from '../scheduler/cluster-values.ts';
@@ -16,8 +18,6 @@ import {
   missingClusterSecrets,
   tokenDeletionAfterJoin,
 } from '../scheduler/join-credentials.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
-import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
 import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { planRun } from './plan-run.ts';
 import type { PlannedStep, RunKind } from './run-plan.ts';

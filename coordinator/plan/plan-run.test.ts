@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testSpec } from '../../test/support/test-spec.ts';
-import type { EndpointMode } from '../spec/cluster-spec.ts';
-import { requireClusterSpec } from '../spec/parse-cluster-spec.ts';
+import type { EndpointMode } from '../cluster-spec/cluster-spec.ts';
+import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
 import { topologicalOrder } from './critical-path.ts';
 import { planRun, transientRetry, workerJoinGroup } from './plan-run.ts';
 import { coordinatorNode, type PlannedStep, type RunPlan } from './run-plan.ts';
@@ -390,6 +390,19 @@ describe('planRun: the other kinds', () => {
       params: { controlPlaneEndpoint: '10.0.0.100:16443' },
     });
     expect((plan.steps[0]!.params.nodes as unknown[]).length).toBe(7);
+    expect(plan.steps[0]!.params.podProbeImage).toBe('registry.k8s.io/e2e-test-images/agnhost:2.56');
+  });
+
+  it("verify: the probe image from the spec's imageRepository mirror, and none when the spec turns the check off", () => {
+    const mirrored = structuredClone(spec);
+    mirrored.spec.mirrors = { imageRepository: 'registry.example.com:5000/k8s', registries: [] };
+    expect(planRun('verify', mirrored).steps[0]!.params.podProbeImage).toBe(
+      'registry.example.com:5000/k8s/e2e-test-images/agnhost:2.56',
+    );
+    const off = structuredClone(spec);
+    off.spec.networking.checkPodTraffic = false;
+    expect(planRun('verify', off).steps[0]!.params.podProbeImage).toBe('');
+    expect(planRun('deploy', off).steps.find((s) => s.kind === 'verify')!.params.podProbeImage).toBe('');
   });
 
   it('drill-failover: one coordinator-side step over the VIP holders', () => {

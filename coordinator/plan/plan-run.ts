@@ -1,5 +1,5 @@
-import type { ClusterNodeSpec, ClusterSpec } from '../spec/cluster-spec.ts';
-import { formatHostPort } from '../spec/ip-address.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import {
   type ClusterState,
   coordinatorNode,
@@ -177,8 +177,18 @@ function loadBalancerParams(
   };
 }
 
+/** agnhost, the image of Kubernetes' own network e2e tests, from the registry kubeadm's images come from. */
+export function podProbeImageOf(spec: ClusterSpec): string {
+  return `${spec.spec.mirrors?.imageRepository ?? 'registry.k8s.io'}/e2e-test-images/agnhost:2.56`;
+}
+
 function verifyParams(spec: ClusterSpec): Record<string, unknown> {
-  return { controlPlaneEndpoint: controlPlaneEndpointOf(spec), nodes: clusterNodes(spec.spec.nodes) };
+  return {
+    controlPlaneEndpoint: controlPlaneEndpointOf(spec),
+    nodes: clusterNodes(spec.spec.nodes),
+    // Empty (proto3's "unset") when the spec turns the check off.
+    podProbeImage: spec.spec.networking.checkPodTraffic === false ? '' : podProbeImageOf(spec),
+  };
 }
 
 /**

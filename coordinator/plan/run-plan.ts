@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 export type RunKind = 'deploy' | 'verify' | 'drill-failover' | 'reset';
 

@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** One field that differs between the applied and the desired spec; undefined where a side lacks it. */
 export interface SpecDifference {

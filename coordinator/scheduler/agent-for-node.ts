@@ -1,4 +1,4 @@
-import { parseIp, splitPrefix } from '../spec/ip-address.ts';
+import { parseIp, splitPrefix } from '../cluster-spec/ip-address.ts';
 import type { AgentRecord } from '../store/store.ts';
 
 /** One key per address however it is written: "192.168.1.10/24" and "192.168.1.10", "fd00::11" and "fd00:0::11". */

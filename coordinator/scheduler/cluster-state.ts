@@ -1,5 +1,5 @@
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunKind } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import type { AgentRecord, ClusterRecord, Store } from '../store/store.ts';
 import { AgentsByAddress } from './agent-for-node.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
 import { paramsForDispatch, valueNames } from './cluster-values.ts';
 import {

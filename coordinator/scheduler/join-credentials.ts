@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 import { type ClusterValue, notStartedStep, type StepRecord } from '../store/store.ts';
 import { type Values, valueNames } from './cluster-values.ts';
 

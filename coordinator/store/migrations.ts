@@ -150,6 +150,12 @@ CREATE TABLE IF NOT EXISTS node_bindings (
 CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
 `,
   },
+  {
+    version: 4,
+    what: "agents' certificate renewal: the serial issued but not yet used, and the current certificate's expiry",
+    sql: (db) =>
+      addMissingColumns(db, 'agents', { pending_certificate_serial: 'TEXT', certificate_not_after: 'INTEGER' }),
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {

@@ -42,7 +42,11 @@ export class SqliteStore implements Store, SqlAccess {
   private transactionDepth = 0;
   private readonly statements = new Map<string, StatementSync>();
 
-  constructor(path: string) {
+  private readonly observeTransaction: ((seconds: number, committed: boolean) => void) | undefined;
+
+  /** `observeTransaction` is told how long each outermost write transaction took, up to its COMMIT or ROLLBACK. */
+  constructor(path: string, options: { observeTransaction?: (seconds: number, committed: boolean) => void } = {}) {
+    this.observeTransaction = options.observeTransaction;
     const onDisk = path !== ':memory:' && path !== '' && !path.startsWith('file:');
     // SQLite creates the WAL and shared-memory files with the database file's mode, so 0600 here covers them too.
     if (onDisk) closeSync(openSync(path, 'a', 0o600));
@@ -74,17 +78,21 @@ export class SqliteStore implements Store, SqlAccess {
 
   transaction<T>(fn: () => T): T {
     if (this.transactionDepth > 0) return fn();
+    const started = this.observeTransaction ? performance.now() : 0;
+    let committed = false;
     this.db.exec('BEGIN IMMEDIATE');
     this.transactionDepth++;
     try {
       const result = fn();
       this.db.exec('COMMIT');
+      committed = true;
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
     } finally {
       this.transactionDepth--;
+      this.observeTransaction?.((performance.now() - started) / 1000, committed);
     }
   }
 

@@ -1,8 +1,8 @@
 import type { StepFailure } from '../../common/step-events.ts';
 import type { NodeFacts } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StoredBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy, RunKind } from '../plan/run-plan.ts';
-import type { ClusterSpec } from '../spec/cluster-spec.ts';
 
 export interface AgentHealth {
   agentOk: boolean;
@@ -17,6 +17,10 @@ export interface AgentRecord {
   agentVersion: string;
   facts: NodeFacts;
   certificateSerial: string;
+  /** Issued by a renewal and not yet used: opens a session once, which makes it the certificate's serial. */
+  pendingCertificateSerial?: string | null;
+  /** When the current client certificate expires (ms); null for agents enrolled before it was recorded. */
+  certificateNotAfter?: number | null;
   enrolledAt: number;
   enrolledWithTokenId: string;
   revokedAt: number | null;
@@ -29,7 +33,17 @@ export interface AgentRecord {
 export type AgentUpdate = Partial<
   Pick<
     AgentRecord,
-    'hostname' | 'agentVersion' | 'facts' | 'connected' | 'lastHeartbeatAt' | 'holdsVip' | 'health' | 'revokedAt'
+    | 'hostname'
+    | 'agentVersion'
+    | 'facts'
+    | 'connected'
+    | 'lastHeartbeatAt'
+    | 'holdsVip'
+    | 'health'
+    | 'revokedAt'
+    | 'certificateSerial'
+    | 'pendingCertificateSerial'
+    | 'certificateNotAfter'
   >
 >;
 
@@ -38,6 +52,8 @@ export interface AgentStore {
   list(): AgentRecord[];
   update(id: string, update: AgentUpdate): void;
   markAllDisconnected(): void;
+  /** Agents enrolled and not revoked. */
+  countEnrolled(): number;
 }
 
 export interface TokenStore {
@@ -215,6 +231,8 @@ export interface RunStore {
   /** Runs still running, oldest first. */
   unfinished(): RunRecord[];
   update(id: string, update: Partial<Pick<RunRecord, 'state' | 'finishedAt' | 'error'>>): void;
+  /** How many runs there are of each kind and state. */
+  countByKindAndState(): { kind: string; state: string; count: number }[];
 }
 
 export interface StepStore {

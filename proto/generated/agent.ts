@@ -5,6 +5,7 @@ import type { Ack as _kubeha_v1_Ack, Ack__Output as _kubeha_v1_Ack__Output } fro
 import type { AgentGatewayClient as _kubeha_v1_AgentGatewayClient, AgentGatewayDefinition as _kubeha_v1_AgentGatewayDefinition } from './kubeha/v1/AgentGateway.ts';
 import type { AgentMessage as _kubeha_v1_AgentMessage, AgentMessage__Output as _kubeha_v1_AgentMessage__Output } from './kubeha/v1/AgentMessage.ts';
 import type { CancelStep as _kubeha_v1_CancelStep, CancelStep__Output as _kubeha_v1_CancelStep__Output } from './kubeha/v1/CancelStep.ts';
+import type { CertificateRenewal as _kubeha_v1_CertificateRenewal, CertificateRenewal__Output as _kubeha_v1_CertificateRenewal__Output } from './kubeha/v1/CertificateRenewal.ts';
 import type { ClusterNode as _kubeha_v1_ClusterNode, ClusterNode__Output as _kubeha_v1_ClusterNode__Output } from './kubeha/v1/ClusterNode.ts';
 import type { ClusterPhase as _kubeha_v1_ClusterPhase, ClusterPhase__Output as _kubeha_v1_ClusterPhase__Output } from './kubeha/v1/ClusterPhase.ts';
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from './kubeha/v1/CniParams.ts';
@@ -28,6 +29,7 @@ import type { NetworkInterface as _kubeha_v1_NetworkInterface, NetworkInterface_
 import type { PreflightParams as _kubeha_v1_PreflightParams, PreflightParams__Output as _kubeha_v1_PreflightParams__Output } from './kubeha/v1/PreflightParams.ts';
 import type { RegistryMirror as _kubeha_v1_RegistryMirror, RegistryMirror__Output as _kubeha_v1_RegistryMirror__Output } from './kubeha/v1/RegistryMirror.ts';
 import type { RemoveEtcdMemberParams as _kubeha_v1_RemoveEtcdMemberParams, RemoveEtcdMemberParams__Output as _kubeha_v1_RemoveEtcdMemberParams__Output } from './kubeha/v1/RemoveEtcdMemberParams.ts';
+import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from './kubeha/v1/RenewCertificate.ts';
 import type { RunStep as _kubeha_v1_RunStep, RunStep__Output as _kubeha_v1_RunStep__Output } from './kubeha/v1/RunStep.ts';
 import type { StepError as _kubeha_v1_StepError, StepError__Output as _kubeha_v1_StepError__Output } from './kubeha/v1/StepError.ts';
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from './kubeha/v1/StepEvent.ts';
@@ -48,6 +50,7 @@ export interface ProtoGrpcType {
       AgentGateway: SubtypeConstructor<typeof grpc.Client, _kubeha_v1_AgentGatewayClient> & { service: _kubeha_v1_AgentGatewayDefinition }
       AgentMessage: MessageTypeDefinition<_kubeha_v1_AgentMessage, _kubeha_v1_AgentMessage__Output>
       CancelStep: MessageTypeDefinition<_kubeha_v1_CancelStep, _kubeha_v1_CancelStep__Output>
+      CertificateRenewal: MessageTypeDefinition<_kubeha_v1_CertificateRenewal, _kubeha_v1_CertificateRenewal__Output>
       ClusterNode: MessageTypeDefinition<_kubeha_v1_ClusterNode, _kubeha_v1_ClusterNode__Output>
       ClusterPhase: MessageTypeDefinition<_kubeha_v1_ClusterPhase, _kubeha_v1_ClusterPhase__Output>
       CniParams: MessageTypeDefinition<_kubeha_v1_CniParams, _kubeha_v1_CniParams__Output>
@@ -71,6 +74,7 @@ export interface ProtoGrpcType {
       PreflightParams: MessageTypeDefinition<_kubeha_v1_PreflightParams, _kubeha_v1_PreflightParams__Output>
       RegistryMirror: MessageTypeDefinition<_kubeha_v1_RegistryMirror, _kubeha_v1_RegistryMirror__Output>
       RemoveEtcdMemberParams: MessageTypeDefinition<_kubeha_v1_RemoveEtcdMemberParams, _kubeha_v1_RemoveEtcdMemberParams__Output>
+      RenewCertificate: MessageTypeDefinition<_kubeha_v1_RenewCertificate, _kubeha_v1_RenewCertificate__Output>
       RunStep: MessageTypeDefinition<_kubeha_v1_RunStep, _kubeha_v1_RunStep__Output>
       StepError: MessageTypeDefinition<_kubeha_v1_StepError, _kubeha_v1_StepError__Output>
       StepEvent: MessageTypeDefinition<_kubeha_v1_StepEvent, _kubeha_v1_StepEvent__Output>

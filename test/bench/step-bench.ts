@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 import { defaultFakeFacts, FakeHost } from '../../agent/host/fake-host.ts';
 import { LocalHost } from '../../agent/host/local-host.ts';
 import { ResultSpool } from '../../agent/step-execution/result-spool.ts';
+import { runStep } from '../../agent/step-execution/step-runner.ts';
 import { hostPrepStep } from '../../agent/steps/host-prep.ts';
-import { runStep } from '../../agent/steps/step-runner.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200' } } });
 const iterations = Number(values.iterations);

@@ -16,6 +16,8 @@ export const realPrograms = [
   'etcdctl',
   'etcdutl',
   'crictl',
+  // The e2e test image's program: the stand-in kubelet runs it for pods of that image (verify's pod-network probe).
+  'agnhost',
 ] as const;
 
 export interface RealPrograms {

@@ -1,7 +1,7 @@
 // VRRP between two lab nodes through each node's real firewalld: without host-prep's rich rule the adverts are
 // rejected and both nodes take the VIP; with it exactly one holds it. Also: firewalld's lifecycle in a node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vrrpRichRule } from '../../agent/steps/host-prep.ts';
+import { vrrpRichRule } from '../../agent/steps/host-prep/firewall.ts';
 import { LabNetwork } from './lab-network.ts';
 import type { LabNode } from './lab-node.ts';
 

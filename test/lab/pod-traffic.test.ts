@@ -5,7 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firewallRulesFor } from '../../agent/steps/host-prep.ts';
+import { firewallRulesFor } from '../../agent/steps/host-prep/firewall.ts';
 import { LabNetwork } from './lab-network.ts';
 import { type LabNode, projectRoot } from './lab-node.ts';
 

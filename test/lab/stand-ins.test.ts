@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJoinCommands } from '../../agent/kubeadm/join-command.ts';
 import { renderInitConfig, renderJoinConfig } from '../../agent/kubeadm/kubeadm-config.ts';
-import { firewallRulesFor } from '../../agent/steps/host-prep.ts';
+import { firewallRulesFor } from '../../agent/steps/host-prep/firewall.ts';
 import { caCertHash } from '../../common/ca-hash.ts';
 import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultFakeFacts } from '../../agent/host/fake-host.ts';
 import { LocalHost } from '../../agent/host/local-host.ts';
+import { runStep } from '../../agent/step-execution/step-runner.ts';
 import { preflightStep } from '../../agent/steps/preflight.ts';
-import { runStep } from '../../agent/steps/step-runner.ts';
 
 let server: Server | undefined;
 afterEach(async () => {

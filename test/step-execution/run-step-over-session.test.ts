@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../../agent/agent-service.ts';
 import { FakeHost } from '../../agent/host/fake-host.ts';
-import { plannedStep, type StepDefinition } from '../../agent/steps/step.ts';
+import { plannedStep, type StepDefinition } from '../../agent/step-execution/step.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { runStepFor } from '../../proto/convert.ts';

@@ -38,12 +38,17 @@ export class FoundationHarness {
   private readonly agents: RunningAgent[] = [];
   now: () => number = Date.now;
 
-  async startCoordinator(grpcPort = 0): Promise<RunningCoordinator> {
+  async startCoordinator(grpcPort = 0, grpcSettings: Record<string, unknown> = {}): Promise<RunningCoordinator> {
     const { logger } = capturedLogger('kubeha-coordinator', this.logLines);
     const config = parseCoordinatorConfig(
       {
         dataDir: this.dataDir,
-        grpc: { listen: `127.0.0.1:${grpcPort}`, serverSans: ['localhost', '127.0.0.1'], heartbeatTimeoutSeconds: 5 },
+        grpc: {
+          listen: `127.0.0.1:${grpcPort}`,
+          serverSans: ['localhost', '127.0.0.1'],
+          heartbeatTimeoutSeconds: 5,
+          ...grpcSettings,
+        },
         api: { listen: '127.0.0.1:0' },
         logLevel: 'debug',
       },
@@ -109,9 +114,13 @@ export class FoundationHarness {
     );
   }
 
-  runAgent(config: Readonly<AgentConfig>, name: string): RunningAgent {
+  runAgent(
+    config: Readonly<AgentConfig>,
+    name: string,
+    extra: Omit<Parameters<typeof startAgent>[1], 'logger' | 'version' | 'facts'> = {},
+  ): RunningAgent {
     const { logger } = capturedLogger(`kubeha-agent-${name}`, this.logLines);
-    const agent = startAgent(config, { logger, version: '0.0.0-test', facts: async () => sampleFacts(name) });
+    const agent = startAgent(config, { logger, version: '0.0.0-test', facts: async () => sampleFacts(name), ...extra });
     this.agents.push(agent);
     return agent;
   }

@@ -1,5 +1,5 @@
-import type { ClusterSpec } from '../../coordinator/spec/cluster-spec.ts';
-import { requireClusterSpec } from '../../coordinator/spec/parse-cluster-spec.ts';
+import type { ClusterSpec } from '../../coordinator/cluster-spec/cluster-spec.ts';
+import { requireClusterSpec } from '../../coordinator/cluster-spec/parse-cluster-spec.ts';
 
 /**
  * A valid cluster spec for plan and scheduler tests, parsed like a posted one (defaults filled in): Kubernetes

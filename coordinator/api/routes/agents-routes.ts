@@ -21,6 +21,8 @@ export const AgentReply = Type.Object(
     revoked: Type.Boolean(),
     enrolledAt: Type.String({ format: 'date-time' }),
     lastHeartbeatAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    /** When the agent's client certificate expires; null until an agent enrolled by an older release connects. */
+    certificateExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     holdsVip: Type.Boolean(),
     health: Type.Union([
       Type.Object({
@@ -64,6 +66,7 @@ export function agentToReply(agent: AgentRecord) {
     revoked: agent.revokedAt !== null,
     enrolledAt: new Date(agent.enrolledAt).toISOString(),
     lastHeartbeatAt: agent.lastHeartbeatAt === null ? null : new Date(agent.lastHeartbeatAt).toISOString(),
+    certificateExpiresAt: agent.certificateNotAfter == null ? null : new Date(agent.certificateNotAfter).toISOString(),
     holdsVip: agent.holdsVip,
     health: agent.health,
     facts: agent.facts,

@@ -1,12 +1,12 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
+import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
 import { AgentsByAddress } from '../../scheduler/agent-for-node.ts';
 import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
 import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { parseClusterSpec } from '../../spec/parse-cluster-spec.ts';
 import type { ClusterRecord, Store } from '../../store/store.ts';
 import type { ApiPlugin } from '../build-api.ts';
 import { clientErrorReplies, ErrorReply } from '../error-reply.ts';

@@ -25,7 +25,22 @@ export async function agentsCommand(
     gibibytes(a.facts.memoryBytes),
     a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
     a.holdsVip ? 'yes' : '',
+    certificateLeft(a.certificateExpiresAt, now),
   ]);
-  out(renderTable(['ID', 'HOSTNAME', 'STATE', 'HEARTBEAT', 'OS', 'CPUS', 'MEMORY', 'ADDRESSES', 'VIP'], rows));
+  out(
+    renderTable(
+      ['ID', 'HOSTNAME', 'STATE', 'HEARTBEAT', 'OS', 'CPUS', 'MEMORY', 'ADDRESSES', 'VIP', 'CERT LEFT'],
+      rows,
+    ),
+  );
   return 0;
+}
+
+/** Days left on the agent's client certificate ("-" when unknown, "expired" when past). */
+function certificateLeft(expiresAt: string | null, now: number): string {
+  if (!expiresAt) return '-';
+  const left = Date.parse(expiresAt) - now;
+  if (left <= 0) return 'expired';
+  const hours = left / 3_600_000;
+  return hours < 48 ? `${Math.floor(hours)}h` : `${Math.floor(hours / 24)}d`;
 }

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../../common/errors.ts';
 import type { NodeFacts } from '../../../proto/convert.ts';
+import type { ClusterSpec } from '../../cluster-spec/cluster-spec.ts';
 import type { DrillOptions, DrillRun } from '../../drill/drive-drill.ts';
-import type { ClusterSpec } from '../../spec/cluster-spec.ts';
 import type { StepRecord } from '../../store/store.ts';
 
 /** What a step that runs in the coordinator may read of its run, and act on. */

@@ -7,6 +7,8 @@ interface AgentRow {
   agent_version: string;
   facts: string;
   certificate_serial: string;
+  pending_certificate_serial: string | null;
+  certificate_not_after: number | null;
   enrolled_at: number;
   enrolled_with_token_id: string;
   revoked_at: number | null;
@@ -23,6 +25,8 @@ function agentFromRow(row: AgentRow): AgentRecord {
     agentVersion: row.agent_version,
     facts: JSON.parse(row.facts),
     certificateSerial: row.certificate_serial,
+    pendingCertificateSerial: row.pending_certificate_serial,
+    certificateNotAfter: row.certificate_not_after,
     enrolledAt: row.enrolled_at,
     enrolledWithTokenId: row.enrolled_with_token_id,
     revokedAt: row.revoked_at,
@@ -42,6 +46,9 @@ const columns: Columns<AgentUpdate> = {
   holdsVip: ['holds_vip', asFlag],
   health: ['health', asJsonOrNull],
   revokedAt: ['revoked_at', asIs],
+  certificateSerial: ['certificate_serial', asIs],
+  pendingCertificateSerial: ['pending_certificate_serial', asIs],
+  certificateNotAfter: ['certificate_not_after', asIs],
 };
 
 /** Table agents: one row per enrolled agent, with its latest facts, session and health. */
@@ -51,8 +58,9 @@ export function agentsTable(sql: SqlAccess): AgentStore & { insert(agent: AgentR
       sql
         .statement(
           `INSERT INTO agents (id, hostname, agent_version, facts, certificate_serial, enrolled_at, enrolled_with_token_id,
-             revoked_at, connected, last_heartbeat_at, holds_vip, health)
-           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, 0, NULL)`,
+             revoked_at, connected, last_heartbeat_at, holds_vip, health, pending_certificate_serial,
+             certificate_not_after)
+           VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, 0, NULL, NULL, ?)`,
         )
         .run(
           agent.id,
@@ -62,6 +70,7 @@ export function agentsTable(sql: SqlAccess): AgentStore & { insert(agent: AgentR
           agent.certificateSerial,
           agent.enrolledAt,
           agent.enrolledWithTokenId,
+          agent.certificateNotAfter ?? null,
         );
     },
     get: (id) => {
@@ -74,5 +83,7 @@ export function agentsTable(sql: SqlAccess): AgentStore & { insert(agent: AgentR
     markAllDisconnected: () => {
       sql.statement('UPDATE agents SET connected = 0').run();
     },
+    countEnrolled: () =>
+      Number((sql.statement('SELECT count(*) AS n FROM agents WHERE revoked_at IS NULL').get() as { n: number }).n),
   };
 }

@@ -51,6 +51,11 @@ export function runsTable(sql: SqlAccess): RunStore {
         : rows('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id', cluster),
     unfinished: () => rows("SELECT * FROM runs WHERE state = 'running' ORDER BY created_at, id"),
     update: (id, update) => updateColumns(sql, 'runs', columns, update, 'id = ?', [id]),
+    countByKindAndState: () =>
+      sql
+        .statement('SELECT kind, state, count(*) AS count FROM runs GROUP BY kind, state')
+        .all()
+        .map((row) => ({ kind: String(row['kind']), state: String(row['state']), count: Number(row['count']) })),
   };
 }
 

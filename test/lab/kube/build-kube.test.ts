@@ -66,7 +66,7 @@ beforeEach(() => {
   cacheDir = join(work, 'cache');
   modulesDir = join(work, 'modules');
   calls = join(work, 'calls');
-  for (const dir of ['k8s', 'etcd', 'cri-tools', 'kubeadm-newest']) {
+  for (const dir of ['k8s', 'etcd', 'cri-tools', 'kubeadm-newest', 'agnhost']) {
     mkdirSync(join(modulesDir, dir), { recursive: true });
     for (const file of ['go.mod', 'go.sum']) cpSync(join(kubeModulesDir, dir, file), join(modulesDir, dir, file));
   }
@@ -103,11 +103,14 @@ describe('buildKube', () => {
       'etcd-v3.6.5/etcdutl',
       'cri-tools-v1.34.0/crictl',
       'kubeadm-v1.37.2/kubeadm',
+      'agnhost-v1.34.4/agnhost',
     ]);
     const run = spawnSync(join(cacheDir, 'kube-v1.34.4', 'kube-apiserver'), { encoding: 'utf8' });
     expect(run.stdout.trim()).toBe('built k8s.io/kubernetes/cmd/kube-apiserver');
     expect(result.components.map((c) => c.dir)).toEqual(
-      ['kube-v1.34.4', 'etcd-v3.6.5', 'cri-tools-v1.34.0', 'kubeadm-v1.37.2'].map((d) => join(cacheDir, d)),
+      ['kube-v1.34.4', 'etcd-v3.6.5', 'cri-tools-v1.34.0', 'kubeadm-v1.37.2', 'agnhost-v1.34.4'].map((d) =>
+        join(cacheDir, d),
+      ),
     );
     // AND modules are downloaded first, in each module's folder, and every go command runs static with -mod=mod
     const all = goCalls();
@@ -128,7 +131,7 @@ describe('buildKube', () => {
     const crictl = all.find((c) => c.includes('cmd/crictl|'))!;
     expect(crictl).toContain('-X sigs.k8s.io/cri-tools/pkg/version.Version=v1.34.0');
     // AND it said what it built, one line per program
-    expect(log.filter((l) => /: built in \d/.test(l))).toHaveLength(10);
+    expect(log.filter((l) => /: built in \d/.test(l))).toHaveLength(11);
   });
 
   it('builds nothing the second time', async () => {
@@ -140,7 +143,7 @@ describe('buildKube', () => {
     // THEN it only asked go for its version
     expect(result.built).toEqual([]);
     expect(goCalls().map((c) => c.split('|')[1])).toEqual(['env GOVERSION GOMODCACHE']);
-    expect(log.filter((l) => l.endsWith(': cached'))).toHaveLength(10);
+    expect(log.filter((l) => l.endsWith(': cached'))).toHaveLength(11);
   });
 
   it("rebuilds a component whose go.sum changed, and everything when Go's version changed", async () => {
@@ -151,7 +154,7 @@ describe('buildKube', () => {
     // THEN only etcd's programs are built again
     expect((await build()).built).toEqual(['etcd-v3.6.5/etcd', 'etcd-v3.6.5/etcdctl', 'etcd-v3.6.5/etcdutl']);
     // AND WHEN Go's version changes, everything is built again
-    expect((await build({ FAKE_GO_VERSION: 'go1.27.0' })).built).toHaveLength(10);
+    expect((await build({ FAKE_GO_VERSION: 'go1.27.0' })).built).toHaveLength(11);
   });
 
   it('rebuilds only a program that went missing', async () => {

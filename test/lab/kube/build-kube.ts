@@ -1,5 +1,5 @@
-// Builds the real Kubernetes programs the lab runs (kubeadm, the control-plane servers, kubectl, etcd, crictl and the
-// newest release's kubeadm) from the Go modules beside this file, into a cache keyed by version. A second run builds
+// Builds the real Kubernetes programs the lab runs (kubeadm, the control-plane servers, kubectl, etcd, crictl, the
+// newest release's kubeadm and the e2e image's agnhost) from the Go modules beside this file, into a cache keyed by version. A second run builds
 // nothing: each binary's stamp records what it was built from (go.sum, Go version, flags).
 //
 //   node test/lab/kube/build-kube.ts [--version-set default] [--cache-dir DIR]
@@ -61,6 +61,13 @@ export const versionSets: Record<string, KubeComponent[]> = {
       cachePrefix: 'kubeadm',
       stamp: 'kubernetes',
       programs: [{ name: 'kubeadm', goPackage: 'k8s.io/kubernetes/cmd/kubeadm' }],
+    },
+    {
+      moduleDir: 'agnhost',
+      versionModule: 'k8s.io/kubernetes',
+      cachePrefix: 'agnhost',
+      stamp: 'none',
+      programs: [{ name: 'agnhost', goPackage: 'k8s.io/kubernetes/test/images/agnhost' }],
     },
   ],
 };

@@ -12,8 +12,8 @@ import {
 } from '../../../agent/kubeadm/kubeadm-config.ts';
 import { kubeadmInitStep } from '../../../agent/steps/kubeadm-init.ts';
 import { kubeadmJoinStep } from '../../../agent/steps/kubeadm-join.ts';
+import { requireClusterSpec } from '../../../coordinator/cluster-spec/parse-cluster-spec.ts';
 import { planRun } from '../../../coordinator/plan/plan-run.ts';
-import { requireClusterSpec } from '../../../coordinator/spec/parse-cluster-spec.ts';
 import { type BuildKubeResult, buildKube, kubeCacheDir } from './build-kube.ts';
 
 // Real kubeadm's `config validate` on every configuration the agent renders, for every supported minor, with the

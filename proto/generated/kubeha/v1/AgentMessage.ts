@@ -3,17 +3,20 @@
 import type { Hello as _kubeha_v1_Hello, Hello__Output as _kubeha_v1_Hello__Output } from '../../kubeha/v1/Hello.ts';
 import type { Heartbeat as _kubeha_v1_Heartbeat, Heartbeat__Output as _kubeha_v1_Heartbeat__Output } from '../../kubeha/v1/Heartbeat.ts';
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from '../../kubeha/v1/StepEvent.ts';
+import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from '../../kubeha/v1/RenewCertificate.ts';
 
 export interface AgentMessage {
   'hello'?: (_kubeha_v1_Hello | null);
   'heartbeat'?: (_kubeha_v1_Heartbeat | null);
   'step_event'?: (_kubeha_v1_StepEvent | null);
-  'kind'?: "hello"|"heartbeat"|"step_event";
+  'renew_certificate'?: (_kubeha_v1_RenewCertificate | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"renew_certificate";
 }
 
 export interface AgentMessage__Output {
   'hello'?: (_kubeha_v1_Hello__Output | null);
   'heartbeat'?: (_kubeha_v1_Heartbeat__Output | null);
   'step_event'?: (_kubeha_v1_StepEvent__Output | null);
-  'kind'?: "hello"|"heartbeat"|"step_event";
+  'renew_certificate'?: (_kubeha_v1_RenewCertificate__Output | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"renew_certificate";
 }

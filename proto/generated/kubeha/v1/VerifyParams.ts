@@ -6,10 +6,12 @@ export interface VerifyParams {
   'control_plane_endpoint'?: (string);
   'nodes'?: (_kubeha_v1_ClusterNode)[];
   'node_name'?: (string);
+  'pod_probe_image'?: (string);
 }
 
 export interface VerifyParams__Output {
   'control_plane_endpoint': (string);
   'nodes': (_kubeha_v1_ClusterNode__Output)[];
   'node_name': (string);
+  'pod_probe_image': (string);
 }

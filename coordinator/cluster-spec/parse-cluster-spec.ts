@@ -524,6 +524,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     'serviceCIDR',
     'cni',
     'cniManifest',
+    'checkPodTraffic',
   ]);
   const podCIDR = reader.string(networking, 'podCIDR', 'spec.networking', clusterSpecDefaults.podCIDR);
   const serviceCIDR = reader.string(networking, 'serviceCIDR', 'spec.networking', clusterSpecDefaults.serviceCIDR);
@@ -535,6 +536,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
     clusterSpecDefaults.cni,
   );
   const cniManifest = readCniManifest(reader, networking);
+  const checkPodTraffic = reader.boolean(networking, 'checkPodTraffic', 'spec.networking', true);
 
   const hostPolicy = reader.optionalObject(spec, 'hostPolicy', 'spec', [
     'firewall',
@@ -596,6 +598,7 @@ function parseAndValidate(input: unknown): ParseClusterSpecResult {
           serviceCIDR: serviceCIDR!,
           cni: cni!,
           ...(cniManifest ? { cniManifest } : {}),
+          ...(checkPodTraffic === false ? { checkPodTraffic: false } : {}),
         },
         hostPolicy: {
           firewall: firewall!,

@@ -165,6 +165,19 @@ describe('parseClusterSpec: defaults', () => {
     expect(requireClusterSpec(withSpec({ endpoint })).spec.endpoint.port).toBe(port);
   });
 
+  it('checks pod traffic unless networking.checkPodTraffic is false, and refuses a non-boolean', () => {
+    expect(requireClusterSpec(minimal).spec.networking.checkPodTraffic).toBeUndefined();
+    expect(requireClusterSpec(withSpec({ networking: { checkPodTraffic: true } })).spec.networking).not.toHaveProperty(
+      'checkPodTraffic',
+    );
+    expect(
+      requireClusterSpec(withSpec({ networking: { checkPodTraffic: false } })).spec.networking.checkPodTraffic,
+    ).toBe(false);
+    expect(problemsOf(withSpec({ networking: { checkPodTraffic: 'no' } })).map(pathOf)).toEqual([
+      'spec.networking.checkPodTraffic',
+    ]);
+  });
+
   it('mode external needs no interface and leaves it empty', () => {
     const spec = requireClusterSpec(withSpec({ endpoint: { mode: 'external', vip: '10.9.9.9', port: 6443 } }));
     expect(spec.spec.endpoint).toMatchObject({ mode: 'external', interface: '', port: 6443 });

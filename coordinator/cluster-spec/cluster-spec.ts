@@ -37,6 +37,8 @@ export interface ClusterSpec {
       cni: 'flannel' | 'calico';
       /** Absent: the release kubeha pins, fetched over https. */
       cniManifest?: CniManifestSpec;
+      /** false: verify runs no probe pods and reports pod traffic between nodes as not checked. Absent: checked. */
+      checkPodTraffic?: false;
     };
     hostPolicy: {
       firewall: 'managed' | 'disabled';

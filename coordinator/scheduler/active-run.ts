@@ -1,0 +1,26 @@
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import type { RunRecord, StepRecord } from '../store/store.ts';
+import { isControlPlaneJoin } from './join-credentials.ts';
+
+/** A run the scheduler is walking: its record, the spec it was planned from and its steps, kept in step with the store. */
+export interface ActiveRun {
+  run: RunRecord;
+  spec: ClusterSpec;
+  steps: Map<string, StepRecord>;
+  nextSeq: number;
+  /** kubeadm-init and the control-plane joins: where join credentials can be made. */
+  controlPlaneSteps: StepRecord[];
+}
+
+/** The runs in progress, by run id. */
+export type ActiveRuns = Map<string, ActiveRun>;
+
+export function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): ActiveRun {
+  return {
+    run,
+    spec,
+    steps: new Map(steps.map((s) => [s.id, s])),
+    nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
+    controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),
+  };
+}

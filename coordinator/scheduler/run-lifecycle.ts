@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { cancelStepMessage } from '../../proto/convert.ts';
+import { planRun } from '../plan/plan-run.ts';
+import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
+import { unsupportedChanges } from '../plan/spec-changes.ts';
+import { isTerminal, notStartedStep, type RunRecord, type StepRecord, type Store } from '../store/store.ts';
+import { type ActiveRun, type ActiveRuns, activeRun } from './active-run.ts';
+import type { ClusterPhases } from './cluster-phase.ts';
+import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
+import { valueNames } from './cluster-values.ts';
+import { missingClusterSecrets } from './join-credentials.ts';
+import type { RunJournal } from './run-journal.ts';
+import { isInFlight, runOutcome } from './step-decisions.ts';
+import type { StepLogCap } from './step-log-cap.ts';
+
+/** Where runs begin and end: planned and started, resumed after a restart, cancelled, finished with their outcome. */
+export class RunLifecycle {
+  private readonly store: Store;
+  private readonly logger: Logger;
+  private readonly journal: RunJournal;
+  private readonly runs: ActiveRuns;
+  private readonly phases: ClusterPhases;
+  private readonly logCap: StepLogCap;
+  private readonly planRun: PlanRun;
+  private readonly now: () => number;
+  private readonly kick: () => void;
+
+  constructor(deps: {
+    store: Store;
+    logger: Logger;
+    journal: RunJournal;
+    runs: ActiveRuns;
+    phases: ClusterPhases;
+    logCap: StepLogCap;
+    planRun?: PlanRun;
+    now: () => number;
+    kick: () => void;
+  }) {
+    this.store = deps.store;
+    this.logger = deps.logger;
+    this.journal = deps.journal;
+    this.runs = deps.runs;
+    this.phases = deps.phases;
+    this.logCap = deps.logCap;
+    this.planRun = deps.planRun ?? planRun;
+    this.now = deps.now;
+    this.kick = deps.kick;
+  }
+
+  /** Takes up every unfinished run; in-flight agent steps get `graceMs` for their agent to come back. */
+  resumeAll(graceMs: number): void {
+    const now = this.now();
+    for (const run of this.store.runs.unfinished()) {
+      const cluster = this.store.clusters.get(run.cluster);
+      if (!cluster) continue;
+      const steps = this.store.steps.list(run.id);
+      const active = activeRun(run, specForRun(cluster, run.kind), steps);
+      this.runs.set(run.id, active);
+      this.journal.record(() => {
+        for (const s of steps) {
+          if (!isInFlight(s.state)) continue;
+          if (s.node === coordinatorNode) {
+            // The coordinator's own steps are pure checks: run them again.
+            this.journal.updateStep(active, s, { state: 'pending', attempt: Math.max(0, s.attempt - 1) });
+            continue;
+          }
+          const deadlineAt = Math.max(s.deadlineAt ?? 0, now + graceMs);
+          this.journal.updateStep(active, s, { deadlineAt, disconnectedAt: now });
+        }
+      });
+      this.logger.info({ runId: run.id, cluster: run.cluster, kind: run.kind }, 'resuming run');
+    }
+  }
+
+  /**
+   * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
+   * make, and, unless `waitForAgents`, when a node has no enrolled agent.
+   */
+  startRun(clusterName: string, kind: RunKind, options: { waitForAgents?: boolean } = {}): RunRecord {
+    const cluster = this.store.clusters.get(clusterName);
+    if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
+    const busy = [...this.runs.values()].find((a) => a.run.cluster === clusterName);
+    if (busy) {
+      throw new KubehaError(ErrorCode.conflict, `cluster ${clusterName} already has run ${busy.run.id} in progress`, {
+        details: { runId: busy.run.id },
+      });
+    }
+    const spec = specForRun(cluster, kind);
+    const members = clusterMembers(this.store, cluster);
+    if (kind === 'deploy') {
+      const problems = unsupportedChanges(cluster.appliedSpec, spec, members);
+      if (problems.length > 0) {
+        throw new KubehaError(ErrorCode.conflict, `cannot deploy ${clusterName}: ${problems.join('; ')}`, {
+          details: problems,
+        });
+      }
+    }
+    const missing = nodesWithoutAgent(spec, this.store.agents.list());
+    if (missing.length > 0 && options.waitForAgents !== true) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `no enrolled agent reports ${missing.map((n) => `${n.address} (${n.name})`).join(', ')}; enroll the agent(s) first, or start the run waiting for them (kubeha apply --wait-for-agents)`,
+        { details: missing.map((n) => n.name) },
+      );
+    }
+    const plan = this.planRun(kind, spec, { members });
+    const now = this.now();
+    const run: RunRecord = {
+      id: `run-${randomUUID()}`,
+      cluster: clusterName,
+      kind,
+      state: 'running',
+      createdAt: now,
+      finishedAt: null,
+      error: null,
+    };
+    const steps: StepRecord[] = plan.steps.map((p, seq) => ({
+      runId: run.id,
+      id: p.id,
+      seq,
+      kind: p.kind,
+      node: p.node,
+      dependsOn: [...p.dependsOn],
+      timeoutSeconds: p.timeoutSeconds,
+      retry: p.retry,
+      params: p.params,
+      concurrencyGroup: p.concurrencyGroup ?? null,
+      bestEffort: false,
+      forNode: null,
+      ...notStartedStep(),
+    }));
+    const active = activeRun(run, spec, steps);
+    this.journal.record(() => {
+      this.store.runs.insert(run);
+      this.store.steps.insert(steps);
+      for (const [name, value] of missingClusterSecrets(this.journal.valuesOf(clusterName), now)) {
+        this.store.clusterValues.set(clusterName, name, value);
+      }
+      this.journal.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
+    });
+    this.runs.set(run.id, active);
+    // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health
+    // endpoint answers healthy before init, so the VIP sits where init needs it).
+    this.phases.broadcast(cluster.spec, cluster.initializedAt !== null);
+    this.logger.info({ runId: run.id, cluster: clusterName, kind, steps: steps.length }, 'run started');
+    this.kick();
+    return run;
+  }
+
+  /** Cancels the run: pending steps never start, in-flight steps are told to stop; late results are ignored. */
+  cancel(runId: string): RunRecord {
+    const active = this.runs.get(runId);
+    if (!active) {
+      const run = this.store.runs.get(runId);
+      if (!run) throw new KubehaError(ErrorCode.notFound, `no run ${runId}`);
+      throw new KubehaError(ErrorCode.conflict, `run ${runId} has already finished (${run.state})`);
+    }
+    const now = this.now();
+    const inFlight = [...active.steps.values()].filter((s) => isInFlight(s.state));
+    this.journal.record(() => {
+      for (const s of active.steps.values()) {
+        if (isTerminal(s.state)) continue;
+        this.journal.updateStep(active, s, { state: 'cancelled', finishedAt: now });
+      }
+      this.finishRun(active, 'cancelled', 'cancelled by the operator');
+    });
+    for (const s of inFlight) {
+      if (s.agentId) {
+        this.journal.deliver(s.agentId, cancelStepMessage({ runId, stepId: s.id, attempt: s.attempt }));
+      }
+    }
+    return active.run;
+  }
+
+  /** Finishes the run once no step can change its outcome any more. */
+  finishIfDone(active: ActiveRun): void {
+    if (!this.runs.has(active.run.id)) return;
+    const outcome = runOutcome(active.steps.values());
+    if (outcome !== 'running') {
+      const failed = [...active.steps.values()].find((s) => s.state === 'failed' && !s.bestEffort);
+      this.journal.record(() =>
+        this.finishRun(active, outcome, failed ? `${failed.id}: ${failed.error?.message ?? 'failed'}` : null),
+      );
+    }
+  }
+
+  /** Reads the run back from the store (after a pass or a batch failed half-way), or lets it go when it is over. */
+  reload(runId: string): void {
+    const run = this.store.runs.get(runId);
+    const cluster = run && this.store.clusters.get(run.cluster);
+    if (!run || !cluster || run.state !== 'running') {
+      this.runs.delete(runId);
+      return;
+    }
+    const steps = this.store.steps.list(runId);
+    this.runs.set(runId, activeRun(run, specForRun(cluster, run.kind), steps));
+  }
+
+  private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
+    const now = this.now();
+    this.store.runs.update(active.run.id, { state, finishedAt: now, error });
+    // Every join of the run is done: the init token has no use left (a later run makes a new one if it needs one).
+    if (state === 'succeeded' && this.store.clusters.get(active.run.cluster)?.initializedAt) {
+      this.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
+    }
+    const succeeded = state === 'succeeded';
+    const record = succeeded ? this.store.clusters.get(active.run.cluster) : undefined;
+    if (record && active.run.kind === 'reset') {
+      this.store.clusters.put({ ...record, initializedAt: null, appliedSpec: null, appliedAt: null });
+    }
+    if (record && active.run.kind === 'deploy') {
+      this.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
+    }
+    const upToDate = succeeded && active.run.kind === 'deploy' && [...active.steps.values()].every((s) => !s.changed);
+    active.run = { ...active.run, state, finishedAt: now, error };
+    this.journal.event(active.run.id, {
+      type: 'run',
+      state,
+      message: upToDate
+        ? `${active.run.kind} run ${state}: up to date, nothing changed on any node`
+        : `${active.run.kind} run ${state}${error ? `: ${error}` : ''}`,
+    });
+    this.runs.delete(active.run.id);
+    this.logCap.forget(active.run.id);
+    this.logger.info({ runId: active.run.id, state }, 'run finished');
+  }
+}
