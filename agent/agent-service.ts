@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { NodeFacts } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
+import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
@@ -33,6 +34,8 @@ export function startAgent(
     health?: HealthEndpoint;
     /** Fed step durations and reconnects; reads the spool, running steps and the session at scrape time. */
     metrics?: AgentMetrics;
+    /** When this node gained and lost the VIP: its state goes with every new session, its changes as they happen. */
+    vipWatcher?: VipWatcher;
     /** The clock the certificate's expiry is checked against (tests move it forward). */
     now?: () => number;
     /** How often the certificate's expiry is checked besides each session start (default daily). */
@@ -79,7 +82,10 @@ export function startAgent(
             steps.handle(message);
             break;
           case 'cluster_phase':
-            if (message.cluster_phase) deps.health?.handleClusterPhase(message.cluster_phase);
+            if (message.cluster_phase) {
+              deps.health?.handleClusterPhase(message.cluster_phase);
+              deps.vipWatcher?.refresh();
+            }
             break;
           case 'certificate_renewal':
             if (message.certificate_renewal) renewal.handle(message.certificate_renewal);
@@ -87,6 +93,7 @@ export function startAgent(
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),
+      ...(deps.vipWatcher ? { vipState: () => deps.vipWatcher!.current() } : {}),
       ...deps.hooks,
       onConnected: () => {
         metrics?.sessionEstablished();

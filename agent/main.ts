@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isKubehaError } from '../common/errors.ts';
@@ -9,6 +10,8 @@ import { type RunningAgent, startAgent } from './agent-service.ts';
 import { defaultAgentConfigPath, defaultStateDir, parseAgentConfig } from './config.ts';
 import { gatherFacts } from './facts/gather-facts.ts';
 import { startHealthEndpoint } from './health/health-endpoint.ts';
+import { ipAddressMonitor } from './health/ip-address-monitor.ts';
+import { VipWatcher } from './health/vip-watcher.ts';
 import { defaultVrrpTrackFile } from './load-balancer/keepalived-config.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
 
@@ -142,7 +145,28 @@ async function main(argv: string[]): Promise<number> {
         logger: logger.child({ component: 'health' }),
         metrics,
       });
-      agent = startAgent(config, { logger, version: kubehaVersion, facts: () => gatherFacts(), health, metrics });
+      const vipWatcher = new VipWatcher({
+        monitor: ipAddressMonitor(),
+        vip: () => health.monitor.clusterPhase?.vip || undefined,
+        localAddresses: () => Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)),
+        onChange: (change) => {
+          logger.info(
+            { vip: change.vip, held: change.held },
+            change.held ? 'this node took the VIP' : 'this node gave up the VIP',
+          );
+          agent?.session.sendVipTransition(change);
+        },
+        logger: logger.child({ component: 'vip-watcher' }),
+      });
+      agent = startAgent(config, {
+        logger,
+        version: kubehaVersion,
+        facts: () => gatherFacts(),
+        health,
+        metrics,
+        vipWatcher,
+      });
+      vipWatcher.start();
       logger.info(
         { agentId: config.agentId, coordinator: config.coordinator, version: kubehaVersion },
         'agent started',
@@ -152,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', () => resolve());
       });
       logger.info('stopping: closing the session');
+      vipWatcher.stop();
       await agent.stop();
       await health.stop();
       logger.flush();

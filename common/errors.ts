@@ -14,6 +14,8 @@ export const ErrorCode = {
   badRequest: 'KUBEHA_BAD_REQUEST',
   commandFailed: 'KUBEHA_COMMAND_FAILED',
   stepFailed: 'KUBEHA_STEP_FAILED',
+  /** The step refuses what it was asked, for a reason another attempt cannot change (a node not in the cluster). */
+  stepRefused: 'KUBEHA_STEP_REFUSED',
   /** No result within the step's timeout. */
   stepTimeout: 'KUBEHA_STEP_TIMEOUT',
   /** The step's agent lost its session for longer than the grace period. */
@@ -47,4 +49,15 @@ export class KubehaError extends Error {
 
 export function isKubehaError(value: unknown, code?: ErrorCode): value is KubehaError {
   return value instanceof KubehaError && (code === undefined || value.code === code);
+}
+
+/** Codes that say a retry cannot help: the same input meets the same refusal. */
+const nonRetryableCodes: ReadonlySet<string> = new Set([
+  ErrorCode.paramsInvalid,
+  ErrorCode.specInvalid,
+  ErrorCode.stepRefused,
+]);
+
+export function isNonRetryableCode(code: string): boolean {
+  return nonRetryableCodes.has(code);
 }

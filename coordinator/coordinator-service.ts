@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { formatHostPort } from '../common/format-host-port.ts';
 import type { Logger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { buildApi } from './api/build-api.ts';
@@ -10,6 +11,7 @@ import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
+import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -87,6 +89,7 @@ export async function startCoordinator(
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
   const bus = new RunEventBus();
+  const vipTimelines = new AgentVipTimelines();
   metrics = new CoordinatorMetrics(kubehaVersion, {
     connectedAgents: () => gateway.connectedAgentIds().length,
     enrolledAgents: () => store.agents.countEnrolled(),
@@ -102,11 +105,14 @@ export async function startCoordinator(
     agentWaitMs: config.agentWaitSeconds * 1000,
     observer: metrics,
     ...deps.scheduler,
+    drill: { vipTimelines, ...deps.scheduler?.drill },
   });
   gateway.addListener({
     agentConnected: (agentId, hello) => scheduler.agentConnected(agentId, hello.unacknowledged),
     agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
+    agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
+    vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
   });
   // Unfinished runs are loaded before any agent can connect and report a result for them.
   scheduler.start();
@@ -124,7 +130,15 @@ export async function startCoordinator(
     version: kubehaVersion,
     routes: [
       healthRoutes(kubehaVersion),
-      agentsRoutes({ store, gateway, now, onRevoked: (id) => scheduler.agentRevoked(id) }),
+      agentsRoutes({
+        store,
+        gateway,
+        now,
+        onRevoked: (id) => {
+          scheduler.agentRevoked(id);
+          vipTimelines.forget(id);
+        },
+      }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       runsRoutes({ store, scheduler, bus }),
@@ -135,13 +149,15 @@ export async function startCoordinator(
   await api.listen({ host: apiListen.host, port: apiListen.port });
   const address = api.server.address();
   const apiPort = typeof address === 'object' && address ? address.port : apiListen.port;
-  const apiHost = apiListen.host.includes(':') ? `[${apiListen.host}]` : apiListen.host;
-  logger.info({ api: `${apiHost}:${apiPort}`, grpc: grpcPort, caCertHash: identity.ca.hash }, 'coordinator started');
+  logger.info(
+    { api: formatHostPort(apiListen.host, apiPort), grpc: grpcPort, caCertHash: identity.ca.hash },
+    'coordinator started',
+  );
 
   return {
     grpcPort,
     apiPort,
-    apiUrl: `${tls ? 'https' : 'http'}://${apiHost === '0.0.0.0' ? '127.0.0.1' : apiHost}:${apiPort}`,
+    apiUrl: `${tls ? 'https' : 'http'}://${formatHostPort(apiListen.host === '0.0.0.0' ? '127.0.0.1' : apiListen.host, apiPort)}`,
     adminToken: identity.adminToken,
     adminTokenPath: identity.adminTokenPath,
     metricsToken: metricsToken.token,

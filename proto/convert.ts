@@ -6,6 +6,10 @@ import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
 import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
 import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
+import type {
+  VipTransition__Output,
+  VipTransition as VipTransitionProto,
+} from './generated/kubeha/v1/VipTransition.ts';
 
 /** The facts an agent reports, in our own shape (numbers, camelCase). */
 export interface NodeFacts {
@@ -195,11 +199,30 @@ export function stepKindFromParamsField(field: string): string {
   return field.replace(/_/g, '-');
 }
 
-/** A RunStep's typed parameters as { kind, params } with camelCase keys, the shape steps parse. */
+/** Fields whose proto3 zero stands for "not set" because 0 is never a meaningful value for them. */
+const zeroMeansUnset: Record<string, readonly string[]> = {
+  'load-balancer': ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'],
+};
+
+/**
+ * proto3 cannot tell an absent field from its zero value: an empty string, and a 0 where 0 means nothing, are
+ * dropped so that the step's own default applies. Only the top level: nested messages carry no such fields. A step's
+ * parameters file (`kubeha-agent step KIND --params FILE`) follows the same convention.
+ */
+export function withoutUnsetFields(kind: string, params: unknown): unknown {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return params;
+  const zeroUnset = zeroMeansUnset[kind] ?? [];
+  return Object.fromEntries(
+    Object.entries(params).filter(([key, value]) => value !== '' && !(value === 0 && zeroUnset.includes(key))),
+  );
+}
+
+/** A RunStep's typed parameters as { kind, params } with camelCase keys and unset fields left out, as steps parse them. */
 export function stepParamsFromRunStep(message: RunStep__Output): { kind: string; params: unknown } | undefined {
   const field = message.params;
   if (!field) return undefined;
-  return { kind: stepKindFromParamsField(field), params: mapKeys(message[field], camelKey) };
+  const kind = stepKindFromParamsField(field);
+  return { kind, params: withoutUnsetFields(kind, mapKeys(message[field], camelKey)) };
 }
 
 /** A message from the coordinator to one agent, ready for the gateway to write. */
@@ -235,6 +258,26 @@ export function clusterPhaseToProto(phase: ClusterPhase): ClusterPhase__Output {
 
 export function clusterPhaseMessage(phase: ClusterPhase): MessageToAgent {
   return { cluster_phase: clusterPhaseToProto(phase) };
+}
+
+/** The node gained or lost the VIP, as its agent saw it: times are the agent's clock (ms since the epoch). */
+export interface VipTransition {
+  vip: string;
+  held: boolean;
+  atMs: number;
+  sentAtMs: number;
+}
+
+export function vipTransitionToProto(t: VipTransition): VipTransitionProto {
+  return { vip: t.vip, held: t.held, at_ms: String(t.atMs), sent_at_ms: String(t.sentAtMs) };
+}
+
+/** Undefined when a time is not a positive integer of milliseconds. */
+export function vipTransitionFromProto(message: VipTransition__Output): VipTransition | undefined {
+  const atMs = Number(message.at_ms);
+  const sentAtMs = Number(message.sent_at_ms);
+  if (!Number.isSafeInteger(atMs) || atMs <= 0 || !Number.isSafeInteger(sentAtMs) || sentAtMs <= 0) return undefined;
+  return { vip: message.vip, held: message.held, atMs, sentAtMs };
 }
 
 /** Tells the agent to stop the attempt; it answers with the attempt's result. */

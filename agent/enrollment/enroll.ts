@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import { factsToProto, type NodeFacts } from '../../proto/convert.ts';
 import type { EnrollResponse__Output } from '../../proto/generated/kubeha/v1/EnrollResponse.ts';
 import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
@@ -53,7 +54,7 @@ export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
 
   const proto = loadAgentGateway();
   const client = new proto.kubeha.v1.AgentGateway(
-    `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    formatHostPort(host, port),
     grpc.credentials.createSsl(Buffer.from(caPem)),
   );
   let response: EnrollResponse__Output;

@@ -25,6 +25,7 @@ import {
   CommandFailedError,
   type ExecOptions,
   type ExecResult,
+  type FileOwner,
   formatCommandLine,
   type Host,
   stderrTail,
@@ -65,7 +66,11 @@ interface Expectation {
 interface FakeFile {
   content: string;
   mode: number;
+  owner: FileOwner;
 }
+
+/** The agent runs as root: what it creates is root's. */
+const root: FileOwner = { uid: 0, gid: 0 };
 
 export const defaultFakeFacts: NodeFacts = {
   hostname: 'node1',
@@ -94,6 +99,8 @@ export class FakeHost implements Host {
   /** Command lines that were refused because nobody expected them. */
   readonly unexpected: string[] = [];
   readonly removed: string[] = [];
+  /** Every chown, as "path uid:gid". */
+  readonly chowns: string[] = [];
   factsValue: NodeFacts;
   private readonly files = new Map<string, FakeFile>();
   private readonly dirs = new Set<string>();
@@ -116,8 +123,8 @@ export class FakeHost implements Host {
     return this;
   }
 
-  setFile(path: string, content: string, mode = 0o644): this {
-    this.files.set(path, { content, mode });
+  setFile(path: string, content: string, mode = 0o644, owner: FileOwner = root): this {
+    this.files.set(path, { content, mode, owner });
     return this;
   }
 
@@ -154,6 +161,7 @@ export class FakeHost implements Host {
     this.commands.length = 0;
     this.writes.length = 0;
     this.removed.length = 0;
+    this.chowns.length = 0;
   }
 
   async exec(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -203,7 +211,8 @@ export class FakeHost implements Host {
     const modeChanged = old !== undefined && !changed && old.mode !== mode;
     if (changed && old) this.files.set(`${path}.kubeha.bak`, { ...old });
     if (changed || modeChanged) this.writes.push({ path, content, mode });
-    this.files.set(path, { content, mode });
+    // Like the LocalHost, a rewrite keeps the file's owner.
+    this.files.set(path, { content, mode, owner: old?.owner ?? root });
     return { changed, modeChanged };
   }
 
@@ -242,6 +251,18 @@ export class FakeHost implements Host {
 
   async fileMode(path: string): Promise<number | undefined> {
     return this.files.get(path)?.mode;
+  }
+
+  async fileOwner(path: string): Promise<FileOwner | undefined> {
+    const file = this.files.get(path);
+    return file ? { ...file.owner } : undefined;
+  }
+
+  async chown(path: string, owner: FileOwner): Promise<void> {
+    const file = this.files.get(path);
+    if (!file) throw new KubehaError(ErrorCode.notFound, `FakeHost: chown: ${path} does not exist`);
+    file.owner = { ...owner };
+    this.chowns.push(`${path} ${owner.uid}:${owner.gid}`);
   }
 
   async facts(): Promise<NodeFacts> {

@@ -22,6 +22,12 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** Numeric owner of a file (0:0 is root). */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
 export interface WriteResult {
   /** True when the bytes changed (or the file was created); a mode-only fix is reported in modeChanged. */
   changed: boolean;
@@ -47,6 +53,9 @@ export interface Host {
   mkdir(path: string, mode: number): Promise<void>;
   /** The file's permission bits, or undefined when it does not exist. */
   fileMode(path: string): Promise<number | undefined>;
+  /** The file's owner, or undefined when it does not exist. */
+  fileOwner(path: string): Promise<FileOwner | undefined>;
+  chown(path: string, owner: FileOwner): Promise<void>;
   facts(): Promise<NodeFacts>;
 }
 

@@ -46,6 +46,19 @@ describe('LocalHost.writeFileAtomic', () => {
   });
 });
 
+describe('LocalHost.fileOwner and chown', () => {
+  it('reads the numeric owner, changes it, and says undefined for a missing file', async () => {
+    const path = join(dir, 'owned');
+    writeFileSync(path, 'x');
+    const mine = { uid: statSync(path).uid, gid: statSync(path).gid };
+    expect(await host.fileOwner(path)).toEqual(mine);
+    // Without root only one's own uid is allowed: chown to it, and to a gid that is already the file's.
+    await host.chown(path, mine);
+    expect(await host.fileOwner(path)).toEqual(mine);
+    expect(await host.fileOwner(join(dir, 'absent'))).toBeUndefined();
+  });
+});
+
 describe('LocalHost.exec', () => {
   it('runs an argument array without a shell', async () => {
     const result = await host.exec('printf', ['%s|', 'a b', '$(id)', ';rm']);

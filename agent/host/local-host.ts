@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { NodeFacts } from '../../proto/convert.ts';
@@ -7,6 +7,7 @@ import {
   CommandFailedError,
   type ExecOptions,
   type ExecResult,
+  type FileOwner,
   formatCommandLine,
   type Host,
   stderrTail,
@@ -200,6 +201,20 @@ export class LocalHost implements Host {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  async fileOwner(path: string): Promise<FileOwner | undefined> {
+    try {
+      const { uid, gid } = await stat(path);
+      return { uid, gid };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async chown(path: string, owner: FileOwner): Promise<void> {
+    await chown(path, owner.uid, owner.gid);
   }
 
   async facts(): Promise<NodeFacts> {

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { EtcdEndpointHealth, EtcdEndpointStatus, EtcdMember } from './etcdctl.ts';
 import { urlHost } from './etcdctl.ts';
 import type { PodNetworkObservation, PodTrafficCheck } from './pod-network-probe.ts';
@@ -33,7 +34,8 @@ export interface ClusterHealthReport {
   checkedOn: string;
   endpoint: string;
   problems: string[];
-  nodes: { name: string; role: string; ready: boolean }[];
+  /** inCluster: the API server lists the node (false: it never joined, or was deleted). */
+  nodes: { name: string; role: string; ready: boolean; inCluster: boolean }[];
   controlPlanePods: { node: string; component: string; phase: string; ready: boolean }[];
   etcd: {
     members: {
@@ -69,10 +71,6 @@ interface LeaseJson {
 const items = <T>(list: unknown): T[] => ((list as { items?: T[] } | undefined)?.items ?? []) as T[];
 const failed = (what: string, error: Error) => `${what}: ${error.message}`;
 
-function bracketed(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
 function kubeconfigServer(text: string): string {
   const config = parseYaml(text) as {
     'current-context'?: string;
@@ -102,7 +100,7 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
     for (const spec of kubeletNodes) {
       const node = byName.get(spec.name);
       const ready = node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      nodes.push({ name: spec.name, role: spec.role, ready });
+      nodes.push({ name: spec.name, role: spec.role, ready, inCluster: node !== undefined });
       if (!node) problems.push(`node ${spec.name} is not in the cluster`);
       else if (!ready) problems.push(`node ${spec.name} is not Ready`);
     }
@@ -173,7 +171,7 @@ export function buildClusterHealthReport(o: ClusterObservations): ClusterHealthR
   else if (!readyzOk) problems.push(`GET ${url} answered ${o.readyz.httpStatus}`);
 
   const endpointServer = `https://${o.endpoint}`;
-  const localServer = `https://${bracketed(o.checkedOn.address)}:6443`;
+  const localServer = `https://${formatHostPort(o.checkedOn.address, 6443)}`;
   const kubeconfigs: ClusterHealthReport['kubeconfigs'] = Object.entries(o.kubeconfigs).map(([file, text]) => {
     if (text === undefined) {
       problems.push(`${file} does not exist`);

@@ -1,21 +1,6 @@
 import { isIP } from 'node:net';
 
-/** Strict shapes of the kubeadm values that reach a config file or a command line. */
-export const kubeadmPatterns = {
-  bootstrapToken: '^[a-z0-9]{6}\\.[a-z0-9]{16}$',
-  /** A token id ("abcdef") or a whole token. */
-  bootstrapTokenOrId: '^[a-z0-9]{6}(\\.[a-z0-9]{16})?$',
-  certificateKey: '^[0-9a-f]{64}$',
-  caCertHash: '^sha256:[0-9a-f]{64}$',
-  /** "10.0.0.6:16443", "[fd00::6]:16443" or "api.example.com:16443". */
-  endpoint: '^(\\[[0-9a-fA-F:.]+\\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[0-9]{1,5}$',
-  cidr: '^[0-9a-fA-F:.]+/[0-9]{1,3}$',
-  address: '^[0-9a-fA-F:.]{2,45}$',
-  /** "https://192.168.1.11:2380" or "https://[fd00::11]:2380". */
-  etcdPeerUrl: '^https://(\\[[0-9a-fA-F:.]{2,45}\\]|[0-9.]{7,15}):[0-9]{1,5}$',
-  /** Free text kubeadm stores with a token. */
-  description: '^[A-Za-z0-9 ._:/()-]{0,200}$',
-} as const;
+export { kubeadmPatterns } from '../../proto/step-params/value-patterns.ts';
 
 /** A problem with an endpoint that the pattern cannot see (port range, IP literal), or undefined. */
 export function endpointProblem(endpoint: string): string | undefined {

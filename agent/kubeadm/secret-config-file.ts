@@ -1,17 +1,18 @@
 import type { Host } from '../host/host.ts';
-import { ensureFile } from '../os-actions/ensure-file.ts';
+import { ensureFile, rootOwner } from '../os-actions/ensure-file.ts';
 import type { PlannedChange } from '../step-execution/step.ts';
 import { kubeadmPaths } from './kubeadm-paths.ts';
 
 /**
- * The config kubeadm init or join reads (it holds a bootstrap token or the certificate key): 0600, in kubeha's kubeadm
- * config directory (0700), written only when its bytes or mode are not right.
+ * The config kubeadm init or join reads (it holds a bootstrap token or the certificate key): root's, 0600, in kubeha's
+ * kubeadm config directory (0700), written only when its bytes are not right; its mode and owner are always fixed.
  */
 export async function ensureKubeadmConfigFile(host: Host, path: string, content: string): Promise<PlannedChange[]> {
   const plan = await ensureFile(host, {
     path,
     content,
     mode: 0o600,
+    owner: rootOwner,
     directoryMode: 0o700,
     description: `write ${path} (0600)`,
   });

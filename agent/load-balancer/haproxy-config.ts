@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { defaultLbPort } from '../../proto/step-params/load-balancer-params.ts';
 
 export const apiserverPort = 6443;
-export const defaultLbPort = 16443;
+export { defaultLbPort };
 
 export interface HaproxyBackend {
   name: string;

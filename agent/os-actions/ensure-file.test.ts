@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
-import { ensureFile } from './ensure-file.ts';
+import { ensureFile, rootOwner } from './ensure-file.ts';
 
 const path = '/var/lib/kubeha/kubeadm/init-config.yaml';
 
@@ -44,5 +44,23 @@ describe('ensureFile', () => {
       ['/etc/hosts', 0o640],
       ['/etc/new', 0o644],
     ]);
+  });
+
+  it('GIVEN a secret file owned by another user THEN the owner is fixed, with or without new bytes, and then left', async () => {
+    const host = new FakeHost().setFile(path, 'a\n', 0o600, { uid: 1000, gid: 1000 });
+    const wanted = { path, content: 'a\n', mode: 0o600, owner: rootOwner };
+    const plan = await ensureFile(host, wanted);
+    expect(plan.changes.map((c) => c.description)).toEqual([`set the owner of ${path} to 0:0 (now 1000:1000)`]);
+    for (const c of plan.changes) await c.apply();
+    expect(await host.fileOwner(path)).toEqual(rootOwner);
+    expect((await ensureFile(host, wanted)).changes).toEqual([]);
+
+    host.setFile(path, 'old\n', 0o644, { uid: 1000, gid: 1000 });
+    const rewrite = await ensureFile(host, wanted);
+    expect(rewrite.changes.map((c) => c.description)).toEqual([`write ${path}`]);
+    for (const c of rewrite.changes) await c.apply();
+    expect(await host.fileOwner(path)).toEqual(rootOwner);
+    expect(await host.fileMode(path)).toBe(0o600);
+    expect((await ensureFile(host, wanted)).changes).toEqual([]);
   });
 });

@@ -60,6 +60,7 @@ export async function ensureValidatedConfig(
       description: file.description ?? `write ${file.path} (validated)`,
       apply: async () => {
         await installValidatedConfig(host, file, validate);
+        if (file.owner !== undefined) await host.chown(file.path, file.owner);
         await file.afterWrite?.();
       },
     },

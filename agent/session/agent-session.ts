@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport, StepRef } from '../../common/step-events.ts';
-import { factsToProto, type NodeFacts, stepEventToProto } from '../../proto/convert.ts';
+import { factsToProto, type NodeFacts, stepEventToProto, vipTransitionToProto } from '../../proto/convert.ts';
 import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
 import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
@@ -16,6 +16,8 @@ export interface SessionHooks {
   unacknowledged?(): StepEventReport[];
   running?(): StepRef[];
   health?(): { snapshot: HealthSnapshot; holdsVip: boolean };
+  /** The VIP's state on this node and since when, sent when a session opens (then each change as it happens). */
+  vipState?(): { vip: string; held: boolean; atMs: number } | undefined;
   onMessage?(message: CoordinatorMessage__Output): void;
   onConnected?(): void;
   onDisconnected?(): void;
@@ -103,6 +105,11 @@ export class AgentSession {
     return this.send({ step_event: stepEventToProto(event) });
   }
 
+  /** The VIP moved on this node; false when no session is open (the next session sends the state then). */
+  sendVipTransition(change: { vip: string; held: boolean; atMs: number }): boolean {
+    return this.send({ vip_transition: vipTransitionToProto({ ...change, sentAtMs: Date.now() }) });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
@@ -143,6 +150,8 @@ export class AgentSession {
       this.failedAttempts = 0;
       log.info({ coordinator: this.options.coordinator }, 'session established');
       this.startHeartbeats();
+      const vip = this.options.hooks.vipState?.();
+      if (vip) this.sendVipTransition(vip);
       this.options.hooks.onConnected?.();
     });
     stream.on('data', (message: CoordinatorMessage__Output) => {

@@ -3,32 +3,9 @@ import type { Static, TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { schemaProblems } from '../../common/schema-check.ts';
+import { withoutUnsetFields } from '../../proto/convert.ts';
 
-/** Strict patterns for every value that can reach a command line or a file we write. */
-export const patterns = {
-  /** RFC 1123 hostname, lowercase (Kubernetes node names). */
-  hostname: '^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$',
-  /** X.Y.Z, as kubeadm and the package repository spell it. */
-  kubernetesVersion: '^(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,2})\\.(0|[1-9][0-9]{0,3})$',
-  /** http(s) URL without quotes, spaces, shell or repo-file metacharacters. */
-  url: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/%+@!=,-]*)?$',
-  /** A registry host[:port] and an optional path, without tag: kubeadm's imageRepository. */
-  imageRepository: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$',
-  /** A container registry host[:port]. */
-  registry: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$',
-  /** registry/path:tag or @sha256 digest. */
-  image:
-    '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$',
-} as const;
-
-export const roles = ['control-plane', 'worker', 'load-balancer'] as const;
-export type NodeRole = (typeof roles)[number];
-
-/** proto3 cannot tell an empty string from an absent field: both mean "use the default". */
-function dropEmptyStrings(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== ''));
-}
+export { type NodeRole, patterns, roles } from '../../proto/step-params/value-patterns.ts';
 
 /**
  * Validates raw camelCase parameters against the step's schema, fills defaults, and runs the extra checks
@@ -43,7 +20,7 @@ export function parseStepParams<S extends TSchema>(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new KubehaError(ErrorCode.paramsInvalid, `${kind}: parameters must be a mapping`);
   }
-  const withDefaults = Value.Default(schema, structuredClone(dropEmptyStrings(raw)));
+  const withDefaults = Value.Default(schema, structuredClone(withoutUnsetFields(kind, raw)));
   const problems = schemaProblems(schema, withDefaults, kind);
   if (problems.length === 0) {
     for (const p of extraChecks(withDefaults as Static<S>)) problems.push(`${kind}.${p}`);

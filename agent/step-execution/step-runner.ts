@@ -11,7 +11,7 @@
  * It never throws: every failure becomes a result. Commands run by the step get the step's abort signal (timeout or
  * cancellation kills them) and stream their lines to onLog.
  */
-import { ErrorCode, isKubehaError, KubehaError } from '../../common/errors.ts';
+import { ErrorCode, isKubehaError, isNonRetryableCode, KubehaError } from '../../common/errors.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
 import { CommandFailedError, formatCommandLine, type Host } from '../host/host.ts';
@@ -78,6 +78,11 @@ function stepHost(
     listDir: (path) => host.listDir(path),
     mkdir: (path, mode) => host.mkdir(path, mode),
     fileMode: (path) => host.fileMode(path),
+    fileOwner: (path) => host.fileOwner(path),
+    chown: (path, owner) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return host.chown(path, owner);
+    },
     facts: () => host.facts(),
   };
 }
@@ -97,7 +102,7 @@ function failureOf(kind: string, error: unknown, deterministicStep: boolean): St
     return {
       code: error.code,
       message: error.message.startsWith(`${kind}`) ? error.message : `${kind}: ${error.message}`,
-      deterministic: error.code === ErrorCode.paramsInvalid || deterministicStep,
+      deterministic: isNonRetryableCode(error.code) || deterministicStep,
     };
   }
   return {

@@ -188,6 +188,13 @@ describe('cni', () => {
     expect(accepted.outcome).toBe('succeeded');
   });
 
+  it('GIVEN no pin WHEN the manifest is downloaded THEN the step reports its sha256 for the coordinator to pin', async () => {
+    const host = controlPlane();
+    host.stub('curl', curl, { stdout: flannelManifest });
+    const result = await runStep(cniStep, flannel, { host, dryRun: true });
+    expect(result.outputs['manifestSha256']).toBe(createHash('sha256').update(flannelManifest).digest('hex'));
+  });
+
   it('GIVEN an http:// URL WHEN the spec does not allow http THEN invalid; allowed, curl may use http', async () => {
     const plain = 'http://mirror.example/kube-flannel.yml';
     const refused = await runStep(cniStep, { ...flannel, manifestUrl: plain }, { host: controlPlane() });

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type CniParams, CniParamsSchema } from '../../proto/step-params/cni-params.ts';
 import type { Host } from '../host/host.ts';
 import { type CniManifest, calicoNetworkManagerConf, renderCniManifest } from '../kubeadm/cni-manifest.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { cidrProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { cidrProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectl, kubectlJson } from '../kubeadm/kubectl.ts';
 import { ensureFile } from '../os-actions/ensure-file.ts';
 import { runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { parseStepParams, patterns } from '../step-execution/step-params.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const defaultRolloutTimeoutSeconds = 300;
 /** Pinned releases used when the spec names neither a URL nor a file. */
@@ -19,21 +19,6 @@ export const defaultCniManifestUrls = {
 } as const;
 const cniDir = '/var/lib/kubeha/cni';
 const networkManagerConf = '/etc/NetworkManager/conf.d/calico.conf';
-
-const CniParamsSchema = Type.Object(
-  {
-    plugin: Type.Union([Type.Literal('flannel'), Type.Literal('calico')]),
-    manifestUrl: Type.Optional(Type.String({ pattern: patterns.url })),
-    manifestPath: Type.Optional(Type.String({ pattern: '^/[A-Za-z0-9._/-]{1,255}$' })),
-    manifestSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-    allowHttp: Type.Boolean({ default: false }),
-    podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
-    rolloutTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0 }),
-  },
-  { additionalProperties: false },
-);
-
-export type CniParams = Static<typeof CniParamsSchema>;
 
 function parseParams(raw: unknown): CniParams {
   const params = parseStepParams('cni', CniParamsSchema, raw, (p) => {
@@ -59,7 +44,7 @@ function parseParams(raw: unknown): CniParams {
 }
 
 /** The manifest as shipped: from the URL (curl) or, on air-gapped sites, from a local file; checked against its pin. */
-async function sourceManifest(host: Host, params: CniParams): Promise<string> {
+async function sourceManifest(host: Host, params: CniParams): Promise<{ text: string; sha256: string }> {
   let text: string;
   const source = params.manifestPath ?? params.manifestUrl!;
   if (params.manifestPath !== undefined) {
@@ -80,15 +65,18 @@ async function sourceManifest(host: Host, params: CniParams): Promise<string> {
   if (params.manifestSha256 !== undefined && sha256 !== params.manifestSha256) {
     throw new KubehaError(
       ErrorCode.stepFailed,
-      `the CNI manifest from ${source} has sha256 ${sha256}, not the pinned ${params.manifestSha256}: refused`,
+      `the CNI manifest from ${source} has sha256 ${sha256}, not the pinned ${params.manifestSha256}: refused ` +
+        '(the pin is spec.networking.cniManifest.sha256, or else the hash of the manifest the cluster was first ' +
+        'deployed with; set spec.networking.cniManifest.sha256 to accept another)',
     );
   }
-  return text;
+  return { text, sha256 };
 }
 
-async function rendered(host: Host, params: CniParams): Promise<CniManifest> {
+async function rendered(host: Host, params: CniParams): Promise<CniManifest & { sourceSha256: string }> {
   try {
-    return renderCniManifest(params.plugin, await sourceManifest(host, params), params.podSubnet);
+    const source = await sourceManifest(host, params);
+    return { ...renderCniManifest(params.plugin, source.text, params.podSubnet), sourceSha256: source.sha256 };
   } catch (cause) {
     if (cause instanceof KubehaError) throw cause;
     throw new KubehaError(ErrorCode.stepFailed, (cause as Error).message, { cause });
@@ -104,6 +92,8 @@ async function plan(ctx: StepContext<CniParams>): Promise<PlannedChange[]> {
     );
   }
   const manifest = await rendered(host, params);
+  // The coordinator pins this hash for the cluster's later runs when the spec pins none (trust on first use).
+  ctx.output('manifestSha256', manifest.sourceSha256);
   const target = `${cniDir}/${params.plugin}.yaml`;
   const changes: PlannedChange[] = [];
   if (params.plugin === 'calico') {

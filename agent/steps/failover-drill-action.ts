@@ -1,19 +1,12 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import {
+  type FailoverDrillActionParams,
+  FailoverDrillActionParamsSchema,
+} from '../../proto/step-params/failover-drill-action-params.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { runUnitCommand, unitIsActive } from '../os-actions/ensure-unit.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
 import { parseStepParams } from '../step-execution/step-params.ts';
-
-const FailoverDrillActionParamsSchema = Type.Object(
-  {
-    action: Type.Union([Type.Literal('stop-apiserver'), Type.Literal('stop-haproxy'), Type.Literal('stop-keepalived')]),
-    phase: Type.Union([Type.Literal('apply'), Type.Literal('restore')]),
-  },
-  { additionalProperties: false },
-);
-
-export type FailoverDrillActionParams = Static<typeof FailoverDrillActionParamsSchema>;
 
 /** Outside the manifests directory: the kubelet runs every manifest file it finds in there. */
 export const parkedApiserverManifest = '/etc/kubernetes/kube-apiserver.yaml.kubeha-drill';

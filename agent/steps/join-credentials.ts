@@ -1,5 +1,8 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import {
+  type JoinCredentialsParams,
+  JoinCredentialsParamsSchema,
+} from '../../proto/step-params/join-credentials-params.ts';
 import type { Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { kubeadmCertDecryptsWith } from '../kubeadm/kubeadm-certs-secret.ts';
@@ -14,27 +17,11 @@ import { kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
 import { withSecretConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { parseStepParams, patterns } from '../step-execution/step-params.ts';
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const defaultTokenTtlSeconds = 3600;
 /** Long enough for a control-plane join to fetch the certificates after the upload. */
 const defaultMinRemainingSeconds = 1200;
-
-const JoinCredentialsParamsSchema = Type.Object(
-  {
-    action: Type.Union([Type.Literal('create-token'), Type.Literal('delete-token'), Type.Literal('upload-certs')]),
-    token: Type.Optional(Type.String({ pattern: kubeadmPatterns.bootstrapTokenOrId })),
-    ttlSeconds: Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600, default: 0 }),
-    certificateKey: Type.Optional(Type.String({ pattern: kubeadmPatterns.certificateKey })),
-    description: Type.String({ pattern: kubeadmPatterns.description, default: 'kubeha join token' }),
-    minRemainingSeconds: Type.Integer({ minimum: 0, maximum: 2 * 3600, default: 0 }),
-    /** Picks the kubeadm config API of the files that carry the secrets; v1beta3 (read by every supported kubeadm) when absent. */
-    kubernetesVersion: Type.Optional(Type.String({ pattern: patterns.kubernetesVersion })),
-  },
-  { additionalProperties: false },
-);
-
-export type JoinCredentialsParams = Static<typeof JoinCredentialsParamsSchema>;
 
 function parseParams(raw: unknown): JoinCredentialsParams {
   const params = parseStepParams('join-credentials', JoinCredentialsParamsSchema, raw, (p) => {

@@ -1,23 +1,9 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type KubePackagesParams, KubePackagesParamsSchema } from '../../proto/step-params/kube-packages-params.ts';
 import { ensureUnit } from '../os-actions/ensure-unit.ts';
 import { ensurePackageRepository, installedVersions, packageInstallChange } from '../os-actions/installed-packages.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const KubePackagesParamsSchema = Type.Object(
-  {
-    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
-    /** The rpm repository of this minor (a mirror); default https://pkgs.k8s.io/core:/stable:/vX.Y/rpm/. */
-    repoBaseUrl: Type.Optional(Type.String({ pattern: patterns.url, maxLength: 512 })),
-    /** The repository's signing key; "none" for a mirror without signatures; default: the repository's own key. */
-    gpgKeyUrl: Type.Optional(
-      Type.Union([Type.Literal('none'), Type.String({ pattern: patterns.url, maxLength: 512 })]),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type KubePackagesParams = Static<typeof KubePackagesParamsSchema>;
+import { compareVersions, minorOf, parseStepParams } from '../step-execution/step-params.ts';
 
 export const kubernetesRepoPath = '/etc/yum.repos.d/kubernetes.repo';
 export const kubePackages = ['kubelet', 'kubeadm', 'kubectl'];

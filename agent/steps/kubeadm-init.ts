@@ -1,38 +1,17 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type KubeadmInitParams, KubeadmInitParamsSchema } from '../../proto/step-params/kubeadm-init-params.ts';
 import type { Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { parseJoinCommands } from '../kubeadm/join-command.ts';
 import { renderInitConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { cidrProblem, endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { cidrProblem, endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { readCaCertHash } from '../kubeadm/read-ca-cert-hash.ts';
 import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
+import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
 const defaultTokenTtlSeconds = 24 * 3600;
-
-const KubeadmInitParamsSchema = Type.Object(
-  {
-    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
-    controlPlaneEndpoint: Type.String({ pattern: kubeadmPatterns.endpoint }),
-    advertiseAddress: Type.String({ pattern: kubeadmPatterns.address }),
-    nodeName: Type.String({ pattern: patterns.hostname }),
-    podSubnet: Type.String({ pattern: kubeadmPatterns.cidr }),
-    serviceSubnet: Type.String({ pattern: kubeadmPatterns.cidr, default: '10.96.0.0/12' }),
-    bootstrapToken: Type.String({ pattern: kubeadmPatterns.bootstrapToken }),
-    certificateKey: Type.String({ pattern: kubeadmPatterns.certificateKey }),
-    tokenTtlSeconds: Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600, default: 0 }),
-    /** kubeadm's imageRepository (a mirror of registry.k8s.io); default registry.k8s.io. */
-    imageRepository: Type.Optional(Type.String({ pattern: patterns.imageRepository, maxLength: 253 })),
-    /** Kubernetes >= 1.35 on cgroup v1 hosts: the kubelet's failCgroupV1 off, kubeadm's SystemVerification ignored. */
-    allowCgroupV1: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-
-export type KubeadmInitParams = Static<typeof KubeadmInitParamsSchema>;
 
 function parseParams(raw: unknown): KubeadmInitParams {
   const params = parseStepParams('kubeadm-init', KubeadmInitParamsSchema, raw, (p) =>

@@ -1,31 +1,13 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type KubeadmJoinParams, KubeadmJoinParamsSchema } from '../../proto/step-params/kubeadm-join-params.ts';
 import type { Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { renderJoinConfig } from '../kubeadm/kubeadm-config.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { ensureKubeadmConfigFile } from '../kubeadm/secret-config-file.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const KubeadmJoinParamsSchema = Type.Object(
-  {
-    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
-    controlPlaneEndpoint: Type.String({ pattern: kubeadmPatterns.endpoint }),
-    advertiseAddress: Type.String({ pattern: kubeadmPatterns.address }),
-    nodeName: Type.String({ pattern: patterns.hostname }),
-    controlPlane: Type.Boolean({ default: false }),
-    bootstrapToken: Type.String({ pattern: kubeadmPatterns.bootstrapToken }),
-    caCertHashes: Type.Array(Type.String({ pattern: kubeadmPatterns.caCertHash }), { minItems: 1, maxItems: 8 }),
-    certificateKey: Type.Optional(Type.String({ pattern: kubeadmPatterns.certificateKey })),
-    /** Kubernetes >= 1.35 on cgroup v1 hosts: kubeadm's SystemVerification ignored. */
-    allowCgroupV1: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-
-export type KubeadmJoinParams = Static<typeof KubeadmJoinParamsSchema>;
+import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
 function parseParams(raw: unknown): KubeadmJoinParams {
   return parseStepParams('kubeadm-join', KubeadmJoinParamsSchema, raw, (p) => {

@@ -100,6 +100,8 @@ describe('kubeadm-reset', () => {
     const result = await runStep(kubeadmResetStep, { nodeName: 'k8s-master3' }, { host });
     expect(result.outcome).toBe('failed');
     expect(result.error?.message).toMatch(/this node is k8s-master2\.example\.com, not k8s-master3/);
+    // Another attempt lands on the same node: the refusal is final.
+    expect(result.error).toMatchObject({ code: 'KUBEHA_STEP_REFUSED', deterministic: true });
     expect(host.commandLines()).toEqual([]);
     expect(host.removed).toEqual([]);
   });

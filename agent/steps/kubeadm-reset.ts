@@ -1,18 +1,11 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type KubeadmResetParams, KubeadmResetParamsSchema } from '../../proto/step-params/kubeadm-reset-params.ts';
 import { CommandFailedError, type Host } from '../host/host.ts';
 import { execRedacted } from '../kubeadm/exec-redacted.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { ipvsServiceCount, withoutKubernetesRules } from '../kubeadm/kubernetes-iptables-rules.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const KubeadmResetParamsSchema = Type.Object(
-  { nodeName: Type.String({ pattern: patterns.hostname }) },
-  { additionalProperties: false },
-);
-
-export type KubeadmResetParams = Static<typeof KubeadmResetParamsSchema>;
+import { parseStepParams } from '../step-execution/step-params.ts';
 
 const procIpVs = '/proc/net/ip_vs';
 const families = [
@@ -52,7 +45,7 @@ async function plan(ctx: StepContext<KubeadmResetParams>): Promise<PlannedChange
   const hostname = (await host.facts()).hostname.toLowerCase();
   if (params.nodeName !== hostname && params.nodeName !== hostname.split('.')[0]) {
     throw new KubehaError(
-      ErrorCode.stepFailed,
+      ErrorCode.stepRefused,
       `this node is ${hostname}, not ${params.nodeName}: refusing to wipe its Kubernetes state`,
     );
   }

@@ -73,6 +73,17 @@ function freshHost(): FakeHost {
   return host;
 }
 
+/** A host where a first run of the step succeeded: both configs written and validated, both daemons running. */
+async function deployedHost(): Promise<FakeHost> {
+  const host = installedHost();
+  host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
+  host.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
+  host.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
+  await host.mkdir('/var/lib/kubeha', 0o700);
+  expect((await runStep(loadBalancerStep, params, { host })).outcome).toBe('succeeded');
+  return host;
+}
+
 describe('load-balancer step', () => {
   it('GIVEN a fresh control plane WHEN applied THEN it installs, validates before installing, starts, and a second run changes nothing', async () => {
     const host = freshHost()
@@ -180,12 +191,7 @@ describe('load-balancer step', () => {
   });
 
   it('GIVEN keepalived.conf with the right bytes but mode 0644 THEN only the mode is fixed, nothing reloads', async () => {
-    const first = installedHost();
-    first.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
-    first.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
-    first.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
-    await first.mkdir('/var/lib/kubeha', 0o700);
-    expect((await runStep(loadBalancerStep, params, { host: first })).outcome).toBe('succeeded');
+    const first = await deployedHost();
     first.setFile(keepalivedConfPath, first.file(keepalivedConfPath) ?? '', 0o644);
     first.clearRecords();
 
@@ -198,6 +204,22 @@ describe('load-balancer step', () => {
     });
     expect(await first.fileMode(keepalivedConfPath)).toBe(0o600);
     expect(first.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+  });
+
+  it('GIVEN keepalived.conf (it holds auth_pass) owned by another user THEN only the owner is fixed, nothing reloads', async () => {
+    const host = await deployedHost();
+    host.setFile(keepalivedConfPath, host.file(keepalivedConfPath) ?? '', 0o600, { uid: 1000, gid: 1000 });
+    host.clearRecords();
+
+    const result = await runStep(loadBalancerStep, params, { host });
+
+    expect(result).toMatchObject({
+      outcome: 'succeeded',
+      changed: true,
+      changes: ['set the owner of /etc/keepalived/keepalived.conf to 0:0 (now 1000:1000)'],
+    });
+    expect(host.chowns).toEqual(['/etc/keepalived/keepalived.conf 0:0']);
+    expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
   });
 
   it('GIVEN lbPort 6443 THEN HAProxy is refused naming lbPort', () => {

@@ -1,47 +1,19 @@
-import Type, { type Static } from 'typebox';
-import { defaultLbPort, type HaproxyConfigInput, renderHaproxyConfig } from '../load-balancer/haproxy-config.ts';
+import { type LoadBalancerParams, LoadBalancerParamsSchema } from '../../proto/step-params/load-balancer-params.ts';
+import { type HaproxyConfigInput, renderHaproxyConfig } from '../load-balancer/haproxy-config.ts';
 import {
   defaultCheckScript,
   defaultVrrpTrackFile,
   type KeepalivedConfigInput,
   renderKeepalivedConfig,
 } from '../load-balancer/keepalived-config.ts';
+import { rootOwner } from '../os-actions/ensure-file.ts';
 import { ensureUnit, runUnitCommand } from '../os-actions/ensure-unit.ts';
 import { ensureValidatedConfig } from '../os-actions/install-validated-config.ts';
 import { missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
 import { type PlannedChange, plannedStep, type StepDefinition } from '../step-execution/step.ts';
 import { parseStepParams } from '../step-execution/step-params.ts';
 
-const LoadBalancerParamsSchema = Type.Object(
-  {
-    mode: Type.Union([Type.Literal('haproxy-keepalived'), Type.Literal('keepalived')]),
-    nodeName: Type.String({ minLength: 1 }),
-    vip: Type.String({ minLength: 1 }),
-    vipPrefixLength: Type.Integer(),
-    interface: Type.String(),
-    virtualRouterId: Type.Integer(),
-    priority: Type.Integer(),
-    /** Secret. */
-    authPass: Type.String(),
-    multicast: Type.Boolean({ default: false }),
-    unicastSrcIp: Type.String({ default: '' }),
-    unicastPeers: Type.Array(Type.String(), { default: [] }),
-    lbPort: Type.Integer({ default: defaultLbPort }),
-    backends: Type.Array(
-      Type.Object({ name: Type.String(), address: Type.String(), role: Type.Optional(Type.String()) }),
-      { default: [] },
-    ),
-    checkIntervalS: Type.Integer({ default: 1 }),
-    checkFall: Type.Integer({ default: 2 }),
-    checkRise: Type.Integer({ default: 2 }),
-    checkWeight: Type.Integer({ default: 0 }),
-    advertIntS: Type.Integer({ default: 1 }),
-    /** false (the default) renders nopreempt: a node coming back does not take the VIP back. */
-    preempt: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-export type LoadBalancerParams = Static<typeof LoadBalancerParamsSchema>;
+export type { LoadBalancerParams };
 
 export const keepalivedConfPath = '/etc/keepalived/keepalived.conf';
 export const haproxyCfgPath = '/etc/haproxy/haproxy.cfg';
@@ -55,19 +27,8 @@ export interface LoadBalancerStepOptions {
   trackFile: string;
 }
 
-/** proto3 sends 0 for a field nobody set: for these, 0 means "the default", never a value. */
-const zeroMeansDefault = ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'] as const;
-
 export function parseLoadBalancerParams(raw: unknown): LoadBalancerParams {
-  const cleaned =
-    raw !== null && typeof raw === 'object' && !Array.isArray(raw)
-      ? Object.fromEntries(
-          Object.entries(raw).filter(
-            ([key, value]) => !((zeroMeansDefault as readonly string[]).includes(key) && value === 0),
-          ),
-        )
-      : raw;
-  return parseStepParams('load-balancer', LoadBalancerParamsSchema, cleaned);
+  return parseStepParams('load-balancer', LoadBalancerParamsSchema, raw);
 }
 
 /** The URL the check script probes when the agent does not answer: the tier that owns the VIP. */
@@ -183,6 +144,7 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
             path: keepalivedConfPath,
             content: renderKeepalivedConfig(keepalivedInputFor(params, options)),
             mode: keepalivedConfMode,
+            owner: rootOwner,
             secret: params.authPass,
             description: `write ${keepalivedConfPath} (validated with keepalived -t) and reload keepalived`,
             afterWrite: () => runUnitCommand(host, 'reload-or-restart', 'keepalived'),

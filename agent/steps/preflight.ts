@@ -1,29 +1,12 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type PreflightParams, PreflightParamsSchema } from '../../proto/step-params/preflight-params.ts';
 import type { Host } from '../host/host.ts';
 import { osSupport, readOsRelease } from '../host/os-release.ts';
 import { cgroupV1RefusedFromMinor } from '../kubeadm/kubeadm-config.ts';
 import { activeUnits } from '../os-actions/ensure-unit.ts';
 import { installedVersions } from '../os-actions/installed-packages.ts';
 import type { StepContext, StepDefinition } from '../step-execution/step.ts';
-import { compareVersions, minorOf, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const PreflightParamsSchema = Type.Object(
-  {
-    role: Type.Union([Type.Literal('control-plane'), Type.Literal('worker'), Type.Literal('load-balancer')]),
-    kubernetesVersion: Type.String({ pattern: patterns.kubernetesVersion }),
-    /** The HAProxy frontend port on this node; 0 when it runs no HAProxy. */
-    lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
-    /** The node is already in the cluster (a re-run): its own ports and manifests are expected. */
-    alreadyMember: Type.Boolean({ default: false }),
-    /** The operator's spec.hostPolicy.allowCgroupV1: a cgroup v1 host with Kubernetes >= 1.35 is a warning, not a refusal. */
-    allowCgroupV1: Type.Boolean({ default: false }),
-    /** dnf may replace what conflicts with containerd.io (container-runtime installs with --allowerasing). */
-    allowErasing: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-export type PreflightParams = Static<typeof PreflightParamsSchema>;
+import { compareVersions, minorOf, parseStepParams } from '../step-execution/step-params.ts';
 
 export const controlPlaneMinCpus = 2;
 export const controlPlaneMinMemoryMb = 1700;

@@ -1,5 +1,8 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import {
+  type RemoveEtcdMemberParams,
+  RemoveEtcdMemberParamsSchema,
+} from '../../proto/step-params/remove-etcd-member-params.ts';
 import {
   type EtcdMember,
   etcdContainerId,
@@ -8,20 +11,8 @@ import {
   parseMemberList,
   urlHost,
 } from '../kubeadm/etcdctl.ts';
-import { kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
 import { type PlannedChange, plannedStep, type StepContext } from '../step-execution/step.ts';
-import { isIpAddress, parseStepParams, patterns } from '../step-execution/step-params.ts';
-
-const RemoveEtcdMemberParamsSchema = Type.Object(
-  {
-    memberName: Type.Optional(Type.String({ pattern: patterns.hostname })),
-    /** The member's peer URL as kubeadm registers it: "https://192.168.1.11:2380", "https://[fd00::11]:2380". */
-    memberPeerUrl: Type.Optional(Type.String({ pattern: kubeadmPatterns.etcdPeerUrl })),
-  },
-  { additionalProperties: false },
-);
-
-export type RemoveEtcdMemberParams = Static<typeof RemoveEtcdMemberParamsSchema>;
+import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
 function parseParams(raw: unknown): RemoveEtcdMemberParams {
   return parseStepParams('remove-etcd-member', RemoveEtcdMemberParamsSchema, raw, (p) => {

@@ -273,11 +273,26 @@ describe('verify', () => {
     expect(report.ok).toBe(false);
     expect(report.readyz.httpStatus).toBe(500);
     expect(lines).toContain('problem: node w1 is not Ready');
+    // Not Ready may pass: the coordinator retries it.
+    expect(result.error).toMatchObject({ code: 'KUBEHA_STEP_FAILED', deterministic: false });
+  });
+
+  it('GIVEN a node of the spec the API server does not list WHEN verified THEN refused as deterministic: no retry can make it join', async () => {
+    const without = structuredClone(nodeList);
+    without.items.splice(3, 1);
+    const host = cluster({ nodes: without });
+    const result = await runStep(verifyStep, params, { host });
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'KUBEHA_STEP_REFUSED', deterministic: true });
+    expect(result.error?.message).toContain('node w1 is not in the cluster');
+    const report = JSON.parse(result.outputs.report ?? '{}') as ClusterHealthReport;
+    expect(report.nodes.find((n) => n.name === 'w1')).toMatchObject({ inCluster: false, ready: false });
   });
 
   it('GIVEN the step lands on a worker WHEN verified THEN it refuses', async () => {
     const host = new FakeHost({ facts: { hostname: 'w1' } });
     const result = await runStep(verifyStep, { ...params, nodeName: '' }, { host });
     expect(result.error?.message).toMatch(/verify runs on a control plane; w1 is not one/);
+    expect(result.error).toMatchObject({ code: 'KUBEHA_STEP_REFUSED', deterministic: true });
   });
 });

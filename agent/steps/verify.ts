@@ -1,5 +1,5 @@
-import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
+import { type VerifyParams, VerifyParamsSchema } from '../../proto/step-params/verify-params.ts';
 import type { Host } from '../host/host.ts';
 import {
   adminKubeconfig,
@@ -14,34 +14,11 @@ import {
   parseMemberList,
 } from '../kubeadm/etcdctl.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
-import { endpointProblem, kubeadmPatterns } from '../kubeadm/kubeadm-patterns.ts';
+import { endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
 import { probePodNetwork } from '../kubeadm/pod-network-probe.ts';
 import { plannedStep, type StepContext } from '../step-execution/step.ts';
-import { isIpAddress, parseStepParams, patterns, roles } from '../step-execution/step-params.ts';
-
-const VerifyParamsSchema = Type.Object(
-  {
-    controlPlaneEndpoint: Type.String({ pattern: kubeadmPatterns.endpoint }),
-    nodes: Type.Array(
-      Type.Object(
-        {
-          name: Type.String({ pattern: patterns.hostname }),
-          address: Type.String({ pattern: kubeadmPatterns.address }),
-          role: Type.Union(roles.map((r) => Type.Literal(r))),
-        },
-        { additionalProperties: false },
-      ),
-      { minItems: 1 },
-    ),
-    nodeName: Type.Optional(Type.String({ pattern: patterns.hostname })),
-    /** agnhost's image for the cross-node pod traffic check; absent: the check is skipped and the report says so. */
-    podProbeImage: Type.Optional(Type.String({ pattern: patterns.image })),
-  },
-  { additionalProperties: false },
-);
-
-export type VerifyParams = Static<typeof VerifyParamsSchema>;
+import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
 
 function parseParams(raw: unknown): VerifyParams {
   return parseStepParams('verify', VerifyParamsSchema, raw, (p) => {
@@ -138,7 +115,7 @@ async function observe(ctx: StepContext<VerifyParams>): Promise<ClusterObservati
   const name = params.nodeName ?? hostname.split('.')[0];
   const checkedOn = params.nodes.find((n) => n.name === name && n.role === 'control-plane');
   if (!checkedOn) {
-    throw new KubehaError(ErrorCode.stepFailed, `verify runs on a control plane; ${name} is not one in the spec`);
+    throw new KubehaError(ErrorCode.stepRefused, `verify runs on a control plane; ${name} is not one in the spec`);
   }
   const kubeconfigs: Record<string, string | undefined> = {};
   for (const file of kubeconfigFiles) kubeconfigs[file] = await host.readFile(file);
@@ -176,9 +153,13 @@ export const verifyStep = plannedStep<VerifyParams>({
     ctx.output('report', JSON.stringify(report));
     for (const problem of report.problems) ctx.log(`problem: ${problem}`);
     if (!report.ok) {
-      throw new KubehaError(ErrorCode.stepFailed, `the cluster is not healthy: ${report.problems.join('; ')}`, {
-        details: report,
-      });
+      // A node of the spec that the API server does not list has not joined: waiting for another attempt cannot
+      // change that, unlike a node that is not Ready yet.
+      throw new KubehaError(
+        report.nodes.some((n) => !n.inCluster) ? ErrorCode.stepRefused : ErrorCode.stepFailed,
+        `the cluster is not healthy: ${report.problems.join('; ')}`,
+        { details: report },
+      );
     }
   },
 });

@@ -3,47 +3,65 @@ import { fetchPinnedCa } from '../../agent/enrollment/fetch-pinned-ca.ts';
 import { kubehaVersion } from '../../common/version.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { type CliConnection, resolveConnection } from './cli-config.ts';
-import { agentsCommand } from './commands/agents-command.ts';
+import { CliUsageError } from './cli-usage-error.ts';
+import { agentsCommand, revokeAgentCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
+import { cancelRunCommand } from './commands/cancel-run-command.ts';
+import { deleteClusterCommand } from './commands/delete-cluster-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
 import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
-import { startRunCommand } from './commands/start-run-command.ts';
+import { startRun } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
+import { tokenDeleteCommand, tokenListCommand } from './commands/tokens-command.ts';
+import { verifyCommand } from './commands/verify-command.ts';
 import { watchCommand } from './commands/watch-command.ts';
+import { processTerminal } from './confirm.ts';
+import { durationFlag, inFlagTerms, integerFlag } from './flag-values.ts';
 import { type FetchLike, fetchTrustingCa } from './https-with-ca.ts';
+import { parseOutputFormat } from './output-format.ts';
+import { RunNotFound, resolveRunId } from './run-id.ts';
 
-const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND
+const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND [-o json|yaml|wide]
 
 Commands:
   apply -f FILE [--no-watch] [--wait-for-agents]
                               create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
                               refused while a node has no enrolled agent unless --wait-for-agents
   get clusters                list clusters
-  get cluster NAME [-o yaml]  the desired and the applied spec and where they differ (-o json also)
-  get nodes [CLUSTER]         list the clusters' nodes and the agent serving each
+  get cluster NAME            the desired and the applied spec and where they differ (YAML; -o json also)
+  get nodes [CLUSTER]         each node's role, agent state, last heartbeat, health, VIP and last step
   get agents                  list enrolled agents (also: agents)
   get runs [CLUSTER]          list runs
-  describe run ID             every step of a run: node, state, attempt, timings, error
-  watch RUN                   follow a run: one line per node and a progress bar
-  drill failover CLUSTER      start a failover drill, watch it, print the measured gap and VIP moves
-  verify CLUSTER              start a verify run and watch it (--wait-for-agents as for apply)
-  reset CLUSTER               start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
+  describe run RUN            every step of a run: node, state, attempt, timings; every attempt's whole error
+  watch RUN                   follow a run: one line per node, each failure's reason and retry, a progress bar
+  run cancel RUN              cancel a run: no new step starts, running steps are told to stop
+  verify CLUSTER              start a verify run, watch it, print the cluster's health report (--wait-for-agents too)
+  drill failover CLUSTER [--yes]
+                              start a failover drill, watch it, print the measured gap and VIP moves
+  reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
+  delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
   kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
-  token create [--node NODE] [--ttl SECONDS] [--usage-limit N] [--description TEXT]
-                              create a bootstrap token and print the enroll command; --node scopes it to
-                              one node: the agent enrolled with it serves that node (and only an agent so bound does)
+  token create [--node NODE] [--ttl DURATION] [--usage-limit N] [--description TEXT]
+                              create a bootstrap token and print the enroll command; --ttl in seconds or 90m, 2h, 7d
+                              (default 24h); --node scopes it to one node: the agent enrolled with it serves that node
+  token list                  the bootstrap tokens (never their secrets)
+  token delete ID             delete a bootstrap token
   agents approve AGENT --node NODE
                               let an enrolled agent serve the node of that name (an address alone only proposes it)
+  agents revoke AGENT         revoke an agent: its certificate never opens a session again
   version                     print the version
 
+RUN is a run ID or a unique prefix of one (run-3f2a, 3f2a). reset, drill failover and delete cluster ask on a
+terminal before they start unless --yes. Ctrl-C while watching stops the watching only: the run goes on.
 The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml;
 an https:// server is verified with its CA: --ca-cert-hash sha256:H (pinned, as enrollment does), --ca-cert FILE,
 KUBEHA_CA_CERT_HASH / KUBEHA_CA_CERT, or caCertHash / caCert in the file; http:// only to loopback
 (--token TOKEN works too, with a warning: other users of the machine see a command line).
-Options: -o json for machine-readable output.
-Exit codes: 0 success, 1 the run (or the command) failed, 2 bad usage or an invalid spec (problems printed).`;
+Output: -o json or -o yaml print the API's data (for apply, verify, drill, watch: the finished run), -o wide more columns.
+Exit codes: 0 success, 1 the run (or the command) failed or a named thing does not exist, 2 bad usage or an invalid
+spec (problems printed), 130 stopped watching with Ctrl-C.`;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -78,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -92,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
     out(`kubeha ${kubehaVersion}`);
     return 0;
   }
+  const format = parseOutputFormat(values.output);
+  // Flag values are checked before anything reaches the coordinator.
+  const ttlSeconds = durationFlag('--ttl', values.ttl, { minSeconds: 60, maxSeconds: 30 * 24 * 3600 });
+  const usageLimit = integerFlag('--usage-limit', values['usage-limit'], { min: 1, max: 10_000 });
   const connection = resolveConnection(
     {
       server: values.server,
@@ -105,65 +128,91 @@ async function main(argv: string[]): Promise<number> {
   );
   for (const warning of connection.warnings) process.stderr.write(`kubeha: warning: ${warning}\n`);
   const api = new ApiClient(connection.server, connection.token, await serverTrust(connection));
-  const json = values.output === 'json';
   const [verb, noun, arg] = positionals;
+  const err = (text: string) => process.stderr.write(`${text}\n`);
   const watchOutput = { write: (text: string) => process.stdout.write(text), isTTY: process.stdout.isTTY === true };
-  const watch = { watch: values['no-watch'] !== true };
+  const onInterrupt = (handler: () => void) => {
+    process.once('SIGINT', handler);
+    return () => {
+      process.off('SIGINT', handler);
+    };
+  };
+  const watching = { watch: values['no-watch'] !== true, format, err, onInterrupt };
+  const runOptions = {
+    ...watching,
+    waitForAgents: values['wait-for-agents'] === true,
+    yes: values.yes === true,
+    terminal: processTerminal(),
+  };
   const usageError = (message: string) => {
     process.stderr.write(`kubeha: ${message}\n\n${usage}\n`);
     return 2;
   };
+  const count = positionals.length;
   if (verb === 'apply') {
-    if (!values.file || positionals.length > 1) return usageError('apply needs -f FILE');
-    return applyCommand(api, values.file, watchOutput, (t) => process.stderr.write(`${t}\n`), {
-      ...watch,
-      waitForAgents: values['wait-for-agents'] === true,
-    });
+    if (!values.file || count > 1) return usageError('apply needs -f FILE');
+    return applyCommand(api, values.file, watchOutput, err, runOptions);
   }
-  if (verb === 'get' && noun === 'cluster' && arg && positionals.length === 3) {
-    return getClusterCommand(api, out, arg, json ? 'json' : 'yaml');
+  if (verb === 'get' && noun === 'cluster' && arg && count === 3) return getClusterCommand(api, out, arg, format);
+  if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && count === 2) {
+    return getClustersCommand(api, out, format);
   }
-  if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && positionals.length === 2) {
-    return getClustersCommand(api, out, json);
+  if (verb === 'get' && (noun === 'nodes' || noun === 'node') && count <= 3) {
+    return getNodesCommand(api, out, arg, format, Date.now());
   }
-  if (verb === 'get' && (noun === 'nodes' || noun === 'node') && positionals.length <= 3) {
-    return getNodesCommand(api, out, arg, json);
+  if (verb === 'get' && (noun === 'runs' || noun === 'run') && count <= 3) {
+    return getRunsCommand(api, out, arg, Date.now(), format);
   }
-  if (verb === 'get' && (noun === 'runs' || noun === 'run') && positionals.length <= 3) {
-    return getRunsCommand(api, out, arg, Date.now(), json);
+  if (verb === 'get' && (noun === 'tokens' || noun === 'token') && count === 2)
+    return tokenListCommand(api, out, format);
+  if (verb === 'describe' && noun === 'run' && count <= 3) {
+    return describeRunCommand(api, await resolveRunId(api, arg, 'describe run'), out, format);
   }
-  if (verb === 'describe' && noun === 'run' && arg && positionals.length === 3) {
-    return describeRunCommand(api, arg, out, json);
+  if (verb === 'watch' && count <= 2) {
+    return watchCommand(api, await resolveRunId(api, noun, 'watch'), watchOutput, watching);
   }
-  if (verb === 'watch' && noun && positionals.length === 2) return watchCommand(api, noun, watchOutput);
-  if (verb === 'drill' && noun === 'failover' && arg && positionals.length === 3) {
-    return drillFailoverCommand(api, arg, watchOutput, watch);
+  if (verb === 'run' && noun === 'cancel' && count <= 3) {
+    return cancelRunCommand(api, await resolveRunId(api, arg, 'run cancel'), out, format);
   }
-  if ((verb === 'verify' || verb === 'reset') && noun && positionals.length === 2) {
-    return startRunCommand(api, noun, verb, watchOutput, {
-      ...watch,
-      waitForAgents: values['wait-for-agents'] === true,
-    });
+  if (verb === 'drill' && noun === 'failover' && arg && count === 3) {
+    return drillFailoverCommand(api, arg, watchOutput, runOptions);
   }
-  if (verb === 'kubeconfig' && noun && positionals.length === 2) return kubeconfigCommand(api, noun, out);
-  if (verb === 'agents' && noun === 'approve' && arg && positionals.length === 3) {
+  if (verb === 'verify' && noun && count === 2) {
+    return verifyCommand(api, noun, watchOutput, { ...runOptions, now: Date.now });
+  }
+  if (verb === 'reset' && noun && count === 2) {
+    return (await startRun(api, noun, 'reset', watchOutput, runOptions)).code;
+  }
+  if (verb === 'delete' && noun === 'cluster' && arg && count === 3) {
+    return deleteClusterCommand(api, arg, out, err, runOptions);
+  }
+  if (verb === 'kubeconfig' && noun && count === 2) return kubeconfigCommand(api, noun, out);
+  if (verb === 'agents' && noun === 'approve' && arg && count === 3) {
     if (!values.node) return usageError('agents approve needs --node NODE');
-    await api.request('POST', `/v1/agents/${encodeURIComponent(arg)}/approve`, { node: values.node });
+    try {
+      await api.request('POST', `/v1/agents/${encodeURIComponent(arg)}/approve`, { node: values.node });
+    } catch (error) {
+      throw inFlagTerms(error, { node: '--node' });
+    }
     out(`agent ${arg} approved for node ${values.node}`);
     return 0;
   }
+  if (verb === 'agents' && noun === 'revoke' && arg && count === 3) return revokeAgentCommand(api, arg, out, format);
+  if (verb === 'token' && noun === 'delete' && arg && count === 3) return tokenDeleteCommand(api, arg, out);
   switch (words) {
     case 'agents':
     case 'get agents':
-      return agentsCommand(api, out, Date.now(), json);
+      return agentsCommand(api, out, Date.now(), format);
+    case 'token list':
+      return tokenListCommand(api, out, format);
     case 'token create':
       return tokenCreateCommand(api, out, {
-        ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),
-        ...(values['usage-limit'] ? { usageLimit: Number(values['usage-limit']) } : {}),
-        ...(values.description ? { description: values.description } : {}),
-        ...(values.node ? { node: values.node } : {}),
+        ttlSeconds,
+        usageLimit,
+        description: values.description,
+        node: values.node,
         server: connection.server,
-        json,
+        format,
       });
     default:
       process.stderr.write(`kubeha: unknown command "${words}"\n\n${usage}\n`);
@@ -176,13 +225,21 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`kubeha: ${error.message} (kubeha --help for usage)\n`);
+      process.exitCode = 2;
+      return;
+    }
     if (error instanceof ApiError) {
       process.stderr.write(`kubeha: ${error.message} (${error.code}, HTTP ${error.status})\n`);
-      process.exitCode =
-        error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 404 ? 2 : 1;
+      process.exitCode = error.status === 400 || error.status === 413 ? 2 : 1;
       return;
     }
     process.stderr.write(`kubeha: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof RunNotFound) {
+      process.exitCode = 1;
+      return;
+    }
     process.exitCode = error instanceof TypeError && /parseArgs|option/i.test(error.message) ? 2 : 1;
   },
 );

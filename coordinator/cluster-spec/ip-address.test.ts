@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatHostPort,
   formatIp,
   networkContains,
   networksOverlap,
@@ -105,11 +104,6 @@ describe('formatting', () => {
     [6, 0x00010002000300040005000600070008n, '1:2:3:4:5:6:7:8'],
   ] as const)('IPv%i %s is %s', (family, value, text) => {
     expect(formatIp(family, value)).toBe(text);
-  });
-
-  it('brackets IPv6 in host:port', () => {
-    expect(formatHostPort('10.0.0.6', 16443)).toBe('10.0.0.6:16443');
-    expect(formatHostPort('fd00::6', 16443)).toBe('[fd00::6]:16443');
   });
 });
 

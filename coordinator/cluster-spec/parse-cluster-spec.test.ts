@@ -355,3 +355,29 @@ describe('spec.networking.cniManifest', () => {
     ]);
   });
 });
+
+describe('parseClusterSpec: where the schema finds the problem', () => {
+  it('GIVEN a node that is not a mapping THEN it is named, not a failure to read the document', () => {
+    const nodes = [null, { name: 'cp1', address: '10.0.0.11', role: 'control-plane' }];
+    expect(problemsOf(withSpec({ nodes }))).toEqual(['spec.nodes[0]: must be an object']);
+  });
+
+  it('GIVEN an unknown top-level field THEN its path is its name, like apiVersion and kind', () => {
+    expect(problemsOf({ ...minimal, status: {} })).toEqual(['status: unknown field']);
+  });
+
+  it('GIVEN fields of the wrong type THEN each says what it must be and what it got, never in JSON Schema terms', () => {
+    const problems = problemsOf(
+      withSpec({
+        endpoint: { vip: '10.0.0.100', interface: 'eth0', port: 'x', mode: 'vrrp', multicast: 'yes' },
+        networking: { cni: 5 },
+      }),
+    );
+    expect(problems).toEqual([
+      'spec.endpoint.mode: "vrrp" is not one of haproxy-keepalived, keepalived, external',
+      'spec.endpoint.port: must be an integer, got "x"',
+      'spec.endpoint.multicast: must be true or false, got "yes"',
+      'spec.networking.cni: must be a string, got number 5',
+    ]);
+  });
+});

@@ -1,4 +1,5 @@
 import { isTerminal, type StepRecord } from '../store/store.ts';
+import type { AgentVipTimelines } from './agent-vip-timeline.ts';
 import {
   type DrillAction,
   type DrillActionReport,
@@ -6,6 +7,7 @@ import {
   defaultDrillTiming,
   type FailoverDrillReport,
   runFailoverDrill,
+  type VipHistory,
 } from './failover-drill.ts';
 import { createReadyzProbe } from './readyz-probe.ts';
 
@@ -13,11 +15,8 @@ export interface DrillOptions {
   timing?: Partial<DrillTiming>;
   /** The probe of https://ENDPOINT/readyz (tests point it at a local server); caPem undefined: not verified. */
   probeFor?: (endpoint: string, caPem: string | undefined) => () => Promise<boolean>;
-  /**
-   * A sample with the VIP on several nodes is read again after this long before it counts: each agent reports a
-   * move at its next probe tick (500 ms), so the old holder's "off" can arrive just after the new one's "on".
-   */
-  confirmHoldersMs?: number;
+  /** The VIP transitions the agents report; without it (or for an agent that sent none) heartbeats say who holds it. */
+  vipTimelines?: AgentVipTimelines;
   /** How often the drill looks at an action step it waits for. */
   pollMs?: number;
 }
@@ -37,6 +36,8 @@ export interface DrillRun {
   cancelActionStep(id: string, reason: string): void;
   /** Whether the node's agent said at its latest heartbeat that it holds the VIP. */
   holdsVip(node: string): boolean;
+  /** The agent bound to the node, if any. */
+  agentIdOf(node: string): string | undefined;
   log(message: string): void;
 }
 
@@ -56,8 +57,8 @@ export const drillActionTimeoutSeconds = 300;
 
 /**
  * The failover drill (failover-drill.ts) wired to a run: each action and its restore is a failover-drill-action
- * step added to the run, the VIP holders come from the agents' heartbeats, and /readyz is probed through the
- * endpoint. After a coordinator restart the drill runs again: first it waits for the action steps still in flight
+ * step added to the run, the VIP holders come from the transitions the agents report (their clocks brought to the
+ * coordinator's by the offsets their messages show), and /readyz is probed through the endpoint. After a coordinator restart the drill runs again: first it waits for the action steps still in flight
  * and restores every action that was applied and not restored since, then it drills from the start.
  */
 export async function driveDrill(run: DrillRun, plan: DrillPlan, options: DrillOptions): Promise<FailoverDrillReport> {
@@ -82,13 +83,21 @@ export async function driveDrill(run: DrillRun, plan: DrillPlan, options: DrillO
     }
   };
 
-  const holdersNow = () => plan.candidates.filter((name) => run.holdsVip(name));
-  const vipHolders = async () => {
+  const vipHistory = (): VipHistory => {
     run.actionSteps();
-    const first = holdersNow();
-    if (first.length <= 1) return first;
-    await sleep(options.confirmHoldersMs ?? 1_000);
-    return holdersNow();
+    const offsets: number[] = [];
+    const nodes = plan.candidates.map((node) => {
+      const agentId = run.agentIdOf(node);
+      const history = agentId === undefined ? undefined : options.vipTimelines?.history(agentId);
+      if (!history || history.transitions.length === 0) {
+        // An agent that reported no transition (an older release): its heartbeat's word, as of ever.
+        return { node, changes: run.holdsVip(node) ? [{ atMs: 0, held: true }] : [] };
+      }
+      const offset = history.clockOffsetMs ?? 0;
+      if (history.clockOffsetMs !== undefined) offsets.push(history.clockOffsetMs);
+      return { node, changes: history.transitions.map((t) => ({ atMs: t.atMs + offset, held: t.held })) };
+    });
+    return { nodes, clockSpreadMs: offsets.length > 1 ? Math.max(...offsets) - Math.min(...offsets) : 0 };
   };
 
   const probeReadyz = (options.probeFor ?? ((ep, ca) => createReadyzProbe({ endpoint: ep, caPem: ca })))(
@@ -124,7 +133,7 @@ export async function driveDrill(run: DrillRun, plan: DrillPlan, options: DrillO
       ? `probing https://${plan.endpoint}/readyz with the cluster CA`
       : `no cluster CA is known to the coordinator: https://${plan.endpoint}/readyz is probed without verifying its certificate`,
   );
-  return runFailoverDrill({ runAction, vipHolders, probeReadyz, now: Date.now, sleep }, plan.actions, timing);
+  return runFailoverDrill({ runAction, vipHistory, probeReadyz, now: Date.now, sleep }, plan.actions, timing);
 }
 
 /** Actions whose last apply step ran (or may have) after their last successful restore, with the node it ran on. */
@@ -144,6 +153,8 @@ export function applyNotRestored(steps: StepRecord[]): { action: DrillAction; no
   return out;
 }
 
+const secondsText = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
 /** One readable line per action of the drill. */
 export function drillSummary(a: DrillActionReport): string {
   const moved = a.vipMovedTo
@@ -152,6 +163,6 @@ export function drillSummary(a: DrillActionReport): string {
   const recovered =
     a.recoveredAfterRestoreMs === undefined
       ? 'not recovered after the restore'
-      : `recovered ${a.recoveredAfterRestoreMs} ms after the restore`;
-  return `drill ${a.action}${a.initialHolder ? ` on ${a.initialHolder}` : ''}: ${a.ok ? 'ok' : 'FAILED'}; /readyz through the endpoint failed ${a.readyzDowntimeMs} ms (longest gap ${a.longestOutageMs} ms); ${moved}; at most ${a.maxSimultaneousHolders} VIP holder(s) at once; ${recovered}${a.problems.length > 0 ? `; problems: ${a.problems.join('; ')}` : ''}`;
+      : `recovered ${secondsText(a.recoveredAfterRestoreMs)} after the restore`;
+  return `drill ${a.action}${a.initialHolder ? ` on ${a.initialHolder}` : ''}: ${a.ok ? 'ok' : 'FAILED'}; /readyz through the endpoint failed ${secondsText(a.readyzDowntimeMs)} (longest outage ${secondsText(a.longestOutageMs)}, ${a.failedProbes} of ${a.probes} probes every ${a.probeIntervalMs} ms); ${moved}; no VIP holder ${secondsText(a.vipAbsentMs)}, two ${secondsText(a.vipTwoHoldersMs)} (self-reported, agent clocks ${a.clockSpreadMs} ms apart); ${recovered}${a.problems.length > 0 ? `; problems: ${a.problems.join('; ')}` : ''}`;
 }

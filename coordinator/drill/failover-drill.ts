@@ -1,24 +1,45 @@
+import {
+  type HolderSpan,
+  holderTimeline,
+  type NodeVipChanges,
+  type Outage,
+  outagesOf,
+  reportResolutionMs,
+  timeWithHolders,
+  toResolution,
+} from './drill-figures.ts';
+import { type ProbeClock, realProbeClock, startProbeSchedule } from './probe-schedule.ts';
+
 /**
  * The coordinator side of the failover drill: find the VIP holder, break one thing there through its
- * agent (a failover-drill-action step), watch /readyz through the endpoint and where the VIP goes, check it is never
- * on two nodes, and always restore, also when the action or the watching fails. Every dependency is injected, so the
- * scheduler can wire it to its gateway and tests to fakes.
+ * agent (a failover-drill-action step), probe /readyz through the endpoint on a fixed schedule and follow the VIP
+ * through the transitions the agents report, check it is never on two nodes, and always restore, also when the
+ * action or the watching fails. Every dependency is injected, so the scheduler can wire it to its gateway and tests
+ * to fakes.
  */
 export type DrillAction = 'stop-apiserver' | 'stop-haproxy' | 'stop-keepalived';
+
+/** The candidates' VIP changes on the coordinator's clock, as their agents reported them (self-reported). */
+export interface VipHistory {
+  nodes: NodeVipChanges[];
+  /** How far apart the agents' clocks are, as far as their messages tell (0 when one clock serves all). */
+  clockSpreadMs: number;
+}
 
 export interface FailoverDrillDeps {
   /** Runs a failover-drill-action step on the node's agent; rejects when the step fails. */
   runAction(node: string, params: { action: DrillAction; phase: 'apply' | 'restore' }): Promise<void>;
-  /** The nodes whose latest heartbeat says they hold the VIP. */
-  vipHolders(): Promise<string[]>;
-  /** One GET of https://ENDPOINT/readyz: true when it answered 200. */
+  vipHistory(): VipHistory;
+  /** One GET of https://ENDPOINT/readyz, bounded by its own timeout: true when it answered 200. */
   probeReadyz(): Promise<boolean>;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** The probes' schedule; the real timers when absent. */
+  probeClock?: ProbeClock;
 }
 
 export interface DrillTiming {
-  /** Between two samples of /readyz and the VIP holders. */
+  /** Between the starts of two probes of /readyz (each runs on its own, so a hung one never delays the next). */
   probeIntervalMs: number;
   /** How long to watch after the action before restoring. */
   observeMs: number;
@@ -30,19 +51,12 @@ export interface DrillTiming {
 }
 
 export const defaultDrillTiming: DrillTiming = {
-  probeIntervalMs: 200,
+  probeIntervalMs: 50,
   observeMs: 20_000,
   recoverTimeoutMs: 60_000,
   settleMs: 10_000,
   restoreAttempts: 3,
 };
-
-export interface DrillSample {
-  /** Milliseconds since the action was applied (negative before). */
-  atMs: number;
-  readyzOk: boolean;
-  holders: string[];
-}
 
 export interface DrillActionReport {
   action: DrillAction;
@@ -53,19 +67,35 @@ export interface DrillActionReport {
   /** The first other node that held the VIP alone after the action, if it moved. */
   vipMovedTo?: string;
   finalHolders: string[];
-  /** The most nodes that claimed the VIP in one sample: more than 1 means split brain. */
+  /**
+   * The most nodes that said they held the VIP at the same moment for longer than the clocks can tell apart (their
+   * spread plus the resolution): more than 1 means split brain.
+   */
   maxSimultaneousHolders: number;
-  /** Total and longest time /readyz through the endpoint failed. */
+  /** When the action was applied and when the watching ended (ms since the epoch, coordinator clock). */
+  appliedAtMs: number;
+  endedAtMs: number;
+  /** Total and longest time /readyz through the endpoint failed, to `resolutionMs`. */
   readyzDowntimeMs: number;
   longestOutageMs: number;
-  /** Time without any VIP holder. */
+  /** Each outage, in ms since the apply. */
+  outages: Outage[];
+  /** Time with no VIP holder, and with two or more, to `resolutionMs`. */
   vipAbsentMs: number;
+  vipTwoHoldersMs: number;
+  /** Who held the VIP, in ms since the apply (a holder set per entry; [] while nobody had it). */
+  holderTimeline: HolderSpan[];
+  /** How far apart the agents' clocks are, as far as their messages tell; the holder times are this uncertain. */
+  clockSpreadMs: number;
+  probeIntervalMs: number;
+  resolutionMs: number;
+  probes: number;
+  failedProbes: number;
   /** From the restore until /readyz answered and one node held the VIP; undefined when it never did. */
   recoveredAfterRestoreMs?: number;
   applyError?: string;
   restoreError?: string;
   restoreAttempts: number;
-  samples: DrillSample[];
 }
 
 export interface FailoverDrillReport {
@@ -75,26 +105,7 @@ export interface FailoverDrillReport {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** Sums the spans where `failing(sample)` held, each from its first failing sample to the next good one. */
-function spans(samples: DrillSample[], failing: (s: DrillSample) => boolean): { total: number; longest: number } {
-  let total = 0;
-  let longest = 0;
-  let start: number | undefined;
-  for (const s of samples) {
-    if (failing(s) && start === undefined) start = s.atMs;
-    if (!failing(s) && start !== undefined) {
-      total += s.atMs - start;
-      longest = Math.max(longest, s.atMs - start);
-      start = undefined;
-    }
-  }
-  const last = samples.at(-1);
-  if (start !== undefined && last) {
-    total += last.atMs - start;
-    longest = Math.max(longest, last.atMs - start);
-  }
-  return { total, longest };
-}
+const holdersAt = (history: VipHistory, atMs: number) => holderTimeline(history.nodes, atMs, atMs)[0]!.holders;
 
 /** One action on the current VIP holder, restored whatever happens. */
 export async function runFailoverDrillAction(
@@ -102,119 +113,164 @@ export async function runFailoverDrillAction(
   action: DrillAction,
   timing: DrillTiming = defaultDrillTiming,
 ): Promise<DrillActionReport> {
-  const samples: DrillSample[] = [];
   const problems: string[] = [];
   let appliedAt = deps.now();
-  const sample = async (): Promise<DrillSample> => {
-    const readyzOk = await deps.probeReadyz().catch(() => false);
-    const holders = [...(await deps.vipHolders())].sort();
-    const s = { atMs: deps.now() - appliedAt, readyzOk, holders };
-    samples.push(s);
-    return s;
-  };
-  const report = (extra: Partial<DrillActionReport>): DrillActionReport => {
-    const downtime = spans(samples, (s) => !s.readyzOk);
-    const maxSimultaneousHolders = Math.max(0, ...samples.map((s) => s.holders.length));
-    if (maxSimultaneousHolders > 1) {
-      const twice = samples.find((s) => s.holders.length > 1)!;
-      problems.push(`the VIP was on ${twice.holders.join(' and ')} at once (${twice.atMs} ms after the action)`);
-    }
-    const initialHolder = extra.initialHolder;
-    const movedTo = samples.find((s) => s.atMs >= 0 && s.holders.length === 1 && s.holders[0] !== initialHolder);
-    return {
-      action,
-      ok: problems.length === 0,
-      problems,
-      finalHolders: samples.at(-1)?.holders ?? [],
-      maxSimultaneousHolders,
-      readyzDowntimeMs: downtime.total,
-      longestOutageMs: downtime.longest,
-      vipAbsentMs: spans(samples, (s) => s.holders.length === 0).total,
-      restoreAttempts: 0,
-      samples,
-      ...(movedTo ? { vipMovedTo: movedTo.holders[0] } : {}),
-      ...extra,
-    };
-  };
+  const empty = (): DrillActionReport => ({
+    action,
+    ok: false,
+    problems,
+    finalHolders: [],
+    maxSimultaneousHolders: 0,
+    appliedAtMs: appliedAt,
+    endedAtMs: deps.now(),
+    readyzDowntimeMs: 0,
+    longestOutageMs: 0,
+    outages: [],
+    vipAbsentMs: 0,
+    vipTwoHoldersMs: 0,
+    holderTimeline: [],
+    clockSpreadMs: 0,
+    probeIntervalMs: timing.probeIntervalMs,
+    resolutionMs: reportResolutionMs,
+    probes: 0,
+    failedProbes: 0,
+    restoreAttempts: 0,
+  });
 
-  let before: DrillSample;
+  let before: string[];
   try {
-    before = await sample();
+    before = holdersAt(deps.vipHistory(), deps.now());
   } catch (error) {
     problems.push(`could not read the VIP holders: ${messageOf(error)}`);
-    return report({});
+    return empty();
   }
-  if (before.holders.length !== 1) {
+  if (before.length !== 1) {
     problems.push(
-      `the VIP is on ${before.holders.length} nodes before the drill (${before.holders.join(', ') || 'none'}): not starting`,
+      `the VIP is on ${before.length} nodes before the drill (${before.join(', ') || 'none'}): not starting`,
     );
-    return report({});
+    return empty();
   }
-  const holder = before.holders[0]!;
+  const holder = before[0]!;
+  const probes = startProbeSchedule(deps.probeReadyz, timing.probeIntervalMs, deps.probeClock ?? realProbeClock);
+  /** The newest probe that has finished answered, and one node holds the VIP. */
+  const recovered = () => {
+    const newest = probes.results.reduce<{ startedAtMs: number; ok: boolean } | undefined>(
+      (a, b) => (a === undefined || b.startedAtMs > a.startedAtMs ? b : a),
+      undefined,
+    );
+    return newest?.ok === true && holdersAt(deps.vipHistory(), deps.now()).length === 1;
+  };
   let applyError: string | undefined;
   let restoreError: string | undefined;
   let restoreAttempts = 0;
   let restoredAt = 0;
-  let applied = false;
-  try {
-    appliedAt = deps.now();
-    await deps.runAction(holder, { action, phase: 'apply' });
-    applied = true;
-    while (deps.now() - appliedAt < timing.observeMs) {
-      await sample();
-      await deps.sleep(timing.probeIntervalMs);
-    }
-  } catch (error) {
-    if (applied) problems.push(`watching after ${action} failed: ${messageOf(error)}`);
-    else {
-      applyError = messageOf(error);
-      problems.push(`${action} on ${holder} failed: ${applyError}`);
-    }
-  } finally {
-    // The restore must happen even when the action half-failed: it only undoes what the agent recorded.
-    for (restoreAttempts = 1; restoreAttempts <= timing.restoreAttempts; restoreAttempts++) {
-      try {
-        await deps.runAction(holder, { action, phase: 'restore' });
-        restoreError = undefined;
-        break;
-      } catch (error) {
-        restoreError = messageOf(error);
-        if (restoreAttempts < timing.restoreAttempts) await deps.sleep(timing.probeIntervalMs);
-      }
-    }
-    restoreAttempts = Math.min(restoreAttempts, timing.restoreAttempts);
-    restoredAt = deps.now() - appliedAt;
-  }
-  if (restoreError !== undefined) problems.push(`restoring ${action} on ${holder} failed: ${restoreError}`);
-
   let recoveredAfterRestoreMs: number | undefined;
   try {
-    while (deps.now() - appliedAt - restoredAt <= timing.recoverTimeoutMs) {
-      const s = await sample();
-      if (s.readyzOk && s.holders.length === 1) {
-        recoveredAfterRestoreMs = s.atMs - restoredAt;
-        break;
+    let applied = false;
+    try {
+      appliedAt = deps.now();
+      await deps.runAction(holder, { action, phase: 'apply' });
+      applied = true;
+      const left = timing.observeMs - (deps.now() - appliedAt);
+      if (left > 0) await deps.sleep(left);
+    } catch (error) {
+      if (applied) problems.push(`watching after ${action} failed: ${messageOf(error)}`);
+      else {
+        applyError = messageOf(error);
+        problems.push(`${action} on ${holder} failed: ${applyError}`);
       }
-      await deps.sleep(timing.probeIntervalMs);
+    } finally {
+      // The restore must happen even when the action half-failed: it only undoes what the agent recorded.
+      for (restoreAttempts = 1; restoreAttempts <= timing.restoreAttempts; restoreAttempts++) {
+        try {
+          await deps.runAction(holder, { action, phase: 'restore' });
+          restoreError = undefined;
+          break;
+        } catch (error) {
+          restoreError = messageOf(error);
+          if (restoreAttempts < timing.restoreAttempts) await deps.sleep(timing.probeIntervalMs);
+        }
+      }
+      restoreAttempts = Math.min(restoreAttempts, timing.restoreAttempts);
+      restoredAt = deps.now();
     }
-    const settleFrom = deps.now();
-    while (recoveredAfterRestoreMs !== undefined && deps.now() - settleFrom < timing.settleMs) {
-      await deps.sleep(timing.probeIntervalMs);
-      await sample();
+    if (restoreError !== undefined) problems.push(`restoring ${action} on ${holder} failed: ${restoreError}`);
+
+    try {
+      while (deps.now() - restoredAt <= timing.recoverTimeoutMs) {
+        if (recovered()) {
+          recoveredAfterRestoreMs = deps.now() - restoredAt;
+          break;
+        }
+        await deps.sleep(timing.probeIntervalMs);
+      }
+      if (recoveredAfterRestoreMs !== undefined) await deps.sleep(timing.settleMs);
+    } catch (error) {
+      problems.push(`watching the recovery failed: ${messageOf(error)}`);
     }
+    if (recoveredAfterRestoreMs === undefined) {
+      problems.push(`the endpoint did not recover within ${timing.recoverTimeoutMs} ms of the restore`);
+    }
+  } finally {
+    probes.stop();
+    // The last probes finish within their own timeout; one that never does is left out.
+    for (let i = 0; probes.inFlight() > 0 && i < 100; i++) await deps.sleep(timing.probeIntervalMs);
+  }
+
+  const endedAt = deps.now();
+  let history: VipHistory = { nodes: [], clockSpreadMs: 0 };
+  try {
+    history = deps.vipHistory();
   } catch (error) {
-    problems.push(`watching the recovery failed: ${messageOf(error)}`);
+    problems.push(`could not read the VIP holders: ${messageOf(error)}`);
   }
-  if (recoveredAfterRestoreMs === undefined) {
-    problems.push(`the endpoint did not recover within ${timing.recoverTimeoutMs} ms of the restore`);
+  const spans = holderTimeline(history.nodes, appliedAt, endedAt);
+  const outages = outagesOf(probes.results);
+  const twoHoldersMs = timeWithHolders(spans, endedAt, (n) => n > 1);
+  // An overlap no longer than the clocks' disagreement plus the resolution may be only that (each agent's times are
+  // moved by its own offset estimate): the timeline shows it, but it is neither a split brain nor counted as one.
+  const tolerance = history.clockSpreadMs + reportResolutionMs;
+  const maxSimultaneousHolders = Math.max(
+    0,
+    ...spans
+      .filter((s, i) => s.holders.length <= 1 || (spans[i + 1]?.atMs ?? endedAt) - s.atMs > tolerance)
+      .map((s) => s.holders.length),
+  );
+  if (twoHoldersMs > tolerance) {
+    const twice = spans.find((s) => s.holders.length > 1)!;
+    problems.push(
+      `the VIP was on ${twice.holders.join(' and ')} at once (${twice.atMs - appliedAt} ms after the action, ${twoHoldersMs} ms in all)`,
+    );
   }
-  return report({
+  const movedTo = spans.find((s) => s.holders.length === 1 && s.holders[0] !== holder);
+  const relative = (o: Outage): Outage => ({ ...o, fromMs: o.fromMs - appliedAt, toMs: o.toMs - appliedAt });
+  const lengths = outages.map((o) => o.toMs - o.fromMs);
+  return {
+    action,
+    ok: problems.length === 0,
+    problems,
     initialHolder: holder,
+    ...(movedTo ? { vipMovedTo: movedTo.holders[0]! } : {}),
+    finalHolders: spans.at(-1)?.holders ?? [],
+    maxSimultaneousHolders,
+    appliedAtMs: appliedAt,
+    endedAtMs: endedAt,
+    readyzDowntimeMs: toResolution(lengths.reduce((a, b) => a + b, 0)),
+    longestOutageMs: toResolution(Math.max(0, ...lengths)),
+    outages: outages.map(relative),
+    vipAbsentMs: toResolution(timeWithHolders(spans, endedAt, (n) => n === 0)),
+    vipTwoHoldersMs: toResolution(twoHoldersMs),
+    holderTimeline: spans.map((s) => ({ atMs: s.atMs - appliedAt, holders: s.holders })),
+    clockSpreadMs: history.clockSpreadMs,
+    probeIntervalMs: timing.probeIntervalMs,
+    resolutionMs: reportResolutionMs,
+    probes: probes.started(),
+    failedProbes: probes.results.filter((p) => !p.ok).length,
     restoreAttempts,
     ...(applyError !== undefined ? { applyError } : {}),
     ...(restoreError !== undefined ? { restoreError } : {}),
     ...(recoveredAfterRestoreMs !== undefined ? { recoveredAfterRestoreMs } : {}),
-  });
+  };
 }
 
 /** The actions one after the other, each from a recovered cluster; stops at the first not restored or not recovered. */

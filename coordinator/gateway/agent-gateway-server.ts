@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, isKubehaError, type KubehaError } from '../../common/errors.ts';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { tlsPolicy } from '../../common/tls-policy.ts';
-import { factsFromProto, type NodeFacts, stepEventFromProto } from '../../proto/convert.ts';
+import {
+  factsFromProto,
+  type NodeFacts,
+  stepEventFromProto,
+  type VipTransition,
+  vipTransitionFromProto,
+} from '../../proto/convert.ts';
 import type { AgentMessage__Output } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
 import type { CoordinatorMessage } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import type { EnrollRequest__Output } from '../../proto/generated/kubeha/v1/EnrollRequest.ts';
@@ -19,6 +26,10 @@ export interface GatewayListener {
   agentConnected?(agentId: string, hello: { facts: NodeFacts; unacknowledged: StepEventReport[] }): void;
   agentDisconnected?(agentId: string): void;
   stepEvent?(agentId: string, event: StepEventReport): void;
+  /** A message stamped by the agent's clock (`sentAtMs`) arrived at `receivedAtMs` (the coordinator's clock). */
+  agentClock?(agentId: string, sentAtMs: number, receivedAtMs: number): void;
+  /** The agent saw its node gain or lose the VIP (self-reported, the agent's clock). */
+  vipTransition?(agentId: string, transition: VipTransition): void;
 }
 
 export interface AgentGatewayOptions {
@@ -114,7 +125,7 @@ export class AgentGatewayServer {
     const update = updatable.updateSecureContextOptions.bind(credentials);
     updatable.updateSecureContextOptions = (o) => update(o && { ...o, ...tlsPolicy });
     const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, boundPort) =>
+      this.server.bindAsync(formatHostPort(host, port), credentials, (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),
       );
     });
@@ -266,6 +277,8 @@ export class AgentGatewayServer {
         }
         if (message.heartbeat) {
           const h = message.heartbeat;
+          const sentAtMs = Number(h.sent_at_ms);
+          if (sentAtMs > 0) for (const l of this.listeners) l.agentClock?.(agentId, sentAtMs, this.now());
           this.options.store.agents.update(agentId, {
             lastHeartbeatAt: this.now(),
             holdsVip: h.holds_vip,
@@ -278,6 +291,18 @@ export class AgentGatewayServer {
                 }
               : null,
           });
+        } else if (message.vip_transition) {
+          const transition = vipTransitionFromProto(message.vip_transition);
+          if (!transition) {
+            log.warn({ agentId }, 'ignored a VipTransition without valid times');
+            return;
+          }
+          const receivedAtMs = this.now();
+          this.options.store.agents.update(agentId, { holdsVip: transition.held });
+          for (const l of this.listeners) {
+            l.agentClock?.(agentId, transition.sentAtMs, receivedAtMs);
+            l.vipTransition?.(agentId, transition);
+          }
         } else if (message.step_event) {
           const event = stepEventFromProto(message.step_event);
           if (event) for (const l of this.listeners) l.stepEvent?.(agentId, event);

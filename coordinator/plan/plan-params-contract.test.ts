@@ -186,6 +186,8 @@ describe('every parameter the coordinator sends passes the agent\u2019s own pars
     const agentDefaultsOnly: Record<string, string[]> = {
       'join-credentials': ['minRemainingSeconds'],
       verify: ['nodeName'],
+      'container-runtime': ['sandboxImage'],
+      cni: ['manifestPath'],
     };
     for (const kind of stepRegistry.keys()) {
       const unsent = protoFields(kind).filter((f) => !sent.get(kind)!.has(f));

@@ -315,11 +315,20 @@ describe('planRun deploy: step parameters', () => {
     expect(step(plan, 'host-prep/w1').params).toMatchObject({ hostname: 'w1', lbPort: 0, firewall: 'managed' });
   });
 
+  it("names in a worker's /etc/hosts block itself and the endpoint's machines; those machines name every node", () => {
+    const wide = planRun('deploy', specOf({ controlPlanes: 3, workers: 2, loadBalancers: 2 }));
+    const names = (id: string) => (step(wide, id).params.nodes as { name: string }[]).map((n) => n.name);
+    const everyNode = ['cp1', 'cp2', 'cp3', 'w1', 'w2', 'lb1', 'lb2'];
+    expect(names('host-prep/w1')).toEqual(['cp1', 'cp2', 'cp3', 'w1', 'lb1', 'lb2']);
+    expect(names('host-prep/w2')).toEqual(['cp1', 'cp2', 'cp3', 'w2', 'lb1', 'lb2']);
+    expect(names('host-prep/cp2')).toEqual(everyNode);
+    expect(names('host-prep/lb1')).toEqual(everyNode);
+  });
+
   it('pins the package repository to the minor version', () => {
     expect(step(plan, 'kube-packages/w1').params).toEqual({
       kubernetesVersion: '1.34.4',
       repoBaseUrl: 'https://pkgs.k8s.io/core:/stable:/v1.34/rpm/',
-      gpgKeyUrl: '',
     });
   });
 

@@ -1,5 +1,6 @@
+import { formatHostPort } from '../../common/format-host-port.ts';
+import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
-import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import {
   type ClusterState,
   coordinatorNode,
@@ -34,8 +35,10 @@ const timeoutSeconds: Record<StepPhase, number> = {
   reset: 600,
 };
 
+type AgentPhase = Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>;
+
 /** The agent step kind behind each phase (the RunStep params oneof field in kebab-case). */
-const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>, string> = {
+const agentKind = {
   preflight: 'preflight',
   'host-prep': 'host-prep',
   'container-runtime': 'container-runtime',
@@ -47,7 +50,14 @@ const agentKind: Record<Exclude<StepPhase, 'cross-node-checks' | 'failover-drill
   'join-worker': 'kubeadm-join',
   verify: 'verify',
   reset: 'kubeadm-reset',
-};
+} as const satisfies Record<AgentPhase, AgentStepKind>;
+
+type ParamsOf<P extends AgentPhase> = PlannedStepParams<(typeof agentKind)[P]>;
+
+/** `{ name: value }` when the value is set, else nothing: an unset optional parameter is left out, never sent empty. */
+function ifSet<N extends string, V>(name: N, value: V | undefined): { [key in N]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [key in N]?: V };
+}
 
 /**
  * keepalived's check timings: weight 0 puts a failing holder in FAULT at once, so the VIP moves
@@ -67,11 +77,11 @@ export function stepId(phase: StepPhase, node?: string): string {
   return node === undefined ? phase : `${phase}/${node}`;
 }
 
-function agentStep(
-  phase: Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>,
+function agentStep<P extends AgentPhase>(
+  phase: P,
   node: string,
   dependsOn: string[],
-  params: Record<string, unknown>,
+  params: ParamsOf<P>,
   retry: RetryPolicy = transientRetry,
 ): PlannedStep {
   return {
@@ -123,8 +133,19 @@ export function controlPlaneEndpointOf(spec: ClusterSpec): string {
   return formatHostPort(spec.spec.endpoint.vip, spec.spec.endpoint.port);
 }
 
-function clusterNodes(nodes: ClusterNodeSpec[]): { name: string; address: string; role: string }[] {
+function clusterNodes(nodes: ClusterNodeSpec[]): { name: string; address: string; role: ClusterNodeSpec['role'] }[] {
   return nodes.map((n) => ({ name: n.name, address: n.address, role: n.role }));
+}
+
+/**
+ * The nodes a node's /etc/hosts block names. A worker needs its own name (kubeadm's hostname check, the kubelet) and
+ * the machines behind the endpoint (control planes, load-balancer nodes), never the other workers: Kubernetes reaches
+ * nodes by address. Those few machines list every node, so an operator on them resolves any node name. A worker's
+ * block, and its host-prep step, stay the same size however large the fleet grows.
+ */
+export function hostsEntriesFor(spec: ClusterSpec, node: ClusterNodeSpec): ClusterNodeSpec[] {
+  if (node.role !== 'worker') return spec.spec.nodes;
+  return spec.spec.nodes.filter((n) => n.role !== 'worker' || n.name === node.name);
 }
 
 /** The HAProxy port on this node, 0 when it runs none. */
@@ -150,13 +171,15 @@ function loadBalancerParams(
   spec: ClusterSpec,
   node: ClusterNodeSpec,
   holders: ClusterNodeSpec[],
-): Record<string, unknown> {
+): ParamsOf<'load-balancer'> {
   const { endpoint } = spec.spec;
+  const { mode } = endpoint;
+  if (mode === 'external') throw new Error('an external endpoint has no load-balancer steps');
   const index = holders.findIndex((h) => h.name === node.name);
   // A lone VIP holder has no unicast peer to advertise to; multicast adverts are keepalived's way to run alone.
   const multicast = endpoint.multicast || holders.length === 1;
   return {
-    mode: endpoint.mode,
+    mode,
     vip: endpoint.vip,
     vipPrefixLength: vipPrefixLength(spec, holders),
     interface: node.interface ?? endpoint.interface,
@@ -182,7 +205,7 @@ export function podProbeImageOf(spec: ClusterSpec): string {
   return `${spec.spec.mirrors?.imageRepository ?? 'registry.k8s.io'}/e2e-test-images/agnhost:2.56`;
 }
 
-function verifyParams(spec: ClusterSpec): Record<string, unknown> {
+function verifyParams(spec: ClusterSpec): ParamsOf<'verify'> {
   return {
     controlPlaneEndpoint: controlPlaneEndpointOf(spec),
     nodes: clusterNodes(spec.spec.nodes),
@@ -236,7 +259,7 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
       agentStep('host-prep', node.name, [stepId('preflight', node.name), checks.id], {
         hostname: node.name,
         role: node.role,
-        nodes: clusterNodes(s.nodes),
+        nodes: clusterNodes(hostsEntriesFor(spec, node)),
         selinux: s.hostPolicy.selinux,
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
@@ -251,17 +274,16 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     steps.push(
       agentStep('container-runtime', node.name, [stepId('host-prep', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
-        repoBaseUrl: s.mirrors?.containerRuntimePackages?.baseUrl ?? '',
-        gpgKeyUrl: s.mirrors?.containerRuntimePackages?.gpgKeyUrl ?? '',
+        ...ifSet('repoBaseUrl', s.mirrors?.containerRuntimePackages?.baseUrl),
+        ...ifSet('gpgKeyUrl', s.mirrors?.containerRuntimePackages?.gpgKeyUrl),
         mirrors: s.mirrors?.registries ?? [],
-        sandboxImage: '',
-        imageRepository: s.mirrors?.imageRepository ?? '',
+        ...ifSet('imageRepository', s.mirrors?.imageRepository),
         allowErasing: s.hostPolicy.allowErasing,
       }),
       agentStep('kube-packages', node.name, [stepId('container-runtime', node.name)], {
         kubernetesVersion: s.kubernetesVersion,
         repoBaseUrl: s.mirrors?.kubernetesPackages?.baseUrl ?? kubePackagesRepo(s.kubernetesVersion),
-        gpgKeyUrl: s.mirrors?.kubernetesPackages?.gpgKeyUrl ?? '',
+        ...ifSet('gpgKeyUrl', s.mirrors?.kubernetesPackages?.gpgKeyUrl),
       }),
     );
     prepared.set(node.name, stepId('kube-packages', node.name));
@@ -283,28 +305,26 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     podSubnet: s.networking.podCIDR,
     serviceSubnet: s.networking.serviceCIDR,
     tokenTtlSeconds: initTokenTtlSeconds,
-    imageRepository: s.mirrors?.imageRepository ?? '',
+    ...ifSet('imageRepository', s.mirrors?.imageRepository),
     allowCgroupV1: s.hostPolicy.allowCgroupV1,
   });
   steps.push(init);
   const cni = agentStep('cni', first.name, [init.id], {
     plugin: s.networking.cni,
-    manifestUrl: s.networking.cniManifest?.url ?? '',
-    manifestSha256: s.networking.cniManifest?.sha256 ?? '',
+    ...ifSet('manifestUrl', s.networking.cniManifest?.url),
+    ...ifSet('manifestSha256', s.networking.cniManifest?.sha256),
     allowHttp: s.networking.cniManifest?.allowHttp ?? false,
-    manifestPath: '',
     podSubnet: s.networking.podCIDR,
     rolloutTimeoutSeconds: 300,
   });
   steps.push(cni);
 
-  const joinParams = (node: ClusterNodeSpec, controlPlane: boolean) => ({
+  const joinParams = (node: ClusterNodeSpec, controlPlane: boolean): ParamsOf<'join-worker'> => ({
     kubernetesVersion: s.kubernetesVersion,
     controlPlaneEndpoint: endpoint,
     advertiseAddress: node.address,
     nodeName: node.name,
     controlPlane,
-    caCertHashes: [],
     allowCgroupV1: s.hostPolicy.allowCgroupV1,
   });
   // etcd grows one member at a time: each join adds a learner and promotes it; concurrent joins race on quorum.

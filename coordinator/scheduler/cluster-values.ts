@@ -9,6 +9,8 @@ export const valueNames = {
   caCertHash: 'ca-cert-hash',
   caCertPem: 'ca-cert-pem',
   kubeconfig: 'kubeconfig',
+  /** The sha256 of the CNI manifest the cluster was first deployed with, when the spec pins none. */
+  cniManifestPin: 'cni-manifest-pin',
   joinToken: (node: string) => `join-token/${node}`,
   /** What is left of a joined node's token: its id (not secret), enough to delete it from the cluster. */
   joinTokenId: (node: string) => `join-token-id/${node}`,
@@ -20,6 +22,20 @@ export interface Values {
 }
 
 const pemHeader = '-----BEGIN CERTIFICATE-----';
+
+interface CniManifestPin {
+  plugin: string;
+  /** The step's manifestUrl parameter: empty for the agent's default manifest of the plugin. */
+  url: string;
+  sha256: string;
+}
+
+function cniManifestPin(values: Values, step: StepRecord): CniManifestPin | undefined {
+  const stored = values.get(valueNames.cniManifestPin)?.value;
+  if (!stored) return undefined;
+  const pin = JSON.parse(stored) as CniManifestPin;
+  return pin.plugin === step.params['plugin'] && pin.url === (step.params['manifestUrl'] ?? '') ? pin : undefined;
+}
 
 /**
  * The cluster CA, when the coordinator has one: the certificate kubeadm-init reported, or else the
@@ -72,6 +88,15 @@ export function valueChangesAfterSuccess(
     changes.initialized = true;
   }
   if (outputs['kubeconfig']) keep(valueNames.kubeconfig, outputs['kubeconfig'], true);
+  if (step.kind === 'cni' && !step.params['manifestSha256'] && /^[0-9a-f]{64}$/.test(outputs['manifestSha256'] ?? '')) {
+    // Trust on first use: the manifest this cluster was built with is the only one its later runs accept.
+    const pin: CniManifestPin = {
+      plugin: String(step.params['plugin']),
+      url: String(step.params['manifestUrl'] ?? ''),
+      sha256: outputs['manifestSha256']!,
+    };
+    if (!cniManifestPin(values, step)) keep(valueNames.cniManifestPin, JSON.stringify(pin), false);
+  }
   if (step.kind === 'join-credentials') {
     const action = step.params['action'];
     if (action === 'create-token' && step.forNode) touch(valueNames.joinToken(step.forNode));
@@ -123,6 +148,11 @@ export function paramsForDispatch(
     case 'load-balancer':
       missing = fill('authPass', valueNames.authPass);
       break;
+    case 'cni': {
+      const pin = step.params['manifestSha256'] ? undefined : cniManifestPin(values, step);
+      if (pin) params['manifestSha256'] = pin.sha256;
+      break;
+    }
     case 'join-credentials':
       if (step.params['action'] === 'upload-certs') missing = fill('certificateKey', valueNames.certificateKey);
       else if (step.params['action'] === 'delete-token' && step.forNode && need(valueNames.joinTokenId(step.forNode)))

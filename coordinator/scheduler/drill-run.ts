@@ -71,6 +71,7 @@ export function drillRunFor(deps: {
       const agent = deps.nodeAgents.agentFor(live().spec, node);
       return agent !== undefined && deps.store.agents.get(agent.id)?.holdsVip === true;
     },
+    agentIdOf: (node) => deps.nodeAgents.agentFor(live().spec, node)?.id,
     log: (message) =>
       journal.record(() =>
         journal.event(runId, { type: 'log', stepId: drillStep.id, node: coordinatorNode, attempt, message }),

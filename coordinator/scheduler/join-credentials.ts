@@ -1,4 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { formatHostPort } from '../../common/format-host-port.ts';
+import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { generateBootstrapToken } from '../pki/bootstrap-tokens.ts';
 import type { RetryPolicy } from '../plan/run-plan.ts';
@@ -57,12 +59,12 @@ export function healthyControlPlane(
   return up.find(isConnected) ?? up[0];
 }
 
-function credentialStep(
+function credentialStep<K extends AgentStepKind>(
   join: StepRecord,
   id: string,
-  kind: string,
+  kind: K,
   node: string,
-  params: Record<string, unknown>,
+  params: PlannedStepParams<K>,
   seq: number,
   extra: Partial<StepRecord> = {},
 ): StepRecord {
@@ -82,6 +84,12 @@ function credentialStep(
     ...notStartedStep(),
     ...extra,
   };
+}
+
+/** The join's Kubernetes version, which picks the kubeadm config API of the credential steps' files. */
+function kubernetesVersionOf(join: StepRecord): { kubernetesVersion?: string } {
+  const version = join.params['kubernetesVersion'];
+  return typeof version === 'string' ? { kubernetesVersion: version } : {};
 }
 
 function nextId(hasStep: (id: string) => boolean, prefix: string): string {
@@ -130,7 +138,7 @@ export function joinCredentialGate(
           action: 'create-token',
           ttlSeconds: joinTokenTtlSeconds,
           description: `kubeha join of ${join.node}`,
-          kubernetesVersion: join.params['kubernetesVersion'],
+          ...kubernetesVersionOf(join),
         },
         nextSeq,
       ),
@@ -148,7 +156,7 @@ export function joinCredentialGate(
           {
             action: 'upload-certs',
             description: `kubeha certificates for ${join.node}`,
-            kubernetesVersion: join.params['kubernetesVersion'],
+            ...kubernetesVersionOf(join),
           },
           nextSeq + out.steps.length,
         ),
@@ -199,7 +207,7 @@ export function cleanupAfterFailedControlPlaneJoin(
       controlPlane,
       {
         memberName: join.node,
-        memberPeerUrl: `https://${address.includes(':') ? `[${address}]` : address}:2380`,
+        memberPeerUrl: `https://${formatHostPort(address, 2380)}`,
       },
       nextSeq + 1,
       { dependsOn: [cleanupId] },

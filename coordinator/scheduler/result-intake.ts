@@ -1,10 +1,9 @@
 import { ErrorCode } from '../../common/errors.ts';
+import { formatHostPort } from '../../common/format-host-port.ts';
 import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
-
 import { ackMessage } from '../../proto/convert.ts';
-import { formatHostPort } from '../cluster-spec/ip-address.ts';
 import type { StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';

@@ -84,6 +84,21 @@ describe('failureDecision', () => {
     });
     expect(failureDecision(step('a', { attempt: 1, kind: 'preflight' }), transient, 0)).toEqual({ state: 'failed' });
   });
+
+  it('GIVEN a failure whose code says no retry can help THEN it is final even when the flag was not set', () => {
+    for (const code of [ErrorCode.stepRefused, ErrorCode.paramsInvalid, ErrorCode.specInvalid]) {
+      expect(failureDecision(step('a', { attempt: 1 }), { ...transient, code, deterministic: false }, 0)).toEqual({
+        state: 'failed',
+      });
+    }
+    expect(
+      failureDecision(
+        step('a', { attempt: 1 }),
+        { ...transient, code: ErrorCode.commandFailed, deterministic: false },
+        0,
+      ),
+    ).toEqual({ state: 'retry-wait', nextAttemptAt: 1000 });
+  });
 });
 
 describe('run outcome', () => {

@@ -1,4 +1,4 @@
-import { ErrorCode } from '../../common/errors.ts';
+import { ErrorCode, isNonRetryableCode } from '../../common/errors.ts';
 import type { StepFailure } from '../../common/step-events.ts';
 import { isTerminal, type RunState, type StepRecord, type StepState } from '../store/store.ts';
 
@@ -56,9 +56,17 @@ export function readySteps(steps: ReadonlyMap<string, StepRecord>, now: number):
 
 export type FailureDecision = { state: 'retry-wait'; nextAttemptAt: number } | { state: 'failed' };
 
-/** Deterministic failures (invalid input, a failed preflight) are final; others are retried with exponential backoff. */
+/**
+ * Deterministic failures (invalid input, a failed preflight, a step's refusal) are final, whether the agent said so
+ * or its error code does (an older agent may not set the flag); others are retried with exponential backoff.
+ */
 export function failureDecision(step: StepRecord, failure: StepFailure, now: number): FailureDecision {
-  if (failure.deterministic || step.kind === 'preflight' || step.attempt >= step.retry.maxAttempts) {
+  if (
+    failure.deterministic ||
+    isNonRetryableCode(failure.code) ||
+    step.kind === 'preflight' ||
+    step.attempt >= step.retry.maxAttempts
+  ) {
     return { state: 'failed' };
   }
   return { state: 'retry-wait', nextAttemptAt: now + backoffMs(step.retry, step.attempt) };

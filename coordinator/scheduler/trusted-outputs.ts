@@ -9,6 +9,7 @@ export const outputProducers: Readonly<Record<string, readonly string[]>> = {
   caCertHash: ['kubeadm-init'],
   caCertPem: ['kubeadm-init'],
   kubeconfig: ['kubeadm-init'],
+  manifestSha256: ['cni'],
 };
 
 /** Why an admin kubeconfig is refused, or undefined: it may only reach the cluster's endpoint and run nothing. */

@@ -156,6 +156,21 @@ CREATE INDEX IF NOT EXISTS node_bindings_by_agent ON node_bindings (agent_id);
     sql: (db) =>
       addMissingColumns(db, 'agents', { pending_certificate_serial: 'TEXT', certificate_not_after: 'INTEGER' }),
   },
+  {
+    version: 5,
+    what: "every failed attempt's error, kept after a later attempt succeeds",
+    sql: `
+CREATE TABLE IF NOT EXISTS step_attempt_errors (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  finished_at INTEGER,
+  next_attempt_at INTEGER,
+  error TEXT NOT NULL,
+  PRIMARY KEY (run_id, step_id, attempt)
+);
+`,
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {

@@ -239,13 +239,26 @@ export interface StepStore {
   insert(steps: StepRecord[]): void;
   /** The run's steps in insertion order; without their parameters (`{}`) when `withParams` is false. */
   list(runId: string, withParams?: boolean): StepRecord[];
+  /** Also keeps the error of the step's current attempt, when the update sets one, among its attempts' errors. */
   update(runId: string, id: string, update: StepUpdate): void;
+  /** Per step id: the error of each attempt that failed (a retried one too), oldest first. */
+  attemptErrors(runId: string): Map<string, StepAttemptError[]>;
+}
+
+export interface StepAttemptError {
+  attempt: number;
+  finishedAt: number | null;
+  /** When the next attempt was due; null when none followed (the step failed for good or was cancelled). */
+  nextAttemptAt: number | null;
+  error: StepFailure;
 }
 
 export interface RunEventStore {
   append(event: Omit<RunEvent, 'id'>): RunEvent;
   /** Events of the run with an id above `afterId`, in order. */
   after(runId: string, afterId: number, limit?: number): RunEvent[];
+  /** The id of the run's latest event; 0 when it has none. */
+  lastId(runId: string): number;
 }
 
 /**

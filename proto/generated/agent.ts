@@ -38,6 +38,7 @@ import type { StepLogLine as _kubeha_v1_StepLogLine, StepLogLine__Output as _kub
 import type { StepRef as _kubeha_v1_StepRef, StepRef__Output as _kubeha_v1_StepRef__Output } from './kubeha/v1/StepRef.ts';
 import type { StepStarted as _kubeha_v1_StepStarted, StepStarted__Output as _kubeha_v1_StepStarted__Output } from './kubeha/v1/StepStarted.ts';
 import type { VerifyParams as _kubeha_v1_VerifyParams, VerifyParams__Output as _kubeha_v1_VerifyParams__Output } from './kubeha/v1/VerifyParams.ts';
+import type { VipTransition as _kubeha_v1_VipTransition, VipTransition__Output as _kubeha_v1_VipTransition__Output } from './kubeha/v1/VipTransition.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -84,6 +85,7 @@ export interface ProtoGrpcType {
       StepRef: MessageTypeDefinition<_kubeha_v1_StepRef, _kubeha_v1_StepRef__Output>
       StepStarted: MessageTypeDefinition<_kubeha_v1_StepStarted, _kubeha_v1_StepStarted__Output>
       VerifyParams: MessageTypeDefinition<_kubeha_v1_VerifyParams, _kubeha_v1_VerifyParams__Output>
+      VipTransition: MessageTypeDefinition<_kubeha_v1_VipTransition, _kubeha_v1_VipTransition__Output>
     }
   }
 }

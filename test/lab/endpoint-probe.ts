@@ -1,5 +1,6 @@
-// Runs inside a lab node during the failover drill: GET /readyz through the endpoint every INTERVAL ms, at most
-// COUNT times, printing "<epoch ms> <1|0>" per probe (1 = answered 200 "ok" within the interval).
+// Runs inside a lab node during the failover drill: GET /readyz through the endpoint every INTERVAL ms on a fixed
+// schedule, each probe on its own (a hung one never delays the next) with a 1 s timeout, at most COUNT probes,
+// printing "<start epoch ms> <1|0>" per probe as it finishes (1 = answered 200 "ok").
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 
@@ -9,28 +10,33 @@ if (!url || !caFile) {
   process.exit(2);
 }
 const ca = readFileSync(caFile);
-const intervalMs = Number(intervalArg ?? 100);
+const intervalMs = Number(intervalArg ?? 50);
 const count = Number(countArg ?? 3000);
 
 function probe(): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url as string, { ca, timeout: intervalMs * 5 }, (res) => {
+    const req = request(url as string, { ca, timeout: 1000, agent: false }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => {
         body += c.toString();
       });
       res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok'));
+      res.on('error', () => resolve(false));
     });
-    req.on('timeout', () => req.destroy());
+    req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve(false));
     req.end();
   });
 }
 
-for (let i = 0; i < count; i++) {
-  const started = Date.now();
-  const ok = await probe();
-  process.stdout.write(`${started} ${ok ? 1 : 0}\n`);
-  const left = intervalMs - (Date.now() - started);
-  if (left > 0) await new Promise((r) => setTimeout(r, left));
-}
+const first = Date.now();
+let started = 0;
+const tick = () => {
+  if (started >= count) return;
+  started++;
+  const at = Date.now();
+  void probe().then((ok) => process.stdout.write(`${at} ${ok ? 1 : 0}\n`));
+  const elapsed = Date.now() - first;
+  setTimeout(tick, (Math.floor(elapsed / intervalMs) + 1) * intervalMs - elapsed);
+};
+tick();

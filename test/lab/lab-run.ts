@@ -11,6 +11,7 @@ import {
   parseEndpointStatus,
   parseMemberList,
 } from '../../agent/kubeadm/etcdctl.ts';
+import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
 import { type RealPrograms, realPrograms } from './kube-binaries.ts';
 import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
@@ -25,6 +26,8 @@ export interface LabOptions {
   /** Kill the coordinator (SIGKILL) once the deploy has started the first kubeadm step, then start it again. */
   restartCoordinatorMidDeploy: boolean;
   skipDrill: boolean;
+  /** How many times `kubeha drill failover` runs (each drills every action of the endpoint mode once). */
+  drillRounds?: number;
   /** The spec's endpoint mode: HAProxy on 16443 in front of the apiservers (default) or the VIP on the apiservers' 6443. */
   endpointMode?: 'haproxy-keepalived' | 'keepalived' | undefined;
   /** A joining control plane whose first `kubeadm join` is killed once its etcd member is added (real lab only). */
@@ -34,6 +37,22 @@ export interface LabOptions {
   /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
   mirrors?: boolean;
   log: (line: string) => void;
+}
+
+export interface DrillAgreement {
+  action: string;
+  node: string;
+  coordinator_outage_s: number;
+  watcher_gap_s: number;
+  /** |coordinator - watcher|, in seconds. */
+  difference_s: number;
+  coordinator_no_holder_s: number;
+  coordinator_two_holders_s: number;
+  coordinator_clock_spread_ms: number;
+  /** The order of holders (nobody left out), e.g. ["cp1", "cp2", "cp1"]. */
+  coordinator_holders: string[];
+  watcher_holders: string[];
+  holders_agree: boolean;
 }
 
 export interface LabReport {
@@ -56,6 +75,20 @@ export interface LabReport {
   vip_holders: string[][];
   /** After the drill, /readyz through the VIP answered again. */
   endpoint_recovered: boolean | null;
+  /**
+   * The VIP from the deploy's start to the drill, as the lab's watcher saw it on the control planes' interfaces:
+   * when it was first held after the first load-balancer step succeeded, and from then on the time with no holder
+   * and with two (both must be 0).
+   */
+  deploy_vip: {
+    first_held_after_lb_s: number | null;
+    watched_s: number;
+    without_holder_ms: number;
+    with_two_ms: number;
+    holders: string[][];
+  } | null;
+  /** Each drilled action: the coordinator's figures beside the lab watcher's over the same window. */
+  drill_agreement: DrillAgreement[];
   coordinator_restarted: boolean;
   /** The programs that ran for real in the cluster nodes (the rest were the lab's stand-ins). */
   real_components: string[];
@@ -112,6 +145,8 @@ export class LabRun {
     mirrors: null,
     vip_holders: [],
     endpoint_recovered: null,
+    deploy_vip: null,
+    drill_agreement: [],
     coordinator_restarted: false,
     real_components: [],
     kubernetes_version: '',
@@ -181,6 +216,7 @@ export class LabRun {
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
       const reapplied = await this.phase('apply the same spec again', () => this.reapply());
       if (!reapplied) throw new Error('applying the same spec again was not an "up to date" no-op');
+      this.checkDeployVip();
       if (!this.options.skipDrill) {
         const watched = await this.phase('failover drill (kubeha drill failover)', () => this.drill());
         this.report.failover_gap_s = watched.longestGapS;
@@ -191,6 +227,8 @@ export class LabRun {
     } catch (error) {
       this.report.error = error instanceof Error ? error.message : String(error);
       this.options.log(`\nthe lab stopped at "${this.report.stopped_at ?? 'setup'}": ${this.report.error}`);
+    } finally {
+      this.vipWatch?.stop();
     }
     return this.report;
   }
@@ -450,13 +488,26 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     return new Promise((resolve) => child.once('close', (code) => resolve(code === 0)));
   }
 
+  private vipWatch: VipWatch | undefined;
+  /** When the deploy's first load-balancer step succeeded (the lab's clock). */
+  private firstLoadBalancerAt: number | undefined;
+
   private async deploy(): Promise<boolean> {
     writeFileSync(this.admin.hostPath('/root/cluster.yaml'), this.clusterSpec());
+    // The VIP is watched on every control plane from now on: once held, it must never be on none or two.
+    this.vipWatch = new VipWatch({ controlPlanes: this.controlPlanes, vip: this.vip, maxSeconds: 3 * 3600 });
+    const deployStarted = Date.now();
+    const noteLoadBalancer = (line: string) => {
+      if (/ load-balancer\/\S+\s+succeeded/.test(line)) this.firstLoadBalancerAt ??= Date.now();
+    };
+    this.deployStartedAt = deployStarted;
     this.options.log('kubeha apply -f /root/cluster.yaml (in admin):');
-    if (!this.options.restartCoordinatorMidDeploy) return this.cli(['apply', '-f', '/root/cluster.yaml']);
+    if (!this.options.restartCoordinatorMidDeploy)
+      return this.cli(['apply', '-f', '/root/cluster.yaml'], noteLoadBalancer);
     let runId = '';
     const started = await this.cli(['apply', '-f', '/root/cluster.yaml', '--no-watch'], (line) => {
       runId = /run (\S+) started/.exec(line)?.[1] ?? runId;
+      noteLoadBalancer(line);
     });
     if (!started || !runId) return false;
     await this.until('the deploy to reach a kubeadm step', 600, async () => {
@@ -477,7 +528,46 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     this.options.log('starting the coordinator again');
     await this.restartCoordinator();
     this.report.coordinator_restarted = true;
-    return this.cli(['watch', runId]);
+    return this.cli(['watch', runId], noteLoadBalancer);
+  }
+
+  private deployStartedAt = 0;
+
+  /**
+   * From the first moment a control plane held the VIP after the first load-balancer step, to now (before the
+   * drill): the watcher's samples must show exactly one holder throughout (the deploy, verify and the second apply).
+   */
+  private checkDeployVip(): void {
+    const watch = this.vipWatch;
+    if (!watch) return;
+    const now = Date.now();
+    const lbAt = this.firstLoadBalancerAt ?? this.deployStartedAt;
+    const samples = watch.holdersBetween(lbAt, now);
+    const firstHeld = samples.find((s) => s.holders.length > 0);
+    let withoutHolder = 0;
+    let withTwo = 0;
+    if (firstHeld) {
+      const from = samples.indexOf(firstHeld);
+      samples.slice(from).forEach((s, i, list) => {
+        const end = list[i + 1]?.atMs ?? now;
+        if (s.holders.length === 0) withoutHolder += end - s.atMs;
+        if (s.holders.length > 1) withTwo += end - s.atMs;
+      });
+    }
+    this.report.deploy_vip = {
+      first_held_after_lb_s: firstHeld ? Math.round((firstHeld.atMs - lbAt) / 100) / 10 : null,
+      watched_s: firstHeld ? Math.round((now - firstHeld.atMs) / 100) / 10 : 0,
+      without_holder_ms: withoutHolder,
+      with_two_ms: withTwo,
+      holders: samples.map((s) => s.holders),
+    };
+    this.options.log(
+      `VIP from the first load-balancer step to the drill (watched on the control planes): ${
+        firstHeld
+          ? `first held ${this.report.deploy_vip.first_held_after_lb_s} s after it, then ${withoutHolder} ms with no holder and ${withTwo} ms with two over ${this.report.deploy_vip.watched_s} s; holders ${samples.map((s) => s.holders.join('+') || 'none').join(' -> ')}`
+          : 'never held'
+      }`,
+    );
   }
 
   /** The real kubectl through the VIP (admin.conf names the endpoint) and the real etcdctl in cp1's etcd container. */
@@ -589,24 +679,67 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
   }
 
   private async drill(): Promise<VipWatchResult> {
-    const watch = new VipWatch({
-      prober: this.workers[0] ?? this.controlPlanes[0]!,
-      controlPlanes: this.controlPlanes,
-      vip: this.vip,
-      port: this.endpointPort,
-      maxSeconds: 600,
-    });
+    const watch = this.vipWatch ?? new VipWatch({ controlPlanes: this.controlPlanes, vip: this.vip, maxSeconds: 3600 });
+    this.vipWatch = watch;
+    const prober = this.workers[0] ?? this.controlPlanes[0]!;
+    const drillStarted = Date.now();
+    watch.startProbe(prober, this.endpointPort, 3600);
     await new Promise((r) => setTimeout(r, 1000));
-    const ok = await this.cli(['drill', 'failover', clusterName]);
-    // A restored keepalived takes a few adverts to hold the VIP again: the endpoint must come back on its own.
-    await watch.recovered(60);
+    let ok = true;
+    for (let round = 1; round <= (this.options.drillRounds ?? 1); round++) {
+      let runId = '';
+      const done = await this.cli(['drill', 'failover', clusterName], (line) => {
+        runId = /drill-failover run (\S+) of/.exec(line)?.[1] ?? runId;
+      });
+      ok &&= done;
+      // A restored keepalived takes a few adverts to hold the VIP again: the endpoint must come back on its own.
+      await watch.recovered(60);
+      if (runId) await this.compareDrill(runId, watch);
+    }
     await new Promise((r) => setTimeout(r, 1000));
     const watched = watch.stop();
+    const during = watch.holdersBetween(drillStarted, Date.now());
+    this.report.vip_holders = during.map((h) => h.holders);
     this.options.log(
-      `watched from ${(this.workers[0] ?? this.controlPlanes[0]!).name}: ${watched.probes} probes of /readyz, ${watched.failedProbes} failed, longest gap ${watched.longestGapS} s; VIP holders ${watched.holderHistory.map((h) => h.join('+') || 'none').join(' -> ')}, at most ${watched.holdersMax} at once`,
+      `watched from ${prober.name}: ${watched.probes} probes of /readyz, ${watched.failedProbes} failed, longest gap ${watched.longestGapS} s; VIP holders during the drill ${during.map((h) => h.holders.join('+') || 'none').join(' -> ')}, at most ${watched.holdersMax} at once`,
     );
     if (!ok) throw new Error('the failover drill run did not succeed');
     return watched;
+  }
+
+  /** Each action's figures from the coordinator's report beside what the lab's watcher saw in the same window. */
+  private async compareDrill(runId: string, watch: VipWatch): Promise<void> {
+    const run = (await this.api('GET', `/v1/runs/${runId}`)) as { steps: { kind: string; report?: string }[] };
+    const text = run.steps.find((s) => s.kind === 'failover-drill' && s.report)?.report;
+    if (!text) return;
+    const report = JSON.parse(text) as FailoverDrillReport;
+    const order = (sets: string[][]) =>
+      sets
+        .filter((h) => h.length > 0)
+        .map((h) => h.join('+'))
+        .filter((h, i, all) => i === 0 || all[i - 1] !== h);
+    for (const a of report.actions) {
+      const watcherGapMs = watch.longestGapBetween(a.appliedAtMs - a.probeIntervalMs, a.endedAtMs);
+      const coordinatorHolders = order(a.holderTimeline.map((h) => h.holders));
+      const watcherHolders = order(watch.holdersBetween(a.appliedAtMs, a.endedAtMs).map((h) => h.holders));
+      const entry: DrillAgreement = {
+        action: a.action,
+        node: a.initialHolder ?? '',
+        coordinator_outage_s: a.longestOutageMs / 1000,
+        watcher_gap_s: watcherGapMs / 1000,
+        difference_s: Math.round(Math.abs(a.longestOutageMs - watcherGapMs)) / 1000,
+        coordinator_no_holder_s: a.vipAbsentMs / 1000,
+        coordinator_two_holders_s: a.vipTwoHoldersMs / 1000,
+        coordinator_clock_spread_ms: a.clockSpreadMs,
+        coordinator_holders: coordinatorHolders,
+        watcher_holders: watcherHolders,
+        holders_agree: coordinatorHolders.join(',') === watcherHolders.join(','),
+      };
+      this.report.drill_agreement.push(entry);
+      this.options.log(
+        `  ${a.action} on ${entry.node}: outage ${entry.coordinator_outage_s.toFixed(2)} s (coordinator) vs ${entry.watcher_gap_s.toFixed(2)} s (watcher on ${(this.workers[0] ?? this.controlPlanes[0]!).name}), ${entry.difference_s.toFixed(2)} s apart; holders ${coordinatorHolders.join(' -> ')} (agents) vs ${watcherHolders.join(' -> ')} (watcher)${entry.holders_agree ? '' : ' DISAGREE'}`,
+      );
+    }
   }
 
   private async until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
@@ -628,7 +761,7 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
       ...lines,
       `  API (in admin): curl -H "authorization: Bearer ${this.adminToken}" http://127.0.0.1:${apiPort}/v1/agents`,
       `  the cluster endpoint: https://${this.vip}:${this.endpointPort} (kubectl in a control plane: kubectl get nodes)`,
-      `  tear down: node test/lab/lab.ts --teardown ${this.network.id}`,
+      `  tear down: sudo npm run lab -- --teardown ${this.network.id}`,
     ].join('\n');
   }
 }

@@ -23,6 +23,9 @@ describe('npm run lab -- --stand-ins (the stand-in control plane)', () => {
     expect(report.endpoint_recovered).toBe(true);
     expect(report.vip_holders_max).toBe(1);
     expect(report.failover_gap_s).not.toBeNull();
+    // AND from the first load-balancer step on, the VIP was on exactly one control plane until the drill
+    expect(report.deploy_vip).toMatchObject({ without_holder_ms: 0, with_two_ms: 0 });
+    expect(report.deploy_vip?.first_held_after_lb_s).not.toBeNull();
     expect(report.phases.map((p) => p.name)).toEqual([
       'lab nodes',
       'coordinator',

@@ -7,35 +7,30 @@ import { parseArgs } from 'node:util';
 import { realKubePrograms, realPrograms } from './kube-binaries.ts';
 import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
+import { ensureLabPackages, goVerdict, type SetupHost } from './lab-setup.ts';
 
-const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--install-deps]
-                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--stand-ins] [--mirrors]
+const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--no-install]
+                      [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--drill-rounds N] [--stand-ins] [--mirrors]
                       [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
-       node test/lab/lab.ts --teardown ID     (removes a lab left running with --keep)`;
+       npm run lab -- --teardown ID     (removes a lab left running with --keep)
+As root with apt-get or dnf, the lab installs the packages it misses (keepalived, haproxy, firewalld...) unless
+--no-install; with Go 1.26+ it builds the real Kubernetes programs once (cached in ~/.cache/kubeha).`;
 
-const requiredTools: { command: string; args: string[]; apt: string; dnf: string }[] = [
-  { command: 'keepalived', args: ['--version'], apt: 'keepalived', dnf: 'keepalived' },
-  { command: 'haproxy', args: ['-v'], apt: 'haproxy', dnf: 'haproxy' },
-  { command: 'ip', args: ['-V'], apt: 'iproute2', dnf: 'iproute' },
-  { command: 'curl', args: ['--version'], apt: 'curl', dnf: 'curl' },
-  { command: 'openssl', args: ['version'], apt: 'openssl', dnf: 'openssl' },
-  { command: 'nsenter', args: ['--version'], apt: 'util-linux', dnf: 'util-linux' },
-  { command: 'firewall-cmd', args: ['--version'], apt: 'firewalld', dnf: 'firewalld' },
-  { command: 'dbus-daemon', args: ['--version'], apt: 'dbus', dnf: 'dbus-daemon' },
-];
-
-function missingTools(): typeof requiredTools {
-  return requiredTools.filter((t) => spawnSync(t.command, t.args, { stdio: 'ignore' }).error !== undefined);
+/** This machine, for the set-up. */
+function thisMachine(): SetupHost {
+  const runs = (command: string, args: readonly string[]) =>
+    spawnSync(command, [...args], { stdio: 'ignore' }).error === undefined;
+  return {
+    isRoot: process.getuid?.() === 0,
+    packageManager: runs('apt-get', ['--version']) ? 'apt-get' : runs('dnf', ['--version']) ? 'dnf' : undefined,
+    runs,
+    run: (command, args) => spawnSync(command, [...args], { stdio: 'inherit' }).status ?? 1,
+  };
 }
 
-function installDeps(missing: typeof requiredTools): boolean {
-  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).error === undefined;
-  const [command, args] = apt
-    ? ['apt-get', ['install', '-y', ...new Set(missing.map((t) => t.apt))]]
-    : ['dnf', ['install', '-y', ...new Set(missing.map((t) => t.dnf))]];
-  console.log(`installing: ${command} ${args.join(' ')}`);
-  if (apt) spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-  return spawnSync(command, args, { stdio: 'inherit' }).status === 0;
+function goVersion(): string | undefined {
+  const result = spawnSync('go', ['version'], { encoding: 'utf8' });
+  return result.error === undefined && result.status === 0 ? result.stdout : undefined;
 }
 
 function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number): string {
@@ -78,10 +73,13 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '2' },
       report: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'no-install': { type: 'boolean', default: false },
+      // The default now; kept so that older command lines still run.
       'install-deps': { type: 'boolean', default: false },
       subnet: { type: 'string', default: '10.231.0' },
       'restart-coordinator-mid-deploy': { type: 'boolean', default: false },
       'skip-drill': { type: 'boolean', default: false },
+      'drill-rounds': { type: 'string', default: '1' },
       'stand-ins': { type: 'boolean', default: false },
       'fail-join': { type: 'string' },
       'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
@@ -94,7 +92,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  if (process.getuid?.() !== 0) {
+  const machine = thisMachine();
+  if (!values.teardown) {
+    const packages = ensureLabPackages(machine, { install: !values['no-install'] }, (line) => console.log(line));
+    if (!packages.ok) return packages.exitCode;
+  }
+  if (!machine.isRoot) {
     console.error('the lab needs root (network, mount and UTS namespaces): sudo npm run lab');
     return 2;
   }
@@ -116,33 +119,23 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--control-planes must be 1..7 and --workers 0..20\n${usage}`);
     return 2;
   }
-  let missing = missingTools();
-  if (missing.length > 0 && values['install-deps']) {
-    if (!installDeps(missing)) return 1;
-    missing = missingTools();
-  }
-  if (missing.length > 0) {
-    console.error(
-      `the lab needs ${missing.map((t) => t.command).join(', ')}: install them (Debian/Ubuntu: apt-get install -y ${missing.map((t) => t.apt).join(' ')}; EL: dnf install -y ${missing.map((t) => t.dnf).join(' ')}) or run with --install-deps`,
-    );
-    return 2;
-  }
   if (values['endpoint-mode'] !== 'haproxy-keepalived' && values['endpoint-mode'] !== 'keepalived') {
     console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage}`);
+    return 2;
+  }
+  if (!Number.isInteger(Number(values['drill-rounds'])) || Number(values['drill-rounds']) < 1) {
+    console.error(`--drill-rounds takes a whole number of at least 1\n${usage}`);
     return 2;
   }
   if (values['fail-join'] && (values['stand-ins'] || !/^cp[2-7]$/.test(values['fail-join']))) {
     console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
     return 2;
   }
-  const real = values['stand-ins'] ? undefined : await realKubePrograms((line) => console.log(line));
-  console.log(
-    real
-      ? `real Kubernetes v${real.kubernetesVersion} control plane: ${realPrograms.join(', ')}`
-      : values['stand-ins']
-        ? 'stand-in control plane (--stand-ins)'
-        : 'stand-in control plane: Go is missing, so the real Kubernetes programs cannot be built',
-  );
+  const go = values['stand-ins'] ? undefined : goVerdict(goVersion());
+  if (go) console.log(go.message);
+  const real = go?.buildable ? await realKubePrograms((line) => console.log(line)) : undefined;
+  if (real) console.log(`real Kubernetes v${real.kubernetesVersion} control plane: ${realPrograms.join(', ')}`);
+  else if (values['stand-ins']) console.log('stand-in control plane (--stand-ins)');
   const started = Date.now();
   const lab = new LabRun({
     realBinaries: real,
@@ -151,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
     subnet: values.subnet,
     restartCoordinatorMidDeploy: values['restart-coordinator-mid-deploy'],
     skipDrill: values['skip-drill'],
+    drillRounds: Number(values['drill-rounds']),
     failJoin: values['fail-join'],
     endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     mirrors: values.mirrors,

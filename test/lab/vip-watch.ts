@@ -1,5 +1,6 @@
-// The lab's own view of the endpoint during the failover drill: /readyz through the VIP probed from a worker,
-// and which control planes have the VIP on their interface, sampled side by side.
+// The lab's own view of the endpoint, independent of kubeha: which control planes have the VIP on their interface
+// (sampled 20 times a second in each node, from the start of the deploy), and, during the failover drill, /readyz
+// through the VIP probed from a worker on a fixed 50 ms schedule.
 import type { ChildProcess } from 'node:child_process';
 import type { LabNode } from './lab-node.ts';
 import { projectRoot } from './lab-node.ts';
@@ -17,27 +18,26 @@ export interface VipWatchResult {
   recovered: boolean;
 }
 
+/** From `atMs` (the lab's clock, ms since the epoch) on, exactly these control planes had the VIP. */
+export interface HolderSample {
+  atMs: number;
+  holders: string[];
+}
+
+const probeIntervalMs = 50;
+
 export class VipWatch {
-  private readonly probe: ChildProcess;
+  private probe: ChildProcess | undefined;
   private readonly watchers: ChildProcess[] = [];
   private readonly readyz: { at: number; ok: boolean }[] = [];
   private readonly holders = new Map<string, boolean>();
   private holdersMax = 0;
-  private readonly history: string[][] = [];
+  private readonly history: HolderSample[] = [];
+  private readonly vip: string;
 
-  constructor(options: { prober: LabNode; controlPlanes: LabNode[]; vip: string; port: number; maxSeconds: number }) {
-    const { prober, controlPlanes, vip, port, maxSeconds } = options;
-    this.probe = prober.spawn('node', [
-      `${projectRoot}/test/lab/endpoint-probe.ts`,
-      `https://${vip}:${port}/readyz`,
-      '/etc/kubernetes/pki/ca.crt',
-      '100',
-      String(maxSeconds * 10),
-    ]);
-    lines(this.probe, (line) => {
-      const [at, ok] = line.split(' ');
-      this.readyz.push({ at: Number(at), ok: ok === '1' });
-    });
+  constructor(options: { controlPlanes: LabNode[]; vip: string; maxSeconds: number }) {
+    const { controlPlanes, vip, maxSeconds } = options;
+    this.vip = vip;
     const samples = maxSeconds * 20;
     for (const node of controlPlanes) {
       // One bounded loop per control plane: 20 samples a second of whether eth0 carries the VIP.
@@ -49,47 +49,89 @@ export class VipWatch {
         this.holders.set(node.name, line === '1');
         // Until every control plane has answered once, "nobody has it" would only mean "not asked yet".
         if (this.holders.size < controlPlanes.length) return;
-        const now = [...this.holders].filter(([, held]) => held).map(([name]) => name);
+        const now = [...this.holders]
+          .filter(([, held]) => held)
+          .map(([name]) => name)
+          .sort();
         this.holdersMax = Math.max(this.holdersMax, now.length);
         const last = this.history.at(-1);
-        if (!last || last.join(',') !== now.join(',')) this.history.push(now);
+        if (!last || last.holders.join(',') !== now.join(',')) this.history.push({ atMs: Date.now(), holders: now });
       });
       this.watchers.push(watcher);
     }
   }
 
+  /** Starts probing https://VIP:PORT/readyz from `prober`, one probe every 50 ms, each on its own. */
+  startProbe(prober: LabNode, port: number, maxSeconds: number): void {
+    this.probe = prober.spawn('node', [
+      `${projectRoot}/test/lab/endpoint-probe.ts`,
+      `https://${this.vip}:${port}/readyz`,
+      '/etc/kubernetes/pki/ca.crt',
+      String(probeIntervalMs),
+      String((maxSeconds * 1000) / probeIntervalMs),
+    ]);
+    lines(this.probe, (line) => {
+      const [at, ok] = line.split(' ');
+      this.readyz.push({ at: Number(at), ok: ok === '1' });
+    });
+  }
+
+  /** The holder changes seen so far, with the set at `fromMs` first. */
+  holdersBetween(fromMs: number, toMs: number): HolderSample[] {
+    const before = this.history.filter((s) => s.atMs <= fromMs).at(-1);
+    const during = this.history.filter((s) => s.atMs > fromMs && s.atMs <= toMs);
+    return [...(before ? [{ atMs: fromMs, holders: before.holders }] : []), ...during];
+  }
+
+  /** The longest outage (ms) of the probes started in the window: from a failed start to the next good start. */
+  longestGapBetween(fromMs: number, toMs: number): number {
+    return longestGap(this.readyz.filter((p) => p.at >= fromMs && p.at <= toMs));
+  }
+
   /** Waits until the latest probe of /readyz answered, at most `seconds`; true when it did. */
   async recovered(seconds: number): Promise<boolean> {
     for (let i = 0; i < seconds * 10; i++) {
-      if (this.readyz.at(-1)?.ok === true) return true;
+      if (this.latestProbe()?.ok === true) return true;
       await new Promise((r) => setTimeout(r, 100));
     }
     return false;
   }
 
+  private latestProbe() {
+    return this.readyz.reduce<{ at: number; ok: boolean } | undefined>(
+      (a, b) => (!a || b.at > a.at ? b : a),
+      undefined,
+    );
+  }
+
   stop(): VipWatchResult {
-    this.probe.kill('SIGKILL');
+    this.probe?.kill('SIGKILL');
     for (const w of this.watchers) w.kill('SIGKILL');
-    let longest = 0;
-    let downSince: number | undefined;
-    for (const sample of this.readyz) {
-      if (!sample.ok && downSince === undefined) downSince = sample.at;
-      if (sample.ok && downSince !== undefined) {
-        longest = Math.max(longest, sample.at - downSince);
-        downSince = undefined;
-      }
-    }
-    const lastAt = this.readyz.at(-1)?.at;
-    if (downSince !== undefined && lastAt !== undefined) longest = Math.max(longest, lastAt - downSince);
     return {
-      longestGapS: Math.round(longest / 100) / 10,
+      longestGapS: Math.round(longestGap(this.readyz) / 100) / 10,
       holdersMax: this.holdersMax,
-      holderHistory: this.history,
+      holderHistory: this.history.map((s) => s.holders),
       probes: this.readyz.length,
       failedProbes: this.readyz.filter((s) => !s.ok).length,
-      recovered: this.readyz.at(-1)?.ok === true,
+      recovered: this.latestProbe()?.ok === true,
     };
   }
+}
+
+function longestGap(probes: { at: number; ok: boolean }[]): number {
+  const sorted = [...probes].sort((a, b) => a.at - b.at);
+  let longest = 0;
+  let downSince: number | undefined;
+  for (const sample of sorted) {
+    if (!sample.ok && downSince === undefined) downSince = sample.at;
+    if (sample.ok && downSince !== undefined) {
+      longest = Math.max(longest, sample.at - downSince);
+      downSince = undefined;
+    }
+  }
+  const lastAt = sorted.at(-1)?.at;
+  if (downSince !== undefined && lastAt !== undefined) longest = Math.max(longest, lastAt - downSince);
+  return longest;
 }
 
 function lines(child: ChildProcess, onLine: (line: string) => void): void {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { StepEventReport, StepResult } from '../../common/step-events.ts';
+import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import { factsToProto, type NodeFacts, stepEventToProto, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
 import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
@@ -12,6 +12,8 @@ export interface SimBehaviour {
   delayMs: number;
   outcome?: 'succeed' | 'fail' | 'hang';
   deterministic?: boolean;
+  /** What a failing step reports beyond "simulated failure of STEP": a command line, its exit code, stderr's tail. */
+  failure?: Partial<Pick<StepFailure, 'code' | 'message' | 'command' | 'exitCode' | 'stderrTail'>>;
   outputs?: Record<string, string>;
   /** What a succeeded step reports as `changed`; true unless said (a step that found nothing to do says false). */
   changed?: boolean;
@@ -67,8 +69,31 @@ export class SimAgent {
   readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
   /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
   duplicatesIgnored = 0;
-  /** Reported in heartbeats. */
-  holdsVip = false;
+  private held = false;
+  private heldSince = Date.now();
+
+  /** Reported in heartbeats, and each change at once as a VipTransition, like the agent's address watcher. */
+  get holdsVip(): boolean {
+    return this.held;
+  }
+
+  set holdsVip(held: boolean) {
+    if (held === this.held) return;
+    this.held = held;
+    this.heldSince = Date.now();
+    this.sendVipState();
+  }
+
+  private sendVipState(): void {
+    this.send({
+      vip_transition: {
+        vip: '10.10.255.100',
+        held: this.held,
+        at_ms: String(this.heldSince),
+        sent_at_ms: String(Date.now()),
+      },
+    });
+  }
   private client: AgentGatewayClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
   private established = false;
@@ -144,6 +169,7 @@ export class SimAgent {
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs ?? 1_000);
       this.beat();
+      this.sendVipState();
     });
     stream.on('data', (message: CoordinatorMessage__Output) => this.onMessage(message));
     stream.on('error', () => {});
@@ -256,6 +282,7 @@ export class SimAgent {
           outcome: 'failed',
           error: `simulated failure of ${step.stepId}`,
           deterministic: behaviour.deterministic ?? false,
+          ...(behaviour.failure ? { failure: behaviour.failure } : {}),
         });
       } else {
         this.finish(k, execution, {
@@ -274,6 +301,7 @@ export class SimAgent {
       outcome: 'succeeded' | 'failed' | 'cancelled';
       error?: string;
       deterministic?: boolean;
+      failure?: SimBehaviour['failure'];
       outputs?: Record<string, string>;
       changed?: boolean;
     },
@@ -288,7 +316,14 @@ export class SimAgent {
       paramsChecksum: '',
       changes: [],
       ...(how.error
-        ? { error: { code: 'KUBEHA_STEP_FAILED', message: how.error, deterministic: how.deterministic ?? false } }
+        ? {
+            error: {
+              code: 'KUBEHA_STEP_FAILED',
+              message: how.error,
+              deterministic: how.deterministic ?? false,
+              ...how.failure,
+            } as StepFailure,
+          }
         : {}),
     };
     const event: StepEventReport = {

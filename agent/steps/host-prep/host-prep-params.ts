@@ -1,34 +1,8 @@
-import Type, { type Static } from 'typebox';
-import { kubeadmPatterns } from '../../kubeadm/kubeadm-patterns.ts';
+import { type HostPrepParams, HostPrepParamsSchema } from '../../../proto/step-params/host-prep-params.ts';
 import type { PlannedChange, StepContext } from '../../step-execution/step.ts';
-import { patterns } from '../../step-execution/step-params.ts';
 
-const Role = Type.Union([Type.Literal('control-plane'), Type.Literal('worker'), Type.Literal('load-balancer')]);
-
-export const HostPrepParamsSchema = Type.Object(
-  {
-    hostname: Type.String({ pattern: patterns.hostname }),
-    role: Role,
-    nodes: Type.Array(
-      Type.Object(
-        { name: Type.String({ pattern: patterns.hostname }), address: Type.String({ maxLength: 45 }), role: Role },
-        { additionalProperties: false },
-      ),
-      { default: [] },
-    ),
-    selinux: Type.Union([Type.Literal('permissive'), Type.Literal('enforcing')], { default: 'permissive' }),
-    firewall: Type.Union([Type.Literal('managed'), Type.Literal('disabled')], { default: 'managed' }),
-    cni: Type.Union([Type.Literal('flannel'), Type.Literal('calico')], { default: 'flannel' }),
-    /** The cluster's pod network; its traffic is trusted (forwarded) by firewalld. Empty: the CNI interfaces only. */
-    podSubnet: Type.String({ pattern: `^$|${kubeadmPatterns.cidr}`, maxLength: 49, default: '' }),
-    /** The HAProxy frontend port on this node; 0 when it runs no HAProxy. */
-    lbPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
-    /** keepalived runs on this node (it may hold the VIP). */
-    keepalived: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-);
-export type HostPrepParams = Static<typeof HostPrepParamsSchema>;
+export type { HostPrepParams };
+export { HostPrepParamsSchema };
 
 /** One part of host-prep, kubeadm-phase style: a stable name, and the changes it still has to make (reads only). */
 export interface HostPrepPart {

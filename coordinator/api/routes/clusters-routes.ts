@@ -1,5 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
+import { formatHostPort } from '../../../common/format-host-port.ts';
+import { ClusterSpecDocumentSchema } from '../../cluster-spec/cluster-spec-document.ts';
 import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
 import { specDifferences } from '../../plan/spec-changes.ts';
@@ -11,10 +14,6 @@ import type { ClusterRecord, Store } from '../../store/store.ts';
 import type { ApiPlugin } from '../build-api.ts';
 import { clientErrorReplies, ErrorReply } from '../error-reply.ts';
 import { RunReply, runToReply } from './runs-routes.ts';
-
-const SpecBody = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'A cluster spec (apiVersion kubeha.io/v1, kind Cluster) as JSON; see docs/api.md',
-});
 
 const NodeReply = Type.Object({
   name: Type.String(),
@@ -98,7 +97,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       createdAt: new Date(cluster.createdAt).toISOString(),
       updatedAt: new Date(cluster.updatedAt).toISOString(),
       initialized: cluster.initializedAt !== null,
-      endpoint: `${endpoint.vip.includes(':') ? `[${endpoint.vip}]` : endpoint.vip}:${endpoint.port}`,
+      endpoint: formatHostPort(endpoint.vip, endpoint.port),
       nodes: cluster.spec.spec.nodes.map((n) => {
         // The bound agent serves the node; before a binding, the agent reporting its address is only a proposal.
         const boundId = deps.store.bindings.bound(cluster.name, n.name);
@@ -121,8 +120,14 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       differences: cluster.appliedSpec ? specDifferences(cluster.appliedSpec, cluster.spec) : [],
     };
   };
-  const validSpec = (body: unknown) => {
-    const parsed = parseClusterSpec(body);
+  /**
+   * The body's schema is published for clients, but the spec parser judges the body: it names every problem with its
+   * path in the operator's words, and checks what a schema cannot (subnets, the VIP, control-plane counts). So the
+   * cluster routes attach fastify's validation instead of answering with it, and answer only its params errors.
+   */
+  const validSpec = (request: FastifyRequest) => {
+    if (request.validationError && request.validationError.validationContext !== 'body') throw request.validationError;
+    const parsed = parseClusterSpec(request.body);
     if (!parsed.ok) {
       throw new KubehaError(ErrorCode.specInvalid, `the cluster spec has ${parsed.problems.length} problem(s)`, {
         details: parsed.problems,
@@ -154,12 +159,13 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       {
         schema: {
           summary: 'Create a cluster from its spec (400 lists every problem of the spec)',
-          body: SpecBody,
+          body: ClusterSpecDocumentSchema,
           response: { 201: ClusterReply, 409: ErrorReply, ...clientErrorReplies },
         },
+        attachValidation: true,
       },
       async (request, reply) => {
-        const spec = validSpec(request.body);
+        const spec = validSpec(request);
         if (deps.store.clusters.get(spec.metadata.name)) {
           throw new KubehaError(
             ErrorCode.conflict,
@@ -195,12 +201,13 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         schema: {
           summary: 'Create or replace a cluster spec (takes effect for the next run)',
           params: NameParams,
-          body: SpecBody,
+          body: ClusterSpecDocumentSchema,
           response: { 200: ClusterReply, 201: ClusterReply, 409: ErrorReply, ...clientErrorReplies },
         },
+        attachValidation: true,
       },
       async (request, reply) => {
-        const spec = validSpec(request.body);
+        const spec = validSpec(request);
         if (spec.metadata.name !== request.params.name) {
           throw new KubehaError(
             ErrorCode.badRequest,

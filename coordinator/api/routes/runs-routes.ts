@@ -1,9 +1,17 @@
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { redactSecrets } from '../../../common/redact.ts';
+import type { StepFailure } from '../../../common/step-events.ts';
 import type { RunEventBus } from '../../scheduler/run-event-bus.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { isRunFinished, type RunEvent, type RunRecord, type StepRecord, type Store } from '../../store/store.ts';
+import {
+  isRunFinished,
+  type RunEvent,
+  type RunRecord,
+  type StepAttemptError,
+  type StepRecord,
+  type Store,
+} from '../../store/store.ts';
 import type { ApiPlugin } from '../build-api.ts';
 import { clientErrorReplies, ErrorReply } from '../error-reply.ts';
 
@@ -21,6 +29,15 @@ export const RunReply = Type.Object(
   },
   { $id: 'Run' },
 );
+
+const StepErrorReply = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  command: Type.Optional(Type.String()),
+  exitCode: Type.Optional(Type.Integer()),
+  stderrTail: Type.Optional(Type.String()),
+  deterministic: Type.Boolean(),
+});
 
 const StepReply = Type.Object({
   id: Type.String(),
@@ -42,20 +59,27 @@ const StepReply = Type.Object({
   report: Type.Optional(
     Type.String({ description: 'failover-drill steps: the drill report as JSON (FailoverDrillReport)' }),
   ),
-  error: Type.Union([
+  error: Type.Union([StepErrorReply, Type.Null()]),
+  attempts: Type.Array(
     Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      command: Type.Optional(Type.String()),
-      exitCode: Type.Optional(Type.Integer()),
-      stderrTail: Type.Optional(Type.String()),
-      deterministic: Type.Boolean(),
+      attempt: Type.Integer(),
+      finishedAt: Time,
+      retryAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+        description: 'when the next attempt was due; null when none followed',
+      }),
+      error: StepErrorReply,
     }),
-    Type.Null(),
-  ]),
+    { description: 'every attempt that failed, oldest first, also when a later attempt succeeded' },
+  ),
 });
 
-const RunDetailReply = Type.Object({ ...RunReply.properties, steps: Type.Array(StepReply) });
+const RunDetailReply = Type.Object({
+  ...RunReply.properties,
+  lastEventId: Type.Integer({
+    description: 'the id of the run’s latest event when this was read: the events after it follow this state',
+  }),
+  steps: Type.Array(StepReply),
+});
 
 /** The replies as the CLI reads them. */
 export type RunSummary = Static<typeof RunReply>;
@@ -78,8 +102,18 @@ export function runToReply(run: RunRecord) {
   };
 }
 
-function stepToReply(step: StepRecord) {
-  const e = step.error;
+function errorToReply(e: StepFailure) {
+  return {
+    code: e.code,
+    message: redactSecrets(e.message),
+    ...(e.command === undefined ? {} : { command: redactSecrets(e.command) }),
+    ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
+    ...(e.stderrTail === undefined ? {} : { stderrTail: redactSecrets(e.stderrTail) }),
+    deterministic: e.deterministic,
+  };
+}
+
+function stepToReply(step: StepRecord, attempts: readonly StepAttemptError[] = []) {
   return {
     id: step.id,
     kind: step.kind,
@@ -95,17 +129,16 @@ function stepToReply(step: StepRecord) {
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     nextAttemptAt: iso(step.nextAttemptAt),
-    ...(step.kind === 'failover-drill' && step.outputs['report'] ? { report: step.outputs['report'] } : {}),
-    error: e
-      ? {
-          code: e.code,
-          message: redactSecrets(e.message),
-          ...(e.command === undefined ? {} : { command: redactSecrets(e.command) }),
-          ...(e.exitCode === undefined ? {} : { exitCode: e.exitCode }),
-          ...(e.stderrTail === undefined ? {} : { stderrTail: redactSecrets(e.stderrTail) }),
-          deterministic: e.deterministic,
-        }
-      : null,
+    ...((step.kind === 'failover-drill' || step.kind === 'verify') && step.outputs['report']
+      ? { report: step.outputs['report'] }
+      : {}),
+    error: step.error ? errorToReply(step.error) : null,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      finishedAt: iso(a.finishedAt),
+      retryAt: iso(a.nextAttemptAt),
+      error: errorToReply(a.error),
+    })),
   };
 }
 
@@ -141,12 +174,19 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
       '/v1/runs',
       {
         schema: {
-          summary: 'Runs, oldest first',
+          summary: 'Runs, oldest first; with ?cluster=, that cluster’s (404 when there is no such cluster)',
           querystring: Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 63 })) }),
           response: { 200: Type.Object({ runs: Type.Array(RunReply) }), ...clientErrorReplies },
         },
       },
-      async (request) => ({ runs: deps.store.runs.list(request.query.cluster).map(runToReply) }),
+      async (request) => {
+        const { cluster } = request.query;
+        // One rule for a name that does not exist, as GET /v1/clusters/:name/… has: 404, not an empty list.
+        if (cluster !== undefined && !deps.store.clusters.get(cluster)) {
+          throw new KubehaError(ErrorCode.notFound, `no cluster ${cluster}`);
+        }
+        return { runs: deps.store.runs.list(cluster).map(runToReply) };
+      },
     );
     app.get(
       '/v1/runs/:id',
@@ -159,7 +199,12 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
       },
       async (request) => {
         const run = find(request.params.id);
-        return { ...runToReply(run), steps: deps.store.steps.list(run.id, false).map(stepToReply) };
+        const attempts = deps.store.steps.attemptErrors(run.id);
+        return {
+          ...runToReply(run),
+          lastEventId: deps.store.events.lastId(run.id),
+          steps: deps.store.steps.list(run.id, false).map((s) => stepToReply(s, attempts.get(s.id))),
+        };
       },
     );
     app.post(

@@ -1,6 +1,8 @@
 import type { AgentDetail } from '../../api/routes/agents-routes.ts';
 import type { ApiClient } from '../api-client.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
 import { ago, gibibytes, renderTable } from '../table.ts';
+import { healthVerdict } from './get-command.ts';
 
 type AgentView = AgentDetail;
 
@@ -8,13 +10,14 @@ export async function agentsCommand(
   api: ApiClient,
   out: (text: string) => void,
   now: number,
-  json = false,
+  format: OutputFormat = 'table',
 ): Promise<number> {
   const { agents } = await api.request<{ agents: AgentView[] }>('GET', '/v1/agents');
-  if (json) {
-    out(JSON.stringify(agents, null, 2));
+  if (isStructured(format)) {
+    out(formatStructured(format, agents));
     return 0;
   }
+  const wide = format === 'wide';
   const rows = agents.map((a) => [
     a.id,
     a.hostname,
@@ -26,13 +29,39 @@ export async function agentsCommand(
     a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
     a.holdsVip ? 'yes' : '',
     certificateLeft(a.certificateExpiresAt, now),
+    ...(wide ? [healthVerdict(a), a.agentVersion, a.facts.kernel, a.enrolledAt] : []),
   ]);
   out(
     renderTable(
-      ['ID', 'HOSTNAME', 'STATE', 'HEARTBEAT', 'OS', 'CPUS', 'MEMORY', 'ADDRESSES', 'VIP', 'CERT LEFT'],
+      [
+        'ID',
+        'HOSTNAME',
+        'STATE',
+        'HEARTBEAT',
+        'OS',
+        'CPUS',
+        'MEMORY',
+        'ADDRESSES',
+        'VIP',
+        'CERT LEFT',
+        ...(wide ? ['HEALTH', 'VERSION', 'KERNEL', 'ENROLLED'] : []),
+      ],
       rows,
     ),
   );
+  return 0;
+}
+
+/** `kubeha agents revoke AGENT`: its certificate never opens a session again; the node it served needs a new one. */
+export async function revokeAgentCommand(
+  api: ApiClient,
+  agentId: string,
+  out: (text: string) => void,
+  format: OutputFormat,
+): Promise<number> {
+  const agent = await api.request<AgentView>('DELETE', `/v1/agents/${encodeURIComponent(agentId)}`);
+  if (isStructured(format)) out(formatStructured(format, agent));
+  else out(`agent ${agent.id} (${agent.hostname}) revoked: its certificate opens no session any more`);
   return 0;
 }
 

@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
-import { type WatchOutput, watchCommand } from './watch-command.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+import { followRun, type WatchOptions, type WatchOutput } from './watch-command.ts';
 
 /**
  * `kubeha apply -f cluster.yaml`: creates or replaces the cluster, starts a deploy run and watches it.
@@ -14,7 +15,7 @@ export async function applyCommand(
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: { watch: boolean; waitForAgents?: boolean },
+  options: WatchOptions & { watch: boolean; waitForAgents?: boolean; format?: OutputFormat },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -72,7 +73,15 @@ export async function applyCommand(
     }
     throw error;
   }
-  output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
-  if (!options.watch) return 0;
-  return watchCommand(api, run.id, output);
+  const format = options.format ?? 'table';
+  if (!isStructured(format)) output.write(`cluster ${String(name)} applied; deploy run ${run.id} started\n`);
+  if (!options.watch) {
+    if (isStructured(format)) output.write(`${formatStructured(format, { cluster: name, run })}\n`);
+    return 0;
+  }
+  const followed = await followRun(api, run.id, output, options);
+  if (isStructured(format) && followed.run) {
+    output.write(`${formatStructured(format, { cluster: name, run: followed.run })}\n`);
+  }
+  return followed.code;
 }

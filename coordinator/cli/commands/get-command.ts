@@ -1,8 +1,9 @@
-import { stringify as toYaml } from 'yaml';
+import type { AgentDetail } from '../../api/routes/agents-routes.ts';
 import type { ClusterDetail } from '../../api/routes/clusters-routes.ts';
-import type { RunSummary } from '../../api/routes/runs-routes.ts';
+import type { RunDetail, RunStepDetail, RunSummary } from '../../api/routes/runs-routes.ts';
 import type { ApiClient } from '../api-client.ts';
-import { renderTable } from '../table.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+import { ago, renderTable } from '../table.ts';
 
 type ClusterView = ClusterDetail;
 
@@ -13,15 +14,20 @@ function duration(from: string, to: string | null, now: number): string {
   return seconds < 120 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
 
-export async function getClustersCommand(api: ApiClient, out: (text: string) => void, json: boolean): Promise<number> {
+export async function getClustersCommand(
+  api: ApiClient,
+  out: (text: string) => void,
+  format: OutputFormat,
+): Promise<number> {
   const { clusters } = await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
-  if (json) {
-    out(JSON.stringify(clusters, null, 2));
+  if (isStructured(format)) {
+    out(formatStructured(format, clusters));
     return 0;
   }
+  const wide = format === 'wide';
   out(
     renderTable(
-      ['NAME', 'ENDPOINT', 'NODES', 'AGENTS', 'INITIALIZED', 'LAST RUN'],
+      ['NAME', 'ENDPOINT', 'NODES', 'AGENTS', 'INITIALIZED', 'LAST RUN', ...(wide ? ['UP TO DATE', 'APPLIED'] : [])],
       clusters.map((c) => [
         c.name,
         c.endpoint,
@@ -29,6 +35,9 @@ export async function getClustersCommand(api: ApiClient, out: (text: string) => 
         `${c.nodes.filter((n) => n.connected).length}/${c.nodes.length}`,
         c.initialized ? 'yes' : 'no',
         c.lastRun ? `${c.lastRun.kind} ${c.lastRun.state} (${c.lastRun.id})` : '-',
+        ...(wide
+          ? [c.appliedSpec === null ? 'never applied' : c.differences.length === 0 ? 'yes' : 'no', c.appliedAt ?? '-']
+          : []),
       ]),
     ),
   );
@@ -43,7 +52,7 @@ export async function getClusterCommand(
   api: ApiClient,
   out: (text: string) => void,
   name: string,
-  format: 'yaml' | 'json',
+  format: OutputFormat,
 ): Promise<number> {
   const c = await api.request<ClusterDetail>('GET', `/v1/clusters/${encodeURIComponent(name)}`);
   const view = {
@@ -57,41 +66,127 @@ export async function getClusterCommand(
     desiredSpec: c.spec,
     appliedSpec: c.appliedSpec,
   };
-  out(format === 'json' ? JSON.stringify(view, null, 2) : toYaml(view).trimEnd());
+  out(formatStructured(format === 'json' ? 'json' : 'yaml', view));
   return 0;
 }
+
+/** What an agent's last heartbeat said of its health; "unknown" once it is offline (the report is stale). */
+export function healthVerdict(agent: AgentDetail | undefined): string {
+  if (!agent) return '-';
+  if (!agent.connected) return 'unknown';
+  if (!agent.health) return '-';
+  if (!agent.health.agentOk) return 'unhealthy (agent)';
+  return agent.health.vrrpHealthy ? 'healthy' : `unhealthy (${agent.health.vrrpReason || 'vrrp check'})`;
+}
+
+/** The step of the node that moved last in the run: what it did or does now. */
+export function lastStepOf(run: RunDetail | undefined, node: string): RunStepDetail | undefined {
+  const at = (s: RunStepDetail) => Date.parse(s.finishedAt ?? s.startedAt ?? s.dispatchedAt ?? '') || 0;
+  return run?.steps
+    .filter((s) => s.node === node && s.dispatchedAt !== null)
+    .reduce<RunStepDetail | undefined>((last, s) => (!last || at(s) >= at(last) ? s : last), undefined);
+}
+
+export interface NodeView {
+  cluster: string;
+  name: string;
+  address: string;
+  role: string;
+  agentId: string | null;
+  hostname: string | null;
+  agentState: 'connected' | 'offline' | 'revoked' | 'no agent';
+  lastHeartbeatAt: string | null;
+  health: string;
+  holdsVip: boolean;
+  bound: boolean;
+  lastStep: { runId: string; id: string; state: string; error: string | null } | null;
+}
+
+/** The nodes of one cluster (or of all) with their agents' state and health and each node's last step. */
+export async function nodeViews(api: ApiClient, cluster: string | undefined): Promise<NodeView[]> {
+  const clusters = cluster
+    ? [await api.request<ClusterView>('GET', `/v1/clusters/${encodeURIComponent(cluster)}`)]
+    : (await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters')).clusters;
+  const { agents } = await api.request<{ agents: AgentDetail[] }>('GET', '/v1/agents');
+  const agentById = new Map(agents.map((a) => [a.id, a]));
+  const views: NodeView[] = [];
+  for (const c of clusters) {
+    const run = c.lastRun
+      ? await api.request<RunDetail>('GET', `/v1/runs/${encodeURIComponent(c.lastRun.id)}`).catch(() => undefined)
+      : undefined;
+    for (const n of c.nodes) {
+      const agent = n.agentId ? agentById.get(n.agentId) : undefined;
+      const step = lastStepOf(run, n.name);
+      views.push({
+        cluster: c.name,
+        name: n.name,
+        address: n.address,
+        role: n.role,
+        agentId: n.agentId,
+        hostname: n.hostname,
+        agentState: !n.agentId ? 'no agent' : agent?.revoked ? 'revoked' : n.connected ? 'connected' : 'offline',
+        lastHeartbeatAt: agent?.lastHeartbeatAt ?? null,
+        health: healthVerdict(agent),
+        holdsVip: n.holdsVip,
+        bound: n.bound,
+        lastStep:
+          step && run
+            ? {
+                runId: run.id,
+                id: step.id,
+                state: step.state,
+                error: step.error ? firstLine(step.error.message) : null,
+              }
+            : null,
+      });
+    }
+  }
+  return views;
+}
+
+const firstLine = (text: string) => text.split('\n', 1)[0] ?? '';
 
 export async function getNodesCommand(
   api: ApiClient,
   out: (text: string) => void,
   cluster: string | undefined,
-  json: boolean,
+  format: OutputFormat,
+  now: number,
 ): Promise<number> {
-  const clusters = cluster
-    ? [await api.request<ClusterView>('GET', `/v1/clusters/${encodeURIComponent(cluster)}`)]
-    : (await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters')).clusters;
-  const rows = clusters.flatMap((c) =>
-    c.nodes.map((n) => [
-      c.name,
-      n.name,
-      n.address,
-      n.role,
-      n.agentId ?? '-',
-      n.agentId ? (n.connected ? 'connected' : 'offline') : 'no agent',
-      n.holdsVip ? 'yes' : '',
-    ]),
-  );
-  if (json) {
-    out(
-      JSON.stringify(
-        clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, ...n }))),
-        null,
-        2,
-      ),
-    );
+  const nodes = await nodeViews(api, cluster);
+  if (isStructured(format)) {
+    out(formatStructured(format, nodes));
     return 0;
   }
-  out(renderTable(['CLUSTER', 'NODE', 'ADDRESS', 'ROLE', 'AGENT', 'STATE', 'VIP'], rows));
+  const wide = format === 'wide';
+  out(
+    renderTable(
+      [
+        'CLUSTER',
+        'NODE',
+        'ROLE',
+        'AGENT',
+        'HEARTBEAT',
+        'HEALTH',
+        'VIP',
+        'LAST STEP',
+        ...(wide ? ['ADDRESS', 'AGENT ID', 'HOSTNAME', 'BOUND', 'LAST RUN'] : []),
+      ],
+      nodes.map((n) => [
+        n.cluster,
+        n.name,
+        n.role,
+        n.agentState,
+        n.agentId ? ago(n.lastHeartbeatAt, now) : '-',
+        n.health,
+        n.holdsVip ? 'yes' : '',
+        n.lastStep ? `${n.lastStep.id} ${n.lastStep.state}` : '-',
+        ...(wide
+          ? [n.address, n.agentId ?? '-', n.hostname ?? '-', n.bound ? 'yes' : 'no', n.lastStep?.runId ?? '-']
+          : []),
+      ]),
+    ),
+  );
   return 0;
 }
 
@@ -100,18 +195,27 @@ export async function getRunsCommand(
   out: (text: string) => void,
   cluster: string | undefined,
   now: number,
-  json: boolean,
+  format: OutputFormat,
 ): Promise<number> {
   const query = cluster ? `?cluster=${encodeURIComponent(cluster)}` : '';
   const { runs } = await api.request<{ runs: RunView[] }>('GET', `/v1/runs${query}`);
-  if (json) {
-    out(JSON.stringify(runs, null, 2));
+  if (isStructured(format)) {
+    out(formatStructured(format, runs));
     return 0;
   }
+  const wide = format === 'wide';
   out(
     renderTable(
-      ['ID', 'CLUSTER', 'KIND', 'STATE', 'STARTED', 'DURATION'],
-      runs.map((r) => [r.id, r.cluster, r.kind, r.state, r.createdAt, duration(r.createdAt, r.finishedAt, now)]),
+      ['ID', 'CLUSTER', 'KIND', 'STATE', 'STARTED', 'DURATION', ...(wide ? ['ERROR'] : [])],
+      runs.map((r) => [
+        r.id,
+        r.cluster,
+        r.kind,
+        r.state,
+        r.createdAt,
+        duration(r.createdAt, r.finishedAt, now),
+        ...(wide ? [r.error ? firstLine(r.error) : ''] : []),
+      ]),
     ),
   );
   return 0;

@@ -1,27 +1,38 @@
 import type { CreatedToken } from '../../api/routes/tokens-routes.ts';
 import type { ApiClient } from '../api-client.ts';
+import { inFlagTerms } from '../flag-values.ts';
+import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+
+/** The request fields the command fills from its flags: a refusal of a field names the flag. */
+const flagOfField = { ttlSeconds: '--ttl', usageLimit: '--usage-limit', description: '--description', node: '--node' };
 
 export async function tokenCreateCommand(
   api: ApiClient,
   out: (text: string) => void,
   options: {
-    ttlSeconds?: number;
-    usageLimit?: number;
-    description?: string;
-    node?: string;
-    json?: boolean;
+    ttlSeconds?: number | undefined;
+    usageLimit?: number | undefined;
+    description?: string | undefined;
+    node?: string | undefined;
+    format?: OutputFormat;
     /** The API URL this CLI used, for the workstation hint. */
     server?: string;
   },
 ): Promise<number> {
-  const created = await api.request<CreatedToken>('POST', '/v1/tokens', {
-    ...(options.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),
-    ...(options.usageLimit ? { usageLimit: options.usageLimit } : {}),
-    ...(options.description ? { description: options.description } : {}),
-    ...(options.node ? { node: options.node } : {}),
-  });
-  if (options.json) {
-    out(JSON.stringify(created, null, 2));
+  let created: CreatedToken;
+  try {
+    created = await api.request<CreatedToken>('POST', '/v1/tokens', {
+      ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
+      ...(options.usageLimit !== undefined ? { usageLimit: options.usageLimit } : {}),
+      ...(options.description !== undefined ? { description: options.description } : {}),
+      ...(options.node !== undefined ? { node: options.node } : {}),
+    });
+  } catch (error) {
+    throw inFlagTerms(error, flagOfField);
+  }
+  const format = options.format ?? 'table';
+  if (isStructured(format)) {
+    out(formatStructured(format, created));
     return 0;
   }
   out(

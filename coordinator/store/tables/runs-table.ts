@@ -103,5 +103,10 @@ export function runEventsTable(sql: SqlAccess): RunEventStore {
           .statement('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
           .all(runId, afterId, limit) as unknown as EventRow[]
       ).map(eventFromRow),
+    lastId: (runId) =>
+      Number(
+        (sql.statement('SELECT MAX(id) AS id FROM run_events WHERE run_id = ?').get(runId) as { id: number | null })
+          .id ?? 0,
+      ),
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StepRecord, StepStore, StepUpdate } from '../store.ts';
+import type { StepAttemptError, StepRecord, StepStore, StepUpdate } from '../store.ts';
 import { asFlag, asIs, asJson, asJsonOrNull, type Columns, json, type SqlAccess, updateColumns } from './sql-access.ts';
 
 interface StepRow {
@@ -182,6 +182,44 @@ export function stepsTable(sql: SqlAccess): StepStore {
           .all(runId) as unknown as StepRow[]
       ).map((row) => ({ ...stepFromRow({ ...row, params: '{}' }), params: decodeParams(row.params, shared) }));
     },
-    update: (runId, id, update) => updateColumns(sql, 'steps', columns, update, 'run_id = ? AND id = ?', [runId, id]),
+    update: (runId, id, update) =>
+      sql.transaction(() => {
+        updateColumns(sql, 'steps', columns, update, 'run_id = ? AND id = ?', [runId, id]);
+        // The steps row holds the latest error only: each attempt's is kept here, for describe run.
+        if (update.error) {
+          sql
+            .statement(
+              `INSERT OR REPLACE INTO step_attempt_errors (run_id, step_id, attempt, finished_at, next_attempt_at, error)
+               SELECT run_id, id, attempt, finished_at, next_attempt_at, error FROM steps WHERE run_id = ? AND id = ?`,
+            )
+            .run(runId, id);
+        }
+      }),
+    attemptErrors: (runId) => {
+      const rows = sql
+        .statement(
+          `SELECT step_id, attempt, finished_at, next_attempt_at, error FROM step_attempt_errors
+           WHERE run_id = ? ORDER BY step_id, attempt`,
+        )
+        .all(runId) as unknown as {
+        step_id: string;
+        attempt: number;
+        finished_at: number | null;
+        next_attempt_at: number | null;
+        error: string;
+      }[];
+      const byStep = new Map<string, StepAttemptError[]>();
+      for (const row of rows) {
+        const list = byStep.get(row.step_id) ?? [];
+        list.push({
+          attempt: row.attempt,
+          finishedAt: row.finished_at,
+          nextAttemptAt: row.next_attempt_at,
+          error: JSON.parse(row.error),
+        });
+        byStep.set(row.step_id, list);
+      }
+      return byStep;
+    },
   };
 }

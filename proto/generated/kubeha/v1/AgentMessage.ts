@@ -3,20 +3,23 @@
 import type { Hello as _kubeha_v1_Hello, Hello__Output as _kubeha_v1_Hello__Output } from '../../kubeha/v1/Hello.ts';
 import type { Heartbeat as _kubeha_v1_Heartbeat, Heartbeat__Output as _kubeha_v1_Heartbeat__Output } from '../../kubeha/v1/Heartbeat.ts';
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from '../../kubeha/v1/StepEvent.ts';
+import type { VipTransition as _kubeha_v1_VipTransition, VipTransition__Output as _kubeha_v1_VipTransition__Output } from '../../kubeha/v1/VipTransition.ts';
 import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from '../../kubeha/v1/RenewCertificate.ts';
 
 export interface AgentMessage {
   'hello'?: (_kubeha_v1_Hello | null);
   'heartbeat'?: (_kubeha_v1_Heartbeat | null);
   'step_event'?: (_kubeha_v1_StepEvent | null);
+  'vip_transition'?: (_kubeha_v1_VipTransition | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"renew_certificate";
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate";
 }
 
 export interface AgentMessage__Output {
   'hello'?: (_kubeha_v1_Hello__Output | null);
   'heartbeat'?: (_kubeha_v1_Heartbeat__Output | null);
   'step_event'?: (_kubeha_v1_StepEvent__Output | null);
+  'vip_transition'?: (_kubeha_v1_VipTransition__Output | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate__Output | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"renew_certificate";
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate";
 }
