@@ -26,9 +26,14 @@ import { RunNotFound, resolveRunId } from './run-id.ts';
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND [-o json|yaml|wide]
 
 Commands:
-  apply -f FILE [--no-watch] [--wait-for-agents]
+  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run]
                               create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
-                              refused while a node has no enrolled agent unless --wait-for-agents
+                              refused while a node has no enrolled agent unless --wait-for-agents;
+                              --dry-run: the same as plan
+  plan -f FILE [--wait-for-agents]
+                              validate the spec, run preflight, the cross-node checks and every step's dry run on the
+                              nodes, print per node what would change and how the spec differs from the applied one;
+                              nothing is stored or changed
   get clusters                list clusters
   get cluster NAME            the desired and the applied spec and where they differ (YAML; -o json also)
   get nodes [CLUSTER]         each node's role, agent state, last heartbeat, health, VIP and last step
@@ -96,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string', short: 'f' },
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
@@ -149,9 +155,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   };
   const count = positionals.length;
-  if (verb === 'apply') {
-    if (!values.file || count > 1) return usageError('apply needs -f FILE');
-    return applyCommand(api, values.file, watchOutput, err, runOptions);
+  if (verb === 'apply' || verb === 'plan') {
+    if (!values.file || count > 1) return usageError(`${verb} needs -f FILE`);
+    return applyCommand(api, values.file, watchOutput, err, {
+      ...runOptions,
+      dryRun: verb === 'plan' || values['dry-run'] === true,
+    });
   }
   if (verb === 'get' && noun === 'cluster' && arg && count === 3) return getClusterCommand(api, out, arg, format);
   if (verb === 'get' && (noun === 'clusters' || noun === 'cluster') && count === 2) {

@@ -104,5 +104,6 @@ function escapePointer(key: string): string {
 }
 
 function unescapePointer(segment: string): string {
+  if (!segment.includes('~')) return segment;
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }

@@ -81,10 +81,29 @@ export function formatIp(family: 4 | 6, value: bigint): string {
   return toParsed(family, value).toString();
 }
 
+// The spec's rules ask about the same few addresses and networks many times (every node against every network).
+const parsedAddresses = new WeakMap<IpAddress, ipaddr.IPv4 | ipaddr.IPv6>();
+const parsedNetworks = new WeakMap<IpNetwork, ipaddr.IPv4 | ipaddr.IPv6>();
+
+function parsedAddress(address: IpAddress): ipaddr.IPv4 | ipaddr.IPv6 {
+  const cached = parsedAddresses.get(address);
+  if (cached) return cached;
+  const parsed = toParsed(address.family, address.value);
+  parsedAddresses.set(address, parsed);
+  return parsed;
+}
+
+function parsedNetwork(net: IpNetwork): ipaddr.IPv4 | ipaddr.IPv6 {
+  const cached = parsedNetworks.get(net);
+  if (cached) return cached;
+  const parsed = toParsed(net.family, net.network);
+  parsedNetworks.set(net, parsed);
+  return parsed;
+}
+
 export function networkContains(net: IpNetwork, address: IpAddress): boolean {
   if (net.family !== address.family) return false;
-  const candidate = toParsed(address.family, address.value);
-  return candidate.match(toParsed(net.family, net.network), net.prefixLength);
+  return parsedAddress(address).match(parsedNetwork(net), net.prefixLength);
 }
 
 /** Two networks overlap exactly when one contains the other's first address. */
@@ -92,16 +111,20 @@ export function networksOverlap(a: IpNetwork, b: IpNetwork): boolean {
   if (a.family !== b.family) return false;
   const shorter = a.prefixLength <= b.prefixLength ? a : b;
   const longer = shorter === a ? b : a;
-  return networkContains(shorter, { family: longer.family, value: longer.network, text: longer.text });
+  return parsedNetwork(longer).match(parsedNetwork(shorter), shorter.prefixLength);
 }
+
+const unusableRanges = [
+  { range: ipaddr.parseCIDR('127.0.0.0/8'), reason: 'a loopback address' },
+  { range: ipaddr.parseCIDR('224.0.0.0/4'), reason: 'a multicast address' },
+  { range: ipaddr.parseCIDR('255.255.255.255/32'), reason: 'the broadcast address' },
+  { range: ipaddr.parseCIDR('::1/128'), reason: 'a loopback address' },
+  { range: ipaddr.parseCIDR('ff00::/8'), reason: 'a multicast address' },
+];
 
 /** Why an address cannot be a node address or a VIP, or undefined when it can. */
 export function unusableAddressReason(address: IpAddress): string | undefined {
-  // ipaddr.js names all of 0.0.0.0/8 "unspecified"; only 0.0.0.0 itself is.
   if (address.value === 0n) return 'the unspecified address';
-  const range = toParsed(address.family, address.value).range();
-  if (range === 'loopback') return 'a loopback address';
-  if (range === 'multicast') return 'a multicast address';
-  if (range === 'broadcast') return 'the broadcast address';
-  return undefined;
+  const parsed = parsedAddress(address);
+  return unusableRanges.find(({ range }) => range[0].kind() === parsed.kind() && parsed.match(range))?.reason;
 }

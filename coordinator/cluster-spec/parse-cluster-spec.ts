@@ -1,3 +1,4 @@
+import { Compile } from 'typebox/compile';
 import Value from 'typebox/value';
 import { parseDocument } from 'yaml';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
@@ -22,13 +23,18 @@ export function parseClusterSpec(input: unknown): ParseClusterSpecResult {
   }
 }
 
+let validator: { Check(value: unknown): boolean } | undefined;
+
 function parseAndValidate(input: unknown): ParseClusterSpecResult {
   const problems: Problems = [];
   const raw = parseInput(input, problems);
   if (problems.length > 0) return { ok: false, problems };
 
   const document = Value.Default(ClusterSpecDocumentSchema, structuredClone(raw));
-  const schemaProblems = documentProblems(ClusterSpecDocumentSchema, document);
+  // The compiled check is some fifty times faster than listing errors; most specs that reach it are valid.
+  validator ??= Compile(ClusterSpecDocumentSchema);
+  const conforms = validator.Check(document);
+  const schemaProblems = conforms ? [] : documentProblems(ClusterSpecDocumentSchema, document);
   const spec = (document as { spec?: unknown } | null)?.spec;
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     // The schema has said why there is no spec mapping; without one no field can be compared with another.

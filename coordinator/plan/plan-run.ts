@@ -1,6 +1,7 @@
 import { formatHostPort } from '../../common/format-host-port.ts';
 import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { dryRunSteps } from './plan-dry-run.ts';
 import {
   type ClusterState,
   coordinatorNode,
@@ -408,6 +409,8 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
   switch (kind) {
     case 'deploy':
       return { kind, cluster, steps: planDeploy(spec, new Set(state.members)) };
+    case 'plan':
+      return { kind, cluster, steps: dryRunSteps(planDeploy(spec, new Set(state.members))) };
     case 'verify':
       return { kind, cluster, steps: [agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec))] };
     case 'drill-failover':

@@ -1,6 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
-export type RunKind = 'deploy' | 'verify' | 'drill-failover' | 'reset';
+/** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
+export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset';
 
 export type StepPhase =
   | 'preflight'
@@ -55,6 +56,8 @@ export interface PlannedStep {
   params: Record<string, unknown>;
   /** Steps of the same group never run at the same time beyond `concurrency` (e.g. worker joins). */
   concurrencyGroup?: { name: string; limit: number };
+  /** Its failure is reported but does not fail the run. */
+  bestEffort?: boolean;
 }
 
 export interface RunPlan {

@@ -21,6 +21,9 @@ import { failureDecision, isInFlight, stepsToSkip } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
 import { trustedOutputs } from './trusted-outputs.ts';
 
+/** The output under which a plan run keeps a step's dry-run list of changes (JSON array of strings). */
+export const plannedChangesOutput = 'plannedChanges';
+
 export interface AgentEvent {
   agentId: string;
   event: StepEventReport;
@@ -154,7 +157,11 @@ export class ResultIntake {
       });
     }
     this.observer?.stepAttemptFinished(step.kind, 'succeeded', attemptSeconds(step, now));
-    const kept = { ...result, outputs: trusted.accepted };
+    const dryRun = active.run.kind === 'plan';
+    // A dry run's result is what would change; nothing of it may reach the cluster's values.
+    const kept = dryRun
+      ? { ...result, outputs: { ...trusted.accepted, [plannedChangesOutput]: JSON.stringify(result.changes) } }
+      : { ...result, outputs: trusted.accepted };
     this.journal.updateStep(active, step, {
       state: 'succeeded',
       finishedAt: now,
@@ -163,7 +170,15 @@ export class ResultIntake {
       error: null,
       disconnectedAt: null,
     });
-    this.journal.stepEvent(active, step, 'succeeded', `${step.id} succeeded${kept.changed ? ' (changed)' : ''}`);
+    this.journal.stepEvent(
+      active,
+      step,
+      'succeeded',
+      dryRun
+        ? `${step.id}: ${result.changes.length === 0 ? 'up to date' : `would change ${result.changes.join('; ')}`}`
+        : `${step.id} succeeded${kept.changed ? ' (changed)' : ''}`,
+    );
+    if (dryRun) return;
     const changes = valueChangesAfterSuccess(step, kept, this.journal.valuesOf(cluster), now);
     for (const [name, value] of changes.set) this.store.clusterValues.set(cluster, name, value);
     for (const name of changes.remove) this.store.clusterValues.delete(cluster, name);

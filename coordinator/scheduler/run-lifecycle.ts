@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
@@ -11,6 +12,7 @@ import type { ClusterPhases } from './cluster-phase.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import { valueNames } from './cluster-values.ts';
 import { missingClusterSecrets } from './join-credentials.ts';
+import { planSpecValueName, storedPlanSpec } from './plan-values.ts';
 import type { RunJournal } from './run-journal.ts';
 import { isInFlight, runOutcome } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
@@ -53,10 +55,10 @@ export class RunLifecycle {
   resumeAll(graceMs: number): void {
     const now = this.now();
     for (const run of this.store.runs.unfinished()) {
-      const cluster = this.store.clusters.get(run.cluster);
-      if (!cluster) continue;
+      const spec = this.specOf(run);
+      if (!spec) continue;
       const steps = this.store.steps.list(run.id);
-      const active = activeRun(run, specForRun(cluster, run.kind), steps);
+      const active = activeRun(run, spec, steps);
       this.runs.set(run.id, active);
       this.journal.record(() => {
         for (const s of steps) {
@@ -78,18 +80,23 @@ export class RunLifecycle {
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
    * make, and, unless `waitForAgents`, when a node has no enrolled agent.
    */
-  startRun(clusterName: string, kind: RunKind, options: { waitForAgents?: boolean } = {}): RunRecord {
+  startRun(
+    clusterName: string,
+    kind: RunKind,
+    options: { waitForAgents?: boolean; planSpec?: ClusterSpec } = {},
+  ): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
-    if (!cluster) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
+    const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
+    if (!cluster && !planSpec) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);
     const busy = [...this.runs.values()].find((a) => a.run.cluster === clusterName);
     if (busy) {
       throw new KubehaError(ErrorCode.conflict, `cluster ${clusterName} already has run ${busy.run.id} in progress`, {
         details: { runId: busy.run.id },
       });
     }
-    const spec = specForRun(cluster, kind);
-    const members = clusterMembers(this.store, cluster);
-    if (kind === 'deploy') {
+    const spec = planSpec ?? specForRun(cluster!, kind);
+    const members = cluster ? clusterMembers(this.store, cluster) : [];
+    if (kind === 'deploy' && cluster) {
       const problems = unsupportedChanges(cluster.appliedSpec, spec, members);
       if (problems.length > 0) {
         throw new KubehaError(ErrorCode.conflict, `cannot deploy ${clusterName}: ${problems.join('; ')}`, {
@@ -127,7 +134,7 @@ export class RunLifecycle {
       retry: p.retry,
       params: p.params,
       concurrencyGroup: p.concurrencyGroup ?? null,
-      bestEffort: false,
+      bestEffort: p.bestEffort ?? false,
       forNode: null,
       ...notStartedStep(),
     }));
@@ -135,15 +142,24 @@ export class RunLifecycle {
     this.journal.record(() => {
       this.store.runs.insert(run);
       this.store.steps.insert(steps);
-      for (const [name, value] of missingClusterSecrets(this.journal.valuesOf(clusterName), now)) {
-        this.store.clusterValues.set(clusterName, name, value);
+      if (planSpec) {
+        // Kept with the run, so a restarted coordinator resumes the plan of the spec it was asked about.
+        this.store.clusterValues.set(clusterName, planSpecValueName(run.id), {
+          value: JSON.stringify(planSpec),
+          secret: false,
+          updatedAt: now,
+        });
+      } else {
+        for (const [name, value] of missingClusterSecrets(this.journal.valuesOf(clusterName), now)) {
+          this.store.clusterValues.set(clusterName, name, value);
+        }
       }
       this.journal.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
     });
     this.runs.set(run.id, active);
     // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health
     // endpoint answers healthy before init, so the VIP sits where init needs it).
-    this.phases.broadcast(cluster.spec, cluster.initializedAt !== null);
+    if (cluster && kind !== 'plan') this.phases.broadcast(cluster.spec, cluster.initializedAt !== null);
     this.logger.info({ runId: run.id, cluster: clusterName, kind, steps: steps.length }, 'run started');
     this.kick();
     return run;
@@ -189,20 +205,31 @@ export class RunLifecycle {
   /** Reads the run back from the store (after a pass or a batch failed half-way), or lets it go when it is over. */
   reload(runId: string): void {
     const run = this.store.runs.get(runId);
-    const cluster = run && this.store.clusters.get(run.cluster);
-    if (!run || !cluster || run.state !== 'running') {
+    const spec = run && this.specOf(run);
+    if (!run || !spec || run.state !== 'running') {
       this.runs.delete(runId);
       return;
     }
     const steps = this.store.steps.list(runId);
-    this.runs.set(runId, activeRun(run, specForRun(cluster, run.kind), steps));
+    this.runs.set(runId, activeRun(run, spec, steps));
+  }
+
+  /** The spec the run works from: a plan's own, the cluster's for the others; undefined when it is gone. */
+  private specOf(run: RunRecord): ClusterSpec | undefined {
+    if (run.kind === 'plan') return storedPlanSpec(this.store, run.cluster, run.id);
+    const cluster = this.store.clusters.get(run.cluster);
+    return cluster && specForRun(cluster, run.kind);
   }
 
   private finishRun(active: ActiveRun, state: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
     const now = this.now();
     this.store.runs.update(active.run.id, { state, finishedAt: now, error });
     // Every join of the run is done: the init token has no use left (a later run makes a new one if it needs one).
-    if (state === 'succeeded' && this.store.clusters.get(active.run.cluster)?.initializedAt) {
+    if (
+      state === 'succeeded' &&
+      active.run.kind !== 'plan' &&
+      this.store.clusters.get(active.run.cluster)?.initializedAt
+    ) {
       this.store.clusterValues.delete(active.run.cluster, valueNames.initToken);
     }
     const succeeded = state === 'succeeded';
@@ -213,6 +240,8 @@ export class RunLifecycle {
     if (record && active.run.kind === 'deploy') {
       this.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
     }
+    if (active.run.kind === 'plan')
+      this.store.clusterValues.delete(active.run.cluster, planSpecValueName(active.run.id));
     const upToDate = succeeded && active.run.kind === 'deploy' && [...active.steps.values()].every((s) => !s.changed);
     active.run = { ...active.run, state, finishedAt: now, error };
     this.journal.event(active.run.id, {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { cancelStepMessage, type MessageToAgent } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { DrillOptions } from '../drill/drive-drill.ts';
 import type { PlanRun, RunKind } from '../plan/run-plan.ts';
 import type { RunRecord, Store } from '../store/store.ts';
@@ -146,7 +147,11 @@ export class Scheduler {
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
    * make, and, unless `waitForAgents`, when a node has no enrolled agent.
    */
-  startRun(clusterName: string, kind: RunKind, options: { waitForAgents?: boolean } = {}): RunRecord {
+  startRun(
+    clusterName: string,
+    kind: RunKind,
+    options: { waitForAgents?: boolean; planSpec?: ClusterSpec } = {},
+  ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }
 

@@ -8,6 +8,7 @@ import { paramsForDispatch } from './cluster-values.ts';
 import type { CoordinatorStepRunner } from './coordinator-step-runner.ts';
 import { healthyControlPlane, isJoin, joinCredentialGate } from './join-credentials.ts';
 import type { NodeAgents } from './node-agents.ts';
+import { dryRunValues } from './plan-values.ts';
 import type { ResultIntake } from './result-intake.ts';
 import type { RunJournal } from './run-journal.ts';
 import { isInFlight } from './step-decisions.ts';
@@ -63,8 +64,12 @@ export class StepDispatch {
       return;
     }
     this.agentWaits.delete(`${active.run.id}/${step.id}`);
-    const values = this.journal.valuesOf(active.run.cluster);
-    if (isJoin(step) && step.state !== 'preparing') {
+    const dryRun = active.run.kind === 'plan';
+    const values = dryRun
+      ? dryRunValues(this.journal.valuesOf(active.run.cluster))
+      : this.journal.valuesOf(active.run.cluster);
+    // A dry run of a join makes no credentials: it is sent with stand-ins and only reads the node.
+    if (isJoin(step) && step.state !== 'preparing' && !dryRun) {
       const controlPlane = healthyControlPlane(active.controlPlaneSteps, step.node, (n) => {
         const a = this.nodeAgents.agentFor(active.spec, n);
         return a !== undefined && this.agents.isConnected(a.id);
@@ -189,12 +194,20 @@ export class StepDispatch {
   private send(active: ActiveRun, step: StepRecord, now: number, params?: Record<string, unknown>): void {
     if (!step.agentId) return;
     let sendParams = params;
+    const dryRun = active.run.kind === 'plan';
     if (!sendParams) {
-      const prepared = paramsForDispatch(step, this.journal.valuesOf(active.run.cluster));
+      const values = this.journal.valuesOf(active.run.cluster);
+      const prepared = paramsForDispatch(step, dryRun ? dryRunValues(values) : values);
       if ('missing' in prepared) return;
       sendParams = prepared.params;
     }
-    const ref = { runId: active.run.id, stepId: step.id, attempt: step.attempt, timeoutSeconds: step.timeoutSeconds };
+    const ref = {
+      runId: active.run.id,
+      stepId: step.id,
+      attempt: step.attempt,
+      timeoutSeconds: step.timeoutSeconds,
+      dryRun,
+    };
     const { kind } = step;
     const stepParams = sendParams;
     // Built when it leaves: converting a thousand large parameter sets is what a wide wave spends its time on.

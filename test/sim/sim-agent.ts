@@ -23,6 +23,8 @@ export interface SimBehaviour {
   until?: Promise<void>;
   /** Called just before the result is sent (e.g. to move an injected clock while nothing else is in flight). */
   beforeResult?: () => void;
+  /** What the step reports it changed (in a dry run: would change). */
+  changes?: string[];
 }
 
 export interface SimStep {
@@ -32,6 +34,8 @@ export interface SimStep {
   attempt: number;
   kind: string;
   params: Record<string, unknown>;
+  /** The RunStep asked for a dry run: report what would change, change nothing. */
+  dryRun: boolean;
 }
 
 export type SimScript = (step: SimStep) => SimBehaviour;
@@ -256,6 +260,7 @@ export class SimAgent {
       ...ref,
       kind: parsed?.kind ?? 'unknown',
       params: (parsed?.params ?? {}) as Record<string, unknown>,
+      dryRun: message.dry_run,
     };
     const behaviour = this.options.script(step);
     const execution: SimExecution = { ...step, startedAt: Date.now(), finishedAt: null, outcome: null };
@@ -289,6 +294,7 @@ export class SimAgent {
           outcome: 'succeeded',
           outputs: behaviour.outputs ?? {},
           changed: behaviour.changed ?? true,
+          changes: behaviour.changes ?? [],
         });
       }
     }, behaviour.delayMs);
@@ -304,6 +310,7 @@ export class SimAgent {
       failure?: SimBehaviour['failure'];
       outputs?: Record<string, string>;
       changed?: boolean;
+      changes?: string[];
     },
   ): void {
     this.running.delete(k);
@@ -314,7 +321,7 @@ export class SimAgent {
       changed: how.outcome === 'succeeded' && how.changed !== false,
       outputs: how.outputs ?? {},
       paramsChecksum: '',
-      changes: [],
+      changes: how.changes ?? [],
       ...(how.error
         ? {
             error: {

@@ -5,9 +5,9 @@ import { formatHostPort } from '../../../common/format-host-port.ts';
 import { ClusterSpecDocumentSchema } from '../../cluster-spec/cluster-spec-document.ts';
 import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
-import { specDifferences } from '../../plan/spec-changes.ts';
+import { specDifferences, unsupportedChanges } from '../../plan/spec-changes.ts';
 import { AgentsByAddress } from '../../scheduler/agent-for-node.ts';
-import { otherClusterClaims } from '../../scheduler/cluster-state.ts';
+import { clusterMembers, otherClusterClaims } from '../../scheduler/cluster-state.ts';
 import { valueNames } from '../../scheduler/cluster-values.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import type { ClusterRecord, Store } from '../../store/store.ts';
@@ -67,6 +67,7 @@ const StartRunBody = Type.Object(
   {
     kind: Type.Union([
       Type.Literal('deploy'),
+      Type.Literal('plan'),
       Type.Literal('verify'),
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
@@ -80,6 +81,23 @@ const StartRunBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const Difference = Type.Object({
+  path: Type.String(),
+  applied: Type.Optional(Type.Unknown()),
+  desired: Type.Optional(Type.Unknown()),
+});
+
+const PlanReply = Type.Object({
+  run: RunReply,
+  newCluster: Type.Boolean({ description: 'true when the coordinator has no cluster of this name yet' }),
+  differences: Type.Array(Difference, {
+    description: 'Fields where the planned spec differs from the applied one (empty for a cluster never deployed)',
+  }),
+  refusals: Type.Array(Type.String(), {
+    description: 'Why a deploy of this spec would be refused (409); the plan runs all the same',
+  }),
+});
 
 export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: () => number }): ApiPlugin {
   const find = (name: string) => {
@@ -256,6 +274,40 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
           waitForAgents: request.body.waitForAgents === true,
         });
         return reply.code(201).send(runToReply(run));
+      },
+    );
+    app.post(
+      '/v1/clusters/:name/plan',
+      {
+        schema: {
+          summary:
+            'Plan a spec without applying it: validate (400 lists every problem), then a plan run (preflight, cross-node checks, every step as a dry run); the stored spec is not replaced',
+          params: NameParams,
+          body: ClusterSpecDocumentSchema,
+          querystring: Type.Object({ waitForAgents: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+          response: { 201: PlanReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+        attachValidation: true,
+      },
+      async (request, reply) => {
+        const spec = validSpec(request);
+        if (spec.metadata.name !== request.params.name) {
+          throw new KubehaError(
+            ErrorCode.badRequest,
+            `metadata.name "${spec.metadata.name}" does not match the URL's "${request.params.name}"`,
+          );
+        }
+        const cluster = deps.store.clusters.get(spec.metadata.name);
+        const run = deps.scheduler.startRun(spec.metadata.name, 'plan', {
+          planSpec: spec,
+          waitForAgents: request.query.waitForAgents === true,
+        });
+        return reply.code(201).send({
+          run: runToReply(run),
+          newCluster: cluster === undefined,
+          differences: cluster?.appliedSpec ? specDifferences(cluster.appliedSpec, spec) : [],
+          refusals: cluster ? unsupportedChanges(cluster.appliedSpec, spec, clusterMembers(deps.store, cluster)) : [],
+        });
       },
     );
     app.get(

@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { redactSecrets } from '../../../common/redact.ts';
 import type { StepFailure } from '../../../common/step-events.ts';
+import { plannedChangesOutput } from '../../scheduler/result-intake.ts';
 import type { RunEventBus } from '../../scheduler/run-event-bus.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import {
@@ -56,6 +57,11 @@ const StepReply = Type.Object({
   startedAt: Time,
   finishedAt: Time,
   nextAttemptAt: Time,
+  wouldChange: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'plan runs: what the step would change on its node (its dry run); empty when it is up to date',
+    }),
+  ),
   report: Type.Optional(
     Type.String({ description: 'failover-drill steps: the drill report as JSON (FailoverDrillReport)' }),
   ),
@@ -102,6 +108,18 @@ export function runToReply(run: RunRecord) {
   };
 }
 
+/** A plan run's dry-run list of a step, as result-intake kept it; undefined when the step has none. */
+function wouldChange(step: StepRecord): string[] | undefined {
+  const raw = step.outputs[plannedChangesOutput];
+  if (raw === undefined) return undefined;
+  try {
+    const list: unknown = JSON.parse(raw);
+    return Array.isArray(list) ? list.map((c) => redactSecrets(String(c))) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function errorToReply(e: StepFailure) {
   return {
     code: e.code,
@@ -113,7 +131,8 @@ function errorToReply(e: StepFailure) {
   };
 }
 
-function stepToReply(step: StepRecord, attempts: readonly StepAttemptError[] = []) {
+function stepToReply(step: StepRecord, attempts: readonly StepAttemptError[] = [], planRun = false) {
+  const planned = planRun ? wouldChange(step) : undefined;
   return {
     id: step.id,
     kind: step.kind,
@@ -129,6 +148,7 @@ function stepToReply(step: StepRecord, attempts: readonly StepAttemptError[] = [
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     nextAttemptAt: iso(step.nextAttemptAt),
+    ...(planned ? { wouldChange: planned } : {}),
     ...((step.kind === 'failover-drill' || step.kind === 'verify') && step.outputs['report']
       ? { report: step.outputs['report'] }
       : {}),
@@ -203,7 +223,9 @@ export function runsRoutes(deps: { store: Store; scheduler: Scheduler; bus: RunE
         return {
           ...runToReply(run),
           lastEventId: deps.store.events.lastId(run.id),
-          steps: deps.store.steps.list(run.id, false).map((s) => stepToReply(s, attempts.get(s.id))),
+          steps: deps.store.steps
+            .list(run.id, false)
+            .map((s) => stepToReply(s, attempts.get(s.id), run.kind === 'plan')),
         };
       },
     );

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
 import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+import { planCommand } from './plan-command.ts';
 import { followRun, type WatchOptions, type WatchOutput } from './watch-command.ts';
 
 /**
@@ -15,7 +16,7 @@ export async function applyCommand(
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: WatchOptions & { watch: boolean; waitForAgents?: boolean; format?: OutputFormat },
+  options: WatchOptions & { watch: boolean; waitForAgents?: boolean; format?: OutputFormat; dryRun?: boolean },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -39,6 +40,12 @@ export async function applyCommand(
   if (body > apiBodyLimitBytes) {
     err(`kubeha: ${file} makes a ${body}-byte request; the coordinator reads at most ${apiBodyLimitBytes} bytes`);
     return 2;
+  }
+  if (options.dryRun) {
+    return planCommand(api, spec, file, (text) => output.write(`${text}\n`), err, {
+      ...(options.waitForAgents ? { waitForAgents: true } : {}),
+      ...(options.format ? { format: options.format } : {}),
+    });
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   try {
