@@ -25,7 +25,7 @@ export const AgentConfigSchema = Type.Object(
     health: Type.Object(
       {
         listen: Type.String({ pattern: hostPort, default: '127.0.0.1:7445' }),
-        probeIntervalMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 500 }),
+        probeIntervalMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 250 }),
       },
       { additionalProperties: false, default: {} },
     ),

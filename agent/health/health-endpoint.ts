@@ -114,9 +114,9 @@ export async function startHealthEndpoint(options: HealthEndpointOptions): Promi
 }
 
 function timedProbe(metrics: AgentMetrics): typeof probeTier {
-  return async (url, caPem, timeoutMs) => {
+  return async (url, caPem, timeoutMs, options) => {
     const started = performance.now();
-    const result = await probeTier(url, caPem, timeoutMs);
+    const result = await probeTier(url, caPem, timeoutMs, options);
     metrics.probeFinished(result.ok, (performance.now() - started) / 1000);
     return result;
   };

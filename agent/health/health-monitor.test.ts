@@ -136,15 +136,41 @@ describe('HealthMonitor', () => {
     expect(changes).toEqual([true, false]);
   });
 
-  it('turns stale when no probe has finished for three intervals', async () => {
+  it('turns stale only after the longest a probe may take (every attempt timing out) plus two intervals', async () => {
     let clock = 10_000;
     const { probe } = scripted([true]);
-    const monitor = new HealthMonitor({ probeIntervalMs: 500, initialPhase: phase, probe, now: () => clock });
+    // HAProxy mode: 3 attempts x 1000 ms + 2 x 250 ms = 3500 ms.
+    const monitor = new HealthMonitor({ probeIntervalMs: 250, initialPhase: phase, probe, now: () => clock });
     await monitor.probeNow();
-    clock += 1_400;
+    clock += 3_500;
     expect(monitor.verdict().healthy).toBe(true);
-    clock += 200;
-    expect(monitor.verdict()).toMatchObject({ healthy: false, probeAgeMs: 1_600 });
+    clock += 100;
+    expect(monitor.verdict()).toMatchObject({ healthy: false, probeAgeMs: 3_600 });
+    monitor.setPhase({ ...phase, endpointMode: 'keepalived' });
+    expect(monitor.staleAfterMs()).toBe(1_500);
+  });
+
+  it('GIVEN a healthy tier fails one probe THEN it probes again after confirmAfterMs, not a whole interval later', async () => {
+    const { probe, calls } = scripted([true, false, false]);
+    const changes: boolean[] = [];
+    const monitor = new HealthMonitor({
+      probeIntervalMs: 60_000,
+      confirmAfterMs: 20,
+      initialPhase: phase,
+      haproxyAttempts: 1,
+      probe,
+      onVerdictChange: (v) => changes.push(v.healthy),
+    });
+    monitor.start();
+    try {
+      await expect.poll(() => calls.length, { timeout: 2_000, interval: 10 }).toBe(1);
+      await monitor.probeNow();
+      // The second failure comes from the confirmation probe: the next tick is a minute away.
+      await expect.poll(() => changes, { timeout: 2_000, interval: 10 }).toEqual([true, false]);
+      expect(calls).toHaveLength(3);
+    } finally {
+      await monitor.stop();
+    }
   });
 
   it('holds the VIP only when the VIP is one of the local addresses', () => {

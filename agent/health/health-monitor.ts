@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../common/logger.ts';
 import { type ClusterPhase, tierUrl } from './cluster-phase.ts';
-import { probeTier, type TierProbeResult } from './tier-probe.ts';
+import { KeptAliveConnection, probeTier, type TierProbeOptions, type TierProbeResult } from './tier-probe.ts';
 import { decideVrrpVerdict, type ProbeState, probeStateAfterPhaseChange, type VrrpVerdict } from './vrrp-verdict.ts';
 
 export interface HealthMonitorOptions {
@@ -11,6 +11,11 @@ export interface HealthMonitorOptions {
   /** Consecutive failed probes before the tier counts as failing (default 2) and successes before it recovers (2). */
   fall?: number;
   rise?: number;
+  /**
+   * After a failed probe of a healthy tier, the next one runs this soon (default 100 ms) instead of a whole interval
+   * later: the failure is confirmed, or cleared, without waiting, so detection takes about half an interval plus this.
+   */
+  confirmAfterMs?: number;
   initialPhase?: ClusterPhase;
   /** Mode haproxy-keepalived: tries per probe, so one unready apiserver behind HAProxy never fails it (default 3). */
   haproxyAttempts?: number;
@@ -19,7 +24,7 @@ export interface HealthMonitorOptions {
   onVerdictChange?: (verdict: VrrpVerdict) => void;
   /** Called when the coordinator sends a different phase: the agent saves it for its next start. */
   onPhaseChange?: (phase: ClusterPhase) => void;
-  probe?: (url: string, caPem: string, timeoutMs: number) => Promise<TierProbeResult>;
+  probe?: (url: string, caPem: string, timeoutMs: number, options?: TierProbeOptions) => Promise<TierProbeResult>;
   now?: () => number;
   localAddresses?: () => string[];
 }
@@ -41,6 +46,9 @@ export class HealthMonitor {
   private inFlight: Promise<void> | undefined;
   private phaseGeneration = 0;
   private timer: NodeJS.Timeout | undefined;
+  private confirmTimer: NodeJS.Timeout | undefined;
+  /** While running: the periodic probe's own connection, whose loss triggers a probe at once. */
+  private connection: KeptAliveConnection | undefined;
   private lastTickMs = 0;
   private lastHealthy: boolean | undefined;
   private vipCache: { vip: string; atMs: number; held: boolean } | undefined;
@@ -57,13 +65,21 @@ export class HealthMonitor {
 
   start(): void {
     if (this.timer) return;
+    this.connection = new KeptAliveConnection({
+      onLost: () => {
+        if (this.timer) void this.probeNow();
+      },
+    });
     this.tick();
     this.timer = setInterval(() => this.tick(), this.probeIntervalMs);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.confirmTimer);
     this.timer = undefined;
+    this.connection?.close();
+    this.connection = undefined;
     await this.inFlight;
   }
 
@@ -94,7 +110,24 @@ export class HealthMonitor {
   }
 
   verdict(): VrrpVerdict {
-    return decideVrrpVerdict(this.phase, this.state, this.now(), this.probeIntervalMs);
+    return decideVrrpVerdict(this.phase, this.state, this.now(), this.staleAfterMs());
+  }
+
+  /**
+   * How old a probe result may be before the loop counts as stalled: the longest a probe may legitimately take (every
+   * attempt timing out) plus two intervals. Tighter, a slow but healthy tier on a busy node would move the VIP.
+   */
+  staleAfterMs(): number {
+    const attempts = this.phase?.endpointMode === 'haproxy-keepalived' ? this.haproxyAttempts() : 1;
+    return attempts * this.probeTimeoutMs() + 2 * this.probeIntervalMs;
+  }
+
+  private haproxyAttempts(): number {
+    return this.options.haproxyAttempts ?? 3;
+  }
+
+  private probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? 1000;
   }
 
   /** True when the VIP is one of this node's addresses (looked up at most every 250 ms: the endpoint asks often). */
@@ -140,13 +173,16 @@ export class HealthMonitor {
 
   /**
    * Through HAProxy each attempt reaches the next apiserver (round robin), so a failed answer is retried up to
-   * `haproxyAttempts` times: the VIP stays while any apiserver is ready. A dead HAProxy fails every attempt at once.
+   * `haproxyAttempts` times, each on a new connection: the VIP stays while any apiserver is ready. A dead HAProxy
+   * fails every attempt at once. The first attempt goes over the kept-alive connection.
    */
   private async probeTierOnce(phase: ClusterPhase): Promise<TierProbeResult> {
-    const attempts = phase.endpointMode === 'haproxy-keepalived' ? (this.options.haproxyAttempts ?? 3) : 1;
+    const attempts = phase.endpointMode === 'haproxy-keepalived' ? this.haproxyAttempts() : 1;
     let result: TierProbeResult = { ok: false, detail: 'not probed' };
     for (let i = 0; i < attempts; i++) {
-      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.options.probeTimeoutMs ?? 1000);
+      const reuse = i === 0 ? this.connection : undefined;
+      result = await this.probe(tierUrl(phase), phase.clusterCaPem, this.probeTimeoutMs(), reuse ? { reuse } : {});
+      if (reuse && !result.ok) reuse.drop();
       if (result.ok || /ECONNREFUSED/.test(result.detail)) return result;
     }
     return result;
@@ -175,6 +211,15 @@ export class HealthMonitor {
     const ok = this.state === undefined ? result.ok : this.state.ok ? this.failures < fall : this.successes >= rise;
     this.state = { ok, detail: result.detail, finishedAtMs: this.now() };
     this.publish();
+    if (ok && !result.ok && this.timer) this.confirmSoon();
+  }
+
+  private confirmSoon(): void {
+    clearTimeout(this.confirmTimer);
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      if (this.timer) void this.probeNow();
+    }, this.options.confirmAfterMs ?? 100);
   }
 
   private publish(): void {

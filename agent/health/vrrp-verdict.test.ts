@@ -20,7 +20,7 @@ describe('decideVrrpVerdict', () => {
     ['healthy', initialized, ok, true, 'local HAProxy ready: HTTP 200', 200],
     ['probe failing', initialized, failing, false, 'local HAProxy not ready: connect ECONNREFUSED', 100],
     [
-      'probe stale (older than 3 intervals)',
+      'probe stale (older than the limit)',
       initialized,
       { ...ok, finishedAtMs: now - 1501 },
       false,
@@ -56,7 +56,7 @@ describe('decideVrrpVerdict', () => {
     ['phase unknown', undefined, ok, false, 'has not told this agent the cluster phase', -1],
     ['mode external', { ...initialized, endpointMode: 'external' }, ok, false, 'endpoint mode external', -1],
   ] as const)('%s', (_name, phase, probe, healthy, reason, age) => {
-    const verdict = decideVrrpVerdict(phase as ClusterPhase | undefined, probe, now, 500);
+    const verdict = decideVrrpVerdict(phase as ClusterPhase | undefined, probe, now, 1500);
     expect(verdict.healthy).toBe(healthy);
     expect(verdict.reason).toContain(reason);
     expect(verdict.probeAgeMs).toBe(age);

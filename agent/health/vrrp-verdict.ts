@@ -21,15 +21,13 @@ export interface VrrpVerdict {
   probeAgeMs: number;
 }
 
-/** A result older than this many probe intervals is not trusted: the probe loop has stalled. */
-export const staleAfterIntervals = 3;
-
 /** What /healthz/vrrp answers: may this node hold the VIP? Pure, so every state is a table test. */
 export function decideVrrpVerdict(
   phase: ClusterPhase | undefined,
   probe: ProbeState | undefined,
   nowMs: number,
-  probeIntervalMs: number,
+  /** A result older than this is not trusted: the probe loop has stalled. */
+  staleMs: number,
 ): VrrpVerdict {
   if (!phase)
     return {
@@ -63,7 +61,6 @@ export function decideVrrpVerdict(
   }
   if (!probe) return { healthy: false, unknown: true, reason: 'no probe result yet', probeAgeMs: -1 };
   const age = Math.max(0, nowMs - probe.finishedAtMs);
-  const staleMs = staleAfterIntervals * probeIntervalMs;
   if (age > staleMs) {
     return {
       healthy: false,

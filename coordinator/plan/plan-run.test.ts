@@ -257,7 +257,7 @@ describe('planRun deploy: step parameters', () => {
       vipPrefixLength: 24,
       interface: 'eth0',
       virtualRouterId: 51,
-      priority: 150,
+      priority: 220,
       multicast: false,
       unicastSrcIp: '10.0.0.11',
       unicastPeers: ['10.0.0.12', '10.0.0.13'],

@@ -109,7 +109,12 @@ function chmodTree(dir: string, fileMode: number, dirMode: number): void {
 
 async function stageAgent(root: string, stage: string, version: string, node: string): Promise<void> {
   const home = join(stage, 'usr/lib/kubeha/agent');
-  await bundleProgram({ entry: join(root, 'agent/main.ts'), outfile: join(home, 'lib/kubeha-agent.mjs'), version });
+  await bundleProgram({
+    entry: join(root, 'agent/main.ts'),
+    outfile: join(home, 'lib/kubeha-agent.mjs'),
+    version,
+    splitting: true,
+  });
   copyProtos(join(root, 'proto'), join(home, 'lib'));
   chmodTree(home, 0o644, 0o755);
   copyFile(node, join(home, 'node'), 0o755);

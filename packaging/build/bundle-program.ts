@@ -1,5 +1,5 @@
 import { cpSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 
 /** A package that reads files beside its own sources at run time (`__dirname`): they are copied beside the bundle. */
@@ -17,6 +17,11 @@ export interface BundleOptions {
   outfile: string;
   version: string;
   assets?: PackageAssets[];
+  /**
+   * Code behind dynamic import() goes into chunk files beside the entry and is read only when first imported: a
+   * daemon at rest then never holds the source of what it does not run (the agent's steps, its X.509 enrollment).
+   */
+  splitting?: boolean;
 }
 
 export interface BundleResult {
@@ -60,9 +65,19 @@ function packageAssetsPlugin(assets: PackageAssets[]): esbuild.Plugin {
 /** Bundles one program into a single ESM file for the bundled Node.js 24, with the version fixed at build time. */
 export async function bundleProgram(options: BundleOptions): Promise<BundleResult> {
   const assets = (options.assets ?? []).map((asset) => ({ ...asset, packageDir: asset.packageDir.replace(/\/$/, '') }));
+  const output = options.splitting
+    ? {
+        // Chunks sit beside the entry, so import.meta.url-relative paths (the protos) resolve as in a single file.
+        outdir: dirname(options.outfile),
+        entryNames: basename(options.outfile).replace(/\.mjs$/, ''),
+        chunkNames: `${basename(options.outfile).replace(/\.mjs$/, '')}-[name]-[hash]`,
+        outExtension: { '.js': '.mjs' },
+        splitting: true,
+      }
+    : { outfile: options.outfile };
   const result = await esbuild.build({
     entryPoints: [options.entry],
-    outfile: options.outfile,
+    ...output,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -87,6 +102,6 @@ export async function bundleProgram(options: BundleOptions): Promise<BundleResul
       });
     }
   }
-  const output = Object.values(result.metafile.outputs)[0];
-  return { outfile: options.outfile, bytes: output?.bytes ?? 0 };
+  const bytes = Object.values(result.metafile.outputs).reduce((sum, file) => sum + file.bytes, 0);
+  return { outfile: options.outfile, bytes };
 }

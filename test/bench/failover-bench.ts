@@ -1,7 +1,11 @@
-// npm run bench:failover [-- --json] [-- --trials N] [-- --mode keepalived]
+// npm run bench:failover [-- --json] [-- --trials N] [-- --mode keepalived] [-- --soak-minutes N]
 // Time from killing the VIP holder's LB tier (HAProxy in mode haproxy-keepalived, the apiserver in mode keepalived)
 // to the VIP answering again from another node, in network namespaces with real keepalived: our defaults against
-// the source article's settings, in the same run. Needs root, keepalived, haproxy, iproute2 and curl.
+// the source article's settings, in the same run. Then the cost of our timings: a soak with every node's CPU
+// saturated and every apiserver slow but healthy, in which the VIP must not move (--soak-minutes 0 skips it).
+// Needs root, keepalived, haproxy, iproute2 and curl.
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { canRunNetnsLab } from '../netns/netns-sandbox.ts';
@@ -21,6 +25,21 @@ interface ProbeLine {
   ok: boolean;
 }
 
+interface Soak {
+  minutes: number;
+  /** Holder changes: 0 when the timings do not flap. The larger of the two counts below. */
+  moves: number;
+  keepalived_master_or_fault_entries: number;
+  sampled_holder_changes: number;
+  samples: number;
+  holder_samples_without_one_holder: number;
+  client_requests: number;
+  client_failures: number;
+  client_p50_ms: number;
+  client_p99_ms: number;
+  load_average_1m: number;
+}
+
 interface Summary {
   median_s: number;
   max_s: number;
@@ -33,8 +52,18 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     trials: { type: 'string', default: '5' },
     mode: { type: 'string', default: 'haproxy-keepalived' },
+    'soak-minutes': { type: 'string', default: '1' },
+    'soak-delay-ms': { type: 'string', default: '300' },
+    /** Prints, per trial, keepalived's state changes in ms after the kill: where the time goes. */
+    trace: { type: 'boolean', default: false },
   },
 });
+const soakMinutes = Number(values['soak-minutes']);
+const soakDelayMs = Number(values['soak-delay-ms']);
+if (!(soakMinutes >= 0 && soakMinutes <= 120)) throw new Error('--soak-minutes: expected 0..120 (0 skips the soak)');
+if (!(Number.isInteger(soakDelayMs) && soakDelayMs >= 0 && soakDelayMs <= 900)) {
+  throw new Error('--soak-delay-ms: expected 0..900 (the agent probe times out at 1000 ms)');
+}
 const trials = Number(values.trials);
 const mode = values.mode as LabMode;
 if (!Number.isInteger(trials) || trials < 1 || trials > 50) throw new Error('--trials: expected 1..50');
@@ -70,7 +99,17 @@ async function waitUntil(what: string, test: () => boolean | Promise<boolean>, t
 async function main(): Promise<void> {
   const can = await canRunNetnsLab();
   if (!can.ok) throw new Error(`bench:failover ${can.reason}`);
-  const lab = new VrrpLab({ mode, settings: oursSettings, tag: 'bench' });
+  const events: { t: number; line: string }[] = [];
+  const lab = new VrrpLab({
+    mode,
+    settings: oursSettings,
+    tag: 'bench',
+    // keepalived's own account of its state changes: the soak counts them, --trace prints them.
+    log: (line: string) => {
+      if (/keepalived: .*(Entering|tracked file|VRRP_Script|priority 0)/.test(line))
+        events.push({ t: Date.now(), line });
+    },
+  });
   const probes: ProbeLine[] = [];
   const sampler = new HolderSampler(lab, 100);
   const onSignal = () => void lab.close().then(() => process.exit(130));
@@ -84,8 +123,8 @@ async function main(): Promise<void> {
       [
         fileURLToPath(new URL('../netns/vip-prober-main.ts', import.meta.url)),
         `https://${labVip}:${lab.tierPort}/readyz`,
-        '20',
-        '250',
+        '25',
+        '1000',
       ],
       (line) => {
         if (line.startsWith('{')) probes.push(JSON.parse(line) as ProbeLine);
@@ -135,6 +174,13 @@ async function main(): Promise<void> {
         );
         const seconds = (answered!.end - killedAt) / 1000;
         results.push(seconds);
+        if (values.trace) {
+          await sleep(300);
+          for (const e of events.filter((e) => e.t >= killedAt && e.t <= answered!.end + 300)) {
+            progress(`    +${e.t - killedAt} ms ${e.line}`);
+          }
+          progress(`    +${deadAt - killedAt} ms tier dead; +${answered!.start - killedAt} ms first good request sent`);
+        }
         const now = await lab.holders();
         progress(
           `  ${settings.label} trial ${i + 1}/${trials}: ${holder.name} -> ${now.join(',') || '?'} in ${seconds.toFixed(3)} s`,
@@ -144,9 +190,64 @@ async function main(): Promise<void> {
       return results;
     };
 
+    /**
+     * Our settings under stress: every node's CPU saturated (busy loops in each namespace, as many per node as the
+     * machine has cores) and every apiserver answering its health paths `soakDelayMs` late. Nothing fails, so any
+     * change of holder is a spurious move.
+     */
+    const runSoak = async (): Promise<Soak> => {
+      await waitUntil('every agent healthy', allAgentsHealthy, 60_000);
+      await waitUntil('the VIP answering', async () => (await lab.holders()).length === 1 && lastProbeOk(), 60_000);
+      await sleep((oursSettings.checkRise + 1) * oursSettings.checkIntervalS * 1000);
+      const holder = (await lab.holders())[0]!;
+      const hogsPerNode = availableParallelism();
+      progress(
+        `  soak: ${soakMinutes} min, ${hogsPerNode} busy loops in each of the 3 nodes, apiservers ${soakDelayMs} ms slow, VIP on ${holder}`,
+      );
+      const fromSample = sampler.samples.length;
+      const fromProbe = probes.length;
+      const fromEvent = events.length;
+      lab.setApiserverDelay(soakDelayMs);
+      const stopLoad = lab.startCpuLoad(hogsPerNode);
+      const startedAt = Date.now();
+      try {
+        while (Date.now() - startedAt < soakMinutes * 60_000) {
+          await sleep(Math.min(10_000, soakMinutes * 60_000 - (Date.now() - startedAt)));
+          progress(
+            `  soak: ${Math.round((Date.now() - startedAt) / 1000)} s, ${sampler.moves(fromSample)} moves, holders now ${(await lab.holders()).join(',') || 'none'}`,
+          );
+        }
+      } finally {
+        await stopLoad();
+        lab.setApiserverDelay(0);
+      }
+      const during = probes.slice(fromProbe);
+      const answered = during.filter((p) => p.ok);
+      const latencies = answered.map((p) => p.end - p.start).sort((a, b) => a - b);
+      const load = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
+      const stateChanges = events.slice(fromEvent).filter((e) => /Entering (MASTER|FAULT)/.test(e.line));
+      for (const change of stateChanges) progress(`  soak: keepalived ${change.line}`);
+      return {
+        minutes: soakMinutes,
+        // A sample every 100 ms can miss a short excursion on a saturated machine; keepalived's log cannot.
+        moves: Math.max(sampler.moves(fromSample), stateChanges.length),
+        keepalived_master_or_fault_entries: stateChanges.length,
+        sampled_holder_changes: sampler.moves(fromSample),
+        samples: sampler.samples.length - fromSample,
+        holder_samples_without_one_holder: sampler.samples.slice(fromSample).filter((s) => s.holders.length !== 1)
+          .length,
+        client_requests: during.length,
+        client_failures: during.length - answered.length,
+        client_p50_ms: latencies[Math.floor(latencies.length / 2)] ?? -1,
+        client_p99_ms: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? -1,
+        load_average_1m: load,
+      };
+    };
+
     progress(`bench:failover: mode ${mode}, ${trials} trials each; VIP ${labVip}, 3 nodes in network namespaces`);
     const ours = summary(await runTrials(oursSettings));
     const oursSplitBrain = sampler.splitBrain().length;
+    const soak = soakMinutes > 0 ? await runSoak() : undefined;
     await lab.restartKeepalived(articleSettings);
     const article = summary(await runTrials(articleSettings));
     await sampler.stop();
@@ -155,7 +256,9 @@ async function main(): Promise<void> {
     const ratio = Math.round((article.median_s / ours.median_s) * 10) / 10;
 
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ours, article, ratio, mode, split_brain_samples: splitBrain })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ours, article, ratio, mode, split_brain_samples: splitBrain, soak_moves: soak?.moves ?? null, soak: soak ?? null })}\n`,
+      );
       return;
     }
     const describe = (s: VrrpSettings) =>
@@ -182,6 +285,12 @@ async function main(): Promise<void> {
         line(rows[2]!),
         `ratio (article median / ours median): ${ratio}x`,
         `samples (every 100 ms) with two VIP holders: ours ${splitBrain.ours}, article ${splitBrain.article}`,
+        soak
+          ? `soak (ours, ${soak.minutes} min, CPU saturated, apiservers ${soakDelayMs} ms slow): VIP moves ${soak.moves} ` +
+            `(${soak.samples} samples, ${soak.holder_samples_without_one_holder} without exactly one holder); ` +
+            `client ${soak.client_requests} requests, ${soak.client_failures} failed, p50 ${soak.client_p50_ms} ms, ` +
+            `p99 ${soak.client_p99_ms} ms; load average ${soak.load_average_1m}`
+          : 'soak skipped (--soak-minutes 0)',
         '',
       ].join('\n'),
     );

@@ -6,6 +6,8 @@ export interface StandInApiserver {
   port: number;
   /** What /readyz, /livez and /healthz answer from now on. */
   setStatus(code: number): void;
+  /** How long they take to answer from now on (a slow but healthy apiserver). */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -18,11 +20,16 @@ export async function startStandInApiserver(options: {
   nodeName?: string;
 }): Promise<StandInApiserver> {
   let status = 200;
+  let delayMs = 0;
   const server = createServer({ cert: options.certPem, key: options.keyPem }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/livez' || path === '/readyz' || path === '/healthz') {
-      res.writeHead(status, { 'content-type': 'text/plain', 'x-kubeha-node': options.nodeName ?? '' });
-      res.end(status === 200 ? 'ok' : 'not ready');
+      const answer = () => {
+        res.writeHead(status, { 'content-type': 'text/plain', 'x-kubeha-node': options.nodeName ?? '' });
+        res.end(status === 200 ? 'ok' : 'not ready');
+      };
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -37,6 +44,9 @@ export async function startStandInApiserver(options: {
     port: (server.address() as AddressInfo).port,
     setStatus(code) {
       status = code;
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

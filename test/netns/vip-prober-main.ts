@@ -1,35 +1,38 @@
-// Asks the VIP over and over from a client namespace, one new TLS connection each time, and prints every answer
-// as a JSON line {"start","end","ok","node"}: node vip-prober-main.ts URL PAUSE_MS TIMEOUT_MS
+// Asks the VIP from a client namespace on a fixed schedule, one new TLS connection per request, and prints every
+// answer as a JSON line {"start","end","ok","node"}: node vip-prober-main.ts URL EVERY_MS TIMEOUT_MS
+// Requests start every EVERY_MS whether or not the earlier ones have answered, each with its own timeout, so a
+// request stuck on a vanished address (its SYN to the old holder's MAC) never delays the next: the first answer after
+// an outage comes within EVERY_MS of the VIP answering again.
 import { request } from 'node:https';
 
-const [url, pause, timeout] = process.argv.slice(2);
+const [url, every, timeout] = process.argv.slice(2);
 if (!url) {
-  process.stderr.write('usage: vip-prober-main.ts URL [PAUSE_MS] [TIMEOUT_MS]\n');
+  process.stderr.write('usage: vip-prober-main.ts URL [EVERY_MS] [TIMEOUT_MS]\n');
   process.exit(2);
 }
-const pauseMs = Number(pause ?? 20);
-const timeoutMs = Number(timeout ?? 250);
-let stopped = false;
-process.once('SIGTERM', () => {
-  stopped = true;
-});
+const everyMs = Number(every ?? 25);
+const timeoutMs = Number(timeout ?? 1000);
 
-function once(): Promise<{ ok: boolean; node: string }> {
-  return new Promise((resolve) => {
-    const req = request(url!, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ok: res.statusCode === 200, node: String(res.headers['x-kubeha-node'] ?? '') }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ ok: false, node: '' }));
-    req.end();
-  });
-}
-
-while (!stopped) {
+function once(): void {
   const start = Date.now();
-  const result = await once();
-  process.stdout.write(`${JSON.stringify({ start, end: Date.now(), ...result })}\n`);
-  await new Promise((r) => setTimeout(r, pauseMs));
+  let reported = false;
+  const report = (ok: boolean, node: string) => {
+    if (reported) return;
+    reported = true;
+    process.stdout.write(`${JSON.stringify({ start, end: Date.now(), ok, node })}\n`);
+  };
+  const req = request(url!, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+    res.resume();
+    res.on('end', () => report(res.statusCode === 200, String(res.headers['x-kubeha-node'] ?? '')));
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', () => report(false, ''));
+  req.end();
 }
-process.exit(0);
+
+const timer = setInterval(once, everyMs);
+once();
+process.once('SIGTERM', () => {
+  clearInterval(timer);
+  process.exit(0);
+});

@@ -36,10 +36,10 @@ export interface VrrpSettings {
   checkScript: 'kubeha' | 'direct-curl';
 }
 
-/** The defaults the coordinator sends (coordinator/plan/plan-run.ts: interval 1, fall 2, rise 2, weight 0, advert 1, 150-i). */
+/** The defaults the coordinator sends (coordinator/plan/plan-run.ts: interval 1, fall 2, rise 2, weight 0, advert 1, 220-i). */
 export const oursSettings: VrrpSettings = {
   label: 'ours',
-  priorities: [150, 149, 148],
+  priorities: [220, 219, 218],
   checkIntervalS: 1,
   checkFall: 2,
   checkRise: 2,
@@ -89,7 +89,7 @@ export interface VrrpLabOptions {
 const subnet = '10.213.7';
 export const labVip = `${subnet}.10`;
 const healthListen = '127.0.0.1:7445';
-const probeIntervalMs = 500;
+const probeIntervalMs = 250;
 
 /**
  * Three lab nodes on a bridge (each a network namespace with eth0 on 10.213.7.0/24, the bridge in a namespace of its
@@ -311,6 +311,24 @@ export class VrrpLab {
     else this.startApiserver(node);
   }
 
+  /** Makes every apiserver's health paths answer this much later (slow but healthy). */
+  setApiserverDelay(ms: number): void {
+    for (const node of this.nodes) node.apiserver?.stdin?.write(`delay ${ms}\n`);
+  }
+
+  /**
+   * Saturates the CPU: `perNode` busy loops in every node's namespace, at the same scheduling priority as keepalived,
+   * HAProxy and the agent. Returns a function that stops them.
+   */
+  startCpuLoad(perNode: number): () => Promise<void> {
+    const hogs = this.nodes.flatMap((node) =>
+      Array.from({ length: perNode }, () => this.sandbox.spawn(node.ns, 'sh', ['-c', 'while :; do :; done'])),
+    );
+    return async () => {
+      await Promise.all(hogs.map((hog) => this.sandbox.stop(hog, 'SIGKILL')));
+    };
+  }
+
   async stopAgent(node: LabNode): Promise<void> {
     if (node.agent) await this.sandbox.stop(node.agent);
     node.agent = undefined;
@@ -383,6 +401,13 @@ export class HolderSampler {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+  }
+
+  /** How often the holder changed (to another node, to none or to two) over the samples from index `from` on. */
+  moves(from = 0): number {
+    const key = (s: { holders: string[] }) => [...s.holders].sort().join(',');
+    const samples = this.samples.slice(from);
+    return samples.filter((s, i) => i > 0 && key(s) !== key(samples[i - 1]!)).length;
   }
 
   /** Samples with two or more holders (must never happen). */
