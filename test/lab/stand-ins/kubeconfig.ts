@@ -87,6 +87,10 @@ export function apiRequest(
       url,
       {
         method,
+        // A connection of its own per request: the stand-in's synchronous work (certificates) can block its event
+        // loop past the server's keep-alive timeout, and a pooled socket the server has closed meanwhile fails the
+        // next request with "socket hang up". Go's transport (real kubeadm) retries such a request on a new one.
+        agent: false,
         ...(target.caPem ? { ca: target.caPem } : { rejectUnauthorized: false }),
         ...(target.certPem && target.keyPem ? { cert: target.certPem, key: target.keyPem } : {}),
         headers: {
