@@ -10,6 +10,11 @@ function sample(text: string, line: string): number | undefined {
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
 }
 
+/** Each named sample of a scrape has exactly its value. */
+function expectSamples(text: string, expected: Record<string, number>): void {
+  for (const [line, value] of Object.entries(expected)) expect(sample(text, line), line).toBe(value);
+}
+
 describe('HeldObservations', () => {
   it('GIVEN observations held before the registry WHEN replayed THEN every bucket, the count and the sum are as observed', () => {
     const held = new HeldObservations([0.1, 1, 10]);
@@ -82,21 +87,19 @@ describe('AgentMetrics on the health listener', () => {
     try {
       await expect.poll(() => monitor.verdict().healthy, { timeout: 5_000 }).toBe(true);
       const first = await scrape();
-      expect(sample(first, 'kubeha_agent_info{version="9.9.9-test"}')).toBe(1);
-      expect(sample(first, 'kubeha_agent_health_verdict{verdict="healthy"}')).toBe(1);
-      expect(sample(first, 'kubeha_agent_health_verdict{verdict="unhealthy"}')).toBe(0);
-      expect(sample(first, 'kubeha_agent_vip_held')).toBe(0);
-      expect(sample(first, 'kubeha_agent_result_spool_depth')).toBe(0);
-      expect(sample(first, 'kubeha_agent_session_connected')).toBe(1);
-      expect(sample(first, 'kubeha_agent_session_reconnects_total')).toBe(1);
-      expect(sample(first, 'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="succeeded"}')).toBe(1);
-      expect(sample(first, 'kubeha_agent_step_duration_seconds_sum{kind="host-prep",outcome="succeeded"}')).toBe(2.5);
-      expect(
-        sample(first, 'kubeha_agent_step_duration_seconds_bucket{le="1",kind="host-prep",outcome="succeeded"}'),
-      ).toBe(0);
-      expect(
-        sample(first, 'kubeha_agent_step_duration_seconds_bucket{le="5",kind="host-prep",outcome="succeeded"}'),
-      ).toBe(1);
+      expectSamples(first, {
+        'kubeha_agent_info{version="9.9.9-test"}': 1,
+        'kubeha_agent_health_verdict{verdict="healthy"}': 1,
+        'kubeha_agent_health_verdict{verdict="unhealthy"}': 0,
+        kubeha_agent_vip_held: 0,
+        kubeha_agent_result_spool_depth: 0,
+        kubeha_agent_session_connected: 1,
+        kubeha_agent_session_reconnects_total: 1,
+        'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="succeeded"}': 1,
+        'kubeha_agent_step_duration_seconds_sum{kind="host-prep",outcome="succeeded"}': 2.5,
+        'kubeha_agent_step_duration_seconds_bucket{le="1",kind="host-prep",outcome="succeeded"}': 0,
+        'kubeha_agent_step_duration_seconds_bucket{le="5",kind="host-prep",outcome="succeeded"}': 1,
+      });
       const probesBefore = sample(first, 'kubeha_agent_health_probe_duration_seconds_count{result="ok"}') ?? 0;
       expect(probesBefore).toBeGreaterThan(0);
 
@@ -109,12 +112,14 @@ describe('AgentMetrics on the health listener', () => {
       await expect.poll(() => monitor.verdict().healthy, { timeout: 5_000 }).toBe(false);
       await new Promise((r) => setTimeout(r, 300));
       const second = await scrape();
-      expect(sample(second, 'kubeha_agent_health_verdict{verdict="unhealthy"}')).toBe(1);
-      expect(sample(second, 'kubeha_agent_health_verdict{verdict="healthy"}')).toBe(0);
-      expect(sample(second, 'kubeha_agent_vip_held')).toBe(1);
-      expect(sample(second, 'kubeha_agent_result_spool_depth')).toBe(2);
-      expect(sample(second, 'kubeha_agent_session_reconnects_total')).toBe(2);
-      expect(sample(second, 'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="failed"}')).toBe(1);
+      expectSamples(second, {
+        'kubeha_agent_health_verdict{verdict="unhealthy"}': 1,
+        'kubeha_agent_health_verdict{verdict="healthy"}': 0,
+        kubeha_agent_vip_held: 1,
+        kubeha_agent_result_spool_depth: 2,
+        kubeha_agent_session_reconnects_total: 2,
+        'kubeha_agent_step_duration_seconds_count{kind="host-prep",outcome="failed"}': 1,
+      });
       expect(sample(second, 'kubeha_agent_health_probe_duration_seconds_count{result="failed"}')).toBeGreaterThan(0);
       expect(sample(second, 'kubeha_agent_health_probe_duration_seconds_count{result="ok"}')).toBeGreaterThanOrEqual(
         probesBefore,

@@ -17,6 +17,16 @@ function credentialDir() {
   return { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'agent.crt'), keyFile: join(dir, 'agent.key') };
 }
 
+/** A credential directory holding `contents`: the live key and certificate and any `.next` ones of a switch. */
+function credentialDirWith(contents: { key: string; cert: string; nextKey?: string; nextCert?: string }) {
+  const files = credentialDir();
+  writeFileSync(files.keyFile, contents.key);
+  writeFileSync(files.certFile, contents.cert);
+  if (contents.nextKey !== undefined) writeFileSync(`${files.keyFile}.next`, contents.nextKey);
+  if (contents.nextCert !== undefined) writeFileSync(`${files.certFile}.next`, contents.nextCert);
+  return files;
+}
+
 describe('renewalDue', () => {
   it('GIVEN a certificate of 3 days (issued a minute back) THEN it is due only once less than a third is left', async () => {
     const ca = await CertificateAuthority.load(await CertificateAuthority.create());
@@ -33,19 +43,13 @@ describe('renewalDue', () => {
 
 describe('finishInterruptedSwitch', () => {
   it('GIVEN no .next files THEN nothing changes', () => {
-    const files = credentialDir();
-    writeFileSync(files.keyFile, 'old key');
-    writeFileSync(files.certFile, 'old cert');
+    const files = credentialDirWith({ key: 'old key', cert: 'old cert' });
     expect(finishInterruptedSwitch(files)).toBe('none');
     expect(readFileSync(files.keyFile, 'utf8')).toBe('old key');
   });
 
   it('GIVEN both .next files (the crash came before the move) THEN both move into place', () => {
-    const files = credentialDir();
-    writeFileSync(files.keyFile, 'old key');
-    writeFileSync(files.certFile, 'old cert');
-    writeFileSync(`${files.keyFile}.next`, 'new key');
-    writeFileSync(`${files.certFile}.next`, 'new cert');
+    const files = credentialDirWith({ key: 'old key', cert: 'old cert', nextKey: 'new key', nextCert: 'new cert' });
     expect(finishInterruptedSwitch(files)).toBe('completed');
     expect(readFileSync(files.keyFile, 'utf8')).toBe('new key');
     expect(readFileSync(files.certFile, 'utf8')).toBe('new cert');
@@ -53,19 +57,13 @@ describe('finishInterruptedSwitch', () => {
   });
 
   it('GIVEN the key already moved and the certificate not THEN the certificate follows it', () => {
-    const files = credentialDir();
-    writeFileSync(files.keyFile, 'new key');
-    writeFileSync(files.certFile, 'old cert');
-    writeFileSync(`${files.certFile}.next`, 'new cert');
+    const files = credentialDirWith({ key: 'new key', cert: 'old cert', nextCert: 'new cert' });
     expect(finishInterruptedSwitch(files)).toBe('completed');
     expect(readFileSync(files.certFile, 'utf8')).toBe('new cert');
   });
 
   it('GIVEN only a new key (the certificate never arrived) THEN it is dropped and the old pair stays', () => {
-    const files = credentialDir();
-    writeFileSync(files.keyFile, 'old key');
-    writeFileSync(files.certFile, 'old cert');
-    writeFileSync(`${files.keyFile}.next`, 'new key');
+    const files = credentialDirWith({ key: 'old key', cert: 'old cert', nextKey: 'new key' });
     expect(finishInterruptedSwitch(files)).toBe('discarded');
     expect(readFileSync(files.keyFile, 'utf8')).toBe('old key');
     expect(existsSync(`${files.keyFile}.next`)).toBe(false);

@@ -34,19 +34,7 @@ describe('node-preparation parameters over the wire', () => {
       allowCgroupV1: false,
     });
     const nodes = [{ name: 'cp1', address: '10.0.0.1', role: 'control-plane' }];
-    expect(
-      overTheWire('host-prep', {
-        hostname: 'cp1',
-        role: 'control-plane',
-        nodes,
-        selinux: 'permissive',
-        firewall: 'managed',
-        cni: 'flannel',
-        lbPort: 16443,
-        podSubnet: '10.244.0.0/16',
-        keepalived: true,
-      }),
-    ).toEqual({
+    const controlPlanePrep = {
       hostname: 'cp1',
       role: 'control-plane',
       nodes,
@@ -56,7 +44,8 @@ describe('node-preparation parameters over the wire', () => {
       lbPort: 16443,
       podSubnet: '10.244.0.0/16',
       keepalived: true,
-    });
+    };
+    expect(overTheWire('host-prep', controlPlanePrep)).toEqual({ ...controlPlanePrep });
     expect(overTheWire('host-prep', { hostname: 'w1', role: 'worker', nodes })).toMatchObject({
       selinux: 'permissive',
       firewall: 'managed',

@@ -48,6 +48,15 @@ const rollout = (ns: string, name: string) => [
   '--timeout=300s',
 ];
 
+const applyFlannel = [
+  ...admin,
+  'apply',
+  '--server-side',
+  '--force-conflicts',
+  '-f',
+  '/var/lib/kubeha/cni/flannel.yaml',
+];
+
 function controlPlane(files: Record<string, string> = {}): FakeHost {
   return new FakeHost({ files: { '/etc/kubernetes/admin.conf': 'x', ...files } });
 }
@@ -56,14 +65,7 @@ describe('cni', () => {
   it('GIVEN flannel from a URL WHEN installed THEN the manifest gets the pod CIDR, is applied and its rollout awaited', async () => {
     const host = controlPlane();
     host.stub('curl', curl, { stdout: flannelManifest });
-    host.expect('kubectl', [
-      ...admin,
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '-f',
-      '/var/lib/kubeha/cni/flannel.yaml',
-    ]);
+    host.expect('kubectl', applyFlannel);
     host.expect('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{"kind":"DaemonSet"}' });
     host.expect('kubectl', rollout('kube-flannel', 'kube-flannel-ds'), {
       stdout: 'daemon set "kube-flannel-ds" successfully rolled out\n',
@@ -82,14 +84,7 @@ describe('cni', () => {
   it('GIVEN flannel already applied WHEN run again THEN nothing changes, the rollout is still awaited', async () => {
     const host = controlPlane();
     host.stub('curl', curl, { stdout: flannelManifest });
-    host.stub('kubectl', [
-      ...admin,
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '-f',
-      '/var/lib/kubeha/cni/flannel.yaml',
-    ]);
+    host.stub('kubectl', applyFlannel);
     host.stub('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{"kind":"DaemonSet"}' });
     host.stub('kubectl', rollout('kube-flannel', 'kube-flannel-ds'));
     await runStep(cniStep, flannel, { host });
@@ -131,14 +126,7 @@ describe('cni', () => {
   it("GIVEN the rollout does not finish WHEN run THEN the step fails with kubectl's message", async () => {
     const host = controlPlane();
     host.stub('curl', curl, { stdout: flannelManifest });
-    host.stub('kubectl', [
-      ...admin,
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '-f',
-      '/var/lib/kubeha/cni/flannel.yaml',
-    ]);
+    host.stub('kubectl', applyFlannel);
     host.stub('kubectl', getDs('kube-flannel', 'kube-flannel-ds'), { stdout: '{}' });
     host.stub('kubectl', rollout('kube-flannel', 'kube-flannel-ds'), {
       exitCode: 1,

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { memberListJson } from '../kubeadm/etcdctl.fixture.ts';
+import { etcdctlTls } from '../kubeadm/etcdctl.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
 
 const container = '3f4e5d6c7b8a';
-const tls = [
-  '--endpoints',
-  'https://127.0.0.1:2379',
-  '--cacert',
-  '/etc/kubernetes/pki/etcd/ca.crt',
-  '--cert',
-  '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
-  '--key',
-  '/etc/kubernetes/pki/etcd/healthcheck-client.key',
-];
+const tls = etcdctlTls;
 const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...tls, ...args];
 const localStatus = `[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"member_id":9372538179322589801},"leader":9372538179322589801}}]`;
 const withoutMaster2 = memberListJson.replace(/\{"ID":10501334649042878790[^}]*\},/, '');

@@ -38,6 +38,15 @@ function withSpec(patch: Record<string, unknown>) {
   return { ...minimal, spec: { ...minimal.spec, ...patch } };
 }
 
+/** A spec of one IPv6 control plane at `cpAddress` behind `vip`, with IPv6 pod and service networks. */
+function ipv6Spec(vip: string, cpAddress: string) {
+  return withSpec({
+    endpoint: { vip, interface: 'eth0' },
+    networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
+    nodes: [{ name: 'cp1', address: cpAddress, role: 'control-plane' }],
+  });
+}
+
 describe('parseClusterSpec: invalid fixtures', () => {
   const files = readdirSync(invalidDir).filter((f) => f.endsWith('.yaml'));
 
@@ -205,36 +214,18 @@ describe('parseClusterSpec: addresses and subnets', () => {
   });
 
   it('writes IPv6 addresses in their canonical form', () => {
-    const spec = requireClusterSpec(
-      withSpec({
-        endpoint: { vip: 'FD00:10:0:0::100', interface: 'eth0' },
-        networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
-        nodes: [{ name: 'cp1', address: 'fd00:10:0:0:0:0:0:11/64', role: 'control-plane' }],
-      }),
-    );
+    const spec = requireClusterSpec(ipv6Spec('FD00:10:0:0::100', 'fd00:10:0:0:0:0:0:11/64'));
     expect(spec.spec.endpoint.vip).toBe('fd00:10::100');
     expect(spec.spec.nodes[0]).toMatchObject({ address: 'fd00:10::11', prefixLength: 64 });
   });
 
   it('accepts IPv6 nodes, VIP and networks', () => {
-    const result = parseClusterSpec(
-      withSpec({
-        endpoint: { vip: 'fd00:10::100', interface: 'eth0' },
-        networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
-        nodes: [{ name: 'cp1', address: 'fd00:10::11/64', role: 'control-plane' }],
-      }),
-    );
+    const result = parseClusterSpec(ipv6Spec('fd00:10::100', 'fd00:10::11/64'));
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
 
   it('refuses an IPv6 VIP outside the control planes\u2019 /64', () => {
-    const problems = problemsOf(
-      withSpec({
-        endpoint: { vip: 'fd00:11::100', interface: 'eth0' },
-        networking: { podCIDR: 'fd00:244::/56', serviceCIDR: 'fd00:96::/108' },
-        nodes: [{ name: 'cp1', address: 'fd00:10::11/64', role: 'control-plane' }],
-      }),
-    );
+    const problems = problemsOf(ipv6Spec('fd00:11::100', 'fd00:10::11/64'));
     expect(problems).toEqual([
       expect.stringMatching(
         /^spec\.endpoint\.vip: fd00:11::100 is outside the subnet fd00:10::\/64 of spec\.nodes\[0\];/,

@@ -21,22 +21,14 @@ describe('outagesOf', () => {
   });
 });
 
+/** A node's VIP changes, each [atMs, held]. */
+function vipChanges(node: string, ...changes: [number, boolean][]) {
+  return { node, changes: changes.map(([atMs, held]) => ({ atMs, held })) };
+}
+
 describe('holderTimeline', () => {
-  const cp1 = {
-    node: 'cp1',
-    changes: [
-      { atMs: 0, held: true },
-      { atMs: 1400, held: false },
-      { atMs: 9000, held: true },
-    ],
-  };
-  const cp2 = {
-    node: 'cp2',
-    changes: [
-      { atMs: 1520, held: true },
-      { atMs: 9000, held: false },
-    ],
-  };
+  const cp1 = vipChanges('cp1', [0, true], [1400, false], [9000, true]);
+  const cp2 = vipChanges('cp2', [1520, true], [9000, false]);
 
   it('GIVEN cp1 loses the VIP and cp2 takes it THEN the spans, the time with nobody and the order of holders follow', () => {
     const spans = holderTimeline([cp2, cp1], 1000, 12_000);
@@ -54,13 +46,7 @@ describe('holderTimeline', () => {
   });
 
   it('GIVEN cp2 takes the VIP before cp1 lets go THEN the overlap is counted; changes outside the window are left out', () => {
-    const late = {
-      node: 'cp1',
-      changes: [
-        { atMs: 0, held: true },
-        { atMs: 1600, held: false },
-      ],
-    };
+    const late = vipChanges('cp1', [0, true], [1600, false]);
     const spans = holderTimeline([late, cp2], 1000, 5000);
     expect(spans.map((s) => s.holders)).toEqual([['cp1'], ['cp1', 'cp2'], ['cp2']]);
     expect(timeWithHolders(spans, 5000, (n) => n > 1)).toBe(80);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store.ts';
-import { notStartedStep, type StepRecord } from './store.ts';
+import { notStartedStep, type RunRecord, type StepRecord } from './store.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -15,6 +15,11 @@ function openStore(): { store: SqliteStore; path: string } {
   dirs.push(dir);
   const path = join(dir, 'coordinator.db');
   return { store: new SqliteStore(path), path };
+}
+
+/** A running run of cluster `c`. */
+function runningRun(id: string, kind: RunRecord['kind'], createdAt: number): RunRecord {
+  return { id, cluster: 'c', kind, state: 'running', createdAt, finishedAt: null, error: null };
 }
 
 function step(id: string, params: Record<string, unknown>, seq: number): StepRecord {
@@ -43,15 +48,7 @@ describe('SqliteStore runs and steps', () => {
       address: `10.0.${i >> 8}.${i & 255}`,
       role: 'worker',
     }));
-    store.runs.insert({
-      id: 'run-1',
-      cluster: 'c',
-      kind: 'deploy',
-      state: 'running',
-      createdAt: 1,
-      finishedAt: null,
-      error: null,
-    });
+    store.runs.insert(runningRun('run-1', 'deploy', 1));
     store.steps.insert([step('a', { hostname: 'a', nodes }, 0), step('b', { hostname: 'b', nodes, lbPort: 0 }, 1)]);
     store.steps.update('run-1', 'a', { state: 'dispatched', attempt: 1, agentId: 'agent-x', error: null });
     store.close();
@@ -83,24 +80,8 @@ describe('SqliteStore runs and steps', () => {
       appliedSpec: null,
       appliedAt: null,
     });
-    store.runs.insert({
-      id: 'run-1',
-      cluster: 'c',
-      kind: 'deploy',
-      state: 'running',
-      createdAt: 1,
-      finishedAt: null,
-      error: null,
-    });
-    store.runs.insert({
-      id: 'run-2',
-      cluster: 'c',
-      kind: 'verify',
-      state: 'running',
-      createdAt: 2,
-      finishedAt: null,
-      error: null,
-    });
+    store.runs.insert(runningRun('run-1', 'deploy', 1));
+    store.runs.insert(runningRun('run-2', 'verify', 2));
     const base = { at: 1, stepId: null, node: null, attempt: null, state: null };
     const e1 = store.events.append({ ...base, runId: 'run-1', type: 'run', message: 'one' });
     store.events.append({ ...base, runId: 'run-2', type: 'run', message: 'other run' });

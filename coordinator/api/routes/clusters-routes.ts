@@ -161,6 +161,17 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
     }
     return parsed.spec;
   };
+  /** A valid spec whose metadata.name is the cluster named in the URL. */
+  const validSpecNamed = (request: FastifyRequest, urlName: string) => {
+    const spec = validSpec(request);
+    if (spec.metadata.name !== urlName) {
+      throw new KubehaError(
+        ErrorCode.badRequest,
+        `metadata.name "${spec.metadata.name}" does not match the URL's "${urlName}"`,
+      );
+    }
+    return spec;
+  };
   const refuseWhileRunning = (name: string, what: string) => {
     const running = deps.store.runs.unfinished().find((r) => r.cluster === name);
     if (running) {
@@ -225,13 +236,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         attachValidation: true,
       },
       async (request, reply) => {
-        const spec = validSpec(request);
-        if (spec.metadata.name !== request.params.name) {
-          throw new KubehaError(
-            ErrorCode.badRequest,
-            `metadata.name "${spec.metadata.name}" does not match the URL's "${request.params.name}"`,
-          );
-        }
+        const spec = validSpecNamed(request, request.params.name);
         refuseWhileRunning(spec.metadata.name, 'replace');
         const existing = deps.store.clusters.get(spec.metadata.name);
         const now = deps.now();
@@ -290,13 +295,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         attachValidation: true,
       },
       async (request, reply) => {
-        const spec = validSpec(request);
-        if (spec.metadata.name !== request.params.name) {
-          throw new KubehaError(
-            ErrorCode.badRequest,
-            `metadata.name "${spec.metadata.name}" does not match the URL's "${request.params.name}"`,
-          );
-        }
+        const spec = validSpecNamed(request, request.params.name);
         const cluster = deps.store.clusters.get(spec.metadata.name);
         const run = deps.scheduler.startRun(spec.metadata.name, 'plan', {
           planSpec: spec,
