@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
 import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+import { specRefusalExitCode } from '../spec-refusal.ts';
 import { planCommand } from './plan-command.ts';
 import { followRun, type WatchOptions, type WatchOutput } from './watch-command.ts';
 
@@ -55,16 +56,9 @@ export async function applyCommand(
       await api.request('POST', '/v1/clusters', spec);
     }
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) {
-      err(`kubeha: ${file}: ${error.message}`);
-      for (const problem of Array.isArray(error.details) ? error.details : []) err(`  ${String(problem)}`);
-      return 2;
-    }
-    if (error instanceof ApiError && error.status === 409) {
-      err(`kubeha: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    const code = specRefusalExitCode(error, file, err);
+    if (code === undefined) throw error;
+    return code;
   }
   let run: { id: string };
   try {

@@ -1,6 +1,7 @@
 import type { RunDetail, RunStepDetail } from '../../api/routes/runs-routes.ts';
-import { type ApiClient, ApiError } from '../api-client.ts';
+import type { ApiClient } from '../api-client.ts';
 import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
+import { specRefusalExitCode } from '../spec-refusal.ts';
 
 interface PlanReply {
   run: { id: string };
@@ -93,16 +94,9 @@ export async function planCommand(
       spec,
     );
   } catch (error) {
-    if (error instanceof ApiError && error.status === 400) {
-      err(`kubeha: ${file}: ${error.message}`);
-      for (const problem of Array.isArray(error.details) ? error.details : []) err(`  ${String(problem)}`);
-      return 2;
-    }
-    if (error instanceof ApiError && error.status === 409) {
-      err(`kubeha: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    const code = specRefusalExitCode(error, file, err);
+    if (code === undefined) throw error;
+    return code;
   }
   const run = await waitForRun(api, plan.run.id, options);
   if (!run) {
