@@ -32,6 +32,8 @@ export interface LabOptions {
   endpointMode?: 'haproxy-keepalived' | 'keepalived' | undefined;
   /** A joining control plane whose first `kubeadm join` is killed once its etcd member is added (real lab only). */
   failJoin?: string | undefined;
+  /** A cluster node that drops forwarded pod traffic before verify (real lab only): verify must name it. */
+  podTrafficFault?: string | undefined;
   /** The real Kubernetes programs to run; undefined runs the stand-in lab. */
   realBinaries?: RealPrograms | undefined;
   /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
@@ -104,6 +106,8 @@ export interface LabReport {
   leases_held: string[];
   /** --fail-join: the etcd member the killed join added, whether the real member list lost it, and the retry. */
   failed_join?: { node: string; member_id: string; member_removed: boolean; retried: boolean };
+  /** --pod-traffic-fault: what verify said while the node dropped pod traffic. */
+  pod_traffic_fault?: { node: string; verify_ok: boolean; failed_pairs: string[] };
   /** The lab's id and its nodes' network-namespace inodes, to check that nothing of it is left. */
   lab: { id: string; netns_inodes: number[] };
   stopped_at?: string;
@@ -209,6 +213,12 @@ export class LabRun {
         if (!used) throw new Error(`the mirrors were not used: ${this.report.mirrors?.problems.join('; ')}`);
       }
       this.report.readyz_through_vip = await this.phase('readyz through the VIP', () => this.readyzThroughVip());
+      if (this.options.podTrafficFault) {
+        const shown = await this.phase(`verify names the pod-traffic fault on ${this.options.podTrafficFault}`, () =>
+          this.verifyShowsPodTrafficFault(this.network.node(this.options.podTrafficFault!)),
+        );
+        if (!shown) throw new Error(`verify did not report the pod-traffic fault on ${this.options.podTrafficFault}`);
+      }
       this.report.verify_ok = await this.phase('verify (kubeha verify)', () => this.cli(['verify', clusterName]));
       if (this.options.realBinaries) {
         await this.phase('the real control plane (kubectl, etcdctl)', () => this.inspectRealControlPlane());
@@ -442,9 +452,47 @@ wait "$pid"
     return problems.length === 0;
   }
 
+  /**
+   * Drops the pod traffic NODE forwards (in or out of flannel.1) with an nft table of its own beside firewalld's, runs
+   * verify, which must fail with failing pairs that all involve NODE, then removes the table (verify runs again next).
+   */
+  private async verifyShowsPodTrafficFault(node: LabNode): Promise<boolean> {
+    const table = 'khlab_pod_traffic_fault';
+    const rules = `table inet ${table} {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname "flannel.1" drop
+    oifname "flannel.1" drop
+  }
+}
+`;
+    const added = await node.run('nft', ['-f', '-'], { input: rules });
+    if (added.code !== 0) throw new Error(`nft in ${node.name}: ${added.stderr.trim()}`);
+    this.options.log(`${node.name} now drops the pod traffic it forwards through flannel.1 (nft table ${table})`);
+    const lines: string[] = [];
+    const ok = await this.cli(['verify', clusterName], (line) => lines.push(line));
+    const removed = await node.run('nft', ['delete', 'table', 'inet', table]);
+    if (removed.code !== 0) throw new Error(`removing nft table ${table} in ${node.name}: ${removed.stderr.trim()}`);
+    const failed = lines
+      .map((l) => /^\s+(\S+) -> (\S+): (.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ from: m[1]!, to: m[2]!, error: m[3]! }));
+    const elsewhere = failed.filter((f) => f.from !== node.name && f.to !== node.name);
+    this.report.pod_traffic_fault = {
+      node: node.name,
+      verify_ok: ok,
+      failed_pairs: failed.map((f) => `${f.from}->${f.to}`),
+    };
+    this.options.log(
+      `verify with ${node.name} dropping pod traffic: exit ${ok ? 0 : 'non-zero'}; failing pairs ${failed.map((f) => `${f.from}->${f.to}`).join(', ') || 'none'}`,
+    );
+    return !ok && failed.length > 0 && elsewhere.length === 0;
+  }
+
   clusterSpec(): string {
-    // The stand-in kubelets run no pods and the stand-in apiserver has no pod proxy: verify's probe needs the real lab.
-    const podTrafficChecked = false;
+    // The stand-in control plane has no pod proxy and its kubelets run no pods: verify's probe needs the real lab, whose
+    // kubelets run agnhost pods in sandboxes of their own on a flannel-like network (stand-ins/pod-sandbox.ts).
+    const podTrafficChecked = this.options.realBinaries !== undefined;
     const nodes = [
       ...this.controlPlanes.map((n) => `    - { name: ${n.name}, address: ${n.address}, role: control-plane }`),
       ...this.workers.map((n) => `    - { name: ${n.name}, address: ${n.address}, role: worker }`),

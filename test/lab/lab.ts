@@ -12,6 +12,7 @@ import { ensureLabPackages, goVerdict, type SetupHost } from './lab-setup.ts';
 const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--no-install]
                       [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--drill-rounds N] [--stand-ins] [--mirrors]
                       [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
+                      [--pod-traffic-fault NODE]   (real lab: NODE drops forwarded pod traffic; verify must name it, then pass once it is lifted)
        npm run lab -- --teardown ID     (removes a lab left running with --keep)
 As root with apt-get or dnf, the lab installs the packages it misses (keepalived, haproxy, firewalld...) unless
 --no-install; with Go 1.26+ it builds the real Kubernetes programs once (cached in ~/.cache/kubeha).`;
@@ -60,6 +61,10 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
     lines.push(
       `  failed join of ${report.failed_join.node}:      etcd member ${report.failed_join.member_id || '(not seen)'} ${report.failed_join.member_removed ? 'removed' : 'NOT removed'}, retry ${report.failed_join.retried ? 'joined' : 'did not join'}`,
     );
+  if (report.pod_traffic_fault)
+    lines.push(
+      `  pod-traffic fault on ${report.pod_traffic_fault.node}: verify ${report.pod_traffic_fault.verify_ok ? 'passed (WRONG)' : 'failed'}, failing pairs ${report.pod_traffic_fault.failed_pairs.join(', ') || 'none'}`,
+    );
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
   if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
   return lines.join('\n');
@@ -82,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       'drill-rounds': { type: 'string', default: '1' },
       'stand-ins': { type: 'boolean', default: false },
       'fail-join': { type: 'string' },
+      'pod-traffic-fault': { type: 'string' },
       'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
       mirrors: { type: 'boolean', default: false },
       teardown: { type: 'string' },
@@ -131,6 +137,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
     return 2;
   }
+  const podTrafficFault = values['pod-traffic-fault'];
+  if (podTrafficFault && (values['stand-ins'] || !/^(cp[1-7]|w\d{1,2})$/.test(podTrafficFault))) {
+    console.error(`--pod-traffic-fault takes a cluster node (cp1, w1...) of the real lab\n${usage}`);
+    return 2;
+  }
   const go = values['stand-ins'] ? undefined : goVerdict(goVersion());
   if (go) console.log(go.message);
   const real = go?.buildable ? await realKubePrograms((line) => console.log(line)) : undefined;
@@ -146,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
     skipDrill: values['skip-drill'],
     drillRounds: Number(values['drill-rounds']),
     failJoin: values['fail-join'],
+    podTrafficFault,
     endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     mirrors: values.mirrors,
     log: (line) => console.log(line),

@@ -4,9 +4,12 @@
 // bootstrap token, approved and signed by the controller-manager, the issued certificate written to
 // /var/lib/kubelet/pki/kubelet-client-current.pem and kubelet.conf pointing at it), runs every static-pod manifest as
 // a process (the command's program found on PATH, images ignored), registers its Node, renews its Lease in
-// kube-node-lease, creates the mirror pods with kubernetes.io/config.* annotations, and reports the pods bound to its
-// node as Running and Ready without running their containers (a CNI DaemonSet's pod writes the node's CNI config, as
-// flannel's does). Static pods keep running when the kubelet stops, as containers do under containerd.
+// kube-node-lease, creates the mirror pods with kubernetes.io/config.* annotations, and runs the pods bound to its
+// node: a CNI DaemonSet's pod is played by the stand-in (it writes the node's CNI config and makes the pod network as
+// flannel does: cni0 and flannel.1 with routes to the other nodes' podCIDRs, pod-sandbox.ts) and reported Running;
+// an agnhost pod (verify's pod-traffic probe) runs for real, the real agnhost in a sandbox of its own with an address
+// from the Node's podCIDR, its readiness probed, deleted with its sandbox; any other image is refused (the pod stays
+// Pending, saying why). Static pods keep running when the kubelet stops, as containers do under containerd.
 import 'reflect-metadata';
 import { createHash, webcrypto } from 'node:crypto';
 import {
@@ -24,6 +27,18 @@ import { request } from 'node:https';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import {
+  containerAlive,
+  createSandbox,
+  deleteSandbox,
+  ensureBridge,
+  ensureVxlan,
+  type NodeNetwork,
+  type PeerNode,
+  readSandbox,
+  sandboxUids,
+  startContainer,
+} from './pod-sandbox.ts';
 import {
   isAlive,
   podStateDir,
@@ -571,21 +586,216 @@ async function syncMirrorPods(creds: Credentials, pods: StaticPod[]): Promise<vo
   }
 }
 
-/** Pods the scheduler or a DaemonSet bound to this node: reported Running and Ready, deletions confirmed. */
+// --- pods bound to this node -------------------------------------------------------------------------------------
+
+/** The one image the lab runs: Kubernetes' e2e agnhost (verify's pod-traffic probe), from any registry. */
+const agnhostImage = /(^|\/)e2e-test-images\/agnhost:[\w.-]+$/;
+/** host-local IPAM's directory, and the sandboxes' records. */
+const cniStateDir = '/var/lib/cni';
+let podNetwork: NodeNetwork | undefined;
+let podNetworkPeers = '';
+
+function internalIp(node: Obj): string | undefined {
+  return (node.status?.addresses ?? []).find((a: Obj) => a.type === 'InternalIP')?.address;
+}
+
+/**
+ * flanneld's part, once the CNI DaemonSet's pod is on this node: cni0 and flannel.1 for the Node's podCIDR (given by
+ * the controller-manager), and a route, neighbour and forwarding entry per other node that has a podCIDR.
+ */
+async function syncPodNetwork(creds: Credentials): Promise<void> {
+  if (!cniConfigured()) return;
+  const nodes = (await expectOk(api(creds, 'GET', '/api/v1/nodes'), 'listing nodes')).items ?? [];
+  const own = nodes.find((n: Obj) => n.metadata.name === nodeName());
+  const podCidr: string | undefined = own?.spec?.podCIDR;
+  if (!podCidr) return;
+  const peers: PeerNode[] = nodes
+    .filter((n: Obj) => n.metadata.name !== nodeName() && n.spec?.podCIDR && internalIp(n))
+    .map((n: Obj) => ({ nodeIp: internalIp(n)!, podCidr: n.spec.podCIDR }));
+  const network: NodeNetwork = { nodeIp: nodeIp(), uplink: 'eth0', podCidr, stateDir: cniStateDir };
+  const key = JSON.stringify([podCidr, peers]);
+  if (key === podNetworkPeers) return;
+  ensureBridge(network);
+  ensureVxlan(network, peers);
+  podNetwork = network;
+  podNetworkPeers = key;
+  log(
+    `pod network: ${podCidr} on cni0, flannel.1 to ${peers.map((p) => `${p.podCidr} via ${p.nodeIp}`).join(', ') || 'no other node yet'}`,
+  );
+}
+
+type PodKind = 'cni' | 'agnhost' | 'refused';
+
+function podKind(pod: Obj): PodKind {
+  const owner = (pod.metadata.ownerReferences ?? []).find((o: Obj) => o.kind === 'DaemonSet');
+  if (owner && /flannel|calico|cilium|weave/.test(owner.name)) return 'cni';
+  const containers: Obj[] = pod.spec?.containers ?? [];
+  const images = [...(pod.spec?.initContainers ?? []), ...containers].map((c: Obj) => String(c.image));
+  return containers.length > 0 && images.every((i) => agnhostImage.test(i)) ? 'agnhost' : 'refused';
+}
+
+/** Status patches already sent, by pod uid: a status is sent again only when it changes. */
+const reported = new Map<string, string>();
+
+async function patchStatus(creds: Credentials, pod: Obj, key: string, status: Obj): Promise<boolean> {
+  if (reported.get(pod.metadata.uid) === key) return false;
+  const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`;
+  await expectOk(
+    api(creds, 'PATCH', path, { status }, 'application/merge-patch+json'),
+    `status of ${pod.metadata.name}`,
+  );
+  reported.set(pod.metadata.uid, key);
+  return true;
+}
+
+function pendingStatus(pod: Obj, reason: string, message: string): Obj {
+  const t = now();
+  return {
+    phase: 'Pending',
+    hostIP: nodeIp(),
+    conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: t }],
+    containerStatuses: (pod.spec?.containers ?? []).map((c: Obj) => ({
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: { waiting: { reason, message } },
+    })),
+  };
+}
+
+function refuse(creds: Credentials, pod: Obj): Promise<boolean> {
+  const images = (pod.spec?.containers ?? []).map((c: Obj) => c.image).join(', ');
+  return patchStatus(
+    creds,
+    pod,
+    'refused',
+    pendingStatus(
+      pod,
+      'ImageNotRunByLab',
+      `the lab's stand-in kubelet runs only agnhost (e2e-test-images/agnhost) containers; not ${images}`,
+    ),
+  );
+}
+
+/** The readiness probe's HTTP GET, as the kubelet sends it from the node; true without a probe. */
+async function probeReady(container: Obj, podIp: string): Promise<boolean> {
+  const get = container.readinessProbe?.httpGet;
+  if (!get) return true;
+  const port =
+    typeof get.port === 'number'
+      ? get.port
+      : (container.ports ?? []).find((p: Obj) => p.name === get.port)?.containerPort;
+  try {
+    const reply = await fetch(`http://${podIp}:${port}${get.path ?? '/'}`, { signal: AbortSignal.timeout(1000) });
+    return reply.status >= 200 && reply.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs an agnhost pod's container in a sandbox of its own and reports its phase, address and readiness. */
+async function runAgnhostPod(creds: Credentials, pod: Obj): Promise<void> {
+  const uid: string = pod.metadata.uid;
+  const container = pod.spec.containers[0];
+  let sandbox = readSandbox({ nodeIp: '', uplink: '', podCidr: '', stateDir: cniStateDir }, uid);
+  if (!sandbox) {
+    if (!podNetwork) {
+      await patchStatus(
+        creds,
+        pod,
+        'no-network',
+        pendingStatus(
+          pod,
+          'ContainerCreating',
+          'the pod network is not ready: no podCIDR on the Node, or the CNI has not run',
+        ),
+      );
+      return;
+    }
+    sandbox = createSandbox(podNetwork, uid);
+    const logDir = `/var/log/pods/${pod.metadata.namespace}_${pod.metadata.name}_${uid}/${container.name}`;
+    mkdirSync(logDir, { recursive: true });
+    const user = container.securityContext?.runAsUser ?? pod.spec.securityContext?.runAsUser ?? 0;
+    const group = container.securityContext?.runAsGroup ?? pod.spec.securityContext?.runAsGroup ?? user;
+    // The image's entrypoint is /agnhost: the real program, from the node's PATH.
+    const command: string[] = (container.command ?? ['/agnhost']).map((c: string) =>
+      c === '/agnhost' ? 'agnhost' : c,
+    );
+    startContainer(podNetwork, sandbox, {
+      argv: [...command, ...(container.args ?? [])],
+      uid: user,
+      gid: group,
+      logFile: `${logDir}/0.log`,
+    });
+    sandbox = readSandbox(podNetwork, uid)!;
+    log(
+      `pod ${pod.metadata.namespace}/${pod.metadata.name}: ${container.image} runs in ${sandbox.netns} at ${sandbox.ip}`,
+    );
+  }
+  const startedAt = pod.status?.startTime ?? now();
+  if (!containerAlive(sandbox)) {
+    const t = now();
+    await patchStatus(creds, pod, 'failed', {
+      phase: 'Failed',
+      podIP: sandbox.ip,
+      podIPs: [{ ip: sandbox.ip }],
+      containerStatuses: [
+        {
+          name: container.name,
+          image: container.image,
+          imageID: '',
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: { terminated: { reason: 'Error', exitCode: 1, startedAt, finishedAt: t } },
+        },
+      ],
+    });
+    return;
+  }
+  const ready = await probeReady(container, sandbox.ip);
+  const status = runningStatus(pod, startedAt, ready);
+  Object.assign(status, { podIP: sandbox.ip, podIPs: [{ ip: sandbox.ip }] });
+  if (await patchStatus(creds, pod, `running/${ready}`, status)) {
+    log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: Running, ${ready ? 'ready' : 'not ready yet'}`);
+  }
+}
+
+/**
+ * Pods the scheduler or a DaemonSet bound to this node: the CNI's played, agnhost's run, the rest refused; deleted
+ * pods lose their sandbox before the kubelet confirms the deletion, and a sandbox whose pod is gone is removed.
+ */
 async function syncBoundPods(creds: Credentials): Promise<void> {
   const list = await expectOk(
     api(creds, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName()}`)}`),
     'listing pods bound to this node',
   );
+  const sandboxState: NodeNetwork = podNetwork ?? { nodeIp: '', uplink: '', podCidr: '', stateDir: cniStateDir };
+  const uids = new Set<string>();
   for (const pod of list.items ?? []) {
     if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) continue;
+    uids.add(pod.metadata.uid);
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     if (pod.metadata.deletionTimestamp) {
+      deleteSandbox(sandboxState, pod.metadata.uid);
       await api(creds, 'DELETE', path, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      reported.delete(pod.metadata.uid);
+      continue;
+    }
+    const kind = podKind(pod);
+    if (kind === 'agnhost') {
+      await runAgnhostPod(creds, pod);
+      continue;
+    }
+    if (kind === 'refused') {
+      if (await refuse(creds, pod)) log(`pod ${pod.metadata.namespace}/${pod.metadata.name}: refused (not agnhost)`);
       continue;
     }
     const owner = (pod.metadata.ownerReferences ?? []).find((o: Obj) => o.kind === 'DaemonSet');
-    if (owner && /flannel|calico|cilium|weave/.test(owner.name) && !cniConfigured()) writeCniConfig(owner.name);
+    if (!cniConfigured()) writeCniConfig(owner.name);
     const ready = (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
     if (pod.status?.phase === 'Running' && ready) continue;
     await expectOk(
@@ -598,7 +808,14 @@ async function syncBoundPods(creds: Credentials): Promise<void> {
       ),
       `status of ${pod.metadata.name}`,
     );
-    log(`pod ${pod.metadata.namespace}/${pod.metadata.name} reported Running (its containers are not run)`);
+    log(`pod ${pod.metadata.namespace}/${pod.metadata.name} reported Running (the stand-in does the CNI's work)`);
+  }
+  for (const uid of sandboxUids(sandboxState)) {
+    if (!uids.has(uid)) {
+      deleteSandbox(sandboxState, uid);
+      reported.delete(uid);
+      log(`removed the sandbox of pod ${uid}, which is gone`);
+    }
   }
 }
 
@@ -660,6 +877,7 @@ export async function runKubelet(): Promise<void> {
         lastLease = Date.now();
       }
       await syncMirrorPods(creds, pods);
+      await syncPodNetwork(creds);
       await syncBoundPods(creds);
       lastError = '';
     } catch (error) {
