@@ -5,7 +5,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { capturedOutput } from '../support/run-command.ts';
 import { stopNodeFirewalld } from './lab-firewalld.ts';
 
 export const labPrefix = 'khlab-';
@@ -215,11 +214,18 @@ export class LabNode {
     const [bin, ...rest] = this.argv(command, args, options.env);
     return new Promise((resolve) => {
       const child = spawn(bin as string, rest, { stdio: ['pipe', 'pipe', 'pipe'], cwd: projectRoot });
-      const output = capturedOutput(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
       child.once('close', (code, signal) => {
         clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : -1), stdout: output.stdout, stderr: output.stderr });
+        resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
       });
       child.stdin.on('error', () => {});
       child.stdin.end(options.input ?? '');
