@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StepAttemptError, StepRecord, StepStore, StepUpdate } from '../store.ts';
+import type { StepAttemptError, StepRecord, StepStore } from '../store.ts';
 import { asFlag, asJson, asJsonOrNull, json, rowMapper, type SqlAccess, updateColumns } from './sql-access.ts';
 
 /** A step's row in steps; its parameters are kept in step_params. */
