@@ -32,11 +32,12 @@ const timeoutSeconds: Record<StepPhase, number> = {
   'join-control-plane': 900,
   'join-worker': 900,
   verify: 600,
+  'agents-connected': 60,
   'failover-drill': 900,
   reset: 600,
 };
 
-type AgentPhase = Exclude<StepPhase, 'cross-node-checks' | 'failover-drill'>;
+type AgentPhase = Exclude<StepPhase, 'cross-node-checks' | 'agents-connected' | 'failover-drill'>;
 
 /** The agent step kind behind each phase (the RunStep params oneof field in kebab-case). */
 const agentKind = {
@@ -99,7 +100,7 @@ function agentStep<P extends AgentPhase>(
 }
 
 function coordinatorStep(
-  phase: 'cross-node-checks' | 'failover-drill',
+  phase: 'cross-node-checks' | 'agents-connected' | 'failover-drill',
   dependsOn: string[],
   params: Record<string, unknown>,
   retry: RetryPolicy,
@@ -372,6 +373,19 @@ function planReset(spec: ClusterSpec): PlannedStep[] {
 }
 
 /**
+ * The health check on the first control plane, and beside it the coordinator's own look at every node's agent: a
+ * node whose agent is gone fails the run even when Kubernetes still calls it Ready, since kubeha can no longer act
+ * on it. The check does not wait for the health check, so a run whose verify node has no agent ends at once (the
+ * verify step, still waiting for that agent, is skipped) instead of after the agent wait.
+ */
+function planVerify(spec: ClusterSpec): PlannedStep[] {
+  return [
+    agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec)),
+    coordinatorStep('agents-connected', [], { nodes: spec.spec.nodes.map((n) => n.name) }, noRetry),
+  ];
+}
+
+/**
  * The failover drill runs on the coordinator: the VIP holder is known only at run time (from heartbeats), and the
  * drill measures the endpoint from outside the node it breaks. It drives failover-drill-action steps on the holder.
  */
@@ -412,7 +426,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
     case 'plan':
       return { kind, cluster, steps: dryRunSteps(planDeploy(spec, new Set(state.members))) };
     case 'verify':
-      return { kind, cluster, steps: [agentStep('verify', controlPlanesOf(spec)[0]!.name, [], verifyParams(spec))] };
+      return { kind, cluster, steps: planVerify(spec) };
     case 'drill-failover':
       return { kind, cluster, steps: planFailoverDrill(spec) };
     case 'reset':

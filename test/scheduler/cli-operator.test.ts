@@ -256,13 +256,23 @@ describe('the kubeha CLI as an operator uses it', () => {
     expect(gone.code).toBe(1);
     expect(gone.stdout).toMatch(/problem: node w1: its agent is offline \(\S+, last heartbeat \d+s ago\)/);
     expect(gone.stdout.trim().split('\n').at(-1)).toBe('verify: FAILED');
+    expect(gone.stdout).toContain('agents:    1/2 connected');
     const goneJson = JSON.parse((await kubeha(['verify', 'ops-a', '-o', 'json'])).stdout) as {
       ok: boolean;
       agentProblems: string[];
+      agents: { nodes: { node: string; state: string }[] };
       report: ClusterHealthReport;
+      run: { state: string; error: string };
     };
     expect(goneJson.ok).toBe(false);
     expect(goneJson.agentProblems).toHaveLength(1);
+    // The CLI says what the verify run itself found: any client of the API sees the same.
+    expect(goneJson.run.state).toBe('failed');
+    expect(goneJson.run.error).toMatch(/^agents-connected: node w1 /);
+    expect(goneJson.agents.nodes.map((n) => [n.node, n.state])).toEqual([
+      ['cp1', 'connected'],
+      ['w1', 'offline'],
+    ]);
     expect(goneJson.report.etcd.leader).toBe('cp1');
   }, 180_000);
 
