@@ -36,6 +36,7 @@ import {
   type NodeNetwork,
   type PeerNode,
   readSandbox,
+  type SandboxStore,
   sandboxUids,
   startContainer,
 } from './pod-sandbox.ts';
@@ -700,7 +701,7 @@ async function probeReady(container: Obj, podIp: string): Promise<boolean> {
 async function runAgnhostPod(creds: Credentials, pod: Obj): Promise<void> {
   const uid: string = pod.metadata.uid;
   const container = pod.spec.containers[0];
-  let sandbox = readSandbox({ nodeIp: '', uplink: '', podCidr: '', stateDir: cniStateDir }, uid);
+  let sandbox = readSandbox({ stateDir: cniStateDir }, uid);
   if (!sandbox) {
     if (!podNetwork) {
       await patchStatus(
@@ -773,7 +774,7 @@ async function syncBoundPods(creds: Credentials): Promise<void> {
     api(creds, 'GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName()}`)}`),
     'listing pods bound to this node',
   );
-  const sandboxState: NodeNetwork = podNetwork ?? { nodeIp: '', uplink: '', podCidr: '', stateDir: cniStateDir };
+  const sandboxState: SandboxStore = { stateDir: cniStateDir };
   const uids = new Set<string>();
   for (const pod of list.items ?? []) {
     if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) continue;

@@ -1,7 +1,7 @@
 // The lab kubelet's pod sandboxes between two node-like network namespaces this test creates and removes: a pod on
 // each node, reached from the other across flannel.1 (VXLAN over the nodes' own link), as the lab's verify probe does.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,9 +79,16 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
   ];
   const uids = [`pod-a-${tag}`, `pod-b-${tag}`];
   const sandboxes: Sandbox[] = [];
+  // The program in a directory only root may enter (mkdtemp's 0700), as the lab's real programs are.
+  const program = join(stateRoot, 'node');
 
   beforeAll(async () => {
     // GIVEN two nodes on one link, forwarding, each with the other's pod network programmed as flanneld would
+    try {
+      linkSync(process.execPath, program);
+    } catch {
+      copyFileSync(process.execPath, program);
+    }
     for (const name of nodeNetns) run(['ip', 'netns', 'add', name]);
     run([
       'ip',
@@ -109,7 +116,7 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
     for (const [i, node] of nodes.entries()) {
       const sandbox = createSandbox(node, uids[i]!);
       startContainer(node, sandbox, {
-        argv: serverArgv(uids[i]!),
+        argv: serverArgv(program, uids[i]!),
         uid: 65534,
         gid: 65534,
         logFile: join(stateRoot, `${uids[i]}.log`),
@@ -133,7 +140,7 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
     rmSync(stateRoot, { recursive: true, force: true });
   });
 
-  it('gives each pod the second address of its node podCIDR, a default route via cni0 and a process running as nobody', () => {
+  it('gives each pod the second address of its node podCIDR, a default route via cni0 and a process running as nobody (from a directory nobody may enter)', () => {
     expect(sandboxes.map((s) => s.ip)).toEqual(['10.244.1.2', '10.244.2.2']);
     expect(run(['ip', '-n', sandboxes[0]!.netns, 'route', 'show', 'default'])).toContain(
       'default via 10.244.1.1 dev eth0',

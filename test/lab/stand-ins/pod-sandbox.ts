@@ -11,7 +11,18 @@
 // lab's teardown finds them by the node's mount namespace.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface NodeNetwork {
@@ -25,6 +36,9 @@ export interface NodeNetwork {
   /** Where the IPAM files and the sandboxes' records are kept. */
   stateDir: string;
 }
+
+/** What the sandboxes' records and removal need: the state directory and the node's namespace. */
+export type SandboxStore = Pick<NodeNetwork, 'netns' | 'stateDir'>;
 
 export interface PeerNode {
   nodeIp: string;
@@ -95,14 +109,14 @@ export function vtepMac(nodeIp: string): string {
   ].join(':');
 }
 
-function ip(node: NodeNetwork, args: string[]): string {
+function ip(node: Pick<NodeNetwork, 'netns'>, args: string[]): string {
   return execFileSync('ip', [...(node.netns ? ['-n', node.netns] : []), ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-function ipQuiet(node: NodeNetwork, args: string[]): boolean {
+function ipQuiet(node: Pick<NodeNetwork, 'netns'>, args: string[]): boolean {
   try {
     ip(node, args);
     return true;
@@ -188,15 +202,15 @@ function names(podUid: string): { netns: string; hostVeth: string } {
   return { netns: `cni-${digest.slice(0, 12)}`, hostVeth: `veth${digest.slice(0, 8)}` };
 }
 
-function recordPath(node: NodeNetwork, podUid: string): string {
+function recordPath(node: SandboxStore, podUid: string): string {
   return join(node.stateDir, 'sandboxes', `${podUid}.json`);
 }
 
-function ipamDir(node: NodeNetwork): string {
+function ipamDir(node: SandboxStore): string {
   return join(node.stateDir, 'networks', 'cbr0');
 }
 
-export function readSandbox(node: NodeNetwork, podUid: string): Sandbox | undefined {
+export function readSandbox(node: SandboxStore, podUid: string): Sandbox | undefined {
   try {
     return JSON.parse(readFileSync(recordPath(node, podUid), 'utf8')) as Sandbox;
   } catch {
@@ -204,13 +218,13 @@ export function readSandbox(node: NodeNetwork, podUid: string): Sandbox | undefi
   }
 }
 
-function writeSandbox(node: NodeNetwork, sandbox: Sandbox): void {
+function writeSandbox(node: SandboxStore, sandbox: Sandbox): void {
   mkdirSync(join(node.stateDir, 'sandboxes'), { recursive: true });
   writeFileSync(recordPath(node, sandbox.podUid), JSON.stringify(sandbox));
 }
 
 /** The pod uids that have a sandbox. */
-export function sandboxUids(node: NodeNetwork): string[] {
+export function sandboxUids(node: SandboxStore): string[] {
   const dir = join(node.stateDir, 'sandboxes');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -235,7 +249,7 @@ function allocateAddress(node: NodeNetwork, podUid: string): string {
   throw new Error(`no free address left in ${node.podCidr}`);
 }
 
-function releaseAddress(node: NodeNetwork, address: string, podUid: string): void {
+function releaseAddress(node: SandboxStore, address: string, podUid: string): void {
   const file = join(ipamDir(node), address);
   try {
     if (readFileSync(file, 'utf8') === podUid) rmSync(file);
@@ -272,9 +286,31 @@ export interface ContainerProcess {
   logFile: string;
 }
 
-/** Starts the container's program in the sandbox's namespace as uid:gid, in a process group of its own. */
+/** The program's path: as given when it has a slash, else the first executable of that name on PATH. */
+function programPath(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  throw new Error(`${name}: not found on PATH`);
+}
+
+/**
+ * Starts the container's program in the sandbox's namespace as uid:gid, in a process group of its own. The program
+ * is opened here, as root, and executed through /proc/self/fd/3: the lab's programs sit under a directory only root
+ * may enter (as an image's files sit where only containerd looks), and that path needs no directory search.
+ */
 export function startContainer(node: NodeNetwork, sandbox: Sandbox, container: ContainerProcess): number {
+  const [program, ...args] = container.argv;
+  if (!program) throw new Error(`no program to start in ${sandbox.netns}`);
   const log = openSync(container.logFile, 'a');
+  const executable = openSync(programPath(program), 'r');
   try {
     const child = spawn(
       'nsenter',
@@ -286,9 +322,10 @@ export function startContainer(node: NodeNetwork, sandbox: Sandbox, container: C
         `--regid=${container.gid}`,
         '--clear-groups',
         '--',
-        ...container.argv,
+        '/proc/self/fd/3',
+        ...args,
       ],
-      { stdio: ['ignore', log, log], detached: true },
+      { stdio: ['ignore', log, log, executable], detached: true },
     );
     child.unref();
     if (!child.pid) throw new Error(`cannot start ${container.argv.join(' ')} in ${sandbox.netns}`);
@@ -296,6 +333,7 @@ export function startContainer(node: NodeNetwork, sandbox: Sandbox, container: C
     return child.pid;
   } finally {
     closeSync(log);
+    closeSync(executable);
   }
 }
 
@@ -311,7 +349,7 @@ export function containerAlive(sandbox: Sandbox): boolean {
 }
 
 /** Stops the container (its whole process group), removes the namespace, the veth and the address. */
-export function deleteSandbox(node: NodeNetwork, podUid: string): void {
+export function deleteSandbox(node: SandboxStore, podUid: string): void {
   const sandbox = readSandbox(node, podUid);
   if (!sandbox) return;
   if (sandbox.pid) {
