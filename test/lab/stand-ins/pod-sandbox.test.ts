@@ -47,16 +47,16 @@ function fetchFrom(sandbox: Sandbox, address: string): string {
 }
 
 /** The pod's server: answers with its pod name, as agnhost's netexec /hostname does. */
-function serverArgv(name: string): string[] {
-  return [process.execPath, '-e', `require('node:http').createServer((q, s) => s.end('${name}')).listen(${podPort})`];
+function serverArgv(program: string, name: string): string[] {
+  return [program, '-e', `require('node:http').createServer((q, s) => s.end('${name}')).listen(${podPort})`];
 }
 
-async function until(what: string, probe: () => boolean): Promise<void> {
+async function until(what: () => string, probe: () => boolean): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (probe()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what}: not after 10 s`);
+  throw new Error(`${what()}: not after 10 s`);
 }
 
 describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () => {
@@ -124,7 +124,11 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
       sandboxes.push(readSandbox(node, uids[i]!)!);
     }
     for (const [i, sandbox] of sandboxes.entries()) {
-      await until(`the server in ${sandbox.netns}`, () => fetchFrom(sandbox, sandbox.ip) === uids[i]);
+      const logFile = join(stateRoot, `${uids[i]}.log`);
+      await until(
+        () => `the server in ${sandbox.netns} (its log: ${readFileSync(logFile, 'utf8')})`,
+        () => fetchFrom(sandbox, sandbox.ip) === uids[i],
+      );
     }
   }, 60_000);
 
