@@ -40,6 +40,9 @@ describe.skipIf(!goAvailable())('npm run lab (the real Kubernetes control plane)
       expect(report.run_succeeded).toBe(true);
       expect(report.readyz_through_vip).toBe(true);
       expect(report.verify_ok).toBe(true);
+      // AND verify's probe pods (the real agnhost, run by the lab kubelet in pod sandboxes) reached each other across
+      // every pair of nodes, through each node's real firewalld as host-prep configured it
+      expect(output).toContain('pod traffic: 5/5 node pairs reach each other');
       // AND the real kubectl through the VIP lists 5 nodes Ready; etcd has 3 voting members, no learner, one leader
       expect(report.nodes_ready).toBe(5);
       expect(report.etcd_voting_members).toBe(3);
@@ -74,7 +77,7 @@ describe.skipIf(!goAvailable())('npm run lab (the real Kubernetes control plane)
   );
 
   it(
-    'with the VIP on the apiservers: finishes the deploy across a coordinator SIGKILL and a control-plane join killed after adding its etcd member; the VIP leaves a stopped apiserver',
+    'with the VIP on the apiservers: finishes the deploy across a coordinator SIGKILL and a control-plane join killed after adding its etcd member; verify names a node that drops pod traffic; the VIP leaves a stopped apiserver',
     async () => {
       // WHEN the coordinator is killed mid-deploy and cp3's first kubeadm join dies once its etcd member is added
       const { code, output, report } = await lab.run('real-restart', [
@@ -85,12 +88,17 @@ describe.skipIf(!goAvailable())('npm run lab (the real Kubernetes control plane)
         '--restart-coordinator-mid-deploy',
         '--fail-join',
         'cp3',
+        '--pod-traffic-fault',
+        'w1',
       ]);
       // THEN the run finished after the restart
       expect(report.error, output.slice(-6000)).toBeUndefined();
       expect(report.coordinator_restarted).toBe(true);
       expect(report.run_succeeded).toBe(true);
       expect(report.verify_ok).toBe(true);
+      // AND while w1 dropped the pod traffic it forwards, verify failed naming exactly the two pairs through w1 (the
+      // ring cp1 -> cp2 -> cp3 -> w1 -> cp1), and passed once the fault was lifted (verify_ok above)
+      expect(report.pod_traffic_fault).toEqual({ node: 'w1', verify_ok: false, failed_pairs: ['cp3->w1', 'w1->cp1'] });
       // AND the half-joined member was removed from the real etcd, and the retried join made cp3 a voting member
       expect(output).toMatch(/--fail-join cp3: the killed join had added etcd member [0-9a-f]+ \(learner\)/);
       expect(report.failed_join).toMatchObject({ node: 'cp3', member_removed: true, retried: true });
