@@ -293,8 +293,7 @@ export function processesInNetns(inode: number): number[] {
 /** Pids whose mount namespace is `mountNs` ("mnt:[N]"; none for ''): a node's processes in pod network namespaces too. */
 export function processesInMountNs(mountNs: string): number[] {
   // Never the machine's own mount namespace (a process that entered only a node's network namespace has it).
-  if (!mountNs || mountNs === readlinkSync('/proc/self/ns/mnt') || mountNs === readlinkSync('/proc/1/ns/mnt'))
-    return [];
+  if (!mountNs || mountNs === readlinkSync('/proc/self/ns/mnt')) return [];
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
