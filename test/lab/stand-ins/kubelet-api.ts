@@ -727,6 +727,7 @@ async function runAgnhostPod(creds: Credentials, pod: Obj): Promise<void> {
     );
     startContainer(podNetwork, sandbox, {
       argv: [...command, ...(container.args ?? [])],
+      hostname: pod.metadata.name,
       uid: user,
       gid: group,
       logFile: `${logDir}/0.log`,

@@ -46,9 +46,13 @@ function fetchFrom(sandbox: Sandbox, address: string): string {
   }
 }
 
-/** The pod's server: answers with its pod name, as agnhost's netexec /hostname does. */
-function serverArgv(program: string, name: string): string[] {
-  return [program, '-e', `require('node:http').createServer((q, s) => s.end('${name}')).listen(${podPort})`];
+/** The pod's server: answers with its hostname, as agnhost's netexec /hostname does. */
+function serverArgv(program: string): string[] {
+  return [
+    program,
+    '-e',
+    `require('node:http').createServer((q, s) => s.end(require('node:os').hostname())).listen(${podPort})`,
+  ];
 }
 
 async function until(what: () => string, probe: () => boolean): Promise<void> {
@@ -116,7 +120,8 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
     for (const [i, node] of nodes.entries()) {
       const sandbox = createSandbox(node, uids[i]!);
       startContainer(node, sandbox, {
-        argv: serverArgv(program, uids[i]!),
+        argv: serverArgv(program),
+        hostname: uids[i]!,
         uid: 65534,
         gid: 65534,
         logFile: join(stateRoot, `${uids[i]}.log`),
@@ -144,7 +149,7 @@ describe('pod sandboxes on two nodes (flannel-like: cni0, veth, flannel.1)', () 
     rmSync(stateRoot, { recursive: true, force: true });
   });
 
-  it('gives each pod the second address of its node podCIDR, a default route via cni0 and a process running as nobody (from a directory nobody may enter)', () => {
+  it('gives each pod the second address of its node podCIDR, a default route via cni0, its own hostname and a process running as nobody (from a directory nobody may enter)', () => {
     expect(sandboxes.map((s) => s.ip)).toEqual(['10.244.1.2', '10.244.2.2']);
     expect(run(['ip', '-n', sandboxes[0]!.netns, 'route', 'show', 'default'])).toContain(
       'default via 10.244.1.1 dev eth0',

@@ -6,6 +6,9 @@
 // entry that sends to its address. Like flannel, the VTEP's MAC is the node's own; unlike flannel, which publishes it
 // in a Node annotation, the lab derives it from the node's address, so a node knows its peers' from their addresses.
 //
+// A container runs in the pod's network namespace and a UTS namespace of its own whose hostname is the pod's name (what
+// agnhost's /hostname answers), as the pod's user.
+//
 // Every command runs in `node.netns` when given (a test's namespace), else in the current network namespace (inside
 // a lab node). Pod processes enter the pod's namespace with nsenter and keep the caller's mount namespace, so the
 // lab's teardown finds them by the node's mount namespace.
@@ -281,6 +284,8 @@ export function createSandbox(node: NodeNetwork, podUid: string): Sandbox {
 
 export interface ContainerProcess {
   argv: readonly string[];
+  /** The pod's hostname (the kubelet gives a pod its name), in a UTS namespace of the container's own. */
+  hostname: string;
   uid: number;
   gid: number;
   logFile: string;
@@ -302,7 +307,8 @@ function programPath(name: string): string {
 }
 
 /**
- * Starts the container's program in the sandbox's namespace as uid:gid, in a process group of its own. The program
+ * Starts the container's program in the sandbox's network namespace and a UTS namespace named after the pod, as
+ * uid:gid, in a process group of its own. The program
  * is opened here, as root, and executed through /proc/self/fd/3: the lab's programs sit under a directory only root
  * may enter (as an image's files sit where only containerd looks), and that path needs no directory search.
  */
@@ -317,6 +323,14 @@ export function startContainer(node: NodeNetwork, sandbox: Sandbox, container: C
       [
         `--net=/run/netns/${sandbox.netns}`,
         '--',
+        'unshare',
+        '--uts',
+        '--',
+        'sh',
+        '-c',
+        'printf %s "$1" > /proc/sys/kernel/hostname && shift && exec "$@"',
+        'sh',
+        container.hostname,
         'setpriv',
         `--reuid=${container.uid}`,
         `--regid=${container.gid}`,
