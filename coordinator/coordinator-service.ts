@@ -47,24 +47,26 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
+export interface CoordinatorDeps {
+  logger: Logger;
+  now?: () => number;
+  /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
+  schedulerNow?: () => number;
+  /** Scheduler timings; the defaults suit production. */
+  scheduler?: {
+    tickMs?: number;
+    disconnectGraceMs?: number;
+    resumeGraceMs?: number;
+    agentWaitMs?: number;
+    planRun?: PlanRun;
+    drill?: DrillOptions;
+  };
+}
+
 /** Builds and starts the coordinator's parts: store, PKI, gRPC gateway, REST API. */
 export async function startCoordinator(
   config: Readonly<CoordinatorConfig>,
-  deps: {
-    logger: Logger;
-    now?: () => number;
-    /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
-    schedulerNow?: () => number;
-    /** Scheduler timings; the defaults suit production. */
-    scheduler?: {
-      tickMs?: number;
-      disconnectGraceMs?: number;
-      resumeGraceMs?: number;
-      agentWaitMs?: number;
-      planRun?: PlanRun;
-      drill?: DrillOptions;
-    };
-  },
+  deps: CoordinatorDeps,
 ): Promise<RunningCoordinator> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;

@@ -42,7 +42,8 @@ Commands:
   describe run RUN            every step of a run: node, state, attempt, timings; every attempt's whole error
   watch RUN                   follow a run: one line per node, each failure's reason and retry, a progress bar
   run cancel RUN              cancel a run: no new step starts, running steps are told to stop
-  verify CLUSTER              start a verify run, watch it, print the cluster's health report (--wait-for-agents too)
+  verify CLUSTER              start a verify run, watch it, print the cluster's health report; a node whose agent
+                              is offline or missing fails it (the run's agents-connected step names each one)
   drill failover CLUSTER [--yes]
                               start a failover drill, watch it, print the measured gap and VIP moves
   reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)

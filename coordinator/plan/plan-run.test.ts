@@ -388,9 +388,18 @@ describe('planRun deploy: step parameters', () => {
 describe('planRun: the other kinds', () => {
   const spec = specOf({ controlPlanes: 3, workers: 2, loadBalancers: 2 });
 
-  it('verify: one verify step on the first control plane', () => {
+  it("verify: one verify step on the first control plane, and beside it the coordinator's check of every node's agent", () => {
     const plan = planRun('verify', spec);
-    expect(plan.steps).toHaveLength(1);
+    expect(plan.steps).toHaveLength(2);
+    expect(plan.steps[1]).toMatchObject({
+      id: 'agents-connected',
+      kind: 'agents-connected',
+      runsOn: 'coordinator',
+      node: coordinatorNode,
+      dependsOn: [],
+      retry: { maxAttempts: 1 },
+      params: { nodes: spec.spec.nodes.map((n) => n.name) },
+    });
     expect(plan.steps[0]).toMatchObject({
       id: 'verify/cp1',
       kind: 'verify',

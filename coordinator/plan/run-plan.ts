@@ -15,6 +15,7 @@ export type StepPhase =
   | 'join-control-plane'
   | 'join-worker'
   | 'verify'
+  | 'agents-connected'
   | 'failover-drill'
   | 'reset';
 

@@ -104,6 +104,10 @@ export class CoordinatorStepRunner {
       spec: active.spec,
       step,
       factsOf: (node) => this.nodeAgents.agentFor(active.spec, node)?.facts,
+      agentOf: (node) => {
+        const agent = this.nodeAgents.agentFor(active.spec, node);
+        return agent && (this.store.agents.get(agent.id) ?? agent);
+      },
       clusterCaPem: () => clusterCaPem(this.journal.valuesOf(active.run.cluster)),
       drillRun: drillRunFor({
         runId: active.run.id,

@@ -78,7 +78,8 @@ export class RunLifecycle {
 
   /**
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
-   * make, and, unless `waitForAgents`, when a node has no enrolled agent.
+   * make, and, unless `waitForAgents`, when a node has no enrolled agent. A verify run is not refused for that: its
+   * agents-connected step reports every such node, and the run fails with the health report of the others.
    */
   startRun(
     clusterName: string,
@@ -105,7 +106,7 @@ export class RunLifecycle {
       }
     }
     const missing = nodesWithoutAgent(spec, this.store.agents.list());
-    if (missing.length > 0 && options.waitForAgents !== true) {
+    if (missing.length > 0 && options.waitForAgents !== true && kind !== 'verify') {
       throw new KubehaError(
         ErrorCode.conflict,
         `no enrolled agent reports ${missing.map((n) => `${n.address} (${n.name})`).join(', ')}; enroll the agent(s) first, or start the run waiting for them (kubeha apply --wait-for-agents)`,

@@ -145,7 +145,7 @@ export class Scheduler {
 
   /**
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
-   * make, and, unless `waitForAgents`, when a node has no enrolled agent.
+   * make, and, unless `waitForAgents`, when a node has no enrolled agent (a verify run reports such nodes instead).
    */
   startRun(
     clusterName: string,

@@ -131,6 +131,7 @@ async function stageAgent(root: string, stage: string, version: string, node: st
     withVersion(join(packaging, 'sysconfig/kubeha-agent'), version),
     0o600,
   );
+  copyFile(join(packaging, 'tmpfiles/kubeha-agent.conf'), join(stage, 'usr/lib/tmpfiles.d/kubeha-agent.conf'), 0o644);
   copyFile(join(root, 'docs/install.md'), join(stage, 'usr/share/doc/kubeha-agent/install.md'), 0o644);
   mkdirSync(join(stage, 'etc/kubeha'), { recursive: true, mode: 0o755 });
   mkdirSync(join(stage, 'var/lib/kubeha'), { recursive: true });

@@ -77,6 +77,19 @@ describe('the lab set-up', () => {
     expect(told.join('\n')).toContain(
       'Installing them needs root; run:\n  sudo dnf install -y haproxy curl\nthen sudo npm run lab again',
     );
+
+    // On Debian two commands: each gets its sudo, or the install would run without root.
+    const debianUser = fakeMachine({ isRoot: false, packageManager: 'apt-get', present: without('keepalived') });
+    const debianTold: string[] = [];
+    expect(ensureLabPackages(debianUser, { install: true }, (l) => debianTold.push(l))).toEqual({
+      ok: false,
+      exitCode: 2,
+    });
+    expect(debianUser.ran).toEqual([]);
+    expect(debianTold.join('\n')).toBe(
+      'the lab needs keepalived (holds the VIP). Installing them needs root; run:\n' +
+        '  sudo apt-get update && sudo apt-get install -y keepalived\nthen sudo npm run lab again',
+    );
   });
 
   it('GIVEN a failing install or no package manager THEN the lab stops with the failed command or what to install', () => {

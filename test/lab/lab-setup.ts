@@ -47,7 +47,9 @@ export function installCommands(manager: PackageManager, missing: readonly LabTo
     : [['dnf', ['install', '-y', ...packages]]];
 }
 
-const commandLine = (commands: [string, string[]][]) => commands.map(([c, a]) => [c, ...a].join(' ')).join(' && ');
+/** The commands as one shell line; `sudo` goes before each of them, or the second would run without root. */
+const commandLine = (commands: [string, string[]][], sudo = false) =>
+  commands.map(([c, a]) => [...(sudo ? ['sudo'] : []), c, ...a].join(' ')).join(' && ');
 
 /**
  * Makes sure the lab's programs are there: nothing to do when they are; as root with apt-get or dnf, installs the
@@ -72,7 +74,7 @@ export function ensureLabPackages(
   if (!options.install || !host.isRoot) {
     log(
       `the lab needs ${what}. ${options.install ? 'Installing them needs root' : 'Not installing them (--no-install)'}; run:\n` +
-        `  ${host.isRoot ? '' : 'sudo '}${commandLine(commands)}\n` +
+        `  ${commandLine(commands, !host.isRoot)}\n` +
         `then ${host.isRoot ? '' : 'sudo '}npm run lab again`,
     );
     return { ok: false, exitCode: 2 };

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ApiError } from '../../coordinator/cli/api-client.ts';
 import { type RunEventView, runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
+import { refusal } from '../sim/api-refusal.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
@@ -16,16 +16,6 @@ afterEach(async () => {
   await stopSimFleet(agents, sim);
   sim = undefined;
 });
-
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error('the request was not refused');
-}
 
 const invalidDir = join(import.meta.dirname, '..', 'fixtures', 'specs-invalid');
 

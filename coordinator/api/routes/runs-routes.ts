@@ -63,7 +63,10 @@ const StepReply = Type.Object({
     }),
   ),
   report: Type.Optional(
-    Type.String({ description: 'failover-drill steps: the drill report as JSON (FailoverDrillReport)' }),
+    Type.String({
+      description:
+        'the step report as JSON: failover-drill (FailoverDrillReport), verify (ClusterHealthReport), agents-connected (AgentsConnectedReport)',
+    }),
   ),
   error: Type.Union([StepErrorReply, Type.Null()]),
   attempts: Type.Array(
@@ -93,6 +96,9 @@ export type RunDetail = Static<typeof RunDetailReply>;
 export type RunStepDetail = RunDetail['steps'][number];
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^run-[0-9a-f-]{36}$' }) });
+
+/** Steps whose `report` output is served with the step. */
+const stepKindsWithReport: ReadonlySet<string> = new Set(['failover-drill', 'verify', 'agents-connected']);
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -149,9 +155,7 @@ function stepToReply(step: StepRecord, attempts: readonly StepAttemptError[] = [
     finishedAt: iso(step.finishedAt),
     nextAttemptAt: iso(step.nextAttemptAt),
     ...(planned ? { wouldChange: planned } : {}),
-    ...((step.kind === 'failover-drill' || step.kind === 'verify') && step.outputs['report']
-      ? { report: step.outputs['report'] }
-      : {}),
+    ...(stepKindsWithReport.has(step.kind) && step.outputs['report'] ? { report: step.outputs['report'] } : {}),
     error: step.error ? errorToReply(step.error) : null,
     attempts: attempts.map((a) => ({
       attempt: a.attempt,

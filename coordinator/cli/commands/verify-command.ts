@@ -1,9 +1,9 @@
 import type { ClusterHealthReport } from '../../../agent/kubeadm/cluster-health-report.ts';
+import type { AgentsConnectedReport, NodeAgentCheck } from '../../scheduler/coordinator-steps/agents-connected.ts';
 import type { ApiClient } from '../api-client.ts';
 import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
 import type { RunDetailView } from '../run-progress.ts';
 import { ago } from '../table.ts';
-import { nodeViews } from './get-command.ts';
 import { followRun, type WatchOptions, type WatchOutput } from './watch-command.ts';
 
 type HealthReportView = ClusterHealthReport;
@@ -42,19 +42,26 @@ export function formatHealthReport(report: HealthReportView): string[] {
   return lines;
 }
 
-function reportOf(run: RunDetailView | undefined): HealthReportView | undefined {
-  const text = run?.steps.find((s) => s.kind === 'verify' && s.report)?.report;
+function stepReport<T>(run: RunDetailView | undefined, kind: string): T | undefined {
+  const text = run?.steps.find((s) => s.kind === kind && s.report)?.report;
   if (!text) return undefined;
   try {
-    return JSON.parse(text) as HealthReportView;
+    return JSON.parse(text) as T;
   } catch {
     return undefined;
   }
 }
 
+function agentLine(check: NodeAgentCheck, now: number): string {
+  if (check.state === 'no agent')
+    return `node ${check.node}: its agent is missing (none serves it: enroll or approve one)`;
+  return `node ${check.node}: its agent is offline (${check.agentId}, last heartbeat ${ago(check.lastHeartbeatAt, now)})`;
+}
+
 /**
- * `kubeha verify CLUSTER`: a verify run, then its report; a node whose agent is gone (offline, revoked, never
- * enrolled) is a problem too, since kubeha could no longer change that node, even when Kubernetes still sees it Ready.
+ * `kubeha verify CLUSTER`: a verify run, then its report. The run itself checks that every node's agent is connected
+ * (its agents-connected step): a node whose agent is gone fails it, since kubeha could no longer change that node,
+ * even when Kubernetes still sees it Ready.
  */
 export async function verifyCommand(
   api: ApiClient,
@@ -74,25 +81,25 @@ export async function verifyCommand(
   }
   const followed = await followRun(api, started.id, output, options);
   if (followed.code === 130) return followed.code;
-  const report = reportOf(followed.run);
-  const nodes = await nodeViews(api, cluster);
-  const agentProblems = nodes
-    .filter((n) => n.agentState !== 'connected')
-    .map(
-      (n) =>
-        `node ${n.name}: its agent is ${n.agentState === 'no agent' ? 'missing (none enrolled for it)' : `${n.agentState}${n.agentId ? ` (${n.agentId}, last heartbeat ${ago(n.lastHeartbeatAt, options.now())})` : ''}`}`,
-    );
-  const ok = followed.code === 0 && agentProblems.length === 0;
+  const report = stepReport<HealthReportView>(followed.run, 'verify');
+  const agents = stepReport<AgentsConnectedReport>(followed.run, 'agents-connected');
+  const agentProblems = (agents?.nodes ?? [])
+    .filter((n) => n.state !== 'connected')
+    .map((n) => agentLine(n, options.now()));
+  const ok = followed.code === 0;
   if (structured) {
     output.write(
-      `${formatStructured(options.format as 'json' | 'yaml', { ok, run: followed.run, report: report ?? null, agentProblems })}\n`,
+      `${formatStructured(options.format as 'json' | 'yaml', { ok, run: followed.run, report: report ?? null, agents: agents ?? null, agentProblems })}\n`,
     );
   } else {
     const lines = report
       ? formatHealthReport(report)
       : ['cluster health: no report (the verify step did not run to its end)'];
+    const total = agents?.nodes.length ?? 0;
     lines.push(
-      `  agents:    ${agentProblems.length === 0 ? `all ${nodes.length} connected` : `${nodes.length - agentProblems.length}/${nodes.length} connected`}`,
+      agents
+        ? `  agents:    ${agentProblems.length === 0 ? `all ${total} connected` : `${total - agentProblems.length}/${total} connected`}`
+        : '  agents:    not checked (the run ended before its agents-connected step)',
       ...agentProblems.map((p) => `  problem: ${p}`),
     );
     output.write(`${lines.join('\n')}\nverify: ${ok ? 'ok' : 'FAILED'}\n`);

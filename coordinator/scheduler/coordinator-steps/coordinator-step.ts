@@ -2,7 +2,7 @@ import type { ErrorCode } from '../../../common/errors.ts';
 import type { NodeFacts } from '../../../proto/convert.ts';
 import type { ClusterSpec } from '../../cluster-spec/cluster-spec.ts';
 import type { DrillOptions, DrillRun } from '../../drill/drive-drill.ts';
-import type { StepRecord } from '../../store/store.ts';
+import type { AgentRecord, StepRecord } from '../../store/store.ts';
 
 /** What a step that runs in the coordinator may read of its run, and act on. */
 export interface CoordinatorStepContext {
@@ -10,6 +10,8 @@ export interface CoordinatorStepContext {
   step: StepRecord;
   /** The facts reported by the agent that serves the node, if one does. */
   factsOf(node: string): NodeFacts | undefined;
+  /** The agent that serves the node, as the coordinator's records have it now (connected, last heartbeat). */
+  agentOf(node: string): AgentRecord | undefined;
   /** The cluster CA, when the coordinator knows it. */
   clusterCaPem(): string | undefined;
   /** The run, as the failover drill acts on it. */
