@@ -705,10 +705,10 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
   }
 
   /**
-   * `kubeha plan -f /root/cluster.yaml`, its per-node lists shown live. Before the apply it must exit 0, list something
-   * to change on every cluster node and change nothing (no step of its run reports a change). After the apply it must
-   * say the spec is the one applied and list nothing to change; and every step the first plan said would change must
-   * have been changed by the deploy (a plan that had changed a node would have left that step up to date).
+   * `kubeha plan -f /root/cluster.yaml`, its per-node lists shown live. Before the apply it must exit 0, list
+   * something to change on every cluster node and change nothing (no file the deploy writes differs on a node). After
+   * the apply it must say the spec is the one applied and list nothing to change; and every step the first plan said
+   * would change must have been changed by the deploy (a plan that had changed a node would have left it up to date).
    */
   private async planCheck(when: 'before' | 'after'): Promise<boolean> {
     writeFileSync(this.admin.hostPath('/root/cluster.yaml'), this.clusterSpec());
