@@ -44,7 +44,7 @@ describe('npm run lab -- --stand-ins (the stand-in control plane)', () => {
     expect(report.plan.before).toMatchObject({ exit_ok: true, node_files_changed: [] });
     expect([...(report.plan.before?.nodes_with_changes ?? [])].sort()).toEqual(nodes);
     for (const node of nodes) expect(report.plan.before?.would_change).toContain(`host-prep/${node}`);
-    expect(output).toMatch(/\| {2}host-prep\/cp1: would change\n/);
+    expect(output).toMatch(/\| {3}host-prep\/cp1: would change\n/);
     expect(report.plan.deploy_left_undone).toEqual([]);
     // AND after the apply it found the applied spec and nothing to change
     expect(report.plan.after).toMatchObject({
