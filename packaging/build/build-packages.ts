@@ -136,6 +136,7 @@ async function stageAgent(root: string, stage: string, version: string, node: st
   const packaging = join(root, 'packaging');
   copyFile(join(packaging, 'wrappers/kubeha-agent'), join(stage, 'usr/bin/kubeha-agent'), 0o755);
   copyFile(join(packaging, 'check-apiserver'), join(stage, 'usr/libexec/kubeha/check-apiserver'), 0o755);
+  copyFile(join(packaging, 'tmpfiles/kubeha-agent.conf'), join(stage, 'usr/lib/tmpfiles.d/kubeha-agent.conf'), 0o644);
   mkdirSync(join(stage, 'etc/kubeha'), { recursive: true, mode: 0o755 });
 }
 
