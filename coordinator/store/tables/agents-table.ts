@@ -1,4 +1,5 @@
-import type { AgentRecord, AgentStore, AgentUpdate } from '../store.ts';
+import type { AgentRows } from '../live-heartbeats.ts';
+import type { AgentRecord, AgentUpdate } from '../store.ts';
 import { asFlag, asIs, asJson, asJsonOrNull, type Columns, type SqlAccess, updateColumns } from './sql-access.ts';
 
 interface AgentRow {
@@ -52,7 +53,7 @@ const columns: Columns<AgentUpdate> = {
 };
 
 /** Table agents: one row per enrolled agent, with its latest facts, session and health. */
-export function agentsTable(sql: SqlAccess): AgentStore & { insert(agent: AgentRecord): void } {
+export function agentsTable(sql: SqlAccess): AgentRows & { insert(agent: AgentRecord): void } {
   return {
     insert: (agent) => {
       sql
