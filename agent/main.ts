@@ -12,8 +12,9 @@ import { gatherFacts } from './facts/gather-facts.ts';
 import { startHealthEndpoint } from './health/health-endpoint.ts';
 import { ipAddressMonitor } from './health/ip-address-monitor.ts';
 import { VipWatcher } from './health/vip-watcher.ts';
-import { defaultVrrpTrackFile } from './load-balancer/keepalived-config.ts';
+import { defaultVrrpTrackFile, vrrpTrackDirectory } from './load-balancer/keepalived-config.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
+import { planKeepalivedReadableDirectory } from './os-actions/keepalived-readable-directory.ts';
 
 const usage = `Usage:
   kubeha-agent enroll --coordinator HOST:PORT --token-file FILE --ca-cert-hash sha256:HASH [--config FILE] [--state-dir DIR]
@@ -135,6 +136,17 @@ async function main(argv: string[]): Promise<number> {
       const logger = createLogger({ name: 'kubeha-agent', level: config.logLevel });
       let agent: RunningAgent | undefined;
       const metrics = new AgentMetrics(kubehaVersion);
+      // /run is emptied at boot; without the RPM's tmpfiles.d entry only this makes (and labels) it again.
+      try {
+        const { LocalHost } = await import('./host/local-host.ts');
+        const host = new LocalHost({ facts: () => gatherFacts() });
+        for (const change of await planKeepalivedReadableDirectory(host, vrrpTrackDirectory)) {
+          await change.apply();
+          logger.info({ change: change.description }, 'prepared the directory of the VRRP verdict');
+        }
+      } catch (error) {
+        logger.error({ err: error, dir: vrrpTrackDirectory }, 'cannot prepare the directory of the VRRP verdict');
+      }
       const health = await startHealthEndpoint({
         listen: config.health.listen,
         probeIntervalMs: config.health.probeIntervalMs,

@@ -22,6 +22,12 @@ import { RunEventBus } from './scheduler/run-event-bus.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
 
+/**
+ * How often the heartbeats held in memory are written to the store (coordinator/store/live-heartbeats.ts): at most
+ * this much of "last heard" is lost when the coordinator is killed; a clean stop writes them all.
+ */
+const heartbeatFlushMs = 30_000;
+
 export interface RunningCoordinator {
   grpcPort: number;
   apiPort: number;
@@ -41,24 +47,26 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
+export interface CoordinatorDeps {
+  logger: Logger;
+  now?: () => number;
+  /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
+  schedulerNow?: () => number;
+  /** Scheduler timings; the defaults suit production. */
+  scheduler?: {
+    tickMs?: number;
+    disconnectGraceMs?: number;
+    resumeGraceMs?: number;
+    agentWaitMs?: number;
+    planRun?: PlanRun;
+    drill?: DrillOptions;
+  };
+}
+
 /** Builds and starts the coordinator's parts: store, PKI, gRPC gateway, REST API. */
 export async function startCoordinator(
   config: Readonly<CoordinatorConfig>,
-  deps: {
-    logger: Logger;
-    now?: () => number;
-    /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
-    schedulerNow?: () => number;
-    /** Scheduler timings; the defaults suit production. */
-    scheduler?: {
-      tickMs?: number;
-      disconnectGraceMs?: number;
-      resumeGraceMs?: number;
-      agentWaitMs?: number;
-      planRun?: PlanRun;
-      drill?: DrillOptions;
-    };
-  },
+  deps: CoordinatorDeps,
 ): Promise<RunningCoordinator> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger;
@@ -114,6 +122,14 @@ export async function startCoordinator(
     agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
     vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
   });
+  const heartbeatFlush = setInterval(() => {
+    try {
+      store.agents.flushHeartbeats();
+    } catch (error) {
+      logger.error({ err: error }, "could not write the agents' heartbeats; they are tried again at the next flush");
+    }
+  }, heartbeatFlushMs);
+  heartbeatFlush.unref();
   // Unfinished runs are loaded before any agent can connect and report a result for them.
   scheduler.start();
   const grpcListen = splitHostPort(config.grpc.listen);
@@ -170,6 +186,7 @@ export async function startCoordinator(
     scheduler,
     api,
     async stop() {
+      clearInterval(heartbeatFlush);
       scheduler.stop();
       await api.close();
       await gateway.close();

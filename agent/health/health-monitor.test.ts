@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { initializedPhase } from './cluster-phase.fixture.ts';
 import type { ClusterPhase } from './cluster-phase.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import type { TierProbeResult } from './tier-probe.ts';
 import type { VrrpVerdict } from './vrrp-verdict.ts';
 
-const phase: ClusterPhase = {
-  cluster: 'prod-a',
-  initialized: true,
-  initNode: false,
-  endpointMode: 'haproxy-keepalived',
-  lbPort: 16443,
-  vip: '10.0.0.6',
-  clusterCaPem: 'CA',
-};
+const phase = initializedPhase({ clusterCaPem: 'CA' });
 
 function scripted(results: boolean[]) {
   const calls: { url: string; ca: string }[] = [];

@@ -6,22 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StandInApiserver, startStandInApiserver } from '../../test/netns/stand-in-apiserver.ts';
 import { freePort } from '../../test/support/free-port.ts';
 import { makeTestPki } from '../../test/support/test-pki.ts';
-import type { ClusterPhase } from './cluster-phase.ts';
+import { initializedPhase } from './cluster-phase.fixture.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
 
 const checkScript = fileURLToPath(new URL('../../packaging/check-apiserver', import.meta.url));
 const run = promisify(execFile);
 
-const phase: ClusterPhase = {
-  cluster: 'prod-a',
-  initialized: true,
-  initNode: false,
-  endpointMode: 'keepalived',
-  lbPort: 16443,
-  vip: '10.0.0.6',
-  clusterCaPem: '',
-};
+const phase = initializedPhase({ endpointMode: 'keepalived' });
 
 let tierOk = true;
 let monitor: HealthMonitor;

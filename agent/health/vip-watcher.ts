@@ -2,8 +2,11 @@ import type { Logger } from '../../common/logger.ts';
 
 /** A stream of the kernel's address events (one text line each), behind an interface so tests script it. */
 export interface AddressMonitor {
-  /** Starts the stream; `onExit` is called once when it ends (the program died or could not start). */
-  start(onLine: (line: string) => void, onExit: (reason: string) => void): void;
+  /**
+   * Starts the stream; `onExit` is called once when it ends (the program died or could not start). `atMs` is when the
+   * event happened by this node's clock, when the stream says (later reading must not move it).
+   */
+  start(onLine: (line: string, atMs?: number) => void, onExit: (reason: string) => void): void;
   stop(): void;
 }
 
@@ -88,21 +91,21 @@ export class VipWatcher {
     this.record(vip, held);
   }
 
-  private record(vip: string, held: boolean): void {
+  private record(vip: string, held: boolean, atMs = this.now()): void {
     if (this.state?.vip === vip && this.state.held === held) return;
-    this.state = { vip, held, atMs: this.now() };
+    this.state = { vip, held, atMs };
     this.options.onChange(this.state);
   }
 
   private startMonitor(): void {
     this.monitorUp = true;
     this.options.monitor.start(
-      (line) => {
+      (line, atMs) => {
         const event = parseAddressEvent(line);
         const vip = this.options.vip();
         if (!event || !vip || event.address !== vip.toLowerCase()) return;
         this.restarts = 0;
-        this.record(vip, !event.deleted);
+        this.record(vip, !event.deleted, atMs);
       },
       (reason) => {
         this.monitorUp = false;

@@ -13,7 +13,7 @@ export function vrrpTrackFileWriter(
 ): (healthy: boolean) => Promise<void> {
   return (healthy) => {
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
       const temp = `${path}.${process.pid}.tmp`;
       writeFileSync(temp, healthy ? '0\n' : '1\n', { mode: 0o644 });
       renameSync(temp, path);

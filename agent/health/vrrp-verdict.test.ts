@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { initializedPhase } from './cluster-phase.fixture.ts';
 import type { ClusterPhase } from './cluster-phase.ts';
 import { decideVrrpVerdict, type ProbeState, probeStateAfterPhaseChange } from './vrrp-verdict.ts';
 
-const initialized: ClusterPhase = {
-  cluster: 'prod-a',
-  initialized: true,
-  initNode: false,
-  endpointMode: 'haproxy-keepalived',
-  lbPort: 16443,
-  vip: '10.0.0.6',
-  clusterCaPem: '',
-};
+const initialized = initializedPhase();
 const now = 1_000_000;
 const ok: ProbeState = { ok: true, detail: 'HTTP 200', finishedAtMs: now - 200 };
 const failing: ProbeState = { ok: false, detail: 'connect ECONNREFUSED 127.0.0.1:16443', finishedAtMs: now - 100 };

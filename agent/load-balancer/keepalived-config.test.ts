@@ -25,7 +25,7 @@ function input(overrides: Partial<KeepalivedConfigInput> = {}): KeepalivedConfig
       rise: 2,
       weight: 0,
     },
-    trackFile: '/var/lib/kubeha/vrrp-status',
+    trackFile: '/run/keepalived-kubeha/vrrp-status',
     ...overrides,
   };
 }
@@ -63,7 +63,7 @@ describe('renderKeepalivedConfig', () => {
     expect(text).toContain('    fall 2\n    rise 2\n    weight 0\n');
     expect(text).toContain('    script_user root\n    enable_script_security\n');
     expect(text).toContain('        192.168.1.6/24 dev ens224\n');
-    expect(text).toContain('    file "/var/lib/kubeha/vrrp-status"\n    weight 0\n    init_file 0 overwrite\n');
+    expect(text).toContain('    file "/run/keepalived-kubeha/vrrp-status"\n    weight 0\n    init_file 0 overwrite\n');
     expect(text).toContain('    track_file {\n        kubeha_agent_verdict\n    }');
   });
 

@@ -3,10 +3,13 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 
 /**
  * What the agent writes for keepalived's track_file: "0" while this node may hold the VIP, "1" while it may not.
- * Under /var/lib/kubeha (made by the RPM), not /run: keepalived silently drops a track file whose directory is
- * missing when it starts, which after a reboot would leave only the slower check script.
+ * In a directory of its own that keepalived may read under SELinux enforcing (keepalived_var_run_t, which the policy
+ * gives /run/keepalived.*; a file in /var/lib would be var_lib_t, which keepalived_t may not open, and keepalived
+ * takes an unreadable track file as 0). /run is emptied at boot and keepalived drops a track file whose directory is
+ * missing when it starts, so the directory is made at boot by the agent RPM's tmpfiles.d entry, and by the agent.
  */
-export const defaultVrrpTrackFile = '/var/lib/kubeha/vrrp-status';
+export const vrrpTrackDirectory = '/run/keepalived-kubeha';
+export const defaultVrrpTrackFile = `${vrrpTrackDirectory}/vrrp-status`;
 export const defaultCheckScript = '/usr/libexec/kubeha/check-apiserver';
 
 export interface VrrpCheck {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { initializedPhase } from '../health/cluster-phase.fixture.ts';
 import { HealthMonitor } from '../health/health-monitor.ts';
 import { startHealthServer } from '../health/health-server.ts';
 import { AgentMetrics } from './agent-metrics.ts';
@@ -47,15 +48,7 @@ describe('AgentMetrics on the health listener', () => {
     const metrics = new AgentMetrics('9.9.9-test');
     const monitor = new HealthMonitor({
       probeIntervalMs: 100,
-      initialPhase: {
-        cluster: 'prod-a',
-        initialized: true,
-        initNode: false,
-        endpointMode: 'keepalived',
-        lbPort: 16443,
-        vip: '10.0.0.6',
-        clusterCaPem: '',
-      },
+      initialPhase: initializedPhase({ endpointMode: 'keepalived' }),
       probe: async () => {
         metrics.probeFinished(tierOk, 0.003);
         return { ok: tierOk, detail: tierOk ? 'HTTP 200' : 'HTTP 500' };

@@ -45,9 +45,29 @@ const bothPackages = ['keepalived', 'haproxy'];
 const queries = [bothPackages, ['keepalived']];
 const running = { enabled: true, active: true };
 
+const trackDir = '/run/keepalived-kubeha';
+
+/** SELinux enforcing: the verdict's directory is unlabelled until restorecon gives it the policy's type. */
+function withSelinux(host: FakeHost): FakeHost {
+  let label = '';
+  return host
+    .stub('getenforce', [], { stdout: 'Enforcing\n' })
+    .stub('stat', ['-c', '%C', trackDir], { stdout: () => `${label}\n` })
+    .stub('restorecon', ['-F', trackDir], {
+      effect: () => {
+        label = 'system_u:object_r:keepalived_var_run_t:s0';
+      },
+    });
+}
+
+/** The commands that ran, without the read-only probes. */
+function changingCommands(host: FakeHost): string[] {
+  return host.commandLines().filter((c) => !/^(rpm -q|systemctl is-|getenforce|stat -c %C)/.test(c));
+}
+
 /** A host where keepalived and haproxy are installed, enabled and running. */
 function installedHost(files: Record<string, string> = {}): FakeHost {
-  const host = new FakeHost({ files });
+  const host = withSelinux(new FakeHost({ files }));
   fakeOsState(host, {
     packages: { keepalived: '2.2.8', haproxy: '2.8.3' },
     units: { keepalived: running, haproxy: running },
@@ -58,7 +78,7 @@ function installedHost(files: Record<string, string> = {}): FakeHost {
 
 /** A host where nothing is installed yet: dnf installs both (once), systemctl enable --now starts each (once). */
 function freshHost(): FakeHost {
-  const host = new FakeHost();
+  const host = withSelinux(new FakeHost());
   const os = fakeOsState(host, { units: { keepalived: {}, haproxy: {} }, queries });
   host.expect('dnf', ['install', '-y', ...bothPackages], {
     effect: () => {
@@ -79,7 +99,6 @@ async function deployedHost(): Promise<FakeHost> {
   host.stub('keepalived', ['--version'], { stderr: 'Keepalived v2.2.8\n' });
   host.stub('keepalived', ['-t', '-l', '-f', keepalivedNew]).stub('haproxy', ['-c', '-f', haproxyNew]);
   host.stub('systemctl', ['reload-or-restart', 'keepalived']).stub('systemctl', ['reload-or-restart', 'haproxy']);
-  await host.mkdir('/var/lib/kubeha', 0o700);
   expect((await runStep(loadBalancerStep, params, { host })).outcome).toBe('succeeded');
   return host;
 }
@@ -97,7 +116,8 @@ describe('load-balancer step', () => {
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
     expect(result.changes).toEqual([
       'install keepalived haproxy',
-      "create /var/lib/kubeha (the agent's verdict for keepalived)",
+      "create /run/keepalived-kubeha (0755: the agent's verdict for keepalived)",
+      'label /run/keepalived-kubeha keepalived_var_run_t so that keepalived may read the verdict (restorecon -F; now new)',
       'write /etc/haproxy/haproxy.cfg (validated with haproxy -c) and reload haproxy',
       'write /etc/keepalived/keepalived.conf (validated with keepalived -t) and reload keepalived',
       'enable and start haproxy (systemctl enable --now haproxy)',
@@ -107,7 +127,7 @@ describe('load-balancer step', () => {
     const conf = host.file(keepalivedConfPath) ?? '';
     expect(conf).toContain('    script "/usr/libexec/kubeha/check-apiserver https://127.0.0.1:16443/readyz"\n');
     expect(conf).toContain('    interval 1\n    timeout 3\n    fall 2\n    rise 2\n    weight 0\n');
-    expect(conf).toContain('    file "/var/lib/kubeha/vrrp-status"\n');
+    expect(conf).toContain('    file "/run/keepalived-kubeha/vrrp-status"\n');
     expect(host.file(haproxyCfgPath)).toContain('    bind *:16443\n');
     expect(await host.fileMode(keepalivedConfPath)).toBe(0o600);
     expect(await host.exists(keepalivedNew)).toBe(false);
@@ -116,7 +136,7 @@ describe('load-balancer step', () => {
     host.clearRecords();
     const again = await runStep(loadBalancerStep, params, { host });
     expect(again).toMatchObject({ outcome: 'succeeded', changed: false, changes: [] });
-    expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+    expect(changingCommands(host)).toEqual([]);
   });
 
   it('GIVEN a keepalived.conf the validator refuses WHEN applied THEN the old file stays, nothing reloads, and the step fails with the validator message', async () => {
@@ -162,7 +182,6 @@ describe('load-balancer step', () => {
     const host = installedHost();
     host.stub('keepalived', ['--version'], { stderr: 'Keepalived v1.3.5 (03/19,2017)\n' });
     host.expect('systemctl', ['reload-or-restart', 'keepalived']);
-    host.mkdir('/var/lib/kubeha', 0o700);
     const logs: string[] = [];
     const result = await runStep(
       loadBalancerStep,
@@ -203,7 +222,7 @@ describe('load-balancer step', () => {
       changes: ['set the mode of /etc/keepalived/keepalived.conf to 0600 (now 0644)'],
     });
     expect(await first.fileMode(keepalivedConfPath)).toBe(0o600);
-    expect(first.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+    expect(changingCommands(first)).toEqual([]);
   });
 
   it('GIVEN keepalived.conf (it holds auth_pass) owned by another user THEN only the owner is fixed, nothing reloads', async () => {
@@ -219,7 +238,7 @@ describe('load-balancer step', () => {
       changes: ['set the owner of /etc/keepalived/keepalived.conf to 0:0 (now 1000:1000)'],
     });
     expect(host.chowns).toEqual(['/etc/keepalived/keepalived.conf 0:0']);
-    expect(host.commandLines().filter((c) => !c.startsWith('rpm -q') && !c.startsWith('systemctl is-'))).toEqual([]);
+    expect(changingCommands(host)).toEqual([]);
   });
 
   it('GIVEN lbPort 6443 THEN HAProxy is refused naming lbPort', () => {

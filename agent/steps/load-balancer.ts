@@ -10,6 +10,7 @@ import { rootOwner } from '../os-actions/ensure-file.ts';
 import { ensureUnit, runUnitCommand } from '../os-actions/ensure-unit.ts';
 import { ensureValidatedConfig } from '../os-actions/install-validated-config.ts';
 import { missingPackages, packageInstallChange } from '../os-actions/installed-packages.ts';
+import { planKeepalivedReadableDirectory } from '../os-actions/keepalived-readable-directory.ts';
 import { type PlannedChange, plannedStep, type StepDefinition } from '../step-execution/step.ts';
 import { parseStepParams } from '../step-execution/step-params.ts';
 
@@ -113,12 +114,7 @@ export function createLoadBalancerStep(options: LoadBalancerStepOptions): StepDe
       }
 
       const trackDir = options.trackFile.slice(0, options.trackFile.lastIndexOf('/')) || '/';
-      if (!(await host.exists(trackDir))) {
-        changes.push({
-          description: `create ${trackDir} (the agent's verdict for keepalived)`,
-          apply: () => host.mkdir(trackDir, 0o700),
-        });
-      }
+      changes.push(...(await planKeepalivedReadableDirectory(host, trackDir)));
 
       // HAProxy first: keepalived's check goes through it, so the VIP is not offered before it runs.
       if (withHaproxy) {

@@ -12,24 +12,17 @@ import {
   specNodes,
 } from '../kubeadm/cluster-health.fixture.ts';
 import type { ClusterHealthReport } from '../kubeadm/cluster-health-report.ts';
+import { etcdctlTls } from '../kubeadm/etcdctl.ts';
 import { dialAnswered, dialRejected, proxyUnreachableStderr } from '../kubeadm/pod-network-probe.fixture.ts';
 import { dialPath } from '../kubeadm/pod-network-probe.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import { verifyStep } from './verify.ts';
 
 const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
+/** kubectl as the admin in kube-system. */
+const kubeSystem = (...args: string[]) => [...admin, '-n', 'kube-system', ...args];
 const container = 'a1b2c3d4e5f6';
-const tls = [
-  '--endpoints',
-  'https://127.0.0.1:2379',
-  '--cacert',
-  '/etc/kubernetes/pki/etcd/ca.crt',
-  '--cert',
-  '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
-  '--key',
-  '/etc/kubernetes/pki/etcd/healthcheck-client.key',
-];
-const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...tls, ...args];
+const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...etcdctlTls, ...args];
 const curl = [
   '-sS',
   '--globoff',
@@ -48,7 +41,7 @@ function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost
   host.expect('kubectl', [...admin, 'get', 'nodes', '-o', 'json'], {
     stdout: JSON.stringify(overrides.nodes ?? nodeList),
   });
-  host.expect('kubectl', [...admin, '-n', 'kube-system', 'get', 'pods', '-l', 'tier=control-plane', '-o', 'json'], {
+  host.expect('kubectl', kubeSystem('get', 'pods', '-l', 'tier=control-plane', '-o', 'json'), {
     stdout: JSON.stringify(controlPlanePods),
   });
   host.expect('crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'], {
@@ -57,11 +50,9 @@ function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost
   host.expect('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
   host.expect('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), { stdout: endpointHealthJson });
   host.expect('crictl', etcdctl('endpoint', 'status', '--cluster', '-w', 'json'), { stdout: endpointStatusJson });
-  host.expect(
-    'kubectl',
-    [...admin, '-n', 'kube-system', 'get', 'lease', 'kube-controller-manager', 'kube-scheduler', '-o', 'json'],
-    { stdout: JSON.stringify(leaseList) },
-  );
+  host.expect('kubectl', kubeSystem('get', 'lease', 'kube-controller-manager', 'kube-scheduler', '-o', 'json'), {
+    stdout: JSON.stringify(leaseList),
+  });
   host.expect('curl', curl, { stdout: overrides.readyz ?? 'ok\n200' });
   return host;
 }
@@ -69,10 +60,7 @@ function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost
 const image = 'registry.k8s.io/e2e-test-images/agnhost:2.56';
 const probeNodes = ['cp1', 'cp2', 'cp3', 'w1'];
 const podIps: Record<string, string> = { cp1: '10.244.0.4', cp2: '10.244.1.4', cp3: '10.244.2.4', w1: '10.244.3.4' };
-const deleteProbes = [
-  ...admin,
-  '-n',
-  'kube-system',
+const deleteProbes = kubeSystem(
   'delete',
   'pods',
   '-l',
@@ -80,7 +68,7 @@ const deleteProbes = [
   '--ignore-not-found',
   '--wait=true',
   '--timeout=60s',
-];
+);
 
 function probePods(notReady: string[] = []) {
   return {
@@ -108,46 +96,37 @@ function expectProbe(
   host.expect('kubectl', [...admin, 'create', '-f', '-'], { stdout: 'pod/kubeha-pod-probe-cp1 created\n' });
   host.expect(
     'kubectl',
-    [
-      ...admin,
-      '-n',
-      'kube-system',
+    kubeSystem(
       'wait',
       '--for=condition=Ready',
       ...probeNodes.map((n) => `pod/kubeha-pod-probe-${n}`),
       '--timeout=120s',
-    ],
+    ),
     options.notReady?.length ? { exitCode: 1, stderr: 'error: timed out waiting for the condition\n' } : {},
   );
   host.expect(
     'kubectl',
-    [
-      ...admin,
-      '-n',
-      'kube-system',
+    kubeSystem(
       'get',
       'pods',
       '-l',
       'app.kubernetes.io/name=kubeha-pod-probe,app.kubernetes.io/managed-by=kubeha',
       '-o',
       'json',
-    ],
+    ),
     { stdout: JSON.stringify(probePods(options.notReady)) },
   );
   for (const node of options.notReady ?? []) {
     host.expect(
       'kubectl',
-      [
-        ...admin,
-        '-n',
-        'kube-system',
+      kubeSystem(
         'get',
         'events',
         '--field-selector',
         `involvedObject.kind=Pod,involvedObject.name=kubeha-pod-probe-${node}`,
         '-o',
         'json',
-      ],
+      ),
       { stdout: JSON.stringify({ items: [{ reason: 'Failed', message: 'Error: ErrImagePull', lastTimestamp: 'x' }] }) },
     );
   }

@@ -81,25 +81,24 @@ export function formatIp(family: 4 | 6, value: bigint): string {
   return toParsed(family, value).toString();
 }
 
-// The spec's rules ask about the same few addresses and networks many times (every node against every network).
-const parsedAddresses = new WeakMap<IpAddress, ipaddr.IPv4 | ipaddr.IPv6>();
-const parsedNetworks = new WeakMap<IpNetwork, ipaddr.IPv4 | ipaddr.IPv6>();
-
-function parsedAddress(address: IpAddress): ipaddr.IPv4 | ipaddr.IPv6 {
-  const cached = parsedAddresses.get(address);
-  if (cached) return cached;
-  const parsed = toParsed(address.family, address.value);
-  parsedAddresses.set(address, parsed);
-  return parsed;
+/**
+ * toParsed of the address `value` picks out of an object, parsed once per object: the spec's rules ask about the same
+ * few addresses and networks many times (every node against every network).
+ */
+function parsedOnce<T extends { family: 4 | 6 }>(value: (of: T) => bigint) {
+  const parsed = new WeakMap<T, ipaddr.IPv4 | ipaddr.IPv6>();
+  return (of: T): ipaddr.IPv4 | ipaddr.IPv6 => {
+    let known = parsed.get(of);
+    if (!known) {
+      known = toParsed(of.family, value(of));
+      parsed.set(of, known);
+    }
+    return known;
+  };
 }
 
-function parsedNetwork(net: IpNetwork): ipaddr.IPv4 | ipaddr.IPv6 {
-  const cached = parsedNetworks.get(net);
-  if (cached) return cached;
-  const parsed = toParsed(net.family, net.network);
-  parsedNetworks.set(net, parsed);
-  return parsed;
-}
+const parsedAddress = parsedOnce((address: IpAddress) => address.value);
+const parsedNetwork = parsedOnce((net: IpNetwork) => net.network);
 
 export function networkContains(net: IpNetwork, address: IpAddress): boolean {
   if (net.family !== address.family) return false;

@@ -76,6 +76,8 @@ function grpcStatusFor(error: KubehaError): grpc.status {
 export class AgentGatewayServer {
   private readonly server = new grpc.Server({ 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_timeout_ms': 10_000 });
   private readonly sessions = new Map<string, SessionCall>();
+  /** When each connected agent was last heard (Hello, heartbeat): the sweep reads this, not the store. */
+  private readonly lastHeardAt = new Map<string, number>();
   private readonly listeners: GatewayListener[] = [];
   private readonly now: () => number;
   private readonly options: AgentGatewayOptions;
@@ -254,12 +256,14 @@ export class AgentGatewayServer {
           this.sessions.set(agentId, call);
           greeted = true;
           const facts = factsFromProto(message.hello.facts);
+          const now = this.now();
+          this.lastHeardAt.set(agentId, now);
           this.options.store.agents.update(agentId, {
             connected: true,
             facts,
             hostname: facts.hostname,
             agentVersion: message.hello.agent_version,
-            lastHeartbeatAt: this.now(),
+            lastHeartbeatAt: now,
           });
           log.info({ agentId, hostname: facts.hostname }, 'agent session opened');
           // Headers tell the agent its Hello was accepted, so it can reset its reconnect backoff.
@@ -278,9 +282,13 @@ export class AgentGatewayServer {
         if (message.heartbeat) {
           const h = message.heartbeat;
           const sentAtMs = Number(h.sent_at_ms);
-          if (sentAtMs > 0) for (const l of this.listeners) l.agentClock?.(agentId, sentAtMs, this.now());
-          this.options.store.agents.update(agentId, {
-            lastHeartbeatAt: this.now(),
+          const now = this.now();
+          if (sentAtMs > 0) for (const l of this.listeners) l.agentClock?.(agentId, sentAtMs, now);
+          // A session already replaced or dropped says nothing of the agent any more.
+          if (this.sessions.get(agentId) !== call) return;
+          this.lastHeardAt.set(agentId, now);
+          this.options.store.agents.heartbeat(agentId, {
+            at: now,
             holdsVip: h.holds_vip,
             health: h.health
               ? {
@@ -358,15 +366,15 @@ export class AgentGatewayServer {
   }
 
   private markDisconnected(agentId: string): void {
+    this.lastHeardAt.delete(agentId);
     this.options.store.agents.update(agentId, { connected: false });
     for (const l of this.listeners) l.agentDisconnected?.(agentId);
   }
 
   private dropSilentAgents(timeoutMs: number): void {
     const now = this.now();
-    for (const agentId of [...this.sessions.keys()]) {
-      const agent = this.options.store.agents.get(agentId);
-      if (agent?.lastHeartbeatAt != null && now - agent.lastHeartbeatAt > timeoutMs) {
+    for (const [agentId, heardAt] of [...this.lastHeardAt]) {
+      if (now - heardAt > timeoutMs) {
         this.options.logger.warn({ agentId }, 'agent missed its heartbeats; closing its session');
         const call = this.sessions.get(agentId);
         this.sessions.delete(agentId);

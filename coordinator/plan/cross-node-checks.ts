@@ -1,7 +1,7 @@
 import type { NodeFacts } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { networkContains, networkOf, parseIp, splitPrefix } from '../cluster-spec/ip-address.ts';
-import { loadBalancerNodesOf } from './plan-run.ts';
+import { loadBalancerNodesOf } from './spec-step-params.ts';
 
 export type CrossNodeFindingCode =
   | 'no-facts'

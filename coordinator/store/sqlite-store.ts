@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { bootstrapTokenProblem } from '../pki/bootstrap-tokens.ts';
+import { AgentsWithLiveHeartbeats } from './live-heartbeats.ts';
 import { migrate } from './migrations.ts';
 import type {
   AgentRecord,
@@ -66,7 +67,7 @@ export class SqliteStore implements Store, SqlAccess {
     }
     this.agentRows = agentsTable(this);
     this.tokenRows = tokensTable(this);
-    this.agents = this.agentRows;
+    this.agents = new AgentsWithLiveHeartbeats(this.agentRows, (fn) => this.transaction(fn));
     this.tokens = this.tokenRows;
     this.clusters = clustersTable(this);
     this.clusterValues = clusterValuesTable(this);
@@ -119,7 +120,10 @@ export class SqliteStore implements Store, SqlAccess {
     return statement;
   }
 
+  /** Writes the heartbeats held in memory first: a coordinator that stops keeps when each agent was last heard. */
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    this.agents.flushHeartbeats();
+    this.db.close();
   }
 }

@@ -47,10 +47,25 @@ export type AgentUpdate = Partial<
   >
 >;
 
+/** What one heartbeat says of an agent. */
+export interface AgentHeartbeat {
+  at: number;
+  holdsVip: boolean;
+  health: AgentHealth | null;
+}
+
 export interface AgentStore {
+  /** The agent as last heard: heartbeats held in memory are read back at once. */
   get(id: string): AgentRecord | undefined;
   list(): AgentRecord[];
   update(id: string, update: AgentUpdate): void;
+  /**
+   * Records a heartbeat. Written to the database at once when it changes what an operator sees (the VIP, the health
+   * verdict); otherwise held in memory until flushHeartbeats(), the agent's next update or its disconnection.
+   */
+  heartbeat(id: string, beat: AgentHeartbeat): void;
+  /** Writes every heartbeat held in memory, in one transaction; returns how many were written. */
+  flushHeartbeats(): number;
   markAllDisconnected(): void;
   /** Agents enrolled and not revoked. */
   countEnrolled(): number;

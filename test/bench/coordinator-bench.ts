@@ -1,5 +1,5 @@
 /**
- * npm run bench:coordinator [-- --json] [--agents N] [--workers N]
+ * npm run bench:coordinator [-- --json] [--agents N] [--workers N] [--only abc] [--profile DIR] [--heap-snapshot DIR]
  *
  * (a) N simulated agents (default 5,000) enrolled and connected, heartbeating every 5 s: the coordinator's RSS and
  *     CPU, measured on the coordinator as a child process (targets: RSS <= 600 MB, CPU <= 15 % of one core).
@@ -8,7 +8,7 @@
  * (c) the same steps on nodes of uneven speed: our DAG's measured makespan against a barrier per phase (every
  *     node waits for the slowest at each phase, the way playbook-based installers run), with the ratio.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     'measure-seconds': { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     trace: { type: 'boolean' },
     'node-args': { type: 'string' },
   },
@@ -86,7 +87,13 @@ async function startFleet(nodes: SimNode[], script: (step: SimStep) => { delayMs
     dataDir,
     ...ports,
     logLevel: 'warn',
-    nodeArgs: [...coordinatorNodeArgs, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])],
+    nodeArgs: [
+      ...coordinatorNodeArgs,
+      ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
+      ...(values['heap-snapshot']
+        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot']}`]
+        : []),
+    ],
   });
   const executions: SimExecution[] = [];
   const started = Date.now();
@@ -125,7 +132,55 @@ function procSample(pid: number): { cpuTicks: number; rssKb: number } {
   return { cpuTicks, rssKb };
 }
 
-async function benchAgents(): Promise<{ agents: number; rss_mb: number; cpu_percent: number }> {
+/** The coordinator's own memory figures from its /metrics: what of its RSS is the JavaScript heap. */
+async function memoryBreakdown(
+  fleet: Fixture,
+): Promise<{ heap_used_mb: number; heap_total_mb: number; external_mb: number }> {
+  const token = readFileSync(join(fleet.dataDir, 'admin-token'), 'utf8').trim();
+  const url = `http://127.0.0.1:${fleet.coordinator.options.apiPort}/metrics`;
+  const text = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text();
+  const mb = (name: string) =>
+    round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20);
+  return {
+    heap_used_mb: mb('nodejs_heap_size_used_bytes'),
+    heap_total_mb: mb('nodejs_heap_size_total_bytes'),
+    external_mb: mb('nodejs_external_memory_bytes'),
+  };
+}
+
+/** Asks the coordinator for a heap snapshot (written into `dir`) and waits until it is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const count = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')).length;
+  const before = count();
+  process.kill(pid, 'SIGUSR2');
+  await waitFor('the heap snapshot', () => count() > before || undefined, 300_000, 500);
+  // The file appears when the snapshot starts; it is complete once its size stops changing.
+  let size = -1;
+  await waitFor(
+    'the heap snapshot to be written',
+    () => {
+      const newest = readdirSync(dir)
+        .filter((f) => f.endsWith('.heapsnapshot'))
+        .map((f) => statSync(join(dir, f)))
+        .sort((x, y) => y.mtimeMs - x.mtimeMs)[0];
+      const done = newest !== undefined && newest.size === size && newest.size > 0;
+      size = newest?.size ?? -1;
+      return done || undefined;
+    },
+    300_000,
+    2_000,
+  );
+  log(`  heap snapshot written to ${dir}`);
+}
+
+async function benchAgents(): Promise<{
+  agents: number;
+  rss_mb: number;
+  cpu_percent: number;
+  heap_used_mb: number;
+  heap_total_mb: number;
+  external_mb: number;
+}> {
   log(`(a) ${agentCount} simulated agents with heartbeats`);
   const { nodes } = simClusterSpec({ name: 'bench-a', controlPlanes: 0, workers: agentCount });
   const fleet = await startFleet(nodes, simScript());
@@ -142,10 +197,16 @@ async function benchAgents(): Promise<{ agents: number; rss_mb: number; cpu_perc
     }
     const after = procSample(pid);
     const seconds = (Date.now() - t0) / 1000;
+    if (values['heap-snapshot']) await heapSnapshot(pid, values['heap-snapshot']);
     const { agents } = await fleet.coordinator.api.request<{ agents: { connected: boolean }[] }>('GET', '/v1/agents');
     const connected = agents.filter((a) => a.connected).length;
     const cpuPercent = ((after.cpuTicks - before.cpuTicks) / 100 / seconds) * 100;
-    return { agents: connected, rss_mb: round(peakRss / 1024), cpu_percent: round(cpuPercent) };
+    return {
+      agents: connected,
+      rss_mb: round(peakRss / 1024),
+      cpu_percent: round(cpuPercent),
+      ...(await memoryBreakdown(fleet)),
+    };
   } finally {
     await stopFleet(fleet);
   }
@@ -273,7 +334,9 @@ async function benchUneven() {
 }
 
 const only = values.only ?? 'abc';
-const a = only.includes('a') ? await benchAgents() : { agents: 0, rss_mb: 0, cpu_percent: 0 };
+const a = only.includes('a')
+  ? await benchAgents()
+  : { agents: 0, rss_mb: 0, cpu_percent: 0, heap_used_mb: 0, heap_total_mb: 0, external_mb: 0 };
 const b = only.includes('b') ? await benchCriticalPath() : { makespan_s: 0, critical_path_s: 0, overhead_percent: 0 };
 const c = only.includes('c')
   ? await benchUneven()
@@ -287,6 +350,7 @@ if (values.json) {
       `(a) agents connected:        ${a.agents}`,
       `    coordinator RSS:         ${a.rss_mb} MB (target <= 600 at 5,000 agents)`,
       `    coordinator CPU:         ${a.cpu_percent} % of one core (heartbeats every 5 s; target <= 15)`,
+      `    of which JS heap:        ${a.heap_used_mb} MB used of ${a.heap_total_mb} MB; external ${a.external_mb} MB (the rest: TLS and HTTP/2 state, code)`,
       `    coordinator node flags:  ${coordinatorNodeArgs.join(' ') || '(none)'}`,
       `(b) makespan:                ${b.makespan_s} s (3 control planes + ${workerCount} workers)`,
       `    DAG critical path:       ${b.critical_path_s} s`,

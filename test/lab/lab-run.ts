@@ -161,6 +161,13 @@ const filesTheDeployWrites = [
   '/etc/kubernetes/kubelet.conf',
 ];
 
+/** What went wrong in a drill, action by action, from its report: what the CLI's exit status alone does not say. */
+export function drillProblems(report: FailoverDrillReport): string {
+  const failed = report.actions.filter((a) => !a.ok);
+  if (failed.length === 0) return `${report.actions.length} action(s) reported, none failed`;
+  return failed.map((a) => `${a.action} on ${a.initialHolder ?? '?'}: ${a.problems.join(', ')}`).join('; ');
+}
+
 export class LabRun {
   readonly network: LabNetwork;
   readonly options: LabOptions;
@@ -792,16 +799,18 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     const drillStarted = Date.now();
     watch.startProbe(prober, this.endpointPort, 3600);
     await new Promise((r) => setTimeout(r, 1000));
-    let ok = true;
+    const failures: string[] = [];
     for (let round = 1; round <= (this.options.drillRounds ?? 1); round++) {
       let runId = '';
       const done = await this.cli(['drill', 'failover', clusterName], (line) => {
         runId = /drill-failover run (\S+) of/.exec(line)?.[1] ?? runId;
       });
-      ok &&= done;
       // A restored keepalived takes a few adverts to hold the VIP again: the endpoint must come back on its own.
       await watch.recovered(60);
-      if (runId) await this.compareDrill(runId, watch);
+      const report = runId ? await this.drillReport(runId) : undefined;
+      if (!done)
+        failures.push(`round ${round}: ${report ? drillProblems(report) : 'no drill report (run id not seen)'}`);
+      if (runId && report) this.compareDrill(report, watch);
     }
     await new Promise((r) => setTimeout(r, 1000));
     const watched = watch.stop();
@@ -810,16 +819,21 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     this.options.log(
       `watched from ${prober.name}: ${watched.probes} probes of /readyz, ${watched.failedProbes} failed, longest gap ${watched.longestGapS} s; VIP holders during the drill ${during.map((h) => h.holders.join('+') || 'none').join(' -> ')}, at most ${watched.holdersMax} at once`,
     );
-    if (!ok) throw new Error('the failover drill run did not succeed');
+    if (failures.length > 0) throw new Error(`the failover drill run did not succeed: ${failures.join('; ')}`);
     return watched;
   }
 
-  /** Each action's figures from the coordinator's report beside what the lab's watcher saw in the same window. */
-  private async compareDrill(runId: string, watch: VipWatch): Promise<void> {
-    const run = (await this.api('GET', `/v1/runs/${runId}`)) as { steps: { kind: string; report?: string }[] };
+  /** The failover-drill step's report of the run, when it wrote one. */
+  private async drillReport(runId: string): Promise<FailoverDrillReport | undefined> {
+    const run = (await this.api('GET', `/v1/runs/${runId}`).catch(() => ({ steps: [] }))) as {
+      steps: { kind: string; report?: string }[];
+    };
     const text = run.steps.find((s) => s.kind === 'failover-drill' && s.report)?.report;
-    if (!text) return;
-    const report = JSON.parse(text) as FailoverDrillReport;
+    return text ? (JSON.parse(text) as FailoverDrillReport) : undefined;
+  }
+
+  /** Each action's figures from the coordinator's report beside what the lab's watcher saw in the same window. */
+  private compareDrill(report: FailoverDrillReport, watch: VipWatch): void {
     const order = (sets: string[][]) =>
       sets
         .filter((h) => h.length > 0)

@@ -279,4 +279,33 @@ describe('stand-ins inside lab nodes', () => {
       'package runc is not installed\npackage podman is not installed\npackage buildah is not installed\n',
     );
   });
+
+  it('restorecon labels by the policy rules (real chcon, real stat), and enforcing keepalived reads a verdict only under /run/keepalived*', async () => {
+    const model = new URL('./stand-ins/selinux-state.ts', import.meta.url).pathname;
+    const mayRead = async (path: string) =>
+      (
+        await ok(cp1, 'node', [
+          '--no-warnings',
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(model)}); console.log(m.keepalivedMayRead(process.argv[1]));`,
+          path,
+        ])
+      ).trim();
+    await ok(cp1, 'sh', ['-c', 'mkdir -p /run/keepalived-kubeha /var/lib/kubeha']);
+    expect(await ok(cp1, 'restorecon', ['-F', '-v', '/run/keepalived-kubeha', '/var/lib/kubeha'])).toBe(
+      'Relabeled /run/keepalived-kubeha from <no context> to system_u:object_r:keepalived_var_run_t:s0\n' +
+        'Relabeled /var/lib/kubeha from <no context> to system_u:object_r:var_lib_t:s0\n',
+    );
+    expect(await ok(cp1, 'stat', ['-c', '%C', '/run/keepalived-kubeha'])).toBe(
+      'system_u:object_r:keepalived_var_run_t:s0\n',
+    );
+    expect(await ok(cp1, 'restorecon', ['-n', '-v', '/run/keepalived-kubeha'])).toBe('');
+    await ok(cp1, 'sh', ['-c', 'echo 1 > /run/keepalived-kubeha/vrrp-status && echo 1 > /var/lib/kubeha/vrrp-status']);
+    await ok(cp1, 'setenforce', ['1']);
+    expect(await mayRead('/run/keepalived-kubeha/vrrp-status')).toBe('true');
+    expect(await mayRead('/var/lib/kubeha/vrrp-status')).toBe('false');
+    await ok(cp1, 'setenforce', ['0']);
+    expect(await mayRead('/var/lib/kubeha/vrrp-status')).toBe('true');
+  });
 });

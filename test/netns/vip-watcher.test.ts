@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipAddressMonitor } from '../../agent/health/ip-address-monitor.ts';
 import { type VipChange, VipWatcher } from '../../agent/health/vip-watcher.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { canRunNetnsLab, NetnsSandbox, sh } from './netns-sandbox.ts';
 
-// The agent's VIP watcher on the real `ip -o monitor address`, in a namespace where the test adds and removes the VIP
+// The agent's VIP watcher on the real `ip -ts -o monitor address`, in a namespace where the test adds and removes the VIP
 // the way keepalived does.
 const sandbox = new NetnsSandbox('vipw');
 let ns = '';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-describe('VipWatcher on ip -o monitor address', () => {
+describe('VipWatcher on ip -ts -o monitor address', () => {
   it('GIVEN the VIP added and removed on eth0 THEN each change is reported once, within moments of the change', async () => {
     const changes: VipChange[] = [];
     const watcher = new VipWatcher({
@@ -44,6 +45,35 @@ describe('VipWatcher on ip -o monitor address', () => {
       expect(changes[1]!.atMs).toBeGreaterThanOrEqual(addedAt);
       expect(changes[2]!.atMs).toBeGreaterThanOrEqual(removedAt);
       expect(changes[2]!.atMs - removedAt).toBeLessThan(5_000);
+    } finally {
+      watcher.stop();
+    }
+  });
+
+  it('GIVEN the agent busy when the VIP leaves THEN the change is dated when ip saw it, not when the agent read it', async () => {
+    const changes: VipChange[] = [];
+    const watcher = new VipWatcher({
+      monitor: ipAddressMonitor(['-n', ns]),
+      vip: () => '10.213.77.102',
+      localAddresses: () => [],
+      onChange: (c) => changes.push(c),
+    });
+    watcher.start();
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      await sh('ip', ['-n', ns, 'addr', 'add', '10.213.77.102/32', 'dev', 'eth0']);
+      await waitFor('the VIP to be seen', () => changes.some((c) => c.held) || undefined, 10_000);
+      // WHEN the VIP is removed while this process's event loop is blocked for a second
+      execFileSync('ip', ['-n', ns, 'addr', 'del', '10.213.77.102/32', 'dev', 'eth0']);
+      const removedAt = Date.now();
+      while (Date.now() - removedAt < 1_000) {
+        // busy: the monitor's line waits in the pipe
+      }
+      const readFrom = Date.now();
+      await waitFor('the VIP to be gone', () => changes.at(-1)?.held === false || undefined, 10_000);
+      // THEN its time is ip's stamp, from before the loop was free to read the line
+      expect(changes.at(-1)!.atMs).toBeLessThan(readFrom - 500);
+      expect(changes.at(-1)!.atMs).toBeGreaterThanOrEqual(removedAt - 1_000);
     } finally {
       watcher.stop();
     }

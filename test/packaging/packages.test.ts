@@ -140,6 +140,8 @@ describe('the agent RPM', () => {
       ['/usr/lib/kubeha/agent/lib/kubeha-agent.mjs', '-rw-r--r--', ''],
       ['/usr/lib/kubeha/agent/lib/kubeha/v1/agent.proto', '-rw-r--r--', ''],
       ['/usr/lib/systemd/system/kubeha-agent.service', '-rw-r--r--', ''],
+      ['/usr/lib/tmpfiles.d/kubeha-agent.conf', '-rw-r--r--', ''],
+      ['/run/keepalived-kubeha', 'drwxr-xr-x', 'g'],
       ['/usr/libexec/kubeha/check-apiserver', '-rwxr-xr-x', ''],
       ['/etc/sysconfig/kubeha-agent', '-rw-------', 'cn'],
       ['/etc/kubeha/agent.yaml', '-rw-------', 'cng'],
@@ -172,6 +174,7 @@ describe('the agent RPM', () => {
     const scripts = run('rpm', ['-qp', '--scripts', agentRpm]).stdout;
     const section = (name: string) => scripts.split(/\n(?=\S+ scriptlet)/).find((s) => s.startsWith(name)) ?? '';
     expect(section('postinstall')).toContain('systemctl daemon-reload');
+    expect(section('postinstall')).toContain('systemd-tmpfiles --create kubeha-agent.conf');
     expect(section('preuninstall')).toMatch(
       /if \[ "\$1" -eq 0 \].*\n\s+systemctl --no-reload disable --now kubeha-agent\.service/,
     );

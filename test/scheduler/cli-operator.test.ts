@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { followRun } from '../../coordinator/cli/commands/watch-command.ts';
 import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { type CommandResult, capturedOutput, kubehaCliMain, runCommand, runKubehaCli } from '../support/run-command.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 let sim: SimCoordinator | undefined;
 let agents: SimAgent[] = [];
 let dir: string | undefined;
@@ -26,50 +26,30 @@ afterEach(async () => {
   dir = undefined;
 });
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function env(): NodeJS.ProcessEnv {
   return { ...process.env, HOME: dir, KUBEHA_TOKEN: sim!.coordinator.adminToken };
 }
 
-function kubeha(args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, '--server', sim!.coordinator.apiUrl, ...args],
-      { timeout: 60_000, env: env() },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const kubeha = (args: string[]) => runKubehaCli(sim!.coordinator, args, { HOME: dir });
 
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
 /** The CLI on a pseudo-terminal (util-linux script), answering `input` to what it asks. */
-function kubehaOnTerminal(args: string[], input: string): Promise<Ran> {
-  const command = [process.execPath, cli, '--server', sim!.coordinator.apiUrl, ...args].map(quote).join(' ');
-  return new Promise((resolve) => {
-    const child = execFile(
-      'script',
-      ['-qec', command, '/dev/null'],
-      { timeout: 60_000, env: env() },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    // The question is asked once the cluster is known: answer after it is on the terminal.
-    let said = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      if (said.includes('Type "yes"') && input) {
-        child.stdin?.write(input);
-        input = '';
-      }
-    });
+function kubehaOnTerminal(args: string[], input: string): Promise<CommandResult> {
+  const command = [process.execPath, kubehaCliMain, '--server', sim!.coordinator.apiUrl, ...args].map(quote).join(' ');
+  return runCommand('script', ['-qec', command, '/dev/null'], {
+    env: env(),
+    started: (child) => {
+      // The question is asked once the cluster is known: answer after it is on the terminal.
+      let said = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+        if (said.includes('Type "yes"') && input) {
+          child.stdin?.write(input);
+          input = '';
+        }
+      });
+    },
   });
 }
 
@@ -342,24 +322,19 @@ describe('the kubeha CLI as an operator uses it', () => {
     const file = join(dir, 'cluster.yaml');
     writeFileSync(file, stringify(fleet.spec));
 
-    const child = spawn(process.execPath, [cli, '--server', sim.coordinator.apiUrl, 'apply', '-f', file], {
+    const child = spawn(process.execPath, [kubehaCliMain, '--server', sim.coordinator.apiUrl, 'apply', '-f', file], {
       env: env(),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
+    const output = capturedOutput(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await waitFor('the deploy to reach kubeadm init', () => /kubeadm-init\/cp1\s+(dispatched|running)/.test(stdout));
+    await waitFor('the deploy to reach kubeadm init', () =>
+      /kubeadm-init\/cp1\s+(dispatched|running)/.test(output.stdout),
+    );
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    const runId = /deploy run (run-[0-9a-f-]+) started/.exec(stdout)![1]!;
-    expect(stderr).toContain(`kubeha: stopped watching; run ${runId} goes on in the coordinator.`);
-    expect(stderr).toContain(`cancel it:       kubeha run cancel ${runId}`);
+    const runId = /deploy run (run-[0-9a-f-]+) started/.exec(output.stdout)![1]!;
+    expect(output.stderr).toContain(`kubeha: stopped watching; run ${runId} goes on in the coordinator.`);
+    expect(output.stderr).toContain(`cancel it:       kubeha run cancel ${runId}`);
     expect((await sim.api.request<{ state: string }>('GET', `/v1/runs/${runId}`)).state).toBe('running');
 
     // A terminal attached mid-run shows each node where it is now, not the run's start replayed.

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,22 +6,11 @@ import { stringify } from 'yaml';
 import { startSimCoordinator } from '../sim/sim-coordinator.ts';
 import { simClusterSpec, simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { runKubehaCli } from '../support/run-command.ts';
 
-const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 const t = simFleetPerTest();
 
-function kubeha(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const s = t.sim!;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, '--server', s.coordinator.apiUrl, ...args],
-      { timeout: 60_000, env: { ...process.env, HOME: t.dir, KUBEHA_TOKEN: s.coordinator.adminToken } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const kubeha = (args: string[]) => runKubehaCli(t.sim!.coordinator, args, { HOME: t.dir });
 
 describe('the kubeha CLI against a coordinator with simulated agents', () => {
   it('GIVEN a spec file WHEN `kubeha apply -f` THEN the deploy runs to success with appended progress lines, and get/describe/kubeconfig answer', async () => {

@@ -1,19 +1,13 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ApiError } from '../../coordinator/cli/api-client.ts';
-import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
+import { refusal } from '../sim/api-refusal.ts';
+import type { SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { runKubehaCli } from '../support/run-command.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-});
+const t = simFleetPerTest();
 
 /**
  * Simulated machines that remember what was done to them: a second run of the same step finds nothing to do
@@ -42,45 +36,34 @@ async function deploy(api: SimCoordinator['api'], spec: unknown, name: string) {
   return waitForRunEnd(api, run.id);
 }
 
-function kubehaCli(s: SimCoordinator, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, '--server', s.coordinator.apiUrl, ...args],
-      { timeout: 60_000, env: { ...process.env, KUBEHA_TOKEN: s.coordinator.adminToken } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 function runEvents(runId: string) {
-  return sim!.coordinator.store.events.after(runId, 0);
+  return t.sim!.coordinator.store.events.after(runId, 0);
 }
 
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
+type SimSpec = Awaited<ReturnType<typeof startSimFleet>>['spec'];
+
+/** Stores the spec with one more worker, then asks for a deploy of it: the refusal. */
+async function deployRefusedWithWorker(spec: SimSpec, worker: { name: string; address: string }) {
+  const bigger = structuredClone(spec);
+  bigger.spec.nodes.push({ ...worker, role: 'worker' });
+  const name = spec.metadata.name;
+  await t.sim!.api.request('PUT', `/v1/clusters/${name}`, bigger);
+  return refusal(t.sim!.api.request('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' }));
 }
 
 describe('re-applying a spec to a deployed cluster', () => {
   it('GIVEN a deployed cluster WHEN the same spec is applied again THEN the deploy ends "up to date": members are not joined again and no step changed anything', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script, members } = machines();
-    const fleet = await startSimFleet(sim, { name: 'conv', controlPlanes: 3, workers: 2, script });
-    agents = fleet.agents;
-    const first = await deploy(sim.api, fleet.spec, 'conv');
+    const fleet = await startSimFleet(t.sim, { name: 'conv', controlPlanes: 3, workers: 2, script });
+    t.agents = fleet.agents;
+    const first = await deploy(t.sim.api, fleet.spec, 'conv');
     expect(first.state).toBe('succeeded');
     expect([...members].sort()).toEqual(['cp1', 'cp2', 'cp3', 'w1', 'w2']);
     const executedBefore = fleet.executions.length;
 
     // WHEN the same spec is applied again
-    const second = await deploy(sim.api, fleet.spec, 'conv');
+    const second = await deploy(t.sim.api, fleet.spec, 'conv');
 
     // THEN it succeeded, every node was told it is a member, and nothing joined or made join credentials
     expect(second.state, JSON.stringify(second.steps.filter((s) => s.error))).toBe('succeeded');
@@ -92,7 +75,10 @@ describe('re-applying a spec to a deployed cluster', () => {
     expect(second.steps.map((s) => s.kind)).not.toContain('join-credentials');
     expect(second.steps.map((s) => s.kind)).not.toContain('kubeadm-reset');
     // AND no step changed anything, and the run says so
-    const detail = await sim.api.request<{ steps: { id: string; changed: boolean }[] }>('GET', `/v1/runs/${second.id}`);
+    const detail = await t.sim.api.request<{ steps: { id: string; changed: boolean }[] }>(
+      'GET',
+      `/v1/runs/${second.id}`,
+    );
     expect(detail.steps.filter((s) => s.changed).map((s) => s.id)).toEqual([]);
     expect(runEvents(second.id).at(-1)).toMatchObject({
       type: 'run',
@@ -102,24 +88,21 @@ describe('re-applying a spec to a deployed cluster', () => {
   });
 
   it('GIVEN a deployed cluster WHEN a spec adding a node is applied THEN the deploy is refused naming the node, the applied spec stays and verify works from it', async () => {
-    sim = await startSimCoordinator();
+    t.sim = await startSimCoordinator();
     const { script } = machines();
-    const fleet = await startSimFleet(sim, { name: 'grow', controlPlanes: 1, workers: 1, script });
-    agents = fleet.agents;
-    expect((await deploy(sim.api, fleet.spec, 'grow')).state).toBe('succeeded');
+    const fleet = await startSimFleet(t.sim, { name: 'grow', controlPlanes: 1, workers: 1, script });
+    t.agents = fleet.agents;
+    expect((await deploy(t.sim.api, fleet.spec, 'grow')).state).toBe('succeeded');
 
     // WHEN a spec with a third node is applied
-    const bigger = structuredClone(fleet.spec);
-    bigger.spec.nodes.push({ name: 'w3', address: '10.10.1.3/16', role: 'worker' });
-    await sim.api.request('PUT', '/v1/clusters/grow', bigger);
-    const refused = await refusal(sim.api.request('POST', '/v1/clusters/grow/runs', { kind: 'deploy' }));
+    const refused = await deployRefusedWithWorker(fleet.spec, { name: 'w3', address: '10.10.1.3/16' });
 
     // THEN the deploy is refused, naming the node and why
     expect(refused.status).toBe(409);
     expect(refused.message).toContain('w3');
     expect(refused.message).toContain('adding nodes to a deployed cluster is not supported yet');
     // AND the cluster shows the desired and the applied spec and where they differ
-    const cluster = await sim.api.request<{
+    const cluster = await t.sim.api.request<{
       spec: { spec: { nodes: unknown[] } };
       appliedSpec: { spec: { nodes: { name: string }[] } } | null;
       differences: { path: string; applied?: unknown; desired?: unknown }[];
@@ -130,7 +113,7 @@ describe('re-applying a spec to a deployed cluster', () => {
       { path: 'spec.nodes[w3]', desired: { name: 'w3', address: '10.10.1.3', prefixLength: 16, role: 'worker' } },
     ]);
     // AND `kubeha get cluster grow` prints both specs and the difference as YAML
-    const printed = await kubehaCli(sim, ['get', 'cluster', 'grow', '-o', 'yaml']);
+    const printed = await runKubehaCli(t.sim.coordinator, ['get', 'cluster', 'grow', '-o', 'yaml']);
     expect(printed.code, printed.stderr).toBe(0);
     const view = parseYaml(printed.stdout) as {
       upToDate: boolean;
@@ -143,8 +126,8 @@ describe('re-applying a spec to a deployed cluster', () => {
     expect(view.desiredSpec.spec.nodes).toHaveLength(3);
     expect(view.appliedSpec.spec.nodes).toHaveLength(2);
     // AND verify works from the applied spec: w3 is not among the nodes it checks
-    const verify = await sim.api.request<{ id: string }>('POST', '/v1/clusters/grow/runs', { kind: 'verify' });
-    const verified = await waitForRunEnd(sim.api, verify.id);
+    const verify = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/grow/runs', { kind: 'verify' });
+    const verified = await waitForRunEnd(t.sim.api, verify.id);
     expect(verified.state).toBe('succeeded');
     const verifyStep = fleet.executions.filter((e) => e.kind === 'verify').at(-1);
     expect(((verifyStep?.params['nodes'] ?? []) as { name: string }[]).map((n) => n.name)).toEqual(['cp1', 'w1']);
@@ -153,24 +136,21 @@ describe('re-applying a spec to a deployed cluster', () => {
 
 describe('nodes without an agent', () => {
   it('GIVEN a spec naming an address no agent reports WHEN deployed THEN it is refused, and with waitForAgents the run says what it waits for and fails with that reason', async () => {
-    sim = await startSimCoordinator({ scheduler: { agentWaitMs: 300 } });
-    const fleet = await startSimFleet(sim, { name: 'lonely', controlPlanes: 1, workers: 1, script: simScript() });
-    agents = fleet.agents;
-    const spec = structuredClone(fleet.spec);
-    spec.spec.nodes.push({ name: 'w2', address: '10.231.0.23/16', role: 'worker' });
-    await sim.api.request('PUT', '/v1/clusters/lonely', spec);
+    t.sim = await startSimCoordinator({ scheduler: { agentWaitMs: 300 } });
+    const fleet = await startSimFleet(t.sim, { name: 'lonely', controlPlanes: 1, workers: 1, script: simScript() });
+    t.agents = fleet.agents;
 
     // WHEN a deploy starts without waiting for agents THEN it is refused, naming the address
-    const refused = await refusal(sim.api.request('POST', '/v1/clusters/lonely/runs', { kind: 'deploy' }));
+    const refused = await deployRefusedWithWorker(fleet.spec, { name: 'w2', address: '10.231.0.23/16' });
     expect(refused.status).toBe(409);
     expect(refused.message).toContain('no enrolled agent reports 10.231.0.23 (w2)');
 
     // WHEN it starts waiting for agents THEN an event says what the run waits for, and the run fails with it
-    const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/lonely/runs', {
+    const run = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/lonely/runs', {
       kind: 'deploy',
       waitForAgents: true,
     });
-    const done = await waitForRunEnd(sim.api, run.id);
+    const done = await waitForRunEnd(t.sim.api, run.id);
     expect(done.state).toBe('failed');
     expect(done.error).toContain('waiting for an agent bound to w2 (10.231.0.23)');
     expect(runEvents(run.id).map((e) => e.message)).toContainEqual(
@@ -181,20 +161,20 @@ describe('nodes without an agent', () => {
 
 describe('one node, one cluster', () => {
   it('GIVEN a cluster WHEN a second cluster claims one of its nodes THEN the second is refused naming the first', async () => {
-    sim = await startSimCoordinator();
-    const fleet = await startSimFleet(sim, { name: 'first', controlPlanes: 1, workers: 1, script: simScript() });
-    agents = fleet.agents;
-    await sim.api.request('PUT', '/v1/clusters/first', fleet.spec);
+    t.sim = await startSimCoordinator();
+    const fleet = await startSimFleet(t.sim, { name: 'first', controlPlanes: 1, workers: 1, script: simScript() });
+    t.agents = fleet.agents;
+    await t.sim.api.request('PUT', '/v1/clusters/first', fleet.spec);
 
     const other = structuredClone(fleet.spec);
     other.metadata.name = 'second';
     other.spec.endpoint.vip = '10.10.255.101';
     other.spec.nodes = [{ name: 'x1', address: fleet.spec.spec.nodes[1]!.address, role: 'control-plane' }];
-    const refused = await refusal(sim.api.request('PUT', '/v1/clusters/second', other));
+    const refused = await refusal(t.sim.api.request('PUT', '/v1/clusters/second', other));
 
     expect(refused.status).toBe(409);
     expect(refused.message).toContain('x1 is node w1 (10.10.1.1) of cluster first');
-    const { clusters } = await sim.api.request<{ clusters: { name: string }[] }>('GET', '/v1/clusters');
+    const { clusters } = await t.sim.api.request<{ clusters: { name: string }[] }>('GET', '/v1/clusters');
     expect(clusters.map((c) => c.name)).toEqual(['first']);
   });
 });

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SimAgent } from '../sim/sim-agent.ts';
 import { type RunView, type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { runCommand } from '../support/run-command.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
@@ -19,13 +19,7 @@ afterEach(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function coordinatorCommand(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const coordinatorCommand = (args: string[]) => runCommand(process.execPath, [main, ...args]);
 
 describe('kubeha-coordinator backup and restore', () => {
   it('GIVEN a deploy in progress WHEN the coordinator is backed up, lost, and restored on a fresh data directory THEN the restored coordinator finishes the run with the same CA', async () => {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import type { SimStep } from '../sim/sim-agent.ts';
 import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { runKubehaCli } from '../support/run-command.ts';
 
 const t = simFleetPerTest();
 
@@ -50,19 +50,6 @@ function machines(failPreflightOn?: string) {
     return {};
   });
   return { script, done };
-}
-
-function kubehaCli(s: SimCoordinator, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, '--server', s.coordinator.apiUrl, ...args],
-      { timeout: 60_000, env: { ...process.env, KUBEHA_TOKEN: s.coordinator.adminToken } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 async function planOf(s: SimCoordinator, name: string, spec: unknown) {
@@ -159,7 +146,7 @@ describe('plan before apply', () => {
     invalid.spec.nodes[0]!.address = 'not-an-address';
     (invalid.spec.endpoint as Record<string, unknown>)['port'] = 99_999;
     writeFileSync(bad, stringify(invalid));
-    const refused = await kubehaCli(t.sim, ['plan', '-f', bad]);
+    const refused = await runKubehaCli(t.sim.coordinator, ['plan', '-f', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('spec.nodes[0].address');
     expect(refused.stderr).toContain('spec.endpoint.port');
@@ -167,7 +154,7 @@ describe('plan before apply', () => {
     // w1's preflight fails: the plan reports it, the steps after the checks are not run, exit 1.
     const good = join(t.dir, 'good.yaml');
     writeFileSync(good, stringify(fleet.spec));
-    const failed = await kubehaCli(t.sim, ['apply', '-f', good, '--dry-run']);
+    const failed = await runKubehaCli(t.sim.coordinator, ['apply', '-f', good, '--dry-run']);
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stdout).toMatch(/^ {2}preflight\/w1: FAILED: /m);
     expect(failed.stdout).toMatch(/^ {2}host-prep\/cp1: not checked/m);
@@ -183,7 +170,7 @@ describe('plan before apply', () => {
     t.dir = mkdtempSync(join(tmpdir(), 'kubeha-plan-'));
     const file = join(t.dir, 'cluster.yaml');
     writeFileSync(file, stringify(fleet.spec));
-    const planned = await kubehaCli(t.sim, ['plan', '-f', file]);
+    const planned = await runKubehaCli(t.sim.coordinator, ['plan', '-f', file]);
     expect(planned.code, planned.stderr).toBe(0);
     const lines = planned.stdout.split('\n');
     expect(lines[0]).toMatch(/^plan of cluster plan-d \(run run-[0-9a-f-]+\); nothing was changed$/);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -13,8 +12,8 @@ import { loadAgentGateway } from '../../proto/load-agent-gateway.ts';
 import { startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { createEnrollToken, simFacts, simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { runKubehaCli } from '../support/run-command.ts';
 
-const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 const t = simFleetPerTest();
 
 /** One raw HTTP exchange on the API's socket: status line and body as the server wrote them. */
@@ -154,15 +153,13 @@ describe('the CLI and the body limit', () => {
       file,
       `apiVersion: kubeha.io/v1\nkind: Cluster\nmetadata: { name: big }\n# ${'x'.repeat(apiBodyLimitBytes)}\n`,
     );
-    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        // Port 9 (discard) on loopback: a CLI that tried to send would fail with a connection error (exit 1).
-        [cli, '--server', 'http://127.0.0.1:9', 'apply', '-f', file],
-        { timeout: 60_000, env: { ...process.env, HOME: t.dir, KUBEHA_TOKEN: 'x'.repeat(64) } },
-        (error, _stdout, stderr) =>
-          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
-      ),
+    // Port 9 (discard) on loopback: a CLI that tried to send would fail with a connection error (exit 1).
+    const result = await runKubehaCli(
+      { apiUrl: 'http://127.0.0.1:9', adminToken: 'x'.repeat(64) },
+      ['apply', '-f', file],
+      {
+        HOME: t.dir,
+      },
     );
     expect(result.stderr).toMatch(/cluster\.yaml is \d+ bytes; the coordinator reads at most 4194304 bytes/);
     expect(result.code).toBe(2);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,8 @@ import { createLogger } from '../../common/logger.ts';
 import { resolveConnection } from '../../coordinator/cli/cli-config.ts';
 import { apiServesTls, parseCoordinatorConfig } from '../../coordinator/config.ts';
 import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
+import { kubehaCliMain, runCommand } from '../support/run-command.ts';
 
-const cli = join(import.meta.dirname, '..', '..', 'coordinator', 'cli', 'main.ts');
 let coordinator: RunningCoordinator | undefined;
 let dir: string | undefined;
 
@@ -20,20 +19,8 @@ afterEach(async () => {
   dir = undefined;
 });
 
-function kubeha(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { timeout: 60_000, env: { ...process.env, ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
+const kubeha = (args: string[], env: Record<string, string>) =>
+  runCommand(process.execPath, [kubehaCliMain, ...args], { env: { ...process.env, ...env } });
 
 describe('the REST API off loopback', () => {
   it('GIVEN api.listen on a non-loopback address THEN the API serves HTTPS, and without api.serverSans the coordinator refuses to start', () => {

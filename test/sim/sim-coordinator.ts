@@ -5,9 +5,11 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../common/logger.ts';
 import { ApiClient } from '../../coordinator/cli/api-client.ts';
 import { parseCoordinatorConfig } from '../../coordinator/config.ts';
-import { type RunningCoordinator, startCoordinator } from '../../coordinator/coordinator-service.ts';
-import type { DrillOptions } from '../../coordinator/drill/drive-drill.ts';
-import type { PlanRun } from '../../coordinator/plan/run-plan.ts';
+import {
+  type CoordinatorDeps,
+  type RunningCoordinator,
+  startCoordinator,
+} from '../../coordinator/coordinator-service.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 export interface RunView {
@@ -40,20 +42,11 @@ export interface SimCoordinator {
 
 /** A coordinator in the test process on loopback ports, its logs captured, with an API client that records replies. */
 export async function startSimCoordinator(
-  options: {
+  options: Pick<CoordinatorDeps, 'schedulerNow' | 'scheduler'> & {
     /** An existing data directory (a restored one); a fresh temporary one otherwise. Removed by stop() either way. */
     dataDir?: string;
     /** 127.0.0.1:PORT for the gateway, so that agents of an earlier coordinator find this one. */
     grpcListen?: string;
-    schedulerNow?: () => number;
-    scheduler?: {
-      tickMs?: number;
-      disconnectGraceMs?: number;
-      resumeGraceMs?: number;
-      agentWaitMs?: number;
-      planRun?: PlanRun;
-      drill?: DrillOptions;
-    };
   } = {},
 ): Promise<SimCoordinator> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kubeha-sim-'));

@@ -1,53 +1,28 @@
 import type { ClusterRecord, ClusterStore, ClusterValueStore } from '../store.ts';
-import { json, type SqlAccess } from './sql-access.ts';
+import { asJson, asJsonOrNull, rowMapper, type SqlAccess } from './sql-access.ts';
 
-type ClusterRow = {
-  name: string;
-  spec: string;
-  created_at: number;
-  updated_at: number;
-  initialized_at: number | null;
-  applied_spec: string | null;
-  applied_at: number | null;
-};
-
-const clusterFromRow = (row: ClusterRow): ClusterRecord => ({
-  name: row.name,
-  spec: JSON.parse(row.spec),
-  appliedSpec: row.applied_spec === null ? null : JSON.parse(row.applied_spec),
-  appliedAt: row.applied_at,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-  initializedAt: row.initialized_at,
-});
+const clusterRows = rowMapper<ClusterRecord>(
+  ['name', 'spec', 'appliedSpec', 'appliedAt', 'createdAt', 'updatedAt', 'initializedAt'],
+  { spec: asJson, appliedSpec: asJsonOrNull },
+);
 
 /** Table clusters: each cluster's spec, by name. Deleting one deletes its runs and values. */
 export function clustersTable(sql: SqlAccess): ClusterStore {
   return {
     get: (name) => {
-      const row = sql.statement('SELECT * FROM clusters WHERE name = ?').get(name) as ClusterRow | undefined;
-      return row ? clusterFromRow(row) : undefined;
+      const row = sql.statement('SELECT * FROM clusters WHERE name = ?').get(name);
+      return row ? clusterRows.fromRow(row) : undefined;
     },
-    list: () =>
-      (sql.statement('SELECT * FROM clusters ORDER BY name').all() as unknown as ClusterRow[]).map(clusterFromRow),
+    list: () => sql.statement('SELECT * FROM clusters ORDER BY name').all().map(clusterRows.fromRow),
     put: (record) => {
       sql
         .statement(
-          `INSERT INTO clusters (name, spec, created_at, updated_at, initialized_at, applied_spec, applied_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO clusters (${clusterRows.names}) VALUES (${clusterRows.placeholders})
            ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at,
              initialized_at = excluded.initialized_at, applied_spec = excluded.applied_spec,
              applied_at = excluded.applied_at`,
         )
-        .run(
-          record.name,
-          json(record.spec),
-          record.createdAt,
-          record.updatedAt,
-          record.initializedAt,
-          record.appliedSpec === null ? null : json(record.appliedSpec),
-          record.appliedAt,
-        );
+        .run(...clusterRows.values(record));
     },
     delete: (name) =>
       sql.transaction(() => {

@@ -1,78 +1,44 @@
 import { createHash } from 'node:crypto';
-import type { StepAttemptError, StepRecord, StepStore, StepUpdate } from '../store.ts';
-import { asFlag, asIs, asJson, asJsonOrNull, type Columns, json, type SqlAccess, updateColumns } from './sql-access.ts';
+import type { StepAttemptError, StepRecord, StepStore } from '../store.ts';
+import { asFlag, asJson, asJsonOrNull, json, rowMapper, type SqlAccess, updateColumns } from './sql-access.ts';
 
-interface StepRow {
-  run_id: string;
-  id: string;
-  seq: number;
-  kind: string;
-  node: string;
-  depends_on: string;
-  timeout_seconds: number;
-  retry: string;
-  params: string;
-  concurrency_group: string | null;
-  best_effort: number;
-  for_node: string | null;
-  state: string;
-  attempt: number;
-  agent_id: string | null;
-  dispatched_at: number | null;
-  started_at: number | null;
-  finished_at: number | null;
-  deadline_at: number | null;
-  next_attempt_at: number | null;
-  disconnected_at: number | null;
-  error: string | null;
-  changed: number;
-  outputs: string;
-}
-
-function stepFromRow(row: StepRow): StepRecord {
-  return {
-    runId: row.run_id,
-    id: row.id,
-    seq: row.seq,
-    kind: row.kind,
-    node: row.node,
-    dependsOn: JSON.parse(row.depends_on),
-    timeoutSeconds: row.timeout_seconds,
-    retry: JSON.parse(row.retry),
-    params: JSON.parse(row.params),
-    concurrencyGroup: row.concurrency_group === null ? null : JSON.parse(row.concurrency_group),
-    bestEffort: row.best_effort === 1,
-    forNode: row.for_node,
-    state: row.state as StepRecord['state'],
-    attempt: row.attempt,
-    agentId: row.agent_id,
-    dispatchedAt: row.dispatched_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    deadlineAt: row.deadline_at,
-    nextAttemptAt: row.next_attempt_at,
-    disconnectedAt: row.disconnected_at,
-    error: row.error === null ? null : JSON.parse(row.error),
-    changed: row.changed === 1,
-    outputs: JSON.parse(row.outputs),
-  };
-}
-
-const columns: Columns<StepUpdate> = {
-  dependsOn: ['depends_on', asJson],
-  state: ['state', asIs],
-  attempt: ['attempt', asIs],
-  agentId: ['agent_id', asIs],
-  dispatchedAt: ['dispatched_at', asIs],
-  startedAt: ['started_at', asIs],
-  finishedAt: ['finished_at', asIs],
-  deadlineAt: ['deadline_at', asIs],
-  nextAttemptAt: ['next_attempt_at', asIs],
-  disconnectedAt: ['disconnected_at', asIs],
-  error: ['error', asJsonOrNull],
-  changed: ['changed', asFlag],
-  outputs: ['outputs', asJson],
-};
+/** A step's row in steps; its parameters are kept in step_params. */
+const stepRows = rowMapper<Omit<StepRecord, 'params'>>(
+  [
+    'runId',
+    'id',
+    'seq',
+    'kind',
+    'node',
+    'dependsOn',
+    'timeoutSeconds',
+    'retry',
+    'concurrencyGroup',
+    'bestEffort',
+    'forNode',
+    'state',
+    'attempt',
+    'agentId',
+    'dispatchedAt',
+    'startedAt',
+    'finishedAt',
+    'deadlineAt',
+    'nextAttemptAt',
+    'disconnectedAt',
+    'error',
+    'changed',
+    'outputs',
+  ],
+  {
+    dependsOn: asJson,
+    retry: asJson,
+    concurrencyGroup: asJsonOrNull,
+    bestEffort: asFlag,
+    error: asJsonOrNull,
+    changed: asFlag,
+    outputs: asJson,
+  },
+);
 
 /** A parameter value at least this long (as JSON) is stored once per run and referenced by its hash. */
 const sharedValueMinLength = 1024;
@@ -105,12 +71,7 @@ function decodeParams(text: string, shared: (hash: string) => unknown): Record<s
 export function stepsTable(sql: SqlAccess): StepStore {
   return {
     insert: (steps) => {
-      const statement = sql.statement(
-        `INSERT INTO steps (run_id, id, seq, kind, node, depends_on, timeout_seconds, retry, concurrency_group,
-           best_effort, for_node, state, attempt, agent_id, dispatched_at, started_at, finished_at, deadline_at,
-           next_attempt_at, disconnected_at, error, changed, outputs)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
+      const statement = sql.statement(`INSERT INTO steps (${stepRows.names}) VALUES (${stepRows.placeholders})`);
       const params = sql.statement('INSERT INTO step_params (run_id, id, params) VALUES (?, ?, ?)');
       const value = sql.statement('INSERT OR IGNORE INTO param_values (run_id, hash, json) VALUES (?, ?, ?)');
       const hashes = new Map<string, string>();
@@ -125,42 +86,17 @@ export function stepsTable(sql: SqlAccess): StepStore {
             }
             return hash;
           };
-          statement.run(
-            s.runId,
-            s.id,
-            s.seq,
-            s.kind,
-            s.node,
-            json(s.dependsOn),
-            s.timeoutSeconds,
-            json(s.retry),
-            s.concurrencyGroup === null ? null : json(s.concurrencyGroup),
-            s.bestEffort ? 1 : 0,
-            s.forNode,
-            s.state,
-            s.attempt,
-            s.agentId,
-            s.dispatchedAt,
-            s.startedAt,
-            s.finishedAt,
-            s.deadlineAt,
-            s.nextAttemptAt,
-            s.disconnectedAt,
-            s.error === null ? null : json(s.error),
-            s.changed ? 1 : 0,
-            json(s.outputs),
-          );
+          statement.run(...stepRows.values(s));
           params.run(s.runId, s.id, encodeParams(s.params, share));
         }
       });
     },
     list: (runId, withParams = true) => {
       if (!withParams) {
-        return (
-          sql
-            .statement("SELECT steps.*, '{}' AS params FROM steps WHERE run_id = ? ORDER BY seq")
-            .all(runId) as unknown as StepRow[]
-        ).map(stepFromRow);
+        return sql
+          .statement('SELECT * FROM steps WHERE run_id = ? ORDER BY seq')
+          .all(runId)
+          .map((row) => ({ ...stepRows.fromRow(row), params: {} }));
       }
       const rows = sql.statement('SELECT hash, json FROM param_values WHERE run_id = ?').all(runId) as unknown as {
         hash: string;
@@ -172,19 +108,18 @@ export function stepsTable(sql: SqlAccess): StepStore {
         if (!parsed.has(hash)) parsed.set(hash, JSON.parse(texts.get(hash) ?? 'null'));
         return parsed.get(hash);
       };
-      return (
-        sql
-          .statement(
-            `SELECT steps.*, step_params.params FROM steps
-             JOIN step_params ON step_params.run_id = steps.run_id AND step_params.id = steps.id
-             WHERE steps.run_id = ? ORDER BY steps.seq`,
-          )
-          .all(runId) as unknown as StepRow[]
-      ).map((row) => ({ ...stepFromRow({ ...row, params: '{}' }), params: decodeParams(row.params, shared) }));
+      return sql
+        .statement(
+          `SELECT steps.*, step_params.params FROM steps
+           JOIN step_params ON step_params.run_id = steps.run_id AND step_params.id = steps.id
+           WHERE steps.run_id = ? ORDER BY steps.seq`,
+        )
+        .all(runId)
+        .map((row) => ({ ...stepRows.fromRow(row), params: decodeParams(String(row['params']), shared) }));
     },
     update: (runId, id, update) =>
       sql.transaction(() => {
-        updateColumns(sql, 'steps', columns, update, 'run_id = ? AND id = ?', [runId, id]);
+        updateColumns(sql, 'steps', stepRows.columns, update, 'run_id = ? AND id = ?', [runId, id]);
         // The steps row holds the latest error only: each attempt's is kept here, for describe run.
         if (update.error) {
           sql

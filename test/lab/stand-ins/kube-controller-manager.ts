@@ -4,15 +4,13 @@
 // Running pods on Ready nodes.
 import { createHash } from 'node:crypto';
 import { ClusterStore, type KubeObject } from './cluster-store.ts';
-import { apiRequest, readKubeconfig } from './kubeconfig.ts';
-import { electLeader, leaderIdentity } from './leader-election.ts';
+import { readKubeconfig } from './kubeconfig.ts';
+import { runLeaderElection } from './leader-election.ts';
 import { readNodeIdentity } from './node-identity.ts';
 
 const kubeconfigPath =
   process.argv.find((a) => a.startsWith('--kubeconfig='))?.slice(13) ?? '/etc/kubernetes/controller-manager.conf';
 const store = new ClusterStore(readNodeIdentity().clusterDir);
-const identity = leaderIdentity();
-const kubeconfig = readKubeconfig(kubeconfigPath);
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -49,17 +47,10 @@ function reconcileDeployments(): void {
   }
 }
 
-let leading = false;
-setInterval(() => {
-  apiRequest(kubeconfig, 'GET', '/healthz', undefined, 1500)
-    .then((r) => r.status === 200)
-    .catch(() => false)
-    .then((healthy) => {
-      const now = healthy && electLeader(store, 'kube-controller-manager', identity);
-      if (now && !leading)
-        process.stdout.write(`successfully acquired lease kube-system/kube-controller-manager as ${identity}\n`);
-      leading = now;
-      if (now) reconcileDeployments();
-    });
-}, 2000);
+runLeaderElection({
+  store,
+  kubeconfig: readKubeconfig(kubeconfigPath),
+  leaseName: 'kube-controller-manager',
+  whileLeading: reconcileDeployments,
+});
 process.on('SIGTERM', () => process.exit(0));
