@@ -595,6 +595,7 @@ const agnhostImage = /(^|\/)e2e-test-images\/agnhost:[\w.-]+$/;
 const cniStateDir = '/var/lib/cni';
 let podNetwork: NodeNetwork | undefined;
 let podNetworkPeers = '';
+let lastNetworkError = '';
 
 function internalIp(node: Obj): string | undefined {
   return (node.status?.addresses ?? []).find((a: Obj) => a.type === 'InternalIP')?.address;
@@ -604,9 +605,37 @@ function internalIp(node: Obj): string | undefined {
  * flanneld's part, once the CNI DaemonSet's pod is on this node: cni0 and flannel.1 for the Node's podCIDR (given by
  * the controller-manager), and a route, neighbour and forwarding entry per other node that has a podCIDR.
  */
+/** The CNI DaemonSet's pod on this node, whose service account the stand-in acts as when it plays flanneld. */
+let cniPod: Obj | undefined;
+let cniToken: { token: string; renewAt: number } | undefined;
+
+/**
+ * flanneld's credentials: a token of the CNI pod's service account, bound to that pod (a TokenRequest, as the kubelet
+ * makes for a pod's projected token; the Node authorizer lets a node list only its own Node, flannel's role all).
+ */
+async function cniCredentials(creds: Credentials, pod: Obj): Promise<Credentials> {
+  if (!cniToken || Date.now() > cniToken.renewAt) {
+    const account = pod.spec?.serviceAccountName ?? 'default';
+    const reply = await expectOk(
+      api(creds, 'POST', `/api/v1/namespaces/${pod.metadata.namespace}/serviceaccounts/${account}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          expirationSeconds: 3600,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+        },
+      }),
+      `a token of ${pod.metadata.namespace}/${account} for ${pod.metadata.name}`,
+    );
+    cniToken = { token: reply.status.token, renewAt: Date.now() + 1_800_000 };
+  }
+  return { server: creds.server, ca: creds.ca, token: cniToken.token };
+}
+
 async function syncPodNetwork(creds: Credentials): Promise<void> {
-  if (!cniConfigured()) return;
-  const nodes = (await expectOk(api(creds, 'GET', '/api/v1/nodes'), 'listing nodes')).items ?? [];
+  if (!cniConfigured() || !cniPod) return;
+  const flannel = await cniCredentials(creds, cniPod);
+  const nodes = (await expectOk(api(flannel, 'GET', '/api/v1/nodes'), 'listing nodes as the CNI')).items ?? [];
   const own = nodes.find((n: Obj) => n.metadata.name === nodeName());
   const podCidr: string | undefined = own?.spec?.podCIDR;
   if (!podCidr) return;
@@ -797,6 +826,8 @@ async function syncBoundPods(creds: Credentials): Promise<void> {
       continue;
     }
     const owner = (pod.metadata.ownerReferences ?? []).find((o: Obj) => o.kind === 'DaemonSet');
+    if (cniPod?.metadata.uid !== pod.metadata.uid) cniToken = undefined;
+    cniPod = pod;
     if (!cniConfigured()) writeCniConfig(owner.name);
     const ready = (pod.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
     if (pod.status?.phase === 'Running' && ready) continue;
@@ -879,8 +910,12 @@ export async function runKubelet(): Promise<void> {
         lastLease = Date.now();
       }
       await syncMirrorPods(creds, pods);
-      await syncPodNetwork(creds);
       await syncBoundPods(creds);
+      await syncPodNetwork(creds).catch((error: Error) => {
+        cniToken = undefined;
+        if (error.message !== lastNetworkError) log(`pod network: ${error.message}`);
+        lastNetworkError = error.message;
+      });
       lastError = '';
     } catch (error) {
       const message = (error as Error).message;
