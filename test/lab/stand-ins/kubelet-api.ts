@@ -106,6 +106,7 @@ function api(
   contentType = 'application/json',
 ): Promise<Reply> {
   const url = new URL(path, creds.server);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -117,7 +118,11 @@ function api(
           accept: 'application/json',
           'user-agent': `kubelet/v${kubeletVersion()} (linux/amd64) lab-stand-in`,
           ...(creds.token ? { authorization: `Bearer ${creds.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': contentType }),
+          // Node sends a DELETE's body neither chunked nor with a length unless told: the apiserver would read the
+          // body as the next request on the kept-alive connection and answer 400.
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) }),
         },
         timeout: 15_000,
       },
@@ -132,7 +137,7 @@ function api(
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url.href}: timed out`)));
     req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+    req.end(payload);
   });
 }
 
