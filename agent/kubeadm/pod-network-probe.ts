@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Host } from '../host/host.ts';
+import { CommandFailedError, type Host } from '../host/host.ts';
 import { kubectl } from './kubectl.ts';
 
 /**
@@ -207,6 +207,7 @@ export interface PodNetworkObservation {
 }
 
 const waitTimeoutSeconds = 120;
+const dialTimeoutMs = 30_000;
 const deleteTimeoutSeconds = 60;
 
 async function deleteProbePods(host: Host): Promise<string | undefined> {
@@ -308,11 +309,19 @@ export async function probePodNetwork(
       }
       const result = await kubectl(host, ['get', '--raw', dialPath(source.name, target.podIP!)], {
         allowFailure: true,
-        timeoutMs: 30_000,
+        timeoutMs: dialTimeoutMs,
         onLine: () => {},
+      }).catch((error: unknown) => {
+        // An apiserver that cannot reach the pod waits for its own dial timeout: that pair failed, not the check.
+        if (error instanceof CommandFailedError && error.timedOut) return undefined;
+        throw error;
       });
-      const verdict =
-        result.exitCode === 0
+      const verdict = !result
+        ? {
+            ok: false as const,
+            error: `the apiserver's proxy to ${from}'s pod did not answer within ${dialTimeoutMs / 1000} s`,
+          }
+        : result.exitCode === 0
           ? parseDialReply(result.stdout, target.name)
           : {
               ok: false as const,
