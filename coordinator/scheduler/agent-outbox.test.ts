@@ -48,4 +48,26 @@ describe('AgentOutbox', () => {
     expect(sent).toEqual([...Array.from({ length: 40 }, (_, i) => `a:s${i}`), 'a:phase']);
     expect(failed).toEqual(['gone']);
   });
+
+  it('GIVEN a wave queued WHEN a message of higher priority comes THEN it leaves first, never ahead of an earlier message to its own agent', async () => {
+    const agents = ['a', 'b', 'c', ...Array.from({ length: 100 }, (_, i) => `w${i}`)];
+    const { sent, channel } = recordingChannel(new Set(agents));
+    const outbox = new AgentOutbox(channel);
+    outbox.hold();
+    for (let i = 0; i < 100; i++) outbox.send(`w${i}`, ack(`wave${i}`), { priority: 1 });
+    outbox.send('a', ack('a-first'), { priority: 1 });
+    outbox.release();
+    outbox.send('b', ack('critical'), { priority: 5 });
+    outbox.send('a', ack('a-second'), { priority: 5 });
+    outbox.send('c', ack('ack'));
+    await flushed();
+    // The first slice of the wave left at once; of the rest, b's message goes first; a's second waits for a's first,
+    // which is queued behind the wave.
+    const order = (entry: string) => sent.indexOf(entry);
+    expect(sent).toHaveLength(104);
+    expect(order('b:critical')).toBe(32);
+    expect(order('a:a-first')).toBe(order('w99:wave99') + 1);
+    expect(order('a:a-second')).toBe(order('a:a-first') + 1);
+    expect(order('c:ack')).toBe(103);
+  });
 });

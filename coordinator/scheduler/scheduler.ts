@@ -227,7 +227,7 @@ export class Scheduler {
     });
     // At most a slice per pass, committed and sent before the next pass: the first steps of a wide wave (the control
     // planes come first in the plan) leave without waiting for a thousand others.
-    const ready = readySteps(active.steps, now);
+    const ready = readySteps(active.steps, now, active.heights);
     this.journal.record(() => {
       for (const s of ready.slice(0, startSlice)) this.dispatch.startStep(active, s, now);
     });
