@@ -19,18 +19,21 @@ export interface SendOptions {
   onFailure?: () => void;
   /** Behind every other message (ClusterPhase to every node). */
   background?: boolean;
-  /** Higher leaves first (a step's height in its DAG); never ahead of an earlier message to the same agent. */
+  /** Higher leaves first (a RunStep: its step's height in the DAG); in order among equals. Default 0. */
   priority?: number;
 }
 
 const slice = 32;
+
+/** The priority of a CancelStep: below every RunStep, so it never overtakes the RunStep it cancels. */
+export const cancelPriority = -1;
 
 /**
  * Messages to agents. While the scheduler's transaction is open they are held, and sent only once it has committed
  * (or dropped if it rolled back). They leave in slices with a yield between them, so the first messages of a wide
  * wave (a thousand RunSteps) reach the wire while the rest are still being encoded; the highest priority first, so a
  * critical-path step that becomes ready while a wave is still leaving goes ahead of it; background messages
- * (ClusterPhase to every node) wait behind the others. Each agent gets its messages in the order they were sent.
+ * (ClusterPhase to every node) wait behind the others.
  */
 export class AgentOutbox {
   private readonly channel: AgentChannel;
@@ -38,8 +41,6 @@ export class AgentOutbox {
   /** Queued messages by priority, each queue in order. */
   private readonly urgent = new Map<number, Outgoing[]>();
   private readonly later: Outgoing[] = [];
-  /** Per agent with messages queued: how many, and the lowest priority among them (a later one may not pass it). */
-  private readonly queuedFor = new Map<string, { count: number; lowest: number }>();
   private draining = false;
 
   constructor(channel: AgentChannel) {
@@ -79,12 +80,9 @@ export class AgentOutbox {
         this.later.push(m);
         continue;
       }
-      const queued = this.queuedFor.get(m.agentId);
-      const priority = queued ? Math.min(m.priority, queued.lowest) : m.priority;
-      this.queuedFor.set(m.agentId, { count: (queued?.count ?? 0) + 1, lowest: priority });
-      const queue = this.urgent.get(priority);
-      if (queue) queue.push({ ...m, priority });
-      else this.urgent.set(priority, [{ ...m, priority }]);
+      const queue = this.urgent.get(m.priority);
+      if (queue) queue.push(m);
+      else this.urgent.set(m.priority, [m]);
     }
     if (!this.draining) this.drain();
   }
@@ -96,11 +94,6 @@ export class AgentOutbox {
       const queue = this.urgent.get(highest)!;
       taken.push(...queue.splice(0, count - taken.length));
       if (queue.length === 0) this.urgent.delete(highest);
-    }
-    for (const m of taken) {
-      const queued = this.queuedFor.get(m.agentId)!;
-      if (queued.count === 1) this.queuedFor.delete(m.agentId);
-      else queued.count--;
     }
     return taken;
   }
