@@ -107,40 +107,41 @@ function chmodTree(dir: string, fileMode: number, dirMode: number): void {
   }
 }
 
-async function stageAgent(root: string, stage: string, version: string, node: string): Promise<void> {
-  const home = join(stage, 'usr/lib/kubeha/agent');
-  await bundleProgram({
-    entry: join(root, 'agent/main.ts'),
-    outfile: join(home, 'lib/kubeha-agent.mjs'),
-    version,
-    splitting: true,
-  });
+/**
+ * What both packages lay out the same way around their bundle in `home`/lib: the protos beside it, the bundled Node,
+ * the systemd unit, the sysconfig file, the install guide, and the program's private data directory.
+ */
+function stageAroundBundle(root: string, stage: string, name: PackageName, version: string, node: string): void {
+  const home = join(stage, 'usr/lib/kubeha', name.replace(/^kubeha-/, ''));
   copyProtos(join(root, 'proto'), join(home, 'lib'));
   chmodTree(home, 0o644, 0o755);
   copyFile(node, join(home, 'node'), 0o755);
   const packaging = join(root, 'packaging');
+  copyFile(join(packaging, `systemd/${name}.service`), join(stage, `usr/lib/systemd/system/${name}.service`), 0o644);
+  writeFile(join(stage, `etc/sysconfig/${name}`), withVersion(join(packaging, `sysconfig/${name}`), version), 0o600);
+  copyFile(join(root, 'docs/install.md'), join(stage, `usr/share/doc/${name}/install.md`), 0o644);
+  const dataDir = join(stage, name === 'kubeha-agent' ? 'var/lib/kubeha' : 'var/lib/kubeha-coordinator');
+  mkdirSync(dataDir, { recursive: true });
+  chmodSync(dataDir, 0o700);
+}
+
+async function stageAgent(root: string, stage: string, version: string, node: string): Promise<void> {
+  await bundleProgram({
+    entry: join(root, 'agent/main.ts'),
+    outfile: join(stage, 'usr/lib/kubeha/agent/lib/kubeha-agent.mjs'),
+    version,
+    splitting: true,
+  });
+  stageAroundBundle(root, stage, 'kubeha-agent', version, node);
+  const packaging = join(root, 'packaging');
   copyFile(join(packaging, 'wrappers/kubeha-agent'), join(stage, 'usr/bin/kubeha-agent'), 0o755);
   copyFile(join(packaging, 'check-apiserver'), join(stage, 'usr/libexec/kubeha/check-apiserver'), 0o755);
-  copyFile(
-    join(packaging, 'systemd/kubeha-agent.service'),
-    join(stage, 'usr/lib/systemd/system/kubeha-agent.service'),
-    0o644,
-  );
-  writeFile(
-    join(stage, 'etc/sysconfig/kubeha-agent'),
-    withVersion(join(packaging, 'sysconfig/kubeha-agent'), version),
-    0o600,
-  );
   copyFile(join(packaging, 'tmpfiles/kubeha-agent.conf'), join(stage, 'usr/lib/tmpfiles.d/kubeha-agent.conf'), 0o644);
-  copyFile(join(root, 'docs/install.md'), join(stage, 'usr/share/doc/kubeha-agent/install.md'), 0o644);
   mkdirSync(join(stage, 'etc/kubeha'), { recursive: true, mode: 0o755 });
-  mkdirSync(join(stage, 'var/lib/kubeha'), { recursive: true });
-  chmodSync(join(stage, 'var/lib/kubeha'), 0o700);
 }
 
 async function stageCoordinator(root: string, stage: string, version: string, node: string): Promise<void> {
-  const home = join(stage, 'usr/lib/kubeha/coordinator');
-  const lib = join(home, 'lib');
+  const lib = join(stage, 'usr/lib/kubeha/coordinator/lib');
   // @fastify/swagger-ui serves /docs from its static/ folder on disk; it is copied to lib/swagger-ui/static.
   const swaggerUi = realpathSync(join(root, 'node_modules/@fastify/swagger-ui'));
   await bundleProgram({
@@ -150,31 +151,16 @@ async function stageCoordinator(root: string, stage: string, version: string, no
     assets: [{ packageDir: swaggerUi, folders: ['static'], bundleSubdir: 'swagger-ui' }],
   });
   await bundleProgram({ entry: join(root, 'coordinator/cli/main.ts'), outfile: join(lib, 'kubeha.mjs'), version });
-  copyProtos(join(root, 'proto'), lib);
-  chmodTree(home, 0o644, 0o755);
-  copyFile(node, join(home, 'node'), 0o755);
+  stageAroundBundle(root, stage, 'kubeha-coordinator', version, node);
   const packaging = join(root, 'packaging');
   copyFile(join(packaging, 'wrappers/kubeha-coordinator'), join(stage, 'usr/bin/kubeha-coordinator'), 0o755);
   copyFile(join(packaging, 'wrappers/kubeha'), join(stage, 'usr/bin/kubeha'), 0o755);
-  copyFile(
-    join(packaging, 'systemd/kubeha-coordinator.service'),
-    join(stage, 'usr/lib/systemd/system/kubeha-coordinator.service'),
-    0o644,
-  );
   writeFile(
     join(stage, 'etc/kubeha/coordinator.yaml'),
     withVersion(join(packaging, 'config/coordinator.yaml'), version),
     0o600,
   );
-  writeFile(
-    join(stage, 'etc/sysconfig/kubeha-coordinator'),
-    withVersion(join(packaging, 'sysconfig/kubeha-coordinator'), version),
-    0o600,
-  );
-  copyFile(join(root, 'docs/install.md'), join(stage, 'usr/share/doc/kubeha-coordinator/install.md'), 0o644);
   chmodSync(join(stage, 'etc/kubeha'), 0o755);
-  mkdirSync(join(stage, 'var/lib/kubeha-coordinator'), { recursive: true });
-  chmodSync(join(stage, 'var/lib/kubeha-coordinator'), 0o700);
 }
 
 function rpmbuild(root: string, name: PackageName, stage: string, topdir: string, defines: Record<string, string>) {

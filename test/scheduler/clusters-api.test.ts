@@ -1,27 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type RunEventView, runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import { refusal } from '../sim/api-refusal.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-});
+const t = simFleetPerTest();
 
 const invalidDir = join(import.meta.dirname, '..', 'fixtures', 'specs-invalid');
 
 describe('clusters and runs over REST', () => {
   it('GIVEN the invalid spec fixtures WHEN posted THEN each is refused with 400 naming the field, never a 500', async () => {
-    sim = await startSimCoordinator();
+    const sim = await t.startCoordinator();
     let checked = 0;
     for (const file of readdirSync(invalidDir).filter((f) => f.endsWith('.yaml'))) {
       const text = readFileSync(join(invalidDir, file), 'utf8');
@@ -47,7 +41,7 @@ describe('clusters and runs over REST', () => {
   });
 
   it('GIVEN a cluster WHEN created, replaced, misused and deleted THEN the API answers 201/409/200/400/404/204 as documented', async () => {
-    sim = await startSimCoordinator();
+    const sim = await t.startCoordinator();
     const { spec } = simClusterSpec({ name: 'api-a', controlPlanes: 3, workers: 1 });
     const created = await sim.api.request<{ name: string; nodes: { name: string; agentId: string | null }[] }>(
       'POST',
@@ -87,15 +81,12 @@ describe('clusters and runs over REST', () => {
   });
 
   it('GIVEN an SSE reader that drops WHEN it reconnects with Last-Event-ID THEN it receives exactly the events it missed', async () => {
-    sim = await startSimCoordinator();
-    const fleet = await startSimFleet(sim, {
+    const { sim, spec, executions } = await t.startFleet({
       name: 'sse-a',
       controlPlanes: 3,
       workers: 2,
       script: simScript({ default: 20 }),
     });
-    const { spec, executions } = fleet;
-    agents = fleet.agents;
     await sim.api.request('POST', '/v1/clusters', spec);
     const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sse-a/runs', { kind: 'deploy' });
 

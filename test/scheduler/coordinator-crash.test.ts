@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  crashAndRestart,
-  enrollWithCoordinatorProcess,
-  startCoordinatorInTempDir,
-} from '../sim/coordinator-process.ts';
+import { crashWhenRunReaches, startCoordinatorProcessWithFleet } from '../sim/coordinator-process.ts';
 import { leakedSecrets, secretsSentToAgents } from '../sim/secret-values.ts';
-import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
-import type { RunView } from '../sim/sim-coordinator.ts';
-import { simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import type { SimExecution } from '../sim/sim-agent.ts';
+import { waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simScript } from '../sim/sim-fleet.ts';
 import { cleanupsAfterEach } from '../support/cleanups.ts';
-import { waitFor } from '../support/wait-for.ts';
 
 const cleanups = cleanupsAfterEach();
 
@@ -23,41 +18,29 @@ interface Outcome {
 /** A deploy of 3 control planes + 2 workers against a coordinator process, SIGKILLed when the run reaches each point. */
 async function deploy(name: string, killAt: number[]): Promise<Outcome> {
   const output: string[] = [];
-  let coordinator = await startCoordinatorInTempDir({ prefix: 'kubeha-crash-', cleanups, output });
-  const { spec, nodes } = simClusterSpec({ name, controlPlanes: 3, workers: 2 });
-  const executions: SimExecution[] = [];
-  const agents: SimAgent[] = await enrollWithCoordinatorProcess(coordinator, {
-    nodes,
-    executions,
+  const fleet = await startCoordinatorProcessWithFleet({
+    prefix: 'kubeha-crash-',
+    cleanups,
+    output,
+    name,
+    controlPlanes: 3,
+    workers: 2,
     script: simScript({ default: 40 }),
   });
-  cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
-  for (const a of agents) a.start();
-  await waitFor('every agent connected', () => agents.every((a) => a.connected));
+  const { spec, executions } = fleet;
+  let { coordinator } = fleet;
   await coordinator.api.request('POST', '/v1/clusters', spec);
   const { id } = await coordinator.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
 
   for (const point of killAt) {
-    await waitFor(
+    coordinator = await crashWhenRunReaches(
+      coordinator,
+      id,
       `${point} finished steps`,
-      async () => {
-        const run = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
-        return run.steps.filter((s) => s.state === 'succeeded').length >= point || run.state !== 'running';
-      },
-      60_000,
-      10,
+      (run) => run.steps.filter((s) => s.state === 'succeeded').length >= point || run.state !== 'running',
     );
-    coordinator = await crashAndRestart(coordinator);
   }
-  const run = await waitFor(
-    'the run to finish',
-    async () => {
-      const r = await coordinator.api.request<RunView>('GET', `/v1/runs/${id}`);
-      return r.state === 'running' ? undefined : r;
-    },
-    120_000,
-    100,
-  );
+  const run = await waitForRunEnd(coordinator.api, id, 120_000);
   return {
     state: run.state,
     steps: Object.fromEntries(run.steps.map((s) => [s.id, `${s.state}#${s.attempt}`])),

@@ -1,15 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SimAgent, SimExecution } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { describe, expect, it } from 'vitest';
+import type { SimExecution } from '../sim/sim-agent.ts';
+import { waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simScript } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-});
+const t = simFleetPerTest();
 
 function overlaps(a: SimExecution, b: SimExecution): boolean {
   return (
@@ -19,15 +14,12 @@ function overlaps(a: SimExecution, b: SimExecution): boolean {
 
 describe('a deploy run with simulated agents', () => {
   it('GIVEN 3 control planes and 2 workers WHEN deployed THEN init precedes every join, control-plane joins never overlap, worker joins do', async () => {
-    sim = await startSimCoordinator();
-    const fleet = await startSimFleet(sim, {
+    const { sim, spec, executions, agents } = await t.startFleet({
       name: 'sim-a',
       controlPlanes: 3,
       workers: 2,
       script: simScript({ default: 10, 'kubeadm-join': 150 }),
     });
-    const { spec, executions } = fleet;
-    agents = fleet.agents;
 
     await sim.api.request('POST', '/v1/clusters', spec);
     const run = await sim.api.request<{ id: string }>('POST', '/v1/clusters/sim-a/runs', { kind: 'deploy' });

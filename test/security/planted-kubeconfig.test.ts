@@ -1,15 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
-import { simKubeconfig, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
+import { describe, expect, it } from 'vitest';
+import { waitForRunEnd } from '../sim/sim-coordinator.ts';
+import { simKubeconfig, simScript } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-});
+const t = simFleetPerTest();
 
 const planted = `apiVersion: v1
 kind: Config
@@ -25,8 +19,7 @@ const foreign = simKubeconfig.replace('https://10.10.255.100:16443', 'https://20
 const fakeHash = `sha256:${'e'.repeat(64)}`;
 
 async function deployWith(name: string, outputs: (kind: string, node: string) => Record<string, string> | undefined) {
-  sim = await startSimCoordinator();
-  const fleet = await startSimFleet(sim, {
+  const { sim, ...fleet } = await t.startFleet({
     name,
     controlPlanes: 1,
     workers: 1,
@@ -35,7 +28,6 @@ async function deployWith(name: string, outputs: (kind: string, node: string) =>
       return o ? { outputs: o } : undefined;
     }),
   });
-  agents = fleet.agents;
   await sim.api.request('POST', '/v1/clusters', fleet.spec);
   const run = await sim.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
   const done = await waitForRunEnd(sim.api, run.id);
@@ -55,14 +47,14 @@ describe('outputs trusted only from the step that makes them', () => {
     expect(done.state).toBe('succeeded');
     // The honest init's kubeconfig is served; the planted one never was.
     expect(kubeconfig).toBe(simKubeconfig);
-    expect(sim!.coordinator.store.clusterValues.get('plant-a', 'ca-cert-hash')?.value).not.toBe(fakeHash);
+    expect(t.sim!.coordinator.store.clusterValues.get('plant-a', 'ca-cert-hash')?.value).not.toBe(fakeHash);
     expect(messages).toContainEqual(
       'warning: host-prep/w1 on w1 reported output kubeconfig: only kubeadm-init reports kubeconfig, not host-prep; not kept',
     );
     expect(messages).toContainEqual(
       'warning: host-prep/w1 on w1 reported output caCertHash: only kubeadm-init reports caCertHash, not host-prep; not kept',
     );
-    const hostPrep = sim!.coordinator.store.steps.list(done.id).find((s) => s.id === 'host-prep/w1');
+    const hostPrep = t.sim!.coordinator.store.steps.list(done.id).find((s) => s.id === 'host-prep/w1');
     expect(hostPrep?.outputs).toEqual({});
   });
 

@@ -7,7 +7,10 @@ import type { Cleanup } from '../support/cleanups.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 import type { SimAgent, SimExecution, SimScript } from './sim-agent.ts';
-import { createEnrollToken, enrollSimAgents, type SimNode } from './sim-fleet.ts';
+import type { RunView } from './sim-coordinator.ts';
+import { createEnrollToken, enrollSimAgents, type SimNode, simClusterSpec } from './sim-fleet.ts';
+
+type SimClusterSpec = ReturnType<typeof simClusterSpec>['spec'];
 
 const mainPath = join(import.meta.dirname, '..', '..', 'coordinator', 'main.ts');
 
@@ -134,4 +137,44 @@ export async function enrollWithCoordinatorProcess(
     approveWith: coordinator.api,
     ...options,
   });
+}
+
+/**
+ * A coordinator process over a fresh data directory, and a simulated agent for each node of a cluster of
+ * `controlPlanes` and `workers`, enrolled, started and connected; the agents are stopped after the test.
+ */
+export async function startCoordinatorProcessWithFleet(options: {
+  prefix: string;
+  cleanups: Cleanup[];
+  output?: string[];
+  name: string;
+  controlPlanes: number;
+  workers: number;
+  script: SimScript;
+}): Promise<{ coordinator: CoordinatorProcess; spec: SimClusterSpec; executions: SimExecution[] }> {
+  const { prefix, cleanups, output } = options;
+  const coordinator = await startCoordinatorInTempDir({ prefix, cleanups, ...(output ? { output } : {}) });
+  const { spec, nodes } = simClusterSpec(options);
+  const executions: SimExecution[] = [];
+  const agents = await enrollWithCoordinatorProcess(coordinator, { nodes, executions, script: options.script });
+  cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
+  for (const a of agents) a.start();
+  await waitFor('every agent connected', () => agents.every((a) => a.connected));
+  return { coordinator, spec, executions };
+}
+
+/** Once the run has got as far as `reached` says (asked every 10 ms, 60 s at the most), crashes and restarts. */
+export async function crashWhenRunReaches(
+  coordinator: CoordinatorProcess,
+  runId: string,
+  what: string,
+  reached: (run: RunView) => boolean,
+): Promise<CoordinatorProcess> {
+  await waitFor(
+    what,
+    async () => reached(await coordinator.api.request<RunView>('GET', `/v1/runs/${runId}`)),
+    60_000,
+    10,
+  );
+  return crashAndRestart(coordinator);
 }

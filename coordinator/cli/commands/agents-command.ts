@@ -1,7 +1,7 @@
 import type { AgentDetail } from '../../api/routes/agents-routes.ts';
 import type { ApiClient } from '../api-client.ts';
-import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
-import { ago, gibibytes, renderTable } from '../table.ts';
+import { formatStructured, isStructured, type OutputFormat, printList } from '../output-format.ts';
+import { ago, gibibytes } from '../table.ts';
 import { healthVerdict } from './get-command.ts';
 
 type AgentView = AgentDetail;
@@ -13,43 +13,34 @@ export async function agentsCommand(
   format: OutputFormat = 'table',
 ): Promise<number> {
   const { agents } = await api.request<{ agents: AgentView[] }>('GET', '/v1/agents');
-  if (isStructured(format)) {
-    out(formatStructured(format, agents));
-    return 0;
-  }
-  const wide = format === 'wide';
-  const rows = agents.map((a) => [
-    a.id,
-    a.hostname,
-    a.revoked ? 'revoked' : a.connected ? 'connected' : 'offline',
-    ago(a.lastHeartbeatAt, now),
-    a.facts.osPrettyName,
-    String(a.facts.cpuCount),
-    gibibytes(a.facts.memoryBytes),
-    a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
-    a.holdsVip ? 'yes' : '',
-    certificateLeft(a.certificateExpiresAt, now),
-    ...(wide ? [healthVerdict(a), a.agentVersion, a.facts.kernel, a.enrolledAt] : []),
-  ]);
-  out(
-    renderTable(
-      [
-        'ID',
-        'HOSTNAME',
-        'STATE',
-        'HEARTBEAT',
-        'OS',
-        'CPUS',
-        'MEMORY',
-        'ADDRESSES',
-        'VIP',
-        'CERT LEFT',
-        ...(wide ? ['HEALTH', 'VERSION', 'KERNEL', 'ENROLLED'] : []),
-      ],
-      rows,
-    ),
-  );
-  return 0;
+  return printList(out, format, agents, {
+    header: (wide) => [
+      'ID',
+      'HOSTNAME',
+      'STATE',
+      'HEARTBEAT',
+      'OS',
+      'CPUS',
+      'MEMORY',
+      'ADDRESSES',
+      'VIP',
+      'CERT LEFT',
+      ...(wide ? ['HEALTH', 'VERSION', 'KERNEL', 'ENROLLED'] : []),
+    ],
+    row: (a, wide) => [
+      a.id,
+      a.hostname,
+      a.revoked ? 'revoked' : a.connected ? 'connected' : 'offline',
+      ago(a.lastHeartbeatAt, now),
+      a.facts.osPrettyName,
+      String(a.facts.cpuCount),
+      gibibytes(a.facts.memoryBytes),
+      a.facts.interfaces.flatMap((i) => i.addresses.filter((x) => x.includes('.'))).join(',') || '-',
+      a.holdsVip ? 'yes' : '',
+      certificateLeft(a.certificateExpiresAt, now),
+      ...(wide ? [healthVerdict(a), a.agentVersion, a.facts.kernel, a.enrolledAt] : []),
+    ],
+  });
 }
 
 /** `kubeha agents revoke AGENT`: its certificate never opens a session again; the node it served needs a new one. */

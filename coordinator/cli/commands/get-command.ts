@@ -2,8 +2,8 @@ import type { AgentDetail } from '../../api/routes/agents-routes.ts';
 import type { ClusterDetail } from '../../api/routes/clusters-routes.ts';
 import type { RunDetail, RunStepDetail, RunSummary } from '../../api/routes/runs-routes.ts';
 import type { ApiClient } from '../api-client.ts';
-import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
-import { ago, renderTable } from '../table.ts';
+import { formatStructured, type OutputFormat, printList } from '../output-format.ts';
+import { ago } from '../table.ts';
 
 type ClusterView = ClusterDetail;
 
@@ -20,28 +20,28 @@ export async function getClustersCommand(
   format: OutputFormat,
 ): Promise<number> {
   const { clusters } = await api.request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
-  if (isStructured(format)) {
-    out(formatStructured(format, clusters));
-    return 0;
-  }
-  const wide = format === 'wide';
-  out(
-    renderTable(
-      ['NAME', 'ENDPOINT', 'NODES', 'AGENTS', 'INITIALIZED', 'LAST RUN', ...(wide ? ['UP TO DATE', 'APPLIED'] : [])],
-      clusters.map((c) => [
-        c.name,
-        c.endpoint,
-        String(c.nodes.length),
-        `${c.nodes.filter((n) => n.connected).length}/${c.nodes.length}`,
-        c.initialized ? 'yes' : 'no',
-        c.lastRun ? `${c.lastRun.kind} ${c.lastRun.state} (${c.lastRun.id})` : '-',
-        ...(wide
-          ? [c.appliedSpec === null ? 'never applied' : c.differences.length === 0 ? 'yes' : 'no', c.appliedAt ?? '-']
-          : []),
-      ]),
-    ),
-  );
-  return 0;
+  return printList(out, format, clusters, {
+    header: (wide) => [
+      'NAME',
+      'ENDPOINT',
+      'NODES',
+      'AGENTS',
+      'INITIALIZED',
+      'LAST RUN',
+      ...(wide ? ['UP TO DATE', 'APPLIED'] : []),
+    ],
+    row: (c, wide) => [
+      c.name,
+      c.endpoint,
+      String(c.nodes.length),
+      `${c.nodes.filter((n) => n.connected).length}/${c.nodes.length}`,
+      c.initialized ? 'yes' : 'no',
+      c.lastRun ? `${c.lastRun.kind} ${c.lastRun.state} (${c.lastRun.id})` : '-',
+      ...(wide
+        ? [c.appliedSpec === null ? 'never applied' : c.differences.length === 0 ? 'yes' : 'no', c.appliedAt ?? '-']
+        : []),
+    ],
+  });
 }
 
 /**
@@ -154,40 +154,32 @@ export async function getNodesCommand(
   now: number,
 ): Promise<number> {
   const nodes = await nodeViews(api, cluster);
-  if (isStructured(format)) {
-    out(formatStructured(format, nodes));
-    return 0;
-  }
-  const wide = format === 'wide';
-  out(
-    renderTable(
-      [
-        'CLUSTER',
-        'NODE',
-        'ROLE',
-        'AGENT',
-        'HEARTBEAT',
-        'HEALTH',
-        'VIP',
-        'LAST STEP',
-        ...(wide ? ['ADDRESS', 'AGENT ID', 'HOSTNAME', 'BOUND', 'LAST RUN'] : []),
-      ],
-      nodes.map((n) => [
-        n.cluster,
-        n.name,
-        n.role,
-        n.agentState,
-        n.agentId ? ago(n.lastHeartbeatAt, now) : '-',
-        n.health,
-        n.holdsVip ? 'yes' : '',
-        n.lastStep ? `${n.lastStep.id} ${n.lastStep.state}` : '-',
-        ...(wide
-          ? [n.address, n.agentId ?? '-', n.hostname ?? '-', n.bound ? 'yes' : 'no', n.lastStep?.runId ?? '-']
-          : []),
-      ]),
-    ),
-  );
-  return 0;
+  return printList(out, format, nodes, {
+    header: (wide) => [
+      'CLUSTER',
+      'NODE',
+      'ROLE',
+      'AGENT',
+      'HEARTBEAT',
+      'HEALTH',
+      'VIP',
+      'LAST STEP',
+      ...(wide ? ['ADDRESS', 'AGENT ID', 'HOSTNAME', 'BOUND', 'LAST RUN'] : []),
+    ],
+    row: (n, wide) => [
+      n.cluster,
+      n.name,
+      n.role,
+      n.agentState,
+      n.agentId ? ago(n.lastHeartbeatAt, now) : '-',
+      n.health,
+      n.holdsVip ? 'yes' : '',
+      n.lastStep ? `${n.lastStep.id} ${n.lastStep.state}` : '-',
+      ...(wide
+        ? [n.address, n.agentId ?? '-', n.hostname ?? '-', n.bound ? 'yes' : 'no', n.lastStep?.runId ?? '-']
+        : []),
+    ],
+  });
 }
 
 export async function getRunsCommand(
@@ -199,24 +191,16 @@ export async function getRunsCommand(
 ): Promise<number> {
   const query = cluster ? `?cluster=${encodeURIComponent(cluster)}` : '';
   const { runs } = await api.request<{ runs: RunView[] }>('GET', `/v1/runs${query}`);
-  if (isStructured(format)) {
-    out(formatStructured(format, runs));
-    return 0;
-  }
-  const wide = format === 'wide';
-  out(
-    renderTable(
-      ['ID', 'CLUSTER', 'KIND', 'STATE', 'STARTED', 'DURATION', ...(wide ? ['ERROR'] : [])],
-      runs.map((r) => [
-        r.id,
-        r.cluster,
-        r.kind,
-        r.state,
-        r.createdAt,
-        duration(r.createdAt, r.finishedAt, now),
-        ...(wide ? [r.error ? firstLine(r.error) : ''] : []),
-      ]),
-    ),
-  );
-  return 0;
+  return printList(out, format, runs, {
+    header: (wide) => ['ID', 'CLUSTER', 'KIND', 'STATE', 'STARTED', 'DURATION', ...(wide ? ['ERROR'] : [])],
+    row: (r, wide) => [
+      r.id,
+      r.cluster,
+      r.kind,
+      r.state,
+      r.createdAt,
+      duration(r.createdAt, r.finishedAt, now),
+      ...(wide ? [r.error ? firstLine(r.error) : ''] : []),
+    ],
+  });
 }

@@ -1,6 +1,5 @@
 import type { ApiClient } from '../api-client.ts';
-import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
-import { renderTable } from '../table.ts';
+import { type OutputFormat, printList } from '../output-format.ts';
 
 interface TokenView {
   id: string;
@@ -20,26 +19,18 @@ export async function tokenListCommand(
   format: OutputFormat,
 ): Promise<number> {
   const { tokens } = await api.request<{ tokens: TokenView[] }>('GET', '/v1/tokens');
-  if (isStructured(format)) {
-    out(formatStructured(format, tokens));
-    return 0;
-  }
-  const wide = format === 'wide';
-  out(
-    renderTable(
-      ['ID', 'NODE', 'USES', 'EXPIRES', 'STATE', 'DESCRIPTION', ...(wide ? ['CREATED'] : [])],
-      tokens.map((t) => [
-        t.id,
-        t.node ?? '-',
-        `${t.usedCount}/${t.usageLimit}`,
-        t.expiresAt,
-        t.expired ? 'expired' : t.usedCount >= t.usageLimit ? 'used up' : 'usable',
-        t.description || '-',
-        ...(wide ? [t.createdAt] : []),
-      ]),
-    ),
-  );
-  return 0;
+  return printList(out, format, tokens, {
+    header: (wide) => ['ID', 'NODE', 'USES', 'EXPIRES', 'STATE', 'DESCRIPTION', ...(wide ? ['CREATED'] : [])],
+    row: (t, wide) => [
+      t.id,
+      t.node ?? '-',
+      `${t.usedCount}/${t.usageLimit}`,
+      t.expiresAt,
+      t.expired ? 'expired' : t.usedCount >= t.usageLimit ? 'used up' : 'usable',
+      t.description || '-',
+      ...(wide ? [t.createdAt] : []),
+    ],
+  });
 }
 
 /** `kubeha token delete ID`: the token enrolls no agent any more (agents already enrolled with it keep working). */

@@ -1,28 +1,21 @@
 import type { RunEvent, RunEventStore, RunRecord, RunStore } from '../store.ts';
-import { rowMapper, type SqlAccess, updateColumns } from './sql-access.ts';
+import { rowMapper, type SqlAccess, tableRows, updateColumns } from './sql-access.ts';
 
 const runRows = rowMapper<RunRecord>(['id', 'cluster', 'kind', 'state', 'createdAt', 'finishedAt', 'error']);
 
 /** Table runs: one row per run of a cluster; its steps and events go with it. */
 export function runsTable(sql: SqlAccess): RunStore {
-  const rows = (text: string, ...keys: string[]) =>
-    sql
-      .statement(text)
-      .all(...keys)
-      .map(runRows.fromRow);
+  const rows = tableRows(sql, 'runs', runRows);
   return {
     insert: (run) => {
-      sql.statement(`INSERT INTO runs (${runRows.names}) VALUES (${runRows.placeholders})`).run(...runRows.values(run));
+      rows.insert(run);
     },
-    get: (id) => {
-      const row = sql.statement('SELECT * FROM runs WHERE id = ?').get(id);
-      return row ? runRows.fromRow(row) : undefined;
-    },
+    get: (id) => rows.one('id = ?', id),
     list: (cluster) =>
       cluster === undefined
-        ? rows('SELECT * FROM runs ORDER BY created_at, id')
-        : rows('SELECT * FROM runs WHERE cluster = ? ORDER BY created_at, id', cluster),
-    unfinished: () => rows("SELECT * FROM runs WHERE state = 'running' ORDER BY created_at, id"),
+        ? rows.many('ORDER BY created_at, id')
+        : rows.many('WHERE cluster = ? ORDER BY created_at, id', cluster),
+    unfinished: () => rows.many("WHERE state = 'running' ORDER BY created_at, id"),
     update: (id, update) => updateColumns(sql, 'runs', runRows.columns, update, 'id = ?', [id]),
     countByKindAndState: () =>
       sql
@@ -46,13 +39,9 @@ const eventRows = rowMapper<Omit<RunEvent, 'id'>>([
 
 /** Table run_events: a run's event log; the id is the SSE event id, increasing across all runs. */
 export function runEventsTable(sql: SqlAccess): RunEventStore {
+  const rows = tableRows(sql, 'run_events', eventRows);
   return {
-    append: (event) => {
-      const result = sql
-        .statement(`INSERT INTO run_events (${eventRows.names}) VALUES (${eventRows.placeholders})`)
-        .run(...eventRows.values(event));
-      return { ...event, id: Number(result.lastInsertRowid) };
-    },
+    append: (event) => ({ ...event, id: Number(rows.insert(event).lastInsertRowid) }),
     after: (runId, afterId, limit = 10_000) =>
       sql
         .statement('SELECT * FROM run_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')

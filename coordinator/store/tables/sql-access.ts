@@ -67,6 +67,25 @@ export function rowMapper<R>(
   };
 }
 
+/** One table's rows as records: insert one, read the one a condition picks, read many (in the order asked for). */
+export function tableRows<R>(sql: SqlAccess, table: string, mapper: RowMapper<R>) {
+  return {
+    insert: (record: R) =>
+      sql
+        .statement(`INSERT INTO ${table} (${mapper.names}) VALUES (${mapper.placeholders})`)
+        .run(...mapper.values(record)),
+    one: (where: string, ...keys: SQLInputValue[]): R | undefined => {
+      const row = sql.statement(`SELECT * FROM ${table} WHERE ${where}`).get(...keys);
+      return row ? mapper.fromRow(row) : undefined;
+    },
+    many: (clauses: string, ...keys: SQLInputValue[]): R[] =>
+      sql
+        .statement(`SELECT * FROM ${table} ${clauses}`)
+        .all(...keys)
+        .map(mapper.fromRow),
+  };
+}
+
 /** UPDATE table SET (the columns of the fields present in update) WHERE where; nothing when update is empty. */
 export function updateColumns<U extends object>(
   sql: SqlAccess,

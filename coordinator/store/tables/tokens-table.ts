@@ -1,6 +1,6 @@
 import type { StoredBootstrapToken } from '../../pki/bootstrap-tokens.ts';
 import type { TokenStore } from '../store.ts';
-import { rowMapper, type SqlAccess } from './sql-access.ts';
+import { rowMapper, type SqlAccess, tableRows } from './sql-access.ts';
 
 const tokenRows = rowMapper<StoredBootstrapToken>([
   'id',
@@ -14,17 +14,13 @@ const tokenRows = rowMapper<StoredBootstrapToken>([
 
 /** Table bootstrap_tokens: enrollment tokens, by id, with the hash of their secret (never the secret). */
 export function tokensTable(sql: SqlAccess): TokenStore & { countUse(id: string): void } {
+  const rows = tableRows(sql, 'bootstrap_tokens', tokenRows);
   return {
     insert: (token) => {
-      sql
-        .statement(`INSERT INTO bootstrap_tokens (${tokenRows.names}) VALUES (${tokenRows.placeholders})`)
-        .run(...tokenRows.values(token));
+      rows.insert(token);
     },
-    get: (id) => {
-      const row = sql.statement('SELECT * FROM bootstrap_tokens WHERE id = ?').get(id);
-      return row ? tokenRows.fromRow(row) : undefined;
-    },
-    list: () => sql.statement('SELECT * FROM bootstrap_tokens ORDER BY created_at').all().map(tokenRows.fromRow),
+    get: (id) => rows.one('id = ?', id),
+    list: () => rows.many('ORDER BY created_at'),
     delete: (id) => Number(sql.statement('DELETE FROM bootstrap_tokens WHERE id = ?').run(id).changes) > 0,
     countUse: (id) => {
       sql.statement('UPDATE bootstrap_tokens SET used_count = used_count + 1 WHERE id = ?').run(id);
