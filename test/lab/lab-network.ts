@@ -2,10 +2,10 @@
 // is visible on the host except the namespace handles under /run/netns and the lab's directory under /tmp.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installRealPrograms, type RealPrograms } from './kube-binaries.ts';
-import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInNetns } from './lab-node.ts';
+import { killAll, LabNode, labPrefix, listNetns, netnsPids, processesInMountNs, processesInNetns } from './lab-node.ts';
 import { bootNode, installNodeImage } from './node-image.ts';
 
 function ip(args: string[]): void {
@@ -143,7 +143,9 @@ export class LabNetwork {
       .filter((l) => l.includes(this.prefix) || l.includes(this.dir));
     for (const m of mounts) left.push(`mount ${m}`);
     for (const node of this.nodes) {
-      for (const pid of processesInNetns(node.netnsInode)) left.push(`process ${pid} (in node ${node.name})`);
+      for (const pid of new Set([...processesInNetns(node.netnsInode), ...processesInMountNs(node.mountNs)])) {
+        left.push(`process ${pid} (in node ${node.name})`);
+      }
     }
     if (existsSync(this.dir)) left.push(`directory ${this.dir}`);
     return left;
@@ -156,6 +158,13 @@ export async function teardownLab(id: string): Promise<string[]> {
   const prefix = `${labPrefix}${id}-`;
   const inodes = listNetns(prefix).map((netns) => statSync(`/run/netns/${netns}`).ino);
   for (const netns of listNetns(prefix)) {
+    // (the node's pods run in network namespaces of their own, in the node's mount namespace)
+    const mountNamespaces = new Set(
+      netnsPids(netns)
+        .map(mountNsOf)
+        .filter((m) => m !== ''),
+    );
+    for (const mountNs of mountNamespaces) await killAll(() => processesInMountNs(mountNs));
     await killAll(() => netnsPids(netns));
     ipQuiet(['netns', 'del', netns]);
   }
@@ -165,4 +174,12 @@ export async function teardownLab(id: string): Promise<string[]> {
   for (const inode of inodes) for (const pid of processesInNetns(inode)) left.push(`process ${pid}`);
   if (existsSync(dir)) left.push(`directory ${dir}`);
   return left;
+}
+
+function mountNsOf(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return '';
+  }
 }

@@ -97,6 +97,8 @@ export class LabNode {
   holderPid = 0;
   /** The inode of the node's network namespace, to find its processes after the namespace handle is gone. */
   netnsInode = 0;
+  /** The node's mount namespace ("mnt:[N]"): its pods' processes are in it, in network namespaces of their own. */
+  mountNs = '';
   /** The real Kubernetes programs, first on the node's PATH (a real-control-plane lab); none in the stand-in lab. */
   readonly realBin: string | undefined;
   /** Programs of this node only, ahead of everything else on its PATH (set before its agent starts). */
@@ -197,6 +199,7 @@ export class LabNode {
         reject(new Error(`node ${this.name}: the namespace holder exited with ${code}: ${stderr.trim()}`));
       });
     });
+    this.mountNs = readlinkSync(`/proc/${this.holderPid}/ns/mnt`);
     holder.stdout?.removeAllListeners('data');
     holder.stdout?.resume();
     holder.removeAllListeners('exit');
@@ -274,6 +277,7 @@ export class LabNode {
   async stopProcesses(): Promise<void> {
     await stopNodeFirewalld(this.holderPid);
     await killAll(() => netnsPids(this.netns).filter((p) => p !== this.holderPid));
+    await killAll(() => processesInMountNs(this.mountNs).filter((p) => p !== this.holderPid));
     await killAll(() => netnsPids(this.netns));
     this.holder?.kill('SIGKILL');
   }
@@ -287,6 +291,22 @@ export function processesInNetns(inode: number): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readlinkSync(`/proc/${entry}/ns/net`) === `net:[${inode}]`) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Pids whose mount namespace is `mountNs` ("mnt:[N]"; none for ''): a node's processes in pod network namespaces too. */
+export function processesInMountNs(mountNs: string): number[] {
+  // Never the machine's own mount namespace (a process that entered only a node's network namespace has it).
+  if (!mountNs || mountNs === readlinkSync('/proc/self/ns/mnt')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/mnt`) === mountNs) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }

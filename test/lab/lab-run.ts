@@ -55,6 +55,26 @@ export interface DrillAgreement {
   holders_agree: boolean;
 }
 
+/** One `kubeha plan -f /root/cluster.yaml` of the lab's spec. */
+export interface PlanCheck {
+  exit_ok: boolean;
+  run_id: string;
+  seconds: number;
+  /** It said the spec is the one last applied (no difference). */
+  same_spec: boolean;
+  /** Steps whose dry run listed something to change, and the nodes they are on. */
+  would_change: string[];
+  nodes_with_changes: string[];
+  /** Best-effort dry runs that could not tell (the CNI step before the cluster exists). */
+  cannot_tell: string[];
+  /**
+   * Files the deploy writes (repositories, containerd, keepalived, HAProxy, kubeconfigs, /etc/hosts) that differ on
+   * a node after the plan from before it, "NODE:PATH": a plan changes nothing, so none. (A plan run's steps report
+   * `changed` for what they would change, so the run cannot say this itself.)
+   */
+  node_files_changed: string[];
+}
+
 export interface LabReport {
   run_succeeded: boolean;
   phases: { name: string; seconds: number; ok: boolean }[];
@@ -70,6 +90,12 @@ export interface LabReport {
     step_kinds: string[];
   } | null;
   readyz_through_vip: boolean;
+  /**
+   * `kubeha plan` before the apply (per node what would change, nothing changed) and after it (no difference, nothing
+   * to change); `deploy_left_undone`: steps the first plan said would change that the deploy then found up to date
+   * (what a plan that changed a node would leave behind), none.
+   */
+  plan: { before: PlanCheck | null; after: PlanCheck | null; deploy_left_undone: string[] | null };
   /** With mirrors: what each node was configured with, and what did not point at the mirrors. */
   mirrors: { checked: string[]; problems: string[] } | null;
   vip_holders: string[][];
@@ -123,6 +149,17 @@ const mirrorPort = 8080;
 const registryPort = 5000;
 const mirrorLog = '/var/log/kubeha-mirror-requests.log';
 const flannelPath = '/flannel/v0.26.1/kube-flannel.yml';
+/** What the deploy writes on a node: a plan must leave each as it was. */
+const filesTheDeployWrites = [
+  '/etc/hosts',
+  '/etc/yum.repos.d/kubernetes.repo',
+  '/etc/yum.repos.d/docker-ce.repo',
+  '/etc/containerd/config.toml',
+  '/etc/keepalived/keepalived.conf',
+  '/etc/haproxy/haproxy.cfg',
+  '/etc/kubernetes/admin.conf',
+  '/etc/kubernetes/kubelet.conf',
+];
 
 /** What went wrong in a drill, action by action, from its report: what the CLI's exit status alone does not say. */
 export function drillProblems(report: FailoverDrillReport): string {
@@ -149,6 +186,7 @@ export class LabRun {
     verify_ok: false,
     reapply: null,
     readyz_through_vip: false,
+    plan: { before: null, after: null, deploy_left_undone: null },
     mirrors: null,
     vip_holders: [],
     endpoint_recovered: null,
@@ -209,6 +247,8 @@ export class LabRun {
       await this.phase('coordinator', () => this.startCoordinator());
       if (this.options.mirrors) await this.phase('mirrors in the admin node', () => this.startMirrors());
       await this.phase('enroll agents', () => this.enrollAgents());
+      const planned = await this.phase('plan before the apply (kubeha plan)', () => this.planCheck('before'));
+      if (!planned) throw new Error('kubeha plan before the apply did not list the changes, or changed something');
       this.report.run_succeeded = await this.phase('deploy (kubeha apply)', () => this.deploy());
       if (!this.report.run_succeeded) throw new Error('the deploy run did not succeed');
       if (this.options.mirrors) {
@@ -223,6 +263,8 @@ export class LabRun {
       if (!this.report.readyz_through_vip || !this.report.verify_ok) throw new Error('the cluster is not healthy');
       const reapplied = await this.phase('apply the same spec again', () => this.reapply());
       if (!reapplied) throw new Error('applying the same spec again was not an "up to date" no-op');
+      const replanned = await this.phase('plan after the apply (kubeha plan)', () => this.planCheck('after'));
+      if (!replanned) throw new Error('kubeha plan of the deployed cluster found a difference or something to change');
       this.checkDeployVip();
       if (!this.options.skipDrill) {
         const watched = await this.phase('failover drill (kubeha drill failover)', () => this.drill());
@@ -667,6 +709,71 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
       `second apply: exit ${exitOk ? 0 : 'non-zero'} in ${seconds.toFixed(1)} s, ${upToDate ? 'up to date' : 'NOT up to date'}, steps that changed something: ${this.report.reapply.changed_steps.join(', ') || 'none'}`,
     );
     return exitOk && upToDate && this.report.reapply.changed_steps.length === 0;
+  }
+
+  /**
+   * `kubeha plan -f /root/cluster.yaml`, its per-node lists shown live. Before the apply it must exit 0, list
+   * something to change on every cluster node and change nothing (no file the deploy writes differs on a node). After
+   * the apply it must say the spec is the one applied and list nothing to change; and every step the first plan said
+   * would change must have been changed by the deploy (a plan that had changed a node would have left it up to date).
+   */
+  private async planCheck(when: 'before' | 'after'): Promise<boolean> {
+    writeFileSync(this.admin.hostPath('/root/cluster.yaml'), this.clusterSpec());
+    const filesBefore = this.nodeFiles();
+    const started = Date.now();
+    let runId = '';
+    let sameSpec = false;
+    const exitOk = await this.cli(['plan', '-f', '/root/cluster.yaml'], (line) => {
+      runId = /^plan of cluster \S+ \(run (\S+)\)/.exec(line)?.[1] ?? runId;
+      if (line.startsWith('the spec is the one last applied')) sameSpec = true;
+    });
+    type Steps = { steps: { id: string; node: string; state: string; changed: boolean; wouldChange?: string[] }[] };
+    // A plan run's steps say `changed` for what they would change: what the nodes hold is read from the nodes.
+    const run = runId ? ((await this.api('GET', `/v1/runs/${runId}`)) as Steps) : { steps: [] };
+    const changing = run.steps.filter((s) => (s.wouldChange ?? []).length > 0);
+    const filesAfter = this.nodeFiles();
+    const check: PlanCheck = {
+      exit_ok: exitOk,
+      run_id: runId,
+      seconds: (Date.now() - started) / 1000,
+      same_spec: sameSpec,
+      would_change: changing.map((s) => s.id),
+      nodes_with_changes: [...new Set(changing.map((s) => s.node))],
+      cannot_tell: run.steps.filter((s) => s.state === 'failed').map((s) => s.id),
+      node_files_changed: [...filesAfter.keys()].filter((key) => filesAfter.get(key) !== filesBefore.get(key)),
+    };
+    this.report.plan[when] = check;
+    this.options.log(
+      `plan ${when} the apply: exit ${exitOk ? 0 : 'non-zero'} in ${check.seconds.toFixed(1)} s, ${check.would_change.length} step(s) would change something on ${check.nodes_with_changes.join(', ') || 'no node'}, ${check.cannot_tell.length} could not tell; files changed on the nodes: ${check.node_files_changed.join(', ') || 'none'}`,
+    );
+    const nothingChanged = exitOk && runId !== '' && check.node_files_changed.length === 0;
+    if (when === 'before') {
+      return nothingChanged && this.clusterNodes.every((n) => check.nodes_with_changes.includes(n.name));
+    }
+    const { runs } = (await this.api('GET', `/v1/runs?cluster=${clusterName}`)) as {
+      runs: { id: string; kind: string }[];
+    };
+    const firstDeploy = runs.find((r) => r.kind === 'deploy');
+    const deployed = firstDeploy ? ((await this.api('GET', `/v1/runs/${firstDeploy.id}`)) as Steps) : { steps: [] };
+    const changedByDeploy = new Set(deployed.steps.filter((s) => s.changed).map((s) => s.id));
+    const undone = (this.report.plan.before?.would_change ?? []).filter((id) => !changedByDeploy.has(id));
+    this.report.plan.deploy_left_undone = undone;
+    this.options.log(
+      `the deploy changed ${changedByDeploy.size} step(s); of those the first plan listed, it found up to date: ${undone.join(', ') || 'none'}`,
+    );
+    return nothingChanged && sameSpec && check.would_change.length === 0 && undone.length === 0;
+  }
+
+  /** "NODE:PATH" -> the file's content ("" when absent) for every file the deploy writes, on every cluster node. */
+  private nodeFiles(): Map<string, string> {
+    const files = new Map<string, string>();
+    for (const node of this.clusterNodes) {
+      for (const path of filesTheDeployWrites) {
+        const onHost = node.hostPath(path);
+        files.set(`${node.name}:${path}`, existsSync(onHost) ? readFileSync(onHost, 'utf8') : '');
+      }
+    }
+    return files;
   }
 
   private async readyzThroughVip(): Promise<boolean> {

@@ -30,12 +30,29 @@ describe('npm run lab -- --stand-ins (the stand-in control plane)', () => {
       'lab nodes',
       'coordinator',
       'enroll agents',
+      'plan before the apply (kubeha plan)',
       'deploy (kubeha apply)',
       'readyz through the VIP',
       'verify (kubeha verify)',
       'apply the same spec again',
+      'plan after the apply (kubeha plan)',
       'failover drill (kubeha drill failover)',
     ]);
+    // AND kubeha plan before the apply listed, per node, what the deploy would change, and changed nothing: no file the
+    // deploy writes changed on a node, and the deploy then changed every step the plan listed
+    const nodes = ['cp1', 'cp2', 'cp3', 'w1', 'w2'];
+    expect(report.plan.before).toMatchObject({ exit_ok: true, node_files_changed: [] });
+    expect([...(report.plan.before?.nodes_with_changes ?? [])].sort()).toEqual(nodes);
+    for (const node of nodes) expect(report.plan.before?.would_change).toContain(`host-prep/${node}`);
+    expect(output).toMatch(/\| {3}host-prep\/cp1: would change\n/);
+    expect(report.plan.deploy_left_undone).toEqual([]);
+    // AND after the apply it found the applied spec and nothing to change
+    expect(report.plan.after).toMatchObject({
+      exit_ok: true,
+      same_spec: true,
+      would_change: [],
+      node_files_changed: [],
+    });
     // AND applying the same spec again was a no-op that said so: exit 0, "up to date", no step changed anything,
     // and no kubeadm join or reset (nor join credentials) was even planned
     expect(report.reapply).toMatchObject({ exit_ok: true, up_to_date: true, changed_steps: [] });

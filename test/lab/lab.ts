@@ -38,12 +38,23 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
   for (const p of report.phases)
     lines.push(`  ${p.ok ? 'ok  ' : 'FAIL'}  ${p.name.padEnd(42)} ${p.seconds.toFixed(1).padStart(7)} s`);
   lines.push(`        ${'wall time'.padEnd(42)} ${wallS.toFixed(1).padStart(7)} s`, '');
+  const { before, after } = report.plan;
+  if (before) {
+    lines.push(
+      `  plan before the apply:    ${before.would_change.length} step(s) would change something on ${before.nodes_with_changes.length} node(s), ${before.node_files_changed.length} file(s) changed on the nodes`,
+    );
+  }
   lines.push(`  deploy run succeeded:     ${report.run_succeeded}`);
   lines.push(`  /readyz through the VIP:  ${report.readyz_through_vip}`);
   lines.push(`  verify all green:         ${report.verify_ok}`);
   if (report.reapply) {
     lines.push(
       `  same spec applied again:  ${report.reapply.up_to_date ? 'up to date' : 'NOT up to date'} in ${report.reapply.seconds.toFixed(1)} s, ${report.reapply.changed_steps.length} step(s) changed something`,
+    );
+  }
+  if (after) {
+    lines.push(
+      `  plan after the apply:     ${after.same_spec ? 'no difference' : 'DIFFERENCES'}, ${after.would_change.length} step(s) would change something${report.plan.deploy_left_undone?.length ? `; the deploy found ${report.plan.deploy_left_undone.length} planned step(s) done already` : ''}`,
     );
   }
   lines.push(
