@@ -7,7 +7,9 @@ import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
+import { CertificateInventoryReader } from './kubeadm/certificate-inventory.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { CertificateInventorySender } from './session/certificate-inventory-sender.ts';
 import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import type { StepDefinition } from './step-execution/step.ts';
@@ -41,6 +43,8 @@ export function startAgent(
     /** How often the certificate's expiry is checked besides each session start (default daily). */
     certificateCheckIntervalMs?: number;
     onRenewalStage?: (stage: RenewalStage) => void;
+    /** How often the node's certificate inventory is sent besides each session start (default daily). */
+    certificateInventoryIntervalMs?: number;
   },
 ): RunningAgent {
   const interrupted = finishInterruptedSwitch(config.tls);
@@ -49,10 +53,15 @@ export function startAgent(
   }
   const metrics = deps.metrics;
   const spool = new ResultSpool(join(config.stateDir, 'spool'));
+  let localHost: Host | undefined;
+  const host = async () => {
+    localHost ??= deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts });
+    return localHost;
+  };
   const steps = new StepExecutor({
     // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
     machinery: async () => ({
-      host: deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts }),
+      host: await host(),
       registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
     }),
     spool,
@@ -99,6 +108,7 @@ export function startAgent(
         metrics?.sessionEstablished();
         deps.hooks?.onConnected?.();
         void renewal.check();
+        void certificateInventory.sendNow();
       },
       facts: deps.facts,
     },
@@ -114,6 +124,15 @@ export function startAgent(
     ...(deps.onRenewalStage ? { onStage: deps.onRenewalStage } : {}),
   });
   renewal.start();
+  const inventoryLogger = deps.logger.child({ component: 'certificate-inventory' });
+  const certificateInventory = new CertificateInventorySender({
+    read: async (now) => new CertificateInventoryReader(await host(), inventoryLogger).read(now),
+    send: (message) => session.send(message),
+    logger: inventoryLogger,
+    now: deps.now ?? Date.now,
+    intervalMs: deps.certificateInventoryIntervalMs ?? 86_400_000,
+  });
+  certificateInventory.start();
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
   metrics?.attach({
     spoolDepth: () => spool.size,
@@ -126,6 +145,7 @@ export function startAgent(
     steps,
     async stop() {
       renewal.stop();
+      certificateInventory.stop();
       await steps.stop();
       await session.stop();
     },
