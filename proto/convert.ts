@@ -1,8 +1,8 @@
 import { ErrorCode, isErrorCode } from '../common/errors.ts';
 import type { StepEventBody, StepEventReport, StepOutcome, StepRef, StepResult } from '../common/step-events.ts';
 import type {
-  CertificateInventory as CertificateInventoryProto,
   CertificateInventory__Output,
+  CertificateInventory as CertificateInventoryProto,
 } from './generated/kubeha/v1/CertificateInventory.ts';
 import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts';
 import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';

@@ -55,7 +55,9 @@ describe('CertificateInventoryReader', () => {
         '/etc/kubernetes/admin.conf': kubeconfig('kubernetes-admin', pki.serverPem, pki.serverKeyPem),
         // The kubelet's kubeconfig names the rotating file instead of embedding a certificate.
         '/etc/kubernetes/kubelet.conf': toYaml({
-          users: [{ name: 'default-auth', user: { 'client-certificate': '/var/lib/kubelet/pki/kubelet-client-current.pem' } }],
+          users: [
+            { name: 'default-auth', user: { 'client-certificate': '/var/lib/kubelet/pki/kubelet-client-current.pem' } },
+          ],
         }),
         '/var/lib/kubelet/pki/kubelet-client-current.pem': `${pki.serverPem}${pki.serverKeyPem}`,
       },

@@ -35,7 +35,8 @@ export class CertificateInventorySender {
     try {
       const inventory = await this.options.read(this.options.now());
       const sent = this.options.send({ certificate_inventory: certificateInventoryToProto(inventory) });
-      if (sent) this.options.logger.debug({ certificates: inventory.certificates.length }, 'certificate inventory sent');
+      if (sent)
+        this.options.logger.debug({ certificates: inventory.certificates.length }, 'certificate inventory sent');
       return sent;
     } catch (error) {
       this.options.logger.error({ err: error }, 'cannot read the certificate inventory');
