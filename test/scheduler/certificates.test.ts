@@ -163,5 +163,14 @@ describe('the real agent reports its node’s certificates over its session', ()
       ['ca', true, 'CN=kubernetes'],
     ]);
     expect(held[0]!.agentId).toBe(enrolled.agentId);
+
+    // The route is in the OpenAPI document and, like the others, needs the bearer token.
+    const openapi = await h.coordinator.api.inject({ method: 'GET', url: '/docs/json' });
+    expect(Object.keys((openapi.json() as { paths: Record<string, unknown> }).paths)).toContain(
+      '/v1/clusters/{name}/certificates',
+    );
+    const anonymous = await h.coordinator.api.inject({ method: 'GET', url: '/v1/clusters/any/certificates' });
+    expect(anonymous.statusCode).toBe(401);
+    expect((await h.api('GET', '/v1/clusters/any/certificates')).status).toBe(404);
   });
 });
