@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
+import { localFiles } from './host/local-files.ts';
 import { CertificateInventoryReader } from './kubeadm/certificate-inventory.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
@@ -53,15 +54,10 @@ export function startAgent(
   }
   const metrics = deps.metrics;
   const spool = new ResultSpool(join(config.stateDir, 'spool'));
-  let localHost: Host | undefined;
-  const host = async () => {
-    localHost ??= deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts });
-    return localHost;
-  };
   const steps = new StepExecutor({
     // Loaded on the first RunStep: an agent at rest does not carry execa and the step code.
     machinery: async () => ({
-      host: await host(),
+      host: deps.host ?? new (await import('./host/local-host.ts')).LocalHost({ facts: deps.facts }),
       registry: deps.steps ?? (await import('./steps/step-registry.ts')).stepRegistry,
     }),
     spool,
@@ -126,7 +122,7 @@ export function startAgent(
   renewal.start();
   const inventoryLogger = deps.logger.child({ component: 'certificate-inventory' });
   const certificateInventory = new CertificateInventorySender({
-    read: async (now) => new CertificateInventoryReader(await host(), inventoryLogger).read(now),
+    read: (now) => new CertificateInventoryReader(deps.host ?? localFiles, inventoryLogger).read(now),
     send: (message) => session.send(message),
     logger: inventoryLogger,
     now: deps.now ?? Date.now,

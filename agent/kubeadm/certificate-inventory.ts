@@ -54,10 +54,10 @@ interface KubeconfigUsers {
 
 /** Reads the certificates of a node, as kubeadm and the kubelet leave them; a file that is absent is skipped. */
 export class CertificateInventoryReader {
-  private readonly host: Host;
+  private readonly host: Pick<Host, 'readFile' | 'listDir'>;
   private readonly logger: Logger;
 
-  constructor(host: Host, logger: Logger) {
+  constructor(host: Pick<Host, 'readFile' | 'listDir'>, logger: Logger) {
     this.host = host;
     this.logger = logger;
   }
