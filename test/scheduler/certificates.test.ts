@@ -6,7 +6,8 @@ import { FakeHost } from '../../agent/host/fake-host.ts';
 import type { ClusterCertificates } from '../../coordinator/api/routes/certificates-routes.ts';
 import { CertificateAuthority } from '../../coordinator/pki/certificate-authority.ts';
 import type { CertificateReport } from '../../proto/convert.ts';
-import { simScript } from '../sim/sim-fleet.ts';
+import { startSimCoordinator } from '../sim/sim-coordinator.ts';
+import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
 import { FoundationHarness } from '../support/foundation-harness.ts';
 import { runKubehaCli } from '../support/run-command.ts';
@@ -129,6 +130,45 @@ describe('certificate inventory across a cluster', () => {
     });
     expect(afterReconnect.nodesWithoutReport).toEqual(['cp3']);
     expect(afterReconnect.certificates.map((c) => c.node)).toEqual(['cp2', 'cp1', 'cp1', 'cp2', 'w1', 'cp1']);
+  });
+});
+
+describe('certificate inventories across a coordinator restart', () => {
+  it('GIVEN a coordinator restarted on its data THEN the inventories (kept in memory) are back once the agents reconnect and re-send them', async () => {
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-certs-restart-'));
+    const dataDir = join(t.dir, 'coordinator');
+    const first = await startSimCoordinator({ dataDir });
+    t.sim = first;
+    const fleet = await startSimFleet(first, {
+      name: 'certs-b',
+      controlPlanes: 1,
+      workers: 1,
+      script: simScript({ default: 10 }),
+    });
+    t.agents = fleet.agents;
+    await first.api.request('POST', '/v1/clusters', fleet.spec);
+    fleet.agents[0]!.reportCertificates({ gatheredAtMs: Date.now(), certificates: [certificate('apiserver', 100)] });
+    fleet.agents[1]!.reportCertificates({
+      gatheredAtMs: Date.now(),
+      certificates: [certificate('kubelet-client-current', 50)],
+    });
+    const listedBefore = async (sim: typeof first) => {
+      const reply = await sim.api.request<ClusterCertificates>('GET', '/v1/clusters/certs-b/certificates');
+      return reply.certificates.length === 2 ? reply : undefined;
+    };
+    await waitFor('both nodes listed', () => listedBefore(first));
+
+    // Stopped without removing its data directory (SimCoordinator.stop would), then started again on it.
+    await first.coordinator.stop();
+    t.sim = undefined;
+    const second = await startSimCoordinator({ dataDir, grpcListen: first.grpcAddress });
+    t.sim = second;
+    const listed = await waitFor('both nodes listed again after the agents reconnected', () => listedBefore(second));
+    expect(listed.certificates.map((c) => [c.node, c.name])).toEqual([
+      ['w1', 'kubelet-client-current'],
+      ['cp1', 'apiserver'],
+    ]);
+    expect(listed.nodesWithoutReport).toEqual([]);
   });
 });
 
