@@ -2,23 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { CertificateReport } from '../../proto/convert.ts';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
 import { CertificateInventories, expiryLevel } from './certificate-inventories.ts';
+import { certificateReport } from './certificate-report.fixture.ts';
 
 const dayMs = 86_400_000;
 const start = Date.parse('2027-01-01T00:00:00Z');
 
 function certificate(name: string, daysLeft: number, extra: Partial<CertificateReport> = {}): CertificateReport {
-  return {
-    name,
-    file: `/etc/kubernetes/pki/${name}.crt`,
-    kubeconfigUser: '',
-    subject: `CN=${name}`,
-    issuer: 'CN=kubernetes',
-    sans: [],
-    notBeforeMs: start - 300 * dayMs,
-    notAfterMs: start + daysLeft * dayMs,
-    isCa: false,
-    ...extra,
-  };
+  return certificateReport(name, start, start + daysLeft * dayMs, extra);
 }
 
 function setup(thresholds = { warningDays: 30, criticalDays: 7 }) {

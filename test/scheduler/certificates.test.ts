@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHost } from '../../agent/host/fake-host.ts';
 import type { ClusterCertificates } from '../../coordinator/api/routes/certificates-routes.ts';
+import { certificateReport } from '../../coordinator/certificates/certificate-report.fixture.ts';
 import { CertificateAuthority } from '../../coordinator/pki/certificate-authority.ts';
 import type { CertificateReport } from '../../proto/convert.ts';
 import { startSimCoordinator } from '../sim/sim-coordinator.ts';
@@ -18,18 +19,7 @@ const t = simFleetPerTest();
 
 function certificate(name: string, daysLeft: number, extra: Partial<CertificateReport> = {}): CertificateReport {
   const now = Date.now();
-  return {
-    name,
-    file: `/etc/kubernetes/pki/${name}.crt`,
-    kubeconfigUser: '',
-    subject: `CN=${name}`,
-    issuer: 'CN=kubernetes',
-    sans: [],
-    notBeforeMs: now - 300 * dayMs,
-    notAfterMs: now + daysLeft * dayMs + 3_600_000,
-    isCa: false,
-    ...extra,
-  };
+  return certificateReport(name, now, now + daysLeft * dayMs + 3_600_000, extra);
 }
 
 describe('certificate inventory across a cluster', () => {
