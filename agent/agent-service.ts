@@ -6,8 +6,11 @@ import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { VipWatcher } from './health/vip-watcher.ts';
 import type { Host } from './host/host.ts';
+import { localFiles } from './host/local-files.ts';
+import { CertificateInventoryReader } from './kubeadm/certificate-inventory.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
+import { CertificateInventorySender } from './session/certificate-inventory-sender.ts';
 import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import type { StepDefinition } from './step-execution/step.ts';
@@ -41,6 +44,8 @@ export function startAgent(
     /** How often the certificate's expiry is checked besides each session start (default daily). */
     certificateCheckIntervalMs?: number;
     onRenewalStage?: (stage: RenewalStage) => void;
+    /** How often the node's certificate inventory is sent besides each session start (default daily). */
+    certificateInventoryIntervalMs?: number;
   },
 ): RunningAgent {
   const interrupted = finishInterruptedSwitch(config.tls);
@@ -99,6 +104,7 @@ export function startAgent(
         metrics?.sessionEstablished();
         deps.hooks?.onConnected?.();
         void renewal.check();
+        void certificateInventory.sendNow();
       },
       facts: deps.facts,
     },
@@ -114,6 +120,15 @@ export function startAgent(
     ...(deps.onRenewalStage ? { onStage: deps.onRenewalStage } : {}),
   });
   renewal.start();
+  const inventoryLogger = deps.logger.child({ component: 'certificate-inventory' });
+  const certificateInventory = new CertificateInventorySender({
+    read: (now) => new CertificateInventoryReader(deps.host ?? localFiles, inventoryLogger).read(now),
+    send: (message) => session.send(message),
+    logger: inventoryLogger,
+    now: deps.now ?? Date.now,
+    intervalMs: deps.certificateInventoryIntervalMs ?? 86_400_000,
+  });
+  certificateInventory.start();
   deps.health?.monitor.onVipHeldChange(() => session.heartbeatNow());
   metrics?.attach({
     spoolDepth: () => spool.size,
@@ -126,6 +141,7 @@ export function startAgent(
     steps,
     async stop() {
       renewal.stop();
+      certificateInventory.stop();
       await steps.stop();
       await session.stop();
     },

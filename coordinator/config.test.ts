@@ -18,4 +18,15 @@ describe('coordinator config', () => {
       /api\.listen: port 99999/,
     );
   });
+
+  it('warns about certificates at 30 and 7 days unless configured, and refuses a critical threshold above the warning one', () => {
+    expect(parseCoordinatorConfig({}, 'defaults').certificates).toEqual({ warningDays: 30, criticalDays: 7 });
+    expect(parseCoordinatorConfig({ certificates: { warningDays: 60 } }, 'c.yaml').certificates).toEqual({
+      warningDays: 60,
+      criticalDays: 7,
+    });
+    expect(() => parseCoordinatorConfig({ certificates: { warningDays: 7, criticalDays: 7 } }, 'c.yaml')).toThrow(
+      /certificates\.criticalDays \(7\) must be less than certificates\.warningDays \(7\)/,
+    );
+  });
 });

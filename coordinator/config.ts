@@ -27,6 +27,14 @@ export const CoordinatorConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** When the certificates the agents report (kubeadm's, the kubelet's) are warned about, in days before expiry. */
+    certificates: Type.Object(
+      {
+        warningDays: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+        criticalDays: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** How long a run's step waits for its node's agent to connect before the run fails with that reason. */
     agentWaitSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
     api: Type.Object(
@@ -68,6 +76,13 @@ export function parseCoordinatorConfig(raw: unknown, source: string): Readonly<C
     const { port } = splitHostPort(value);
     if (port > 65535)
       throw new KubehaError(ErrorCode.configInvalid, `${source} is invalid:\n  ${path}: port ${port} > 65535`);
+  }
+  if (config.certificates.criticalDays >= config.certificates.warningDays) {
+    throw new KubehaError(
+      ErrorCode.configInvalid,
+      `${source} is invalid:\n  certificates.criticalDays (${config.certificates.criticalDays}) must be less than ` +
+        `certificates.warningDays (${config.certificates.warningDays})`,
+    );
   }
   if (apiServesTls(config) && config.api.serverSans.length === 0) {
     throw new KubehaError(

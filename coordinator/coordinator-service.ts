@@ -5,11 +5,13 @@ import type { Logger } from '../common/logger.ts';
 import { kubehaVersion } from '../common/version.ts';
 import { buildApi } from './api/build-api.ts';
 import { agentsRoutes } from './api/routes/agents-routes.ts';
+import { certificatesRoutes } from './api/routes/certificates-routes.ts';
 import { clustersRoutes } from './api/routes/clusters-routes.ts';
 import { healthRoutes } from './api/routes/health-routes.ts';
 import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
+import { CertificateInventories } from './certificates/certificate-inventories.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
@@ -28,6 +30,9 @@ import { SqliteStore } from './store/sqlite-store.ts';
  */
 const heartbeatFlushMs = 30_000;
 
+/** How often certificate expiries are checked against the warning thresholds between reports. */
+const certificateCheckMs = 3_600_000;
+
 export interface RunningCoordinator {
   grpcPort: number;
   apiPort: number;
@@ -38,6 +43,7 @@ export interface RunningCoordinator {
   metricsToken: string;
   metricsTokenPath: string;
   metrics: CoordinatorMetrics;
+  certificates: CertificateInventories;
   caCertHash: string;
   caCertificatePem: string;
   gateway: AgentGatewayServer;
@@ -96,6 +102,18 @@ export async function startCoordinator(
     agentCertificateDays: config.grpc.agentCertificateDays,
     greet: (agentId) => scheduler.clusterPhaseMessages(agentId),
   });
+  const certificates = new CertificateInventories({
+    thresholds: config.certificates,
+    logger: logger.child({ component: 'certificates' }),
+    now,
+    describeAgent: (agentId): Record<string, string> => {
+      const hostname = store.agents.get(agentId)?.hostname;
+      return hostname ? { hostname } : {};
+    },
+  });
+  // Time moves certificates across the thresholds between the agents' daily reports.
+  const certificateCheck = setInterval(() => certificates.check(), certificateCheckMs);
+  certificateCheck.unref();
   const bus = new RunEventBus();
   const vipTimelines = new AgentVipTimelines();
   metrics = new CoordinatorMetrics(kubehaVersion, {
@@ -103,6 +121,8 @@ export async function startCoordinator(
     enrolledAgents: () => store.agents.countEnrolled(),
     runsByKindAndState: () => store.runs.countByKindAndState(),
     sseClients: () => bus.subscribers,
+    certificatesByLevel: () => certificates.countByLevel(),
+    soonestCertificateExpirySeconds: () => certificates.soonestExpirySeconds(),
   });
   const scheduler = new Scheduler({
     store,
@@ -121,6 +141,7 @@ export async function startCoordinator(
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
     agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
     vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
+    certificateInventory: (agentId, inventory) => certificates.report(agentId, inventory),
   });
   const heartbeatFlush = setInterval(() => {
     try {
@@ -153,10 +174,12 @@ export async function startCoordinator(
         onRevoked: (id) => {
           scheduler.agentRevoked(id);
           vipTimelines.forget(id);
+          certificates.forget(id);
         },
       }),
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
+      certificatesRoutes({ store, certificates, now }),
       runsRoutes({ store, scheduler, bus }),
       metricsRoutes(metrics),
     ],
@@ -179,6 +202,7 @@ export async function startCoordinator(
     metricsToken: metricsToken.token,
     metricsTokenPath: metricsToken.path,
     metrics,
+    certificates,
     caCertHash: identity.ca.hash,
     caCertificatePem: identity.ca.certificatePem,
     gateway,
@@ -187,6 +211,7 @@ export async function startCoordinator(
     api,
     async stop() {
       clearInterval(heartbeatFlush);
+      clearInterval(certificateCheck);
       scheduler.stop();
       await api.close();
       await gateway.close();

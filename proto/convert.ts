@@ -1,5 +1,9 @@
 import { ErrorCode, isErrorCode } from '../common/errors.ts';
 import type { StepEventBody, StepEventReport, StepOutcome, StepRef, StepResult } from '../common/step-events.ts';
+import type {
+  CertificateInventory__Output,
+  CertificateInventory as CertificateInventoryProto,
+} from './generated/kubeha/v1/CertificateInventory.ts';
 import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts';
 import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';
 import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
@@ -313,4 +317,62 @@ export function runStepFor(
     dry_run: ref.dryRun ?? false,
     [field]: mapKeys(params, snakeKey),
   };
+}
+
+/** One certificate found on a node: public fields only. Times are ms since the epoch. */
+export interface CertificateReport {
+  name: string;
+  file: string;
+  /** The kubeconfig user whose client-certificate-data held it; empty for certificate files. */
+  kubeconfigUser: string;
+  subject: string;
+  issuer: string;
+  sans: string[];
+  notBeforeMs: number;
+  notAfterMs: number;
+  isCa: boolean;
+}
+
+export interface CertificateInventory {
+  gatheredAtMs: number;
+  certificates: CertificateReport[];
+}
+
+export function certificateInventoryToProto(inventory: CertificateInventory): CertificateInventoryProto {
+  return {
+    gathered_at_ms: String(inventory.gatheredAtMs),
+    certificates: inventory.certificates.map((c) => ({
+      name: c.name,
+      file: c.file,
+      kubeconfig_user: c.kubeconfigUser,
+      subject: c.subject,
+      issuer: c.issuer,
+      sans: c.sans,
+      not_before_ms: String(c.notBeforeMs),
+      not_after_ms: String(c.notAfterMs),
+      is_ca: c.isCa,
+    })),
+  };
+}
+
+/** Certificates without valid times are dropped: an expiry nobody can read cannot be listed or warned about. */
+export function certificateInventoryFromProto(message: CertificateInventory__Output): CertificateInventory {
+  const certificates: CertificateReport[] = [];
+  for (const c of message.certificates) {
+    const notBeforeMs = Number(c.not_before_ms);
+    const notAfterMs = Number(c.not_after_ms);
+    if (!Number.isSafeInteger(notBeforeMs) || !Number.isSafeInteger(notAfterMs) || notAfterMs <= 0) continue;
+    certificates.push({
+      name: c.name,
+      file: c.file,
+      kubeconfigUser: c.kubeconfig_user,
+      subject: c.subject,
+      issuer: c.issuer,
+      sans: [...c.sans],
+      notBeforeMs,
+      notAfterMs,
+      isCa: c.is_ca,
+    });
+  }
+  return { gatheredAtMs: Number(message.gathered_at_ms) || 0, certificates };
 }

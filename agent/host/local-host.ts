@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { NodeFacts } from '../../proto/convert.ts';
@@ -13,6 +13,7 @@ import {
   stderrTail,
   type WriteResult,
 } from './host.ts';
+import { localFiles } from './local-files.ts';
 
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -116,12 +117,7 @@ export class LocalHost implements Host {
   }
 
   async readFile(path: string): Promise<string | undefined> {
-    try {
-      return await readFile(path, 'utf8');
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return localFiles.readFile(path);
   }
 
   async writeFileAtomic(path: string, content: string, mode: number): Promise<WriteResult> {
@@ -182,12 +178,7 @@ export class LocalHost implements Host {
   }
 
   async listDir(path: string): Promise<string[]> {
-    try {
-      return (await readdir(path)).sort();
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
+    return localFiles.listDir(path);
   }
 
   async mkdir(path: string, mode: number): Promise<void> {

@@ -7,6 +7,7 @@ import { CliUsageError } from './cli-usage-error.ts';
 import { agentsCommand, revokeAgentCommand } from './commands/agents-command.ts';
 import { applyCommand } from './commands/apply-command.ts';
 import { cancelRunCommand } from './commands/cancel-run-command.ts';
+import { getCertificatesCommand } from './commands/certificates-command.ts';
 import { deleteClusterCommand } from './commands/delete-cluster-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
@@ -39,6 +40,8 @@ Commands:
   get nodes [CLUSTER]         each node's role, agent state, last heartbeat, health, VIP and last step
   get agents                  list enrolled agents (also: agents)
   get runs [CLUSTER]          list runs
+  get certs CLUSTER           every node's certificates (kubeadm's PKI, kubeconfigs, the kubelet's), the soonest to
+                              expire first
   describe run RUN            every step of a run: node, state, attempt, timings; every attempt's whole error
   watch RUN                   follow a run: one line per node, each failure's reason and retry, a progress bar
   run cancel RUN              cancel a run: no new step starts, running steps are told to stop
@@ -172,6 +175,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'get' && (noun === 'runs' || noun === 'run') && count <= 3) {
     return getRunsCommand(api, out, arg, Date.now(), format);
+  }
+  if (verb === 'get' && (noun === 'certs' || noun === 'certificates') && arg && count === 3) {
+    return getCertificatesCommand(api, out, err, arg, format);
   }
   if (verb === 'get' && (noun === 'tokens' || noun === 'token') && count === 2)
     return tokenListCommand(api, out, format);

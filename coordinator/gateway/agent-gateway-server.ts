@@ -6,6 +6,8 @@ import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { tlsPolicy } from '../../common/tls-policy.ts';
 import {
+  type CertificateInventory,
+  certificateInventoryFromProto,
   factsFromProto,
   type NodeFacts,
   stepEventFromProto,
@@ -30,6 +32,8 @@ export interface GatewayListener {
   agentClock?(agentId: string, sentAtMs: number, receivedAtMs: number): void;
   /** The agent saw its node gain or lose the VIP (self-reported, the agent's clock). */
   vipTransition?(agentId: string, transition: VipTransition): void;
+  /** The agent's certificates (sent at every session start and daily). */
+  certificateInventory?(agentId: string, inventory: CertificateInventory): void;
 }
 
 export interface AgentGatewayOptions {
@@ -314,6 +318,9 @@ export class AgentGatewayServer {
         } else if (message.step_event) {
           const event = stepEventFromProto(message.step_event);
           if (event) for (const l of this.listeners) l.stepEvent?.(agentId, event);
+        } else if (message.certificate_inventory) {
+          const inventory = certificateInventoryFromProto(message.certificate_inventory);
+          for (const l of this.listeners) l.certificateInventory?.(agentId, inventory);
         } else if (message.renew_certificate) {
           void this.renewCertificate(agentId, call, message.renew_certificate.csr_pem);
         }

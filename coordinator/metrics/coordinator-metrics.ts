@@ -9,6 +9,10 @@ export interface CoordinatorMetricSources {
   enrolledAgents(): number;
   runsByKindAndState(): { kind: string; state: string; count: number }[];
   sseClients(): number;
+  /** Reported certificates by expiry level (ok, warning, critical, expired); absent sources report nothing. */
+  certificatesByLevel?(): Record<string, number>;
+  /** Seconds until the soonest reported certificate expires; undefined when none is reported. */
+  soonestCertificateExpirySeconds?(): number | undefined;
 }
 
 const fastBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -71,6 +75,26 @@ export class CoordinatorMetrics implements SchedulerObserver {
       registers,
       collect() {
         this.set(sources.sseClients());
+      },
+    });
+    new Gauge({
+      name: 'kubeha_certificates',
+      help: "Certificates the agents reported (kubeadm's and the kubelet's), by expiry level: ok, warning, critical, expired",
+      labelNames: ['level'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [level, count] of Object.entries(sources.certificatesByLevel?.() ?? {})) this.set({ level }, count);
+      },
+    });
+    new Gauge({
+      name: 'kubeha_certificate_soonest_expiry_seconds',
+      help: 'Seconds until the first reported certificate expires (negative once expired); GET /v1/clusters/NAME/certificates says which',
+      registers,
+      collect() {
+        this.reset();
+        const seconds = sources.soonestCertificateExpirySeconds?.();
+        if (seconds !== undefined) this.set(seconds);
       },
     });
     this.schedulerPass = new Histogram({

@@ -1,6 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunRecord, StepRecord } from '../store/store.ts';
 import { isControlPlaneJoin } from './join-credentials.ts';
+import { stepHeights } from './step-decisions.ts';
 
 /** A run the scheduler is walking: its record, the spec it was planned from and its steps, kept in step with the store. */
 export interface ActiveRun {
@@ -10,17 +11,21 @@ export interface ActiveRun {
   nextSeq: number;
   /** kubeadm-init and the control-plane joins: where join credentials can be made. */
   controlPlaneSteps: StepRecord[];
+  /** stepHeights of the steps, kept up to date as steps and dependencies are added (raiseHeights). */
+  heights: Map<string, number>;
 }
 
 /** The runs in progress, by run id. */
 export type ActiveRuns = Map<string, ActiveRun>;
 
 export function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): ActiveRun {
+  const byId = new Map(steps.map((s) => [s.id, s]));
   return {
     run,
     spec,
-    steps: new Map(steps.map((s) => [s.id, s])),
+    steps: byId,
     nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
     controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),
+    heights: stepHeights(byId),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageToAgent } from '../../proto/convert.ts';
-import { AgentOutbox } from './agent-outbox.ts';
+import { AgentOutbox, cancelPriority } from './agent-outbox.ts';
 
 function recordingChannel(connected: Set<string>) {
   const sent: string[] = [];
@@ -47,5 +47,24 @@ describe('AgentOutbox', () => {
     await flushed();
     expect(sent).toEqual([...Array.from({ length: 40 }, (_, i) => `a:s${i}`), 'a:phase']);
     expect(failed).toEqual(['gone']);
+  });
+
+  it('GIVEN a wave queued WHEN a message of higher priority comes THEN it leaves first; a cancel never passes its RunStep', async () => {
+    const agents = ['a', 'b', 'c', ...Array.from({ length: 100 }, (_, i) => `w${i}`)];
+    const { sent, channel } = recordingChannel(new Set(agents));
+    const outbox = new AgentOutbox(channel);
+    outbox.hold();
+    for (let i = 0; i < 100; i++) outbox.send(`w${i}`, ack(`wave${i}`), { priority: 1 });
+    outbox.release();
+    outbox.send('b', ack('critical'), { priority: 5 });
+    outbox.send('w99', ack('cancel'), { priority: cancelPriority });
+    outbox.send('c', ack('ack'));
+    await flushed();
+    // The first slice of the wave left at once; of the rest, b's message goes first, the cancel after the wave.
+    const order = (entry: string) => sent.indexOf(entry);
+    expect(sent).toHaveLength(103);
+    expect(order('b:critical')).toBe(32);
+    expect(order('c:ack')).toBe(101);
+    expect(order('w99:cancel')).toBe(102);
   });
 });

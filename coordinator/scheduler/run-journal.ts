@@ -1,9 +1,10 @@
 import type { MessageToAgent } from '../../proto/convert.ts';
 import type { RunEvent, StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun } from './active-run.ts';
-import type { AgentOutbox } from './agent-outbox.ts';
+import type { AgentOutbox, SendOptions } from './agent-outbox.ts';
 import type { Values } from './cluster-values.ts';
 import type { RunEventBus } from './run-event-bus.ts';
+import { raiseHeights } from './step-decisions.ts';
 
 export type NewRunEvent = Partial<Omit<RunEvent, 'id' | 'runId' | 'at'>> & Pick<RunEvent, 'type' | 'message'>;
 
@@ -80,23 +81,23 @@ export class RunJournal {
   updateStep(active: ActiveRun, step: StepRecord, update: StepUpdate): void {
     this.store.steps.update(active.run.id, step.id, update);
     Object.assign(step, update);
+    const height = active.heights.get(step.id) ?? 0;
+    for (const d of update.dependsOn ?? []) raiseHeights(active.heights, active.steps, d, height + 1);
   }
 
   insertSteps(active: ActiveRun, steps: StepRecord[]): void {
     this.store.steps.insert(steps);
     for (const s of steps) {
       active.steps.set(s.id, s);
+      if (!active.heights.has(s.id)) active.heights.set(s.id, 0);
+      for (const d of s.dependsOn) raiseHeights(active.heights, active.steps, d, active.heights.get(s.id)! + 1);
       active.nextSeq = Math.max(active.nextSeq, s.seq + 1);
       this.stepEvent(active, s, 'pending', `${s.id} added for ${s.forNode ?? s.node}`);
     }
   }
 
   /** Sends once the open transaction commits (at once outside one); onFailure runs when the agent is not connected. */
-  deliver(
-    agentId: string,
-    message: MessageToAgent | (() => MessageToAgent),
-    options: { onFailure?: () => void; background?: boolean } = {},
-  ): void {
+  deliver(agentId: string, message: MessageToAgent | (() => MessageToAgent), options: SendOptions = {}): void {
     this.outbox.send(agentId, message, options);
   }
 

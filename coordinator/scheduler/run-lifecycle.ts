@@ -8,6 +8,7 @@ import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts
 import { unsupportedChanges } from '../plan/spec-changes.ts';
 import { isTerminal, notStartedStep, type RunRecord, type StepRecord, type Store } from '../store/store.ts';
 import { type ActiveRun, type ActiveRuns, activeRun } from './active-run.ts';
+import { cancelPriority } from './agent-outbox.ts';
 import type { ClusterPhases } from './cluster-phase.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import { valueNames } from './cluster-values.ts';
@@ -185,7 +186,9 @@ export class RunLifecycle {
     });
     for (const s of inFlight) {
       if (s.agentId) {
-        this.journal.deliver(s.agentId, cancelStepMessage({ runId, stepId: s.id, attempt: s.attempt }));
+        this.journal.deliver(s.agentId, cancelStepMessage({ runId, stepId: s.id, attempt: s.attempt }), {
+          priority: cancelPriority,
+        });
       }
     }
     return active.run;

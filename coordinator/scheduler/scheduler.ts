@@ -6,7 +6,7 @@ import type { DrillOptions } from '../drill/drive-drill.ts';
 import type { PlanRun, RunKind } from '../plan/run-plan.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
-import { type AgentChannel, AgentOutbox } from './agent-outbox.ts';
+import { type AgentChannel, AgentOutbox, cancelPriority } from './agent-outbox.ts';
 import { ClusterPhases } from './cluster-phase.ts';
 import { CoordinatorStepRunner } from './coordinator-step-runner.ts';
 import { NodeAgents } from './node-agents.ts';
@@ -222,12 +222,16 @@ export class Scheduler {
         if (!failure) continue;
         const { agentId, attempt } = s;
         this.intake.applyFailure(active, s, failure);
-        if (agentId) this.journal.deliver(agentId, cancelStepMessage({ runId: active.run.id, stepId: s.id, attempt }));
+        if (agentId) {
+          this.journal.deliver(agentId, cancelStepMessage({ runId: active.run.id, stepId: s.id, attempt }), {
+            priority: cancelPriority,
+          });
+        }
       }
     });
     // At most a slice per pass, committed and sent before the next pass: the first steps of a wide wave (the control
     // planes come first in the plan) leave without waiting for a thousand others.
-    const ready = readySteps(active.steps, now);
+    const ready = readySteps(active.steps, now, active.heights);
     this.journal.record(() => {
       for (const s of ready.slice(0, startSlice)) this.dispatch.startStep(active, s, now);
     });

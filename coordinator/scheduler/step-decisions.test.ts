@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../common/errors.ts';
 import type { StepFailure } from '../../common/step-events.ts';
 import { notStartedStep, type StepRecord } from '../store/store.ts';
-import { backoffMs, failureDecision, inFlightFailure, readySteps, runOutcome, stepsToSkip } from './step-decisions.ts';
+import {
+  backoffMs,
+  failureDecision,
+  inFlightFailure,
+  raiseHeights,
+  readySteps,
+  runOutcome,
+  stepHeights,
+  stepsToSkip,
+} from './step-decisions.ts';
 
 function step(id: string, over: Partial<StepRecord> = {}): StepRecord {
   return {
@@ -55,6 +64,45 @@ describe('readySteps', () => {
       step('w3', { concurrencyGroup: group }),
     );
     expect(readySteps(preparing, 0).map((s) => s.id)).toEqual(['w1', 'w2']);
+  });
+
+  it('GIVEN a wide wave beside a long chain WHEN both are ready THEN the chain starts first, and takes the group place first', () => {
+    const group = { name: 'worker-join', limit: 2 };
+    const steps = map(
+      step('cni', { state: 'succeeded' }),
+      step('join-w1', { dependsOn: ['cni'], concurrencyGroup: group }),
+      step('join-w2', { dependsOn: ['cni'], concurrencyGroup: group }),
+      step('join-cp2', { dependsOn: ['cni'], concurrencyGroup: group }),
+      step('join-cp3', { dependsOn: ['join-cp2'] }),
+      step('verify', { dependsOn: ['join-cp3', 'join-w1', 'join-w2'] }),
+    );
+    const heights = stepHeights(steps);
+    expect(Object.fromEntries(heights)).toEqual({
+      cni: 3,
+      'join-w1': 1,
+      'join-w2': 1,
+      'join-cp2': 2,
+      'join-cp3': 1,
+      verify: 0,
+    });
+    expect(readySteps(steps, 0, heights).map((s) => s.id)).toEqual(['join-cp2', 'join-w1']);
+    expect(readySteps(steps, 0).map((s) => s.id)).toEqual(['join-w1', 'join-w2']);
+  });
+
+  it('GIVEN a step added at run time before a join WHEN its height is raised THEN it and what it waits for rank above the join', () => {
+    const steps = map(
+      step('init', { state: 'succeeded' }),
+      step('join-w1', { dependsOn: ['init'] }),
+      step('token-w1', { dependsOn: ['init'] }),
+    );
+    const heights = new Map([
+      ['init', 1],
+      ['join-w1', 0],
+      ['token-w1', 0],
+    ]);
+    raiseHeights(heights, steps, 'token-w1', 1);
+    expect(Object.fromEntries(heights)).toEqual({ init: 2, 'join-w1': 0, 'token-w1': 1 });
+    expect(readySteps(steps, 0, heights).map((s) => s.id)).toEqual(['token-w1', 'join-w1']);
   });
 
   it('GIVEN a retry waiting for its backoff WHEN the time has not come THEN it waits', () => {

@@ -20,17 +20,67 @@ function isRequiredFailure(step: StepRecord): boolean {
 }
 
 /**
- * The steps that may start now, in insertion order: every dependency satisfied, a retry's backoff elapsed, and
- * room in the concurrency group (a step that already holds a place, while its join credentials are made, keeps it).
+ * Each step's height: how many steps the longest chain of steps waiting for it holds (0 when none waits for it).
+ * The tallest ready steps start first: a control plane's join credentials leave before a thousand workers' ones.
  */
-export function readySteps(steps: ReadonlyMap<string, StepRecord>, now: number): StepRecord[] {
+export function stepHeights(steps: ReadonlyMap<string, StepRecord>): Map<string, number> {
+  const dependents = new Map<string, string[]>();
+  for (const s of steps.values()) {
+    for (const d of s.dependsOn) {
+      const list = dependents.get(d);
+      if (list) list.push(s.id);
+      else dependents.set(d, [s.id]);
+    }
+  }
+  const heights = new Map<string, number>();
+  const heightOf = (id: string, path: Set<string>): number => {
+    const known = heights.get(id);
+    if (known !== undefined) return known;
+    // A cycle never becomes ready; it must not hang the scheduler either.
+    if (path.has(id)) return 0;
+    path.add(id);
+    let height = 0;
+    for (const dependent of dependents.get(id) ?? []) height = Math.max(height, heightOf(dependent, path) + 1);
+    path.delete(id);
+    heights.set(id, height);
+    return height;
+  };
+  for (const id of steps.keys()) heightOf(id, new Set());
+  return heights;
+}
+
+/**
+ * Keeps heights (from stepHeights) exact when `dependent`, of height `height`, comes to wait for `dependencyId`: a
+ * step added at run time (join credentials, a cleanup) or a dependency added to a step. Heights only ever grow.
+ */
+export function raiseHeights(
+  heights: Map<string, number>,
+  steps: ReadonlyMap<string, StepRecord>,
+  dependencyId: string,
+  height: number,
+): void {
+  if ((heights.get(dependencyId) ?? -1) >= height) return;
+  heights.set(dependencyId, height);
+  for (const d of steps.get(dependencyId)?.dependsOn ?? []) raiseHeights(heights, steps, d, height + 1);
+}
+
+/**
+ * The steps that may start now: every dependency satisfied, a retry's backoff elapsed, and room in the concurrency
+ * group (a step that already holds a place, while its join credentials are made, keeps it). Tallest first (see
+ * stepHeights) when heights are given, in insertion order among equals; places in a group go in that order too.
+ */
+export function readySteps(
+  steps: ReadonlyMap<string, StepRecord>,
+  now: number,
+  heights?: ReadonlyMap<string, number>,
+): StepRecord[] {
   const occupancy = new Map<string, number>();
   for (const s of steps.values()) {
     if (s.concurrencyGroup && holdingSlot.has(s.state)) {
       occupancy.set(s.concurrencyGroup.name, (occupancy.get(s.concurrencyGroup.name) ?? 0) + 1);
     }
   }
-  const ready: StepRecord[] = [];
+  const candidates: StepRecord[] = [];
   for (const s of steps.values()) {
     const waiting =
       s.state === 'pending' ||
@@ -44,6 +94,11 @@ export function readySteps(steps: ReadonlyMap<string, StepRecord>, now: number):
       })
     )
       continue;
+    candidates.push(s);
+  }
+  if (heights) candidates.sort((a, b) => (heights.get(b.id) ?? 0) - (heights.get(a.id) ?? 0));
+  const ready: StepRecord[] = [];
+  for (const s of candidates) {
     if (s.concurrencyGroup && s.state !== 'preparing') {
       const used = occupancy.get(s.concurrencyGroup.name) ?? 0;
       if (used >= s.concurrencyGroup.limit) continue;

@@ -214,6 +214,7 @@ export class StepDispatch {
     const message = () => runStepMessage(ref, kind, stepParams);
     const attempt = step.attempt;
     this.journal.deliver(step.agentId, message, {
+      priority: active.heights.get(step.id) ?? 0,
       onFailure: () => {
         if (step.attempt === attempt && isInFlight(step.state) && step.disconnectedAt === null) {
           this.journal.record(() => this.journal.updateStep(active, step, { disconnectedAt: now }));

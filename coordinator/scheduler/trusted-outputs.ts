@@ -25,7 +25,7 @@ export function kubeconfigProblem(text: string, endpoint: string): string | unde
     clusters?: { cluster?: { server?: unknown } }[];
     users?: { name?: unknown; user?: Record<string, unknown> }[];
   } | null;
-  if (!config || config.kind !== 'Config') return 'not a kubeconfig (kind: Config)';
+  if (config?.kind !== 'Config') return 'not a kubeconfig (kind: Config)';
   const clusters = Array.isArray(config.clusters) ? config.clusters : [];
   if (clusters.length === 0) return 'names no cluster';
   const expected = `https://${endpoint}`;

@@ -5,7 +5,9 @@ import type { Ack as _kubeha_v1_Ack, Ack__Output as _kubeha_v1_Ack__Output } fro
 import type { AgentGatewayClient as _kubeha_v1_AgentGatewayClient, AgentGatewayDefinition as _kubeha_v1_AgentGatewayDefinition } from './kubeha/v1/AgentGateway.ts';
 import type { AgentMessage as _kubeha_v1_AgentMessage, AgentMessage__Output as _kubeha_v1_AgentMessage__Output } from './kubeha/v1/AgentMessage.ts';
 import type { CancelStep as _kubeha_v1_CancelStep, CancelStep__Output as _kubeha_v1_CancelStep__Output } from './kubeha/v1/CancelStep.ts';
+import type { CertificateInventory as _kubeha_v1_CertificateInventory, CertificateInventory__Output as _kubeha_v1_CertificateInventory__Output } from './kubeha/v1/CertificateInventory.ts';
 import type { CertificateRenewal as _kubeha_v1_CertificateRenewal, CertificateRenewal__Output as _kubeha_v1_CertificateRenewal__Output } from './kubeha/v1/CertificateRenewal.ts';
+import type { CertificateReport as _kubeha_v1_CertificateReport, CertificateReport__Output as _kubeha_v1_CertificateReport__Output } from './kubeha/v1/CertificateReport.ts';
 import type { ClusterNode as _kubeha_v1_ClusterNode, ClusterNode__Output as _kubeha_v1_ClusterNode__Output } from './kubeha/v1/ClusterNode.ts';
 import type { ClusterPhase as _kubeha_v1_ClusterPhase, ClusterPhase__Output as _kubeha_v1_ClusterPhase__Output } from './kubeha/v1/ClusterPhase.ts';
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from './kubeha/v1/CniParams.ts';
@@ -51,7 +53,9 @@ export interface ProtoGrpcType {
       AgentGateway: SubtypeConstructor<typeof grpc.Client, _kubeha_v1_AgentGatewayClient> & { service: _kubeha_v1_AgentGatewayDefinition }
       AgentMessage: MessageTypeDefinition<_kubeha_v1_AgentMessage, _kubeha_v1_AgentMessage__Output>
       CancelStep: MessageTypeDefinition<_kubeha_v1_CancelStep, _kubeha_v1_CancelStep__Output>
+      CertificateInventory: MessageTypeDefinition<_kubeha_v1_CertificateInventory, _kubeha_v1_CertificateInventory__Output>
       CertificateRenewal: MessageTypeDefinition<_kubeha_v1_CertificateRenewal, _kubeha_v1_CertificateRenewal__Output>
+      CertificateReport: MessageTypeDefinition<_kubeha_v1_CertificateReport, _kubeha_v1_CertificateReport__Output>
       ClusterNode: MessageTypeDefinition<_kubeha_v1_ClusterNode, _kubeha_v1_ClusterNode__Output>
       ClusterPhase: MessageTypeDefinition<_kubeha_v1_ClusterPhase, _kubeha_v1_ClusterPhase__Output>
       CniParams: MessageTypeDefinition<_kubeha_v1_CniParams, _kubeha_v1_CniParams__Output>

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vrrpRichRule } from '../../agent/steps/host-prep/firewall.ts';
 import { LabNetwork } from './lab-network.ts';
-import type { LabNode } from './lab-node.ts';
+import { type LabNode, runOk } from './lab-node.ts';
 
 const subnet = '10.231.246';
 const vip = `${subnet}.100`;
@@ -25,15 +25,8 @@ vrrp_instance VI_1 {
 `;
 }
 
-async function ok(node: LabNode, command: string, args: string[], input?: string): Promise<string> {
-  const result = await node.run(command, args, input === undefined ? {} : { input });
-  if (result.code !== 0)
-    throw new Error(`${node.name}: ${command} ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
-
 async function holdsVip(node: LabNode): Promise<boolean> {
-  return (await ok(node, 'ip', ['-4', '-o', 'addr', 'show', 'eth0'])).includes(`${vip}/24`);
+  return (await runOk(node, 'ip', ['-4', '-o', 'addr', 'show', 'eth0'])).includes(`${vip}/24`);
 }
 
 /** The holders of the VIP once they have stayed the same for 4 checks in a row (at most 60 checks, 500 ms apart). */
@@ -61,8 +54,8 @@ describe("VRRP through the lab nodes' real firewalld", () => {
     lab = LabNetwork.create({ id: `v${process.pid.toString(36)}`, subnet });
     nodes = [await lab.addNode('lb-a', 11), await lab.addNode('lb-b', 12)];
     for (const [i, node] of nodes.entries()) {
-      await ok(node, 'dnf', ['install', '-y', 'keepalived']);
-      await ok(
+      await runOk(node, 'dnf', ['install', '-y', 'keepalived']);
+      await runOk(
         node,
         'sh',
         ['-c', 'mkdir -p /etc/keepalived && cat > /etc/keepalived/keepalived.conf'],
@@ -77,26 +70,26 @@ describe("VRRP through the lab nodes' real firewalld", () => {
   }, 60_000);
 
   it('rejects the adverts without the VRRP rule: both nodes take the VIP', async () => {
-    for (const node of nodes) await ok(node, 'systemctl', ['start', 'keepalived']);
+    for (const node of nodes) await runOk(node, 'systemctl', ['start', 'keepalived']);
     expect(await settledHolders(nodes)).toEqual(['lb-a', 'lb-b']);
   }, 90_000);
 
   it("lets them through with host-prep's rich rule, which firewalld turns into an nftables match on VRRP", async () => {
     for (const node of nodes) {
-      await ok(node, 'firewall-cmd', ['--permanent', `--add-rich-rule=${vrrpRichRule}`]);
-      await ok(node, 'firewall-cmd', ['--reload']);
+      await runOk(node, 'firewall-cmd', ['--permanent', `--add-rich-rule=${vrrpRichRule}`]);
+      await runOk(node, 'firewall-cmd', ['--reload']);
     }
-    expect(await ok(nodes[1]!, 'nft', ['list', 'ruleset'])).toMatch(/meta l4proto vrrp accept/);
+    expect(await runOk(nodes[1]!, 'nft', ['list', 'ruleset'])).toMatch(/meta l4proto vrrp accept/);
     expect(await settledHolders(nodes)).toEqual(['lb-a']);
   }, 90_000);
 
   it('stops firewalld with systemctl: its rules leave the namespace, and start brings them back', async () => {
     const node = nodes[1]!;
-    await ok(node, 'systemctl', ['stop', 'firewalld']);
+    await runOk(node, 'systemctl', ['stop', 'firewalld']);
     expect((await node.run('systemctl', ['is-active', 'firewalld'])).stdout.trim()).toBe('inactive');
-    expect(await ok(node, 'nft', ['list', 'ruleset'])).not.toContain('firewalld');
-    await ok(node, 'systemctl', ['start', 'firewalld']);
+    expect(await runOk(node, 'nft', ['list', 'ruleset'])).not.toContain('firewalld');
+    await runOk(node, 'systemctl', ['start', 'firewalld']);
     expect((await node.run('systemctl', ['is-active', 'firewalld'])).stdout.trim()).toBe('active');
-    expect(await ok(node, 'firewall-cmd', ['--list-rich-rules'])).toContain(vrrpRichRule);
+    expect(await runOk(node, 'firewall-cmd', ['--list-rich-rules'])).toContain(vrrpRichRule);
   }, 90_000);
 });

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capturedOutput } from '../support/run-command.ts';
 import { stopNodeFirewalld } from './lab-firewalld.ts';
 
 export const labPrefix = 'khlab-';
@@ -18,6 +19,20 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Runs a command in the node and returns its stdout; a failure throws, naming the node, the command, its exit code
+ * and what it printed.
+ */
+export async function runOk(node: LabNode, command: string, args: string[], input?: string): Promise<string> {
+  const result = await node.run(command, args, input === undefined ? {} : { input });
+  if (result.code !== 0) {
+    throw new Error(
+      `${node.name}: ${command} ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`,
+    );
+  }
+  return result.stdout;
 }
 
 /** Pids of every process whose network namespace is `netns`. */
@@ -217,18 +232,11 @@ export class LabNode {
     const [bin, ...rest] = this.argv(command, args, options.env);
     return new Promise((resolve) => {
       const child = spawn(bin as string, rest, { stdio: ['pipe', 'pipe', 'pipe'], cwd: projectRoot });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
+      const output = capturedOutput(child);
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
       child.once('close', (code, signal) => {
         clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+        resolve({ code: code ?? (signal ? 128 : -1), stdout: output.stdout, stderr: output.stderr });
       });
       child.stdin.on('error', () => {});
       child.stdin.end(options.input ?? '');

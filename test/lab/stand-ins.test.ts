@@ -6,7 +6,7 @@ import { firewallRulesFor } from '../../agent/steps/host-prep/firewall.ts';
 import { caCertHash } from '../../common/ca-hash.ts';
 import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
-import type { LabNode } from './lab-node.ts';
+import { type LabNode, runOk } from './lab-node.ts';
 
 const subnet = '10.231.249';
 const vip = `${subnet}.100`;
@@ -50,18 +50,8 @@ backend apiservers
 `;
 }
 
-async function ok(node: LabNode, command: string, args: string[], input?: string): Promise<string> {
-  const result = await node.run(command, args, input === undefined ? {} : { input });
-  if (result.code !== 0) {
-    throw new Error(
-      `${node.name}: ${command} ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`,
-    );
-  }
-  return result.stdout;
-}
-
 async function writeIn(node: LabNode, path: string, content: string): Promise<void> {
-  await ok(node, 'sh', ['-c', `mkdir -p "$(dirname "${path}")" && cat > "${path}"`], content);
+  await runOk(node, 'sh', ['-c', `mkdir -p "$(dirname "${path}")" && cat > "${path}"`], content);
 }
 
 /** Polls until `probe` is true: at most `attempts` tries, 250 ms apart. */
@@ -97,7 +87,7 @@ describe('stand-ins inside lab nodes', () => {
     const before = await w1.run('rpm', ['-q', 'kubeadm', 'chrony']);
     expect(before.code).toBe(1);
     expect(before.stdout).toMatch(/^package kubeadm is not installed\nchrony-4\.5-1\.el9\.x86_64\n$/);
-    await ok(w1, 'dnf', ['install', '-y', 'kubeadm-1.31.4', 'kubelet-1.31.4', '--disableexcludes=kubernetes']);
+    await runOk(w1, 'dnf', ['install', '-y', 'kubeadm-1.31.4', 'kubelet-1.31.4', '--disableexcludes=kubernetes']);
     const after = await w1.run('rpm', ['-q', '--queryformat', '%{NAME} %{VERSION}\\n', 'kubeadm', 'kubelet']);
     expect(after).toMatchObject({ code: 0, stdout: 'kubeadm 1.31.4\nkubelet 1.31.4\n' });
     expect((await cp1.run('rpm', ['-q', 'kubeadm'])).code).toBe(1);
@@ -106,36 +96,40 @@ describe('stand-ins inside lab nodes', () => {
 
   it('systemctl starts, reports and stops the real keepalived, which puts the VIP on the node', async () => {
     expect((await cp1.run('systemctl', ['start', 'keepalived'])).code).toBe(5);
-    await ok(cp1, 'dnf', ['install', '-y', 'keepalived', 'haproxy']);
+    await runOk(cp1, 'dnf', ['install', '-y', 'keepalived', 'haproxy']);
     await writeIn(cp1, '/etc/keepalived/keepalived.conf', keepalivedConf(cp1));
-    expect(await ok(cp1, 'keepalived', ['-t', '-f', '/etc/keepalived/keepalived.conf'])).toBe('');
-    await ok(cp1, 'systemctl', ['enable', '--now', 'keepalived']);
-    expect(await ok(cp1, 'systemctl', ['is-active', 'keepalived'])).toBe('active\n');
-    expect(await ok(cp1, 'systemctl', ['is-enabled', 'keepalived'])).toBe('enabled\n');
+    expect(await runOk(cp1, 'keepalived', ['-t', '-f', '/etc/keepalived/keepalived.conf'])).toBe('');
+    await runOk(cp1, 'systemctl', ['enable', '--now', 'keepalived']);
+    expect(await runOk(cp1, 'systemctl', ['is-active', 'keepalived'])).toBe('active\n');
+    expect(await runOk(cp1, 'systemctl', ['is-enabled', 'keepalived'])).toBe('enabled\n');
     const mainPid = Number(
-      (await ok(cp1, 'systemctl', ['show', '--property=MainPID', 'keepalived'])).trim().split('=')[1],
+      (await runOk(cp1, 'systemctl', ['show', '--property=MainPID', 'keepalived'])).trim().split('=')[1],
     );
     expect(readFileSync(`/proc/${mainPid}/comm`, 'utf8')).toBe('keepalived\n');
     expect(readlinkSync(`/proc/${mainPid}/ns/net`)).toBe(`net:[${cp1.netnsInode}]`);
-    await eventually('the VIP on cp1', async () => (await ok(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip));
-    expect(await ok(w1, 'systemctl', ['is-active', 'chronyd', 'keepalived'])).toBe('active\ninactive\n');
-    await ok(cp1, 'systemctl', ['stop', 'keepalived']);
+    await eventually('the VIP on cp1', async () =>
+      (await runOk(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip),
+    );
+    expect(await runOk(w1, 'systemctl', ['is-active', 'chronyd', 'keepalived'])).toBe('active\ninactive\n');
+    await runOk(cp1, 'systemctl', ['stop', 'keepalived']);
     const stopped = await cp1.run('systemctl', ['is-active', 'keepalived']);
     expect(stopped).toMatchObject({ code: 3, stdout: 'inactive\n' });
-    expect((await ok(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip)).toBe(false);
-    await ok(cp1, 'systemctl', ['mask', 'keepalived']);
+    expect((await runOk(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip)).toBe(false);
+    await runOk(cp1, 'systemctl', ['mask', 'keepalived']);
     expect((await cp1.run('systemctl', ['is-enabled', 'keepalived'])).stdout).toBe('masked\n');
     expect((await cp1.run('systemctl', ['start', 'keepalived'])).code).toBe(1);
-    await ok(cp1, 'systemctl', ['unmask', 'keepalived']);
+    await runOk(cp1, 'systemctl', ['unmask', 'keepalived']);
   }, 60_000);
 
   it('kubeadm init makes a real CA, starts the stand-in apiserver through the kubelet and prints the join commands in kubeadm layout', async () => {
     // GIVEN cp1 with the load-balancer tier up (keepalived holds the VIP, HAProxy on 16443 in front of cp1:6443)
-    await ok(cp1, 'dnf', ['install', '-y', 'kubeadm', 'kubelet', 'kubectl', 'containerd.io', 'cri-tools']);
+    await runOk(cp1, 'dnf', ['install', '-y', 'kubeadm', 'kubelet', 'kubectl', 'containerd.io', 'cri-tools']);
     await writeIn(cp1, '/etc/haproxy/haproxy.cfg', haproxyCfg(cp1));
-    await ok(cp1, 'systemctl', ['enable', '--now', 'haproxy', 'keepalived', 'containerd']);
-    await ok(cp1, 'systemctl', ['enable', 'kubelet']);
-    await eventually('the VIP on cp1', async () => (await ok(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip));
+    await runOk(cp1, 'systemctl', ['enable', '--now', 'haproxy', 'keepalived', 'containerd']);
+    await runOk(cp1, 'systemctl', ['enable', 'kubelet']);
+    await eventually('the VIP on cp1', async () =>
+      (await runOk(cp1, 'ip', ['-4', 'addr', 'show', 'eth0'])).includes(vip),
+    );
     const config = renderInitConfig({
       kubernetesVersion: '1.31.4',
       controlPlaneEndpoint: `${vip}:16443`,
@@ -179,18 +173,18 @@ describe('stand-ins inside lab nodes', () => {
       const r = await w1.run('curl', ['-sk', '--max-time', '2', `https://${vip}:16443/readyz`]);
       return r.stdout === 'ok';
     });
-    const nodes = JSON.parse(await ok(cp1, 'kubectl', ['get', 'nodes', '-o', 'json'])) as {
+    const nodes = JSON.parse(await runOk(cp1, 'kubectl', ['get', 'nodes', '-o', 'json'])) as {
       items: { metadata: { name: string } }[];
     };
     expect(nodes.items.map((n) => n.metadata.name)).toEqual(['cp1']);
     expect(
-      await ok(cp1, 'crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q']),
+      await runOk(cp1, 'crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q']),
     ).toMatch(/^[0-9a-f]{64}\n$/);
   }, 150_000);
 
   it('kubeadm join checks the CA hash and the token through the VIP, then registers the node', async () => {
     expect(initOutput).not.toBe('');
-    await ok(w1, 'dnf', ['install', '-y', 'kubectl', 'containerd.io', 'cri-tools']);
+    await runOk(w1, 'dnf', ['install', '-y', 'kubectl', 'containerd.io', 'cri-tools']);
     const hash = caCertHash(readFileSync(cp1.hostPath('/etc/kubernetes/pki/ca.crt')));
     const join = (t: string, h: string) =>
       renderJoinConfig({
@@ -217,24 +211,24 @@ describe('stand-ins inside lab nodes', () => {
     const joined = await w1.run('kubeadm', ['join', '--config', path], { timeoutMs: 60_000 });
     expect(joined.stderr).toBe('');
     expect(joined.stdout).toContain('This node has joined the cluster:');
-    const names = await ok(cp1, 'kubectl', ['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}']);
+    const names = await runOk(cp1, 'kubectl', ['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}']);
     expect(names).toBe('cp1 w1');
   }, 90_000);
 
   it('the kubelet stops a static pod when its manifest goes away', async () => {
-    const pod = JSON.parse(await ok(cp1, 'cat', ['/run/kubelet-stand-in/pods/kube-scheduler.yaml.json'])) as {
+    const pod = JSON.parse(await runOk(cp1, 'cat', ['/run/kubelet-stand-in/pods/kube-scheduler.yaml.json'])) as {
       pid: number;
     };
     expect(existsSync(`/proc/${pod.pid}`)).toBe(true);
-    await ok(cp1, 'mv', ['/etc/kubernetes/manifests/kube-scheduler.yaml', '/var/lib/kube-scheduler.yaml.off']);
+    await runOk(cp1, 'mv', ['/etc/kubernetes/manifests/kube-scheduler.yaml', '/var/lib/kube-scheduler.yaml.off']);
     await eventually('kube-scheduler to stop', async () => !existsSync(`/proc/${pod.pid}`));
-    expect(await ok(cp1, 'crictl', ['ps'])).not.toContain('kube-scheduler');
+    expect(await runOk(cp1, 'crictl', ['ps'])).not.toContain('kube-scheduler');
   }, 30_000);
 
   it('kubeadm token create and delete manage bootstrap Secrets through the API', async () => {
     const second = 'ghijkl.0123456789abcdef';
     expect(
-      await ok(cp1, 'kubeadm', [
+      await runOk(cp1, 'kubeadm', [
         'token',
         'create',
         second,
@@ -245,25 +239,32 @@ describe('stand-ins inside lab nodes', () => {
       ]),
     ).toBe(`${second}\n`);
     const secret = JSON.parse(
-      await ok(cp1, 'kubectl', ['-n', 'kube-system', 'get', 'secret', 'bootstrap-token-ghijkl', '-o', 'json']),
+      await runOk(cp1, 'kubectl', ['-n', 'kube-system', 'get', 'secret', 'bootstrap-token-ghijkl', '-o', 'json']),
     ) as { data: Record<string, string> };
     expect(Buffer.from(secret.data['token-secret'] ?? '', 'base64').toString()).toBe('0123456789abcdef');
-    expect(await ok(cp1, 'kubeadm', ['token', 'delete', 'ghijkl'])).toBe('bootstrap token "ghijkl" deleted\n');
+    expect(await runOk(cp1, 'kubeadm', ['token', 'delete', 'ghijkl'])).toBe('bootstrap token "ghijkl" deleted\n');
     expect(
-      await ok(cp1, 'kubectl', ['-n', 'kube-system', 'get', 'secret', 'bootstrap-token-ghijkl', '--ignore-not-found']),
+      await runOk(cp1, 'kubectl', [
+        '-n',
+        'kube-system',
+        'get',
+        'secret',
+        'bootstrap-token-ghijkl',
+        '--ignore-not-found',
+      ]),
     ).toBe('');
   });
 
   it('kubeadm reset removes what join made', async () => {
-    await ok(w1, 'kubeadm', ['reset', '-f']);
+    await runOk(w1, 'kubeadm', ['reset', '-f']);
     expect((await w1.run('test', ['-e', '/etc/kubernetes/kubelet.conf'])).code).toBe(1);
     expect((await w1.run('systemctl', ['is-active', 'kubelet'])).stdout).toBe('inactive\n');
   });
 
   it('dnf refuses containerd.io next to podman and buildah (it conflicts with their runc) unless --allowerasing', async () => {
-    await ok(cp1, 'dnf', ['remove', '-y', 'containerd.io']);
-    await ok(cp1, 'dnf', ['install', '-y', 'podman', 'buildah']);
-    expect(await ok(cp1, 'rpm', ['-q', '--queryformat', '%{NAME}\\n', 'runc', 'podman', 'buildah'])).toBe(
+    await runOk(cp1, 'dnf', ['remove', '-y', 'containerd.io']);
+    await runOk(cp1, 'dnf', ['install', '-y', 'podman', 'buildah']);
+    expect(await runOk(cp1, 'rpm', ['-q', '--queryformat', '%{NAME}\\n', 'runc', 'podman', 'buildah'])).toBe(
       'runc\npodman\nbuildah\n',
     );
     const refused = await cp1.run('dnf', ['install', '-y', 'containerd.io']);
@@ -271,7 +272,7 @@ describe('stand-ins inside lab nodes', () => {
     expect(refused.stderr).toContain('conflicts with runc provided by runc-1.1.12');
     expect(refused.stderr).toContain("try to add '--allowerasing'");
     expect((await cp1.run('rpm', ['-q', 'containerd.io'])).code).toBe(1);
-    const replaced = await ok(cp1, 'dnf', ['install', '-y', '--allowerasing', 'containerd.io']);
+    const replaced = await runOk(cp1, 'dnf', ['install', '-y', '--allowerasing', 'containerd.io']);
     expect(replaced).toContain('Removing dependent packages:');
     expect((await cp1.run('rpm', ['-q', 'containerd.io'])).code).toBe(0);
     const gone = await cp1.run('rpm', ['-q', 'runc', 'podman', 'buildah']);
@@ -284,7 +285,7 @@ describe('stand-ins inside lab nodes', () => {
     const model = new URL('./stand-ins/selinux-state.ts', import.meta.url).pathname;
     const mayRead = async (path: string) =>
       (
-        await ok(cp1, 'node', [
+        await runOk(cp1, 'node', [
           '--no-warnings',
           '--input-type=module',
           '-e',
@@ -292,20 +293,23 @@ describe('stand-ins inside lab nodes', () => {
           path,
         ])
       ).trim();
-    await ok(cp1, 'sh', ['-c', 'mkdir -p /run/keepalived-kubeha /var/lib/kubeha']);
-    expect(await ok(cp1, 'restorecon', ['-F', '-v', '/run/keepalived-kubeha', '/var/lib/kubeha'])).toBe(
+    await runOk(cp1, 'sh', ['-c', 'mkdir -p /run/keepalived-kubeha /var/lib/kubeha']);
+    expect(await runOk(cp1, 'restorecon', ['-F', '-v', '/run/keepalived-kubeha', '/var/lib/kubeha'])).toBe(
       'Relabeled /run/keepalived-kubeha from <no context> to system_u:object_r:keepalived_var_run_t:s0\n' +
         'Relabeled /var/lib/kubeha from <no context> to system_u:object_r:var_lib_t:s0\n',
     );
-    expect(await ok(cp1, 'stat', ['-c', '%C', '/run/keepalived-kubeha'])).toBe(
+    expect(await runOk(cp1, 'stat', ['-c', '%C', '/run/keepalived-kubeha'])).toBe(
       'system_u:object_r:keepalived_var_run_t:s0\n',
     );
-    expect(await ok(cp1, 'restorecon', ['-n', '-v', '/run/keepalived-kubeha'])).toBe('');
-    await ok(cp1, 'sh', ['-c', 'echo 1 > /run/keepalived-kubeha/vrrp-status && echo 1 > /var/lib/kubeha/vrrp-status']);
-    await ok(cp1, 'setenforce', ['1']);
+    expect(await runOk(cp1, 'restorecon', ['-n', '-v', '/run/keepalived-kubeha'])).toBe('');
+    await runOk(cp1, 'sh', [
+      '-c',
+      'echo 1 > /run/keepalived-kubeha/vrrp-status && echo 1 > /var/lib/kubeha/vrrp-status',
+    ]);
+    await runOk(cp1, 'setenforce', ['1']);
     expect(await mayRead('/run/keepalived-kubeha/vrrp-status')).toBe('true');
     expect(await mayRead('/var/lib/kubeha/vrrp-status')).toBe('false');
-    await ok(cp1, 'setenforce', ['0']);
+    await runOk(cp1, 'setenforce', ['0']);
     expect(await mayRead('/var/lib/kubeha/vrrp-status')).toBe('true');
   });
 });

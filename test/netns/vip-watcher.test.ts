@@ -20,19 +20,25 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
+/** A watcher of `vip` in the test's namespace, started and subscribed. */
+async function startWatcher(vip: string): Promise<{ changes: VipChange[]; watcher: VipWatcher }> {
+  const changes: VipChange[] = [];
+  const watcher = new VipWatcher({
+    monitor: ipAddressMonitor(['-n', ns]),
+    vip: () => vip,
+    localAddresses: () => [],
+    onChange: (c) => changes.push(c),
+  });
+  watcher.start();
+  // The monitor needs a moment to subscribe; an address added before that would be missed by the events alone.
+  await new Promise((r) => setTimeout(r, 500));
+  return { changes, watcher };
+}
+
 describe('VipWatcher on ip -ts -o monitor address', () => {
   it('GIVEN the VIP added and removed on eth0 THEN each change is reported once, within moments of the change', async () => {
-    const changes: VipChange[] = [];
-    const watcher = new VipWatcher({
-      monitor: ipAddressMonitor(['-n', ns]),
-      vip: () => '10.213.77.100',
-      localAddresses: () => [],
-      onChange: (c) => changes.push(c),
-    });
-    watcher.start();
+    const { changes, watcher } = await startWatcher('10.213.77.100');
     try {
-      // The monitor needs a moment to subscribe; an address added before that would be missed by the events alone.
-      await new Promise((r) => setTimeout(r, 500));
       const addedAt = Date.now();
       await sh('ip', ['-n', ns, 'addr', 'add', '10.213.77.100/32', 'dev', 'eth0']);
       await waitFor('the VIP to be seen', () => changes.some((c) => c.held) || undefined, 10_000);
@@ -51,16 +57,8 @@ describe('VipWatcher on ip -ts -o monitor address', () => {
   });
 
   it('GIVEN the agent busy when the VIP leaves THEN the change is dated when ip saw it, not when the agent read it', async () => {
-    const changes: VipChange[] = [];
-    const watcher = new VipWatcher({
-      monitor: ipAddressMonitor(['-n', ns]),
-      vip: () => '10.213.77.102',
-      localAddresses: () => [],
-      onChange: (c) => changes.push(c),
-    });
-    watcher.start();
+    const { changes, watcher } = await startWatcher('10.213.77.102');
     try {
-      await new Promise((r) => setTimeout(r, 500));
       await sh('ip', ['-n', ns, 'addr', 'add', '10.213.77.102/32', 'dev', 'eth0']);
       await waitFor('the VIP to be seen', () => changes.some((c) => c.held) || undefined, 10_000);
       // WHEN the VIP is removed while this process's event loop is blocked for a second

@@ -1,6 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
-import { factsToProto, type NodeFacts, stepEventToProto, stepParamsFromRunStep } from '../../proto/convert.ts';
+import {
+  type CertificateInventory,
+  certificateInventoryToProto,
+  factsToProto,
+  type NodeFacts,
+  stepEventToProto,
+  stepParamsFromRunStep,
+} from '../../proto/convert.ts';
 import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
 import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
@@ -98,6 +105,18 @@ export class SimAgent {
       },
     });
   }
+  /** Sent at every session start, as the agent does, once a test sets it (reportCertificates). */
+  private certificates: CertificateInventory | undefined;
+
+  /** Sets the node's certificates and sends them now when a session is open (else at the next one). */
+  reportCertificates(inventory: CertificateInventory): void {
+    this.certificates = inventory;
+    this.sendCertificates();
+  }
+
+  private sendCertificates(): void {
+    if (this.certificates) this.send({ certificate_inventory: certificateInventoryToProto(this.certificates) });
+  }
   private client: AgentGatewayClient;
   private stream: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output> | undefined;
   private established = false;
@@ -174,6 +193,7 @@ export class SimAgent {
       this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs ?? 1_000);
       this.beat();
       this.sendVipState();
+      this.sendCertificates();
     });
     stream.on('data', (message: CoordinatorMessage__Output) => this.onMessage(message));
     stream.on('error', () => {});

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { kubeadmInitSucceeded } from '../../../agent/kubeadm/kubeadm-init-output.fixture.ts';
 import { caCertHash } from '../../../common/ca-hash.ts';
 import {
   bootstrapTokenSecret,
@@ -403,34 +404,9 @@ async function init(args: string[]): Promise<void> {
   });
   out('[addons] Applied essential addon: kube-proxy');
   const hash = caCertHash(admin.caPem);
-  out(`
-Your Kubernetes control-plane has initialized successfully!
-
-To start using your cluster, you need to run the following as a regular user:
-
-  mkdir -p $HOME/.kube
-  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config
-  sudo chown $(id -u):$(id -g) $HOME/.kube/config
-
-Alternatively, if you are the root user, you can run:
-
-  export KUBECONFIG=/etc/kubernetes/admin.conf
-
-You should now deploy a pod network to the cluster.
-Run "kubectl apply -f [podnetwork].yaml" with one of the options listed at:
-  https://kubernetes.io/docs/concepts/cluster-administration/addons/
-
-You can now join any number of the control-plane node running the following command on each as root:
-
-  ${joinCommand(endpoint, token, hash, certificateKey)}
-
-Please note that the certificate-key gives access to cluster sensitive data, keep it secret!
-As a safeguard, uploaded-certs will be deleted in two hours; If necessary, you can use
-"kubeadm init phase upload-certs --upload-certs" to reload certs afterward.
-
-Then you can join any number of worker nodes by running the following on each as root:
-
-${joinCommand(endpoint, token, hash)}`);
+  out(
+    `\n${kubeadmInitSucceeded(joinCommand(endpoint, token, hash, certificateKey), joinCommand(endpoint, token, hash))}`,
+  );
 }
 
 function nodeObject(name: string, address: string, controlPlane: boolean, version: string): KubeObject {

@@ -5,6 +5,7 @@ import type { Heartbeat as _kubeha_v1_Heartbeat, Heartbeat__Output as _kubeha_v1
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from '../../kubeha/v1/StepEvent.ts';
 import type { VipTransition as _kubeha_v1_VipTransition, VipTransition__Output as _kubeha_v1_VipTransition__Output } from '../../kubeha/v1/VipTransition.ts';
 import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from '../../kubeha/v1/RenewCertificate.ts';
+import type { CertificateInventory as _kubeha_v1_CertificateInventory, CertificateInventory__Output as _kubeha_v1_CertificateInventory__Output } from '../../kubeha/v1/CertificateInventory.ts';
 
 export interface AgentMessage {
   'hello'?: (_kubeha_v1_Hello | null);
@@ -12,7 +13,8 @@ export interface AgentMessage {
   'step_event'?: (_kubeha_v1_StepEvent | null);
   'vip_transition'?: (_kubeha_v1_VipTransition | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate";
+  'certificate_inventory'?: (_kubeha_v1_CertificateInventory | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory";
 }
 
 export interface AgentMessage__Output {
@@ -21,5 +23,6 @@ export interface AgentMessage__Output {
   'step_event'?: (_kubeha_v1_StepEvent__Output | null);
   'vip_transition'?: (_kubeha_v1_VipTransition__Output | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate__Output | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate";
+  'certificate_inventory'?: (_kubeha_v1_CertificateInventory__Output | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory";
 }
