@@ -63,7 +63,8 @@ describe.skipIf(!goAvailable())('npm run lab (the real Kubernetes control plane)
       expect(report.deploy_vip).toMatchObject({ without_holder_ms: 0, with_two_ms: 0 });
       expect(report.deploy_vip?.first_held_after_lb_s).not.toBeNull();
       // AND over every drilled action (two rounds of three), the coordinator's outage and the worker watcher's gap
-      // agree within 0.2 s, and the agents' holder timeline names the holders in the watcher's order
+      // agree within 0.2 s, and the agents' holder timeline names the holders in the watcher's order (at the
+      // watcher's resolution: a holder set shorter than its sampling can fall between two samples)
       expect(report.drill_agreement.length).toBeGreaterThanOrEqual(5);
       for (const a of report.drill_agreement) {
         expect(a.difference_s, JSON.stringify(a)).toBeLessThanOrEqual(0.2);

@@ -51,9 +51,16 @@ export interface DrillAgreement {
   coordinator_no_holder_s: number;
   coordinator_two_holders_s: number;
   coordinator_clock_spread_ms: number;
-  /** The order of holders (nobody left out), e.g. ["cp1", "cp2", "cp1"]. */
+  /**
+   * The order of holders (nobody left out), e.g. ["cp1", "cp2", "cp1"], of the holder sets that lasted at least
+   * `watcher_resolution_ms`: a shorter one can fall between two of the watcher's samples.
+   */
   coordinator_holders: string[];
+  /** Every holder set the agents reported, however short (a backup that won the VRRP race for a moment, say). */
+  coordinator_holders_all: string[];
   watcher_holders: string[];
+  /** The longest time between two of the watcher's samples of one control plane in the action's window. */
+  watcher_resolution_ms: number;
   holders_agree: boolean;
 }
 
@@ -889,7 +896,12 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
         .filter((h, i, all) => i === 0 || all[i - 1] !== h);
     for (const a of report.actions) {
       const watcherGapMs = watch.longestGapBetween(a.appliedAtMs - a.probeIntervalMs, a.endedAtMs);
-      const coordinatorHolders = order(a.holderTimeline.map((h) => h.holders));
+      const resolutionMs = Math.max(50, watch.samplingGapBetween(a.appliedAtMs, a.endedAtMs));
+      const lasting = a.holderTimeline.filter(
+        (h, i) => (a.holderTimeline[i + 1]?.atMs ?? a.endedAtMs - a.appliedAtMs) - h.atMs >= resolutionMs,
+      );
+      const coordinatorHolders = order(lasting.map((h) => h.holders));
+      const coordinatorHoldersAll = order(a.holderTimeline.map((h) => h.holders));
       const watcherHolders = order(watch.holdersBetween(a.appliedAtMs, a.endedAtMs).map((h) => h.holders));
       const entry: DrillAgreement = {
         action: a.action,
@@ -901,12 +913,14 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
         coordinator_two_holders_s: a.vipTwoHoldersMs / 1000,
         coordinator_clock_spread_ms: a.clockSpreadMs,
         coordinator_holders: coordinatorHolders,
+        coordinator_holders_all: coordinatorHoldersAll,
         watcher_holders: watcherHolders,
+        watcher_resolution_ms: resolutionMs,
         holders_agree: coordinatorHolders.join(',') === watcherHolders.join(','),
       };
       this.report.drill_agreement.push(entry);
       this.options.log(
-        `  ${a.action} on ${entry.node}: outage ${entry.coordinator_outage_s.toFixed(2)} s (coordinator) vs ${entry.watcher_gap_s.toFixed(2)} s (watcher on ${(this.workers[0] ?? this.controlPlanes[0]!).name}), ${entry.difference_s.toFixed(2)} s apart; holders ${coordinatorHolders.join(' -> ')} (agents) vs ${watcherHolders.join(' -> ')} (watcher)${entry.holders_agree ? '' : ' DISAGREE'}`,
+        `  ${a.action} on ${entry.node}: outage ${entry.coordinator_outage_s.toFixed(2)} s (coordinator) vs ${entry.watcher_gap_s.toFixed(2)} s (watcher on ${(this.workers[0] ?? this.controlPlanes[0]!).name}), ${entry.difference_s.toFixed(2)} s apart; holders ${coordinatorHolders.join(' -> ')} (agents) vs ${watcherHolders.join(' -> ')} (watcher)${entry.holders_agree ? '' : ' DISAGREE'}${coordinatorHoldersAll.join() !== coordinatorHolders.join() ? `; every holder the agents reported: ${coordinatorHoldersAll.join(' -> ')} (sets shorter than the watcher's ${resolutionMs} ms between samples left out)` : ''}`,
       );
     }
   }

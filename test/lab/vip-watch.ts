@@ -33,6 +33,8 @@ export class VipWatch {
   private readonly holders = new Map<string, boolean>();
   private holdersMax = 0;
   private readonly history: HolderSample[] = [];
+  /** When each control plane's samples arrived (ms since the epoch), to know what the watcher could not see. */
+  private readonly sampleTimes = new Map<string, number[]>();
   private readonly vip: string;
 
   constructor(options: { controlPlanes: LabNode[]; vip: string; maxSeconds: number }) {
@@ -45,7 +47,10 @@ export class VipWatch {
         '-c',
         `i=0; while [ $i -lt ${samples} ]; do if ip -4 -o addr show dev eth0 | grep -q " ${vip}/"; then echo 1; else echo 0; fi; i=$((i+1)); sleep 0.05; done`,
       ]);
+      const times: number[] = [];
+      this.sampleTimes.set(node.name, times);
       lines(watcher, (line) => {
+        times.push(Date.now());
         this.holders.set(node.name, line === '1');
         // Until every control plane has answered once, "nobody has it" would only mean "not asked yet".
         if (this.holders.size < controlPlanes.length) return;
@@ -81,6 +86,23 @@ export class VipWatch {
     const before = this.history.filter((s) => s.atMs <= fromMs).at(-1);
     const during = this.history.filter((s) => s.atMs > fromMs && s.atMs <= toMs);
     return [...(before ? [{ atMs: fromMs, holders: before.holders }] : []), ...during];
+  }
+
+  /**
+   * The longest time (ms) between two consecutive samples of one control plane in the window (the sample before it
+   * included): a holder that had the VIP for less than this may have come and gone unseen.
+   */
+  samplingGapBetween(fromMs: number, toMs: number): number {
+    let longest = 0;
+    for (const times of this.sampleTimes.values()) {
+      let previous = times.filter((t) => t <= fromMs).at(-1);
+      for (const t of times) {
+        if (t <= fromMs || t > toMs) continue;
+        if (previous !== undefined) longest = Math.max(longest, t - previous);
+        previous = t;
+      }
+    }
+    return longest;
   }
 
   /** The longest outage (ms) of the probes started in the window: from a failed start to the next good start. */
