@@ -206,6 +206,7 @@ export function stepKindFromParamsField(field: string): string {
 /** Fields whose proto3 zero stands for "not set" because 0 is never a meaningful value for them. */
 const zeroMeansUnset: Record<string, readonly string[]> = {
   'load-balancer': ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'],
+  'drain-node': ['timeoutSeconds'],
 };
 
 /**

@@ -17,7 +17,19 @@ function etcdHost(): FakeHost {
     stdout: `${container}\n`,
   });
   host.stub('crictl', etcdctl('endpoint', 'status', '-w', 'json'), { stdout: localStatus });
+  host.stub('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), { stdout: healthOf('10', '11') });
   return host;
+}
+
+/** What `endpoint health --cluster` prints: the listed endpoints healthy, the others down. */
+function healthOf(...healthy: string[]): string {
+  return JSON.stringify(
+    ['10', '11'].map((n) => ({
+      endpoint: `https://192.168.1.${n}:2379`,
+      health: healthy.includes(n),
+      ...(healthy.includes(n) ? {} : { error: 'context deadline exceeded' }),
+    })),
+  );
 }
 
 describe('remove-etcd-member', () => {
@@ -56,6 +68,38 @@ describe('remove-etcd-member', () => {
     const result = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master1' }, { host });
     expect(result.outcome).toBe('failed');
     expect(result.error?.message).toMatch(/refusing to remove the etcd member of the control plane this step runs on/);
+  });
+
+  it('GIVEN three voting members with the third dead WHEN its member is removed by peer URL THEN it goes', async () => {
+    const host = etcdHost();
+    const threeVoters = memberListJson.replace(
+      /\{"ID":18249187646912138824[^}]*\}/,
+      '{"ID":18249187646912138824,"name":"k8s-master3","peerURLs":["https://192.168.1.12:2380"],"clientURLs":["https://192.168.1.12:2379"]}',
+    );
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: threeVoters });
+    host.stub('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), {
+      exitCode: 1,
+      stdout: `${JSON.stringify([
+        { endpoint: 'https://192.168.1.10:2379', health: true },
+        { endpoint: 'https://192.168.1.11:2379', health: true },
+        { endpoint: 'https://192.168.1.12:2379', health: false, error: 'context deadline exceeded' },
+      ])}\nError: unhealthy cluster\n`,
+    });
+    const dead = await runStep(
+      removeEtcdMemberStep,
+      { memberPeerUrl: 'https://192.168.1.12:2380' },
+      { host, dryRun: true },
+    );
+    expect(dead.changes).toEqual(['etcdctl member remove fd422379fda50e48 (k8s-master3, https://192.168.1.12:2380)']);
+
+    // AND removing a healthy one instead would leave one healthy member of two: refused with the numbers
+    const healthy = await runStep(removeEtcdMemberStep, { memberName: 'k8s-master2' }, { host });
+    expect(healthy).toMatchObject({ outcome: 'failed', changed: false });
+    expect(healthy.error).toMatchObject({
+      code: 'KUBEHA_STEP_REFUSED',
+      message:
+        'remove-etcd-member: refusing: removing k8s-master2 leaves 1 of 2 etcd members healthy; etcd needs 2 for quorum',
+    });
   });
 
   it('GIVEN no running etcd container WHEN run THEN it says so', async () => {

@@ -3,10 +3,12 @@ import {
   type RemoveEtcdMemberParams,
   RemoveEtcdMemberParamsSchema,
 } from '../../proto/step-params/remove-etcd-member-params.ts';
+import { quorumProblemOfRemoval } from '../kubeadm/etcd-quorum.ts';
 import {
   type EtcdMember,
   etcdContainerId,
   etcdctl,
+  parseEndpointHealth,
   parseEndpointStatus,
   parseMemberList,
   urlHost,
@@ -63,6 +65,14 @@ async function plan(ctx: StepContext<RemoveEtcdMemberParams>): Promise<PlannedCh
   if (members.filter((m) => !m.isLearner && !targets.includes(m)).length === 0) {
     throw new KubehaError(ErrorCode.stepFailed, 'refusing to remove the last voting etcd member');
   }
+  // Exits non-zero when a member is down (the one being removed often is) and still prints every member's health.
+  const health = await etcdctl(host, container, ['endpoint', 'health', '--cluster', '-w', 'json'], true);
+  const quorumProblem = quorumProblemOfRemoval(
+    members,
+    health.stdout.trim() ? parseEndpointHealth(health.stdout) : [],
+    targets,
+  );
+  if (quorumProblem) throw new KubehaError(ErrorCode.stepRefused, `refusing: ${quorumProblem}`);
   return targets.map((m) => ({
     description: `etcdctl member remove ${describeMember(m)}`,
     apply: async () => {
@@ -72,8 +82,9 @@ async function plan(ctx: StepContext<RemoveEtcdMemberParams>): Promise<PlannedCh
 }
 
 /**
- * Removes a failed control plane's etcd member (by name, or by peer URL for a learner that never started)
- * through the etcd static pod of the healthy control plane it runs on, with crictl exec and etcdctl.
+ * Removes a control plane's etcd member (by name, or by peer URL: a learner that never started, a dead node) through
+ * the etcd static pod of the healthy control plane it runs on, with crictl exec and etcdctl. It reads every member's
+ * health first and refuses a removal that would leave etcd without quorum.
  */
 export const removeEtcdMemberStep = plannedStep<RemoveEtcdMemberParams>({
   kind: 'remove-etcd-member',

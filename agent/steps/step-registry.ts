@@ -6,6 +6,8 @@
 import type { StepDefinition } from '../step-execution/step.ts';
 import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
+import { deleteNodeStep } from './delete-node.ts';
+import { drainNodeStep } from './drain-node.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
 import { hostPrepStep } from './host-prep.ts';
 import { joinCredentialsStep } from './join-credentials.ts';
@@ -13,6 +15,7 @@ import { kubePackagesStep } from './kube-packages.ts';
 import { kubeadmInitStep } from './kubeadm-init.ts';
 import { kubeadmJoinStep } from './kubeadm-join.ts';
 import { kubeadmResetStep } from './kubeadm-reset.ts';
+import { leaveLoadBalancerStep } from './leave-load-balancer.ts';
 import { loadBalancerStep } from './load-balancer.ts';
 import { preflightStep } from './preflight.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
@@ -35,6 +38,10 @@ const definitions: StepDefinition<unknown>[] = [
   failoverDrillActionStep,
   // The HA endpoint: keepalived and HAProxy.
   loadBalancerStep,
+  // Removing a node: on a healthy control plane, and on the node leaving the load balancers.
+  drainNodeStep,
+  deleteNodeStep,
+  leaveLoadBalancerStep,
   // Further steps: one line each.
 ];
 

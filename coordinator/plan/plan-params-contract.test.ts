@@ -7,6 +7,7 @@ import { stepRegistry } from '../../agent/steps/step-registry.ts';
 import { runStepFor, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import { agentProtoPath, protoLoaderOptions } from '../../proto/load-agent-gateway.ts';
+import type { PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
 import type { DrillActionParams } from '../drill/drive-drill.ts';
@@ -153,9 +154,50 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
 const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset'];
-const cases = specs.flatMap(([file, spec]) =>
-  runKinds.flatMap((run) => dispatchedSteps(run, spec).map((s) => [`${file} ${run}: ${s.id}`, s] as const)),
-);
+
+/**
+ * The node-removal steps as the node-change planner is to send them (its contract with the agent steps), until that
+ * planner lands and its runs send them above: typed like the planner's calls, and walked through dispatch likewise.
+ */
+function nodeRemovalSteps(): { id: string; kind: string; params: Record<string, unknown> }[] {
+  const planned: { [K in 'drain-node' | 'delete-node' | 'leave-load-balancer']: PlannedStepParams<K>[] } = {
+    'drain-node': [
+      { nodeName: 'w3', timeoutSeconds: 300, dead: false },
+      { nodeName: 'cp3', timeoutSeconds: 120, dead: true },
+    ],
+    'delete-node': [{ nodeName: 'w3' }],
+    'leave-load-balancer': [{ vip: '192.168.1.100' }, { vip: 'fd00:10::100' }],
+  };
+  return Object.entries(planned).flatMap(([kind, list]) =>
+    list.map((params, i) => {
+      const step: StepRecord = {
+        runId: 'run-1',
+        id: `remove/${kind}/${i}`,
+        seq: i,
+        kind,
+        node: 'cp1',
+        dependsOn: [],
+        timeoutSeconds: 600,
+        retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
+        params: { ...params },
+        concurrencyGroup: null,
+        bestEffort: false,
+        forNode: null,
+        ...notStartedStep(),
+      };
+      const prepared = paramsForDispatch(step, new Map());
+      if ('missing' in prepared) throw new Error(`${step.id}: the scheduler would wait for ${prepared.missing}`);
+      return { id: step.id, kind, params: prepared.params };
+    }),
+  );
+}
+
+const cases = [
+  ...specs.flatMap(([file, spec]) =>
+    runKinds.flatMap((run) => dispatchedSteps(run, spec).map((s) => [`${file} ${run}: ${s.id}`, s] as const)),
+  ),
+  ...nodeRemovalSteps().map((s) => [`node removal: ${s.id}`, s] as const),
+];
 
 describe('every parameter the coordinator sends passes the agent\u2019s own parser for that step kind', () => {
   it.each(cases)('%s', (_name, step) => {

@@ -13,6 +13,8 @@ import type { ClusterPhase as _kubeha_v1_ClusterPhase, ClusterPhase__Output as _
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from './kubeha/v1/CniParams.ts';
 import type { ContainerRuntimeParams as _kubeha_v1_ContainerRuntimeParams, ContainerRuntimeParams__Output as _kubeha_v1_ContainerRuntimeParams__Output } from './kubeha/v1/ContainerRuntimeParams.ts';
 import type { CoordinatorMessage as _kubeha_v1_CoordinatorMessage, CoordinatorMessage__Output as _kubeha_v1_CoordinatorMessage__Output } from './kubeha/v1/CoordinatorMessage.ts';
+import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams__Output as _kubeha_v1_DeleteNodeParams__Output } from './kubeha/v1/DeleteNodeParams.ts';
+import type { DrainNodeParams as _kubeha_v1_DrainNodeParams, DrainNodeParams__Output as _kubeha_v1_DrainNodeParams__Output } from './kubeha/v1/DrainNodeParams.ts';
 import type { EnrollRequest as _kubeha_v1_EnrollRequest, EnrollRequest__Output as _kubeha_v1_EnrollRequest__Output } from './kubeha/v1/EnrollRequest.ts';
 import type { EnrollResponse as _kubeha_v1_EnrollResponse, EnrollResponse__Output as _kubeha_v1_EnrollResponse__Output } from './kubeha/v1/EnrollResponse.ts';
 import type { Facts as _kubeha_v1_Facts, Facts__Output as _kubeha_v1_Facts__Output } from './kubeha/v1/Facts.ts';
@@ -26,6 +28,7 @@ import type { KubePackagesParams as _kubeha_v1_KubePackagesParams, KubePackagesP
 import type { KubeadmInitParams as _kubeha_v1_KubeadmInitParams, KubeadmInitParams__Output as _kubeha_v1_KubeadmInitParams__Output } from './kubeha/v1/KubeadmInitParams.ts';
 import type { KubeadmJoinParams as _kubeha_v1_KubeadmJoinParams, KubeadmJoinParams__Output as _kubeha_v1_KubeadmJoinParams__Output } from './kubeha/v1/KubeadmJoinParams.ts';
 import type { KubeadmResetParams as _kubeha_v1_KubeadmResetParams, KubeadmResetParams__Output as _kubeha_v1_KubeadmResetParams__Output } from './kubeha/v1/KubeadmResetParams.ts';
+import type { LeaveLoadBalancerParams as _kubeha_v1_LeaveLoadBalancerParams, LeaveLoadBalancerParams__Output as _kubeha_v1_LeaveLoadBalancerParams__Output } from './kubeha/v1/LeaveLoadBalancerParams.ts';
 import type { LoadBalancerParams as _kubeha_v1_LoadBalancerParams, LoadBalancerParams__Output as _kubeha_v1_LoadBalancerParams__Output } from './kubeha/v1/LoadBalancerParams.ts';
 import type { NetworkInterface as _kubeha_v1_NetworkInterface, NetworkInterface__Output as _kubeha_v1_NetworkInterface__Output } from './kubeha/v1/NetworkInterface.ts';
 import type { PreflightParams as _kubeha_v1_PreflightParams, PreflightParams__Output as _kubeha_v1_PreflightParams__Output } from './kubeha/v1/PreflightParams.ts';
@@ -61,6 +64,8 @@ export interface ProtoGrpcType {
       CniParams: MessageTypeDefinition<_kubeha_v1_CniParams, _kubeha_v1_CniParams__Output>
       ContainerRuntimeParams: MessageTypeDefinition<_kubeha_v1_ContainerRuntimeParams, _kubeha_v1_ContainerRuntimeParams__Output>
       CoordinatorMessage: MessageTypeDefinition<_kubeha_v1_CoordinatorMessage, _kubeha_v1_CoordinatorMessage__Output>
+      DeleteNodeParams: MessageTypeDefinition<_kubeha_v1_DeleteNodeParams, _kubeha_v1_DeleteNodeParams__Output>
+      DrainNodeParams: MessageTypeDefinition<_kubeha_v1_DrainNodeParams, _kubeha_v1_DrainNodeParams__Output>
       EnrollRequest: MessageTypeDefinition<_kubeha_v1_EnrollRequest, _kubeha_v1_EnrollRequest__Output>
       EnrollResponse: MessageTypeDefinition<_kubeha_v1_EnrollResponse, _kubeha_v1_EnrollResponse__Output>
       Facts: MessageTypeDefinition<_kubeha_v1_Facts, _kubeha_v1_Facts__Output>
@@ -74,6 +79,7 @@ export interface ProtoGrpcType {
       KubeadmInitParams: MessageTypeDefinition<_kubeha_v1_KubeadmInitParams, _kubeha_v1_KubeadmInitParams__Output>
       KubeadmJoinParams: MessageTypeDefinition<_kubeha_v1_KubeadmJoinParams, _kubeha_v1_KubeadmJoinParams__Output>
       KubeadmResetParams: MessageTypeDefinition<_kubeha_v1_KubeadmResetParams, _kubeha_v1_KubeadmResetParams__Output>
+      LeaveLoadBalancerParams: MessageTypeDefinition<_kubeha_v1_LeaveLoadBalancerParams, _kubeha_v1_LeaveLoadBalancerParams__Output>
       LoadBalancerParams: MessageTypeDefinition<_kubeha_v1_LoadBalancerParams, _kubeha_v1_LoadBalancerParams__Output>
       NetworkInterface: MessageTypeDefinition<_kubeha_v1_NetworkInterface, _kubeha_v1_NetworkInterface__Output>
       PreflightParams: MessageTypeDefinition<_kubeha_v1_PreflightParams, _kubeha_v1_PreflightParams__Output>

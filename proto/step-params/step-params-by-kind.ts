@@ -1,5 +1,7 @@
 import type { CniParams } from './cni-params.ts';
 import type { ContainerRuntimeParams } from './container-runtime-params.ts';
+import type { DeleteNodeParams } from './delete-node-params.ts';
+import type { DrainNodeParams } from './drain-node-params.ts';
 import type { FailoverDrillActionParams } from './failover-drill-action-params.ts';
 import type { HostPrepParams } from './host-prep-params.ts';
 import type { JoinCredentialsParams } from './join-credentials-params.ts';
@@ -7,6 +9,7 @@ import type { KubePackagesParams } from './kube-packages-params.ts';
 import type { KubeadmInitParams } from './kubeadm-init-params.ts';
 import type { KubeadmJoinParams } from './kubeadm-join-params.ts';
 import type { KubeadmResetParams } from './kubeadm-reset-params.ts';
+import type { LeaveLoadBalancerParams } from './leave-load-balancer-params.ts';
 import type { LoadBalancerParams } from './load-balancer-params.ts';
 import type { PreflightParams } from './preflight-params.ts';
 import type { RemoveEtcdMemberParams } from './remove-etcd-member-params.ts';
@@ -27,6 +30,9 @@ export interface StepParamsByKind {
   'kubeadm-reset': KubeadmResetParams;
   verify: VerifyParams;
   'failover-drill-action': FailoverDrillActionParams;
+  'drain-node': DrainNodeParams;
+  'delete-node': DeleteNodeParams;
+  'leave-load-balancer': LeaveLoadBalancerParams;
 }
 
 export type AgentStepKind = keyof StepParamsByKind;

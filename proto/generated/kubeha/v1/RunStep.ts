@@ -13,6 +13,9 @@ import type { RemoveEtcdMemberParams as _kubeha_v1_RemoveEtcdMemberParams, Remov
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from '../../kubeha/v1/CniParams.ts';
 import type { VerifyParams as _kubeha_v1_VerifyParams, VerifyParams__Output as _kubeha_v1_VerifyParams__Output } from '../../kubeha/v1/VerifyParams.ts';
 import type { FailoverDrillActionParams as _kubeha_v1_FailoverDrillActionParams, FailoverDrillActionParams__Output as _kubeha_v1_FailoverDrillActionParams__Output } from '../../kubeha/v1/FailoverDrillActionParams.ts';
+import type { DrainNodeParams as _kubeha_v1_DrainNodeParams, DrainNodeParams__Output as _kubeha_v1_DrainNodeParams__Output } from '../../kubeha/v1/DrainNodeParams.ts';
+import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams__Output as _kubeha_v1_DeleteNodeParams__Output } from '../../kubeha/v1/DeleteNodeParams.ts';
+import type { LeaveLoadBalancerParams as _kubeha_v1_LeaveLoadBalancerParams, LeaveLoadBalancerParams__Output as _kubeha_v1_LeaveLoadBalancerParams__Output } from '../../kubeha/v1/LeaveLoadBalancerParams.ts';
 
 export interface RunStep {
   'run_id'?: (string);
@@ -33,7 +36,10 @@ export interface RunStep {
   'cni'?: (_kubeha_v1_CniParams | null);
   'verify'?: (_kubeha_v1_VerifyParams | null);
   'failover_drill_action'?: (_kubeha_v1_FailoverDrillActionParams | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
+  'drain_node'?: (_kubeha_v1_DrainNodeParams | null);
+  'delete_node'?: (_kubeha_v1_DeleteNodeParams | null);
+  'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer";
 }
 
 export interface RunStep__Output {
@@ -55,5 +61,8 @@ export interface RunStep__Output {
   'cni'?: (_kubeha_v1_CniParams__Output | null);
   'verify'?: (_kubeha_v1_VerifyParams__Output | null);
   'failover_drill_action'?: (_kubeha_v1_FailoverDrillActionParams__Output | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action";
+  'drain_node'?: (_kubeha_v1_DrainNodeParams__Output | null);
+  'delete_node'?: (_kubeha_v1_DeleteNodeParams__Output | null);
+  'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams__Output | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer";
 }
