@@ -15,6 +15,7 @@ import { CertificateInventories } from './certificates/certificate-inventories.t
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
+import { SnapshotStore } from './etcd/snapshot-store.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { ensureMetricsToken } from './metrics/metrics-token.ts';
@@ -44,6 +45,8 @@ export interface RunningCoordinator {
   metricsTokenPath: string;
   metrics: CoordinatorMetrics;
   certificates: CertificateInventories;
+  /** The etcd snapshots kept off the clusters' nodes. */
+  snapshots: SnapshotStore;
   caCertHash: string;
   caCertificatePem: string;
   gateway: AgentGatewayServer;
@@ -90,6 +93,9 @@ export async function startCoordinator(
   });
   // Sessions do not survive a restart: every agent reconnects and says Hello again.
   store.agents.markAllDisconnected();
+  const snapshots = new SnapshotStore(config.dataDir, store);
+  // An upload cut off by the last stop is never resumed: the agent's step sends the snapshot again from its start.
+  snapshots.removeStaleUploads();
 
   const gateway = new AgentGatewayServer({
     ca: identity.ca,
@@ -203,6 +209,7 @@ export async function startCoordinator(
     metricsTokenPath: metricsToken.path,
     metrics,
     certificates,
+    snapshots,
     caCertHash: identity.ca.hash,
     caCertificatePem: identity.ca.certificatePem,
     gateway,

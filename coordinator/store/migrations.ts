@@ -171,6 +171,26 @@ CREATE TABLE IF NOT EXISTS step_attempt_errors (
 );
 `,
   },
+  {
+    version: 6,
+    what: 'etcd snapshots kept by the coordinator: where each came from and what etcdutl said of it',
+    sql: `
+CREATE TABLE IF NOT EXISTS etcd_snapshots (
+  cluster TEXT NOT NULL,
+  id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  taken_at_ms INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  total_keys INTEGER NOT NULL,
+  hash INTEGER NOT NULL,
+  run_id TEXT,
+  PRIMARY KEY (cluster, id)
+);
+CREATE INDEX IF NOT EXISTS etcd_snapshots_by_time ON etcd_snapshots (cluster, taken_at_ms);
+`,
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {

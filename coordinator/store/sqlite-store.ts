@@ -12,6 +12,7 @@ import type {
   NodeBindingStore,
   RunEventStore,
   RunStore,
+  SnapshotRecordStore,
   StepStore,
   Store,
   TokenStore,
@@ -19,6 +20,7 @@ import type {
 import { agentsTable } from './tables/agents-table.ts';
 import { bindingsTable } from './tables/bindings-table.ts';
 import { clustersTable, clusterValuesTable } from './tables/clusters-table.ts';
+import { etcdSnapshotsTable } from './tables/etcd-snapshots-table.ts';
 import { runEventsTable, runsTable } from './tables/runs-table.ts';
 import type { SqlAccess } from './tables/sql-access.ts';
 import { stepsTable } from './tables/steps-table.ts';
@@ -38,6 +40,7 @@ export class SqliteStore implements Store, SqlAccess {
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly events: RunEventStore;
+  readonly snapshots: SnapshotRecordStore;
   private readonly agentRows: ReturnType<typeof agentsTable>;
   private readonly tokenRows: ReturnType<typeof tokensTable>;
   private transactionDepth = 0;
@@ -75,6 +78,7 @@ export class SqliteStore implements Store, SqlAccess {
     this.runs = runsTable(this);
     this.steps = stepsTable(this);
     this.events = runEventsTable(this);
+    this.snapshots = etcdSnapshotsTable(this);
   }
 
   transaction<T>(fn: () => T): T {

@@ -294,6 +294,32 @@ export interface NodeBindingStore {
   removeAgent(agentId: string): void;
 }
 
+/** An etcd snapshot the coordinator holds (its file lives under the coordinator's data directory). */
+export interface SnapshotRecord {
+  id: string;
+  cluster: string;
+  /** The control plane whose etcd member saved it. */
+  node: string;
+  takenAtMs: number;
+  sizeBytes: number;
+  /** Of the whole file, hex. */
+  sha256: string;
+  /** From `etcdutl snapshot status -w json`. */
+  revision: number;
+  totalKeys: number;
+  hash: number;
+  /** The run that took it. */
+  runId: string | null;
+}
+
+export interface SnapshotRecordStore {
+  insert(record: SnapshotRecord): void;
+  /** Newest first. */
+  list(cluster: string): SnapshotRecord[];
+  get(cluster: string, id: string): SnapshotRecord | undefined;
+  delete(cluster: string, id: string): boolean;
+}
+
 /** Persistence for the coordinator. Nothing outside store/ touches SQL. */
 export interface Store {
   readonly bindings: NodeBindingStore;
@@ -304,6 +330,7 @@ export interface Store {
   readonly runs: RunStore;
   readonly steps: StepStore;
   readonly events: RunEventStore;
+  readonly snapshots: SnapshotRecordStore;
   /** Runs fn in one write transaction; nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
   /** Checks and uses the token and records the agent in one transaction; throws a KubehaError when the token is unusable. */

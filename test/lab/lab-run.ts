@@ -1,6 +1,7 @@
 // The lab's flow: lab nodes on a bridge, the real coordinator in an admin node, the real agents enrolled in every
 // cluster node, `kubeha apply` of the lab's cluster spec with its live progress, /readyz through the VIP,
 // `kubeha verify`, `kubeha drill failover` watched from outside, and a report with the time of each phase.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +13,11 @@ import {
   parseMemberList,
 } from '../../agent/kubeadm/etcdctl.ts';
 import type { FailoverDrillReport } from '../../coordinator/drill/failover-drill.ts';
+import type { Day2Lab, Day2Scenario, EndpointWatch } from './day2/day2-scenario.ts';
 import { type RealPrograms, realPrograms } from './kube-binaries.ts';
 import { openFirewalldPorts } from './lab-firewalld.ts';
 import { LabNetwork } from './lab-network.ts';
-import { type LabNode, projectRoot } from './lab-node.ts';
+import { type LabNode, projectRoot, type RunResult } from './lab-node.ts';
 import { VipWatch, type VipWatchResult } from './vip-watch.ts';
 
 export interface LabOptions {
@@ -38,6 +40,8 @@ export interface LabOptions {
   realBinaries?: RealPrograms | undefined;
   /** Point every package repository, registry, image repository and the CNI manifest at mirrors in the admin node. */
   mirrors?: boolean;
+  /** Day-2 scenarios run in this order on the deployed cluster, after the drill (test/lab/day2/). */
+  day2?: Day2Scenario[];
   log: (line: string) => void;
 }
 
@@ -141,6 +145,8 @@ export interface LabReport {
   failed_join?: { node: string; member_id: string; member_removed: boolean; retried: boolean };
   /** --pod-traffic-fault: what verify said while the node dropped pod traffic. */
   pod_traffic_fault?: { node: string; verify_ok: boolean; failed_pairs: string[] };
+  /** Each day-2 scenario's figures by name, or `{ error }` when it threw (the next scenario still runs). */
+  day2: Record<string, Record<string, unknown>>;
   /** The lab's id and its nodes' network-namespace inodes, to check that nothing of it is left. */
   lab: { id: string; netns_inodes: number[] };
   stopped_at?: string;
@@ -179,7 +185,7 @@ export function drillProblems(report: FailoverDrillReport): string {
   return failed.map((a) => `${a.action} on ${a.initialHolder ?? '?'}: ${a.problems.join(', ')}`).join('; ');
 }
 
-export class LabRun {
+export class LabRun implements Day2Lab {
   readonly network: LabNetwork;
   readonly options: LabOptions;
   admin!: LabNode;
@@ -211,8 +217,12 @@ export class LabRun {
     etcd_learners: null,
     etcd_leaders: null,
     leases_held: [],
+    day2: {},
     lab: { id: '', netns_inodes: [] },
   };
+  readonly clusterName = clusterName;
+  /** Nodes killed by a day-2 scenario (killNode): nothing is run in them any more. */
+  private readonly deadNodes = new Set<LabNode>();
 
   constructor(options: LabOptions) {
     this.options = options;
@@ -290,6 +300,7 @@ export class LabRun {
         this.report.vip_holders = watched.holderHistory;
         this.report.endpoint_recovered = watched.recovered;
       }
+      for (const scenario of this.options.day2 ?? []) await this.day2(scenario);
     } catch (error) {
       this.report.error = error instanceof Error ? error.message : String(error);
       this.options.log(`\nthe lab stopped at "${this.report.stopped_at ?? 'setup'}": ${this.report.error}`);
@@ -377,11 +388,24 @@ wait "$pid"
     );
   }
 
-  restartCoordinator(): Promise<void> {
-    return this.startCoordinator();
+  /** SIGKILL, as a crash or an OOM kill would: the coordinator gets no chance to write anything more. */
+  private async killCoordinator(): Promise<void> {
+    const pid = this.coordinatorPid;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('coordinator/main.ts')) {
+      throw new Error(`process ${pid} is not the lab's coordinator`);
+    }
+    process.kill(pid, 'SIGKILL');
+    await this.until('the coordinator to be gone', 20, async () => !existsSync(`/proc/${pid}`));
   }
 
-  private async api(method: string, path: string, body?: unknown): Promise<unknown> {
+  async restartCoordinator(): Promise<void> {
+    this.options.log('killing the coordinator (SIGKILL)');
+    await this.killCoordinator();
+    this.options.log('starting the coordinator again');
+    await this.startCoordinator();
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<unknown> {
     const args = ['-sS', '--max-time', '10', '-X', method, '-H', `authorization: Bearer ${this.adminToken}`];
     if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
     const r = await this.admin.run('curl', [...args, `http://127.0.0.1:${apiPort}${path}`], {
@@ -393,37 +417,36 @@ wait "$pid"
 
   private async enrollAgents(): Promise<void> {
     const nodes = this.clusterNodes;
-    let caCertHash = '';
-    await Promise.all(
-      nodes.map(async (node) => {
-        // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
-        const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
-          token: string;
-          caCertHash: string;
-        };
-        caCertHash = token.caCertHash;
-        const enrolled = await node.run('node', [
-          `${projectRoot}/agent/main.ts`,
-          'enroll',
-          '--coordinator',
-          `${this.admin.address}:${grpcPort}`,
-          '--token',
-          token.token,
-          '--ca-cert-hash',
-          token.caCertHash,
-        ]);
-        if (enrolled.code !== 0)
-          throw new Error(`enrolling ${node.name}: ${enrolled.stderr.trim() || enrolled.stdout}`);
-        node.daemon('node', [`${projectRoot}/agent/main.ts`, 'run'], '/var/log/kubeha-agent.log');
-      }),
-    );
+    const hashes = await Promise.all(nodes.map((node) => this.enrollAgent(node)));
     await this.until('every agent to connect', 60, async () => {
       const { agents } = (await this.api('GET', '/v1/agents')) as { agents: { connected: boolean }[] };
       return agents.filter((a) => a.connected).length === nodes.length;
     });
     this.options.log(
-      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${caCertHash}`,
+      `${nodes.length} agents enrolled (one node-scoped token each) and connected; coordinator CA ${hashes[0] ?? ''}`,
     );
+  }
+
+  /** Enrolls the node's agent with a token scoped to it and starts it; returns the coordinator CA's hash. */
+  private async enrollAgent(node: LabNode): Promise<string> {
+    // One token per node, scoped to it: an agent serves only the node its token (or the operator) names.
+    const token = (await this.api('POST', '/v1/tokens', { node: node.name, description: `lab ${node.name}` })) as {
+      token: string;
+      caCertHash: string;
+    };
+    const enrolled = await node.run('node', [
+      `${projectRoot}/agent/main.ts`,
+      'enroll',
+      '--coordinator',
+      `${this.admin.address}:${grpcPort}`,
+      '--token',
+      token.token,
+      '--ca-cert-hash',
+      token.caCertHash,
+    ]);
+    if (enrolled.code !== 0) throw new Error(`enrolling ${node.name}: ${enrolled.stderr.trim() || enrolled.stdout}`);
+    node.daemon('node', [`${projectRoot}/agent/main.ts`, 'run'], '/var/log/kubeha-agent.log');
+    return token.caCertHash;
   }
 
   private get mirrorUrl(): string {
@@ -622,14 +645,7 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
         (s) => /kubeadm-init/.test(`${s.kind ?? ''} ${s.id ?? ''}`) && s.state !== 'pending',
       );
     });
-    this.options.log('killing the coordinator (SIGKILL) in the middle of the deploy');
-    const pid = this.coordinatorPid;
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('coordinator/main.ts')) {
-      throw new Error(`process ${pid} is not the lab's coordinator`);
-    }
-    process.kill(pid, 'SIGKILL');
-    await this.until('the coordinator to be gone', 20, async () => !existsSync(`/proc/${pid}`));
-    this.options.log('starting the coordinator again');
+    this.options.log('in the middle of the deploy:');
     await this.restartCoordinator();
     this.report.coordinator_restarted = true;
     return this.cli(['watch', runId], noteLoadBalancer);
@@ -925,13 +941,98 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     }
   }
 
-  private async until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
+  async until(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {
       if (await probe().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error(`${what}: not after ${seconds} s`);
+  }
+
+  log(line: string): void {
+    this.options.log(line);
+  }
+
+  /** The first control plane still alive: where kubectl and etcdctl run unless told otherwise. */
+  private get liveControlPlane(): LabNode {
+    const live = this.controlPlanes.find((n) => !this.deadNodes.has(n));
+    if (!live) throw new Error('no control plane of the lab is alive');
+    return live;
+  }
+
+  kubectl(args: string[], on: LabNode = this.liveControlPlane): Promise<RunResult> {
+    return on.run('kubectl', ['--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
+  }
+
+  async etcdctl(args: string[], on: LabNode = this.liveControlPlane): Promise<RunResult> {
+    const found = await on.run('crictl', findEtcdContainerArgs);
+    const id = found.stdout.trim().split('\n')[0] ?? '';
+    if (found.code !== 0 || !id)
+      return { ...found, code: found.code || 1, stderr: `no running etcd container in ${on.name}: ${found.stderr}` };
+    return on.run('crictl', ['exec', '--sync', id, 'etcdctl', ...etcdctlTls, ...args]);
+  }
+
+  writeSpec(): string {
+    const path = '/root/cluster.yaml';
+    writeFileSync(this.admin.hostPath(path), this.clusterSpec());
+    return path;
+  }
+
+  async addNode(role: 'control-plane' | 'worker'): Promise<LabNode> {
+    const [prefix, base, list] = role === 'control-plane' ? ['cp', 10, this.controlPlanes] : ['w', 20, this.workers];
+    const taken = this.network.nodes.filter((n) => new RegExp(`^${prefix}\\d+$`).test(n.name)).length;
+    const name = `${prefix}${taken + 1}`;
+    const node = await this.network.addNode(name, base + taken + 1);
+    this.options.log(`  ${node.name.padEnd(6)} ${node.address.padEnd(15)} ${node.netns} (added)`);
+    await this.enrollAgent(node);
+    await this.until(`the agent of ${name} to connect`, 60, async () => {
+      const { agents } = (await this.api('GET', '/v1/agents')) as {
+        agents: { connected: boolean; facts: { hostname: string } }[];
+      };
+      return agents.some((a) => a.connected && a.facts.hostname === name);
+    });
+    list.push(node);
+    return node;
+  }
+
+  async killNode(node: LabNode): Promise<void> {
+    this.options.log(`${node.name} dies: every process killed, its link down`);
+    this.deadNodes.add(node);
+    await node.stopProcesses();
+    const down = spawnSync('ip', ['-n', node.netns, 'link', 'set', 'eth0', 'down'], { encoding: 'utf8' });
+    if (down.status !== 0) throw new Error(`ip -n ${node.netns} link set eth0 down: ${down.stderr.trim()}`);
+  }
+
+  forgetNode(node: LabNode): void {
+    this.controlPlanes = this.controlPlanes.filter((n) => n !== node);
+    this.workers = this.workers.filter((n) => n !== node);
+  }
+
+  watchEndpoint(): EndpointWatch {
+    const prober = [...this.workers, ...this.controlPlanes].find((n) => !this.deadNodes.has(n));
+    if (!prober) throw new Error('no live lab node to watch the endpoint from');
+    const watch = new VipWatch({ controlPlanes: [], vip: this.vip, maxSeconds: 0 });
+    watch.startProbe(prober, this.endpointPort, 3600);
+    this.options.log(`watching /readyz through ${this.vip}:${this.endpointPort} from ${prober.name} every 50 ms`);
+    return {
+      stop: () => {
+        const { longestGapS, probes, failedProbes, recovered } = watch.stop();
+        return { longestGapS, probes, failedProbes, recovered };
+      },
+    };
+  }
+
+  /** One day-2 scenario as a phase; its failure is recorded in the report and does not stop the next one. */
+  private async day2(scenario: Day2Scenario): Promise<void> {
+    try {
+      this.report.day2[scenario.name] = await this.phase(`day 2: ${scenario.name}`, () => scenario.run(this));
+      this.options.log(`day 2 ${scenario.name}: ${JSON.stringify(this.report.day2[scenario.name])}`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.report.day2[scenario.name] = { error: message };
+      this.options.log(`day 2 ${scenario.name} FAILED: ${message}`);
+    }
   }
 
   /** How to reach each node of a kept lab. */

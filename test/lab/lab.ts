@@ -4,15 +4,18 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { day2Scenarios, selectDay2Scenarios } from './day2/scenarios.ts';
 import { realKubePrograms, realPrograms } from './kube-binaries.ts';
 import { teardownLab } from './lab-network.ts';
 import { LabRun } from './lab-run.ts';
 import { ensureLabPackages, goVerdict, type SetupHost } from './lab-setup.ts';
 
-const usage = `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--no-install]
+const usage = () => `Usage: npm run lab -- [--control-planes N] [--workers N] [--report FILE] [--keep] [--no-install]
                       [--subnet 10.231.0] [--restart-coordinator-mid-deploy] [--skip-drill] [--drill-rounds N] [--stand-ins] [--mirrors]
                       [--endpoint-mode haproxy-keepalived|keepalived] [--fail-join NODE]   (real lab: the first kubeadm join of NODE is killed once its etcd member is added)
                       [--pod-traffic-fault NODE]   (real lab: NODE drops forwarded pod traffic; verify must name it, then pass once it is lifted)
+                      [--day2 NAME[,NAME...]|all]   (after the drill, day-2 scenarios on the deployed cluster, in order:
+                                                     ${day2Scenarios.map((s) => `${s.name}: ${s.summary}`).join('; ') || 'none yet'})
        npm run lab -- --teardown ID     (removes a lab left running with --keep)
 As root with apt-get or dnf, the lab installs the packages it misses (keepalived, haproxy, firewalld...) unless
 --no-install; with Go 1.26+ it builds the real Kubernetes programs once (cached in ~/.cache/kubeha).`;
@@ -77,6 +80,11 @@ function formatReport(report: Awaited<ReturnType<LabRun['run']>>, wallS: number)
       `  pod-traffic fault on ${report.pod_traffic_fault.node}: verify ${report.pod_traffic_fault.verify_ok ? 'passed (WRONG)' : 'failed'}, failing pairs ${report.pod_traffic_fault.failed_pairs.join(', ') || 'none'}`,
     );
   if (report.coordinator_restarted) lines.push('  coordinator killed and restarted mid-deploy: yes');
+  for (const [name, result] of Object.entries(report.day2)) {
+    lines.push(
+      `  day 2 ${`${name}:`.padEnd(20)} ${'error' in result ? `FAILED: ${String(result['error'])}` : JSON.stringify(result)}`,
+    );
+  }
   if (report.error) lines.push('', `  stopped at "${report.stopped_at ?? 'setup'}": ${report.error}`);
   return lines.join('\n');
 }
@@ -101,12 +109,13 @@ async function main(argv: string[]): Promise<number> {
       'pod-traffic-fault': { type: 'string' },
       'endpoint-mode': { type: 'string', default: 'haproxy-keepalived' },
       mirrors: { type: 'boolean', default: false },
+      day2: { type: 'string' },
       teardown: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log(usage);
+    console.log(usage());
     return 0;
   }
   const machine = thisMachine();
@@ -133,24 +142,31 @@ async function main(argv: string[]): Promise<number> {
     workers < 0 ||
     workers > 20
   ) {
-    console.error(`--control-planes must be 1..7 and --workers 0..20\n${usage}`);
+    console.error(`--control-planes must be 1..7 and --workers 0..20\n${usage()}`);
     return 2;
   }
   if (values['endpoint-mode'] !== 'haproxy-keepalived' && values['endpoint-mode'] !== 'keepalived') {
-    console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage}`);
+    console.error(`--endpoint-mode must be haproxy-keepalived or keepalived\n${usage()}`);
     return 2;
   }
   if (!Number.isInteger(Number(values['drill-rounds'])) || Number(values['drill-rounds']) < 1) {
-    console.error(`--drill-rounds takes a whole number of at least 1\n${usage}`);
+    console.error(`--drill-rounds takes a whole number of at least 1\n${usage()}`);
     return 2;
   }
   if (values['fail-join'] && (values['stand-ins'] || !/^cp[2-7]$/.test(values['fail-join']))) {
-    console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage}`);
+    console.error(`--fail-join takes a joining control plane (cp2, cp3...) of the real lab\n${usage()}`);
     return 2;
   }
   const podTrafficFault = values['pod-traffic-fault'];
   if (podTrafficFault && (values['stand-ins'] || !/^(cp[1-7]|w\d{1,2})$/.test(podTrafficFault))) {
-    console.error(`--pod-traffic-fault takes a cluster node (cp1, w1...) of the real lab\n${usage}`);
+    console.error(`--pod-traffic-fault takes a cluster node (cp1, w1...) of the real lab\n${usage()}`);
+    return 2;
+  }
+  let day2: ReturnType<typeof selectDay2Scenarios> = [];
+  try {
+    day2 = values.day2 ? selectDay2Scenarios(values.day2.split(',').map((n) => n.trim())) : [];
+  } catch (error) {
+    console.error(`--day2: ${error instanceof Error ? error.message : String(error)}\n${usage()}`);
     return 2;
   }
   const go = values['stand-ins'] ? undefined : goVerdict(goVersion());
@@ -171,6 +187,7 @@ async function main(argv: string[]): Promise<number> {
     podTrafficFault,
     endpointMode: values['endpoint-mode'] === 'keepalived' ? 'keepalived' : 'haproxy-keepalived',
     mirrors: values.mirrors,
+    day2,
     log: (line) => console.log(line),
   });
   let interrupted = false;
@@ -193,6 +210,7 @@ async function main(argv: string[]): Promise<number> {
     report.endpoint_recovered !== false &&
     (report.vip_holders_max ?? 1) <= 1 &&
     (!report.failed_join || (report.failed_join.member_removed && report.failed_join.retried)) &&
+    Object.values(report.day2).every((result) => !('error' in result)) &&
     !report.error;
   if (values.keep) {
     console.log(`\nthe lab keeps running (--keep):\n${lab.howToReach()}`);

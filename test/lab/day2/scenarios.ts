@@ -1,0 +1,17 @@
+// The day-2 scenarios the lab knows, in the order they run on one deployed cluster (`--day2 all`).
+import { coordinatorCrash } from './coordinator-crash.ts';
+import type { Day2Scenario } from './day2-scenario.ts';
+
+export const day2Scenarios: Day2Scenario[] = [coordinatorCrash];
+
+/** The scenarios named (or all, for "all"), in registry order; unknown names are an error that lists the known ones. */
+export function selectDay2Scenarios(names: string[]): Day2Scenario[] {
+  if (names.includes('all')) return [...day2Scenarios];
+  const unknown = names.filter((n) => !day2Scenarios.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown day-2 scenario(s) ${unknown.join(', ')}; known: ${day2Scenarios.map((s) => s.name).join(', ') || 'none'}`,
+    );
+  }
+  return day2Scenarios.filter((s) => names.includes(s.name));
+}
