@@ -150,7 +150,7 @@ export class Scheduler {
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec } = {},
+    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; dead?: readonly string[] } = {},
   ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }
