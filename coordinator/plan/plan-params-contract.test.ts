@@ -153,7 +153,7 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset'];
+const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew'];
 
 /**
  * The node-removal steps as the node-change planner is to send them (its contract with the agent steps), until that

@@ -1,5 +1,6 @@
 import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { planCertsRenew } from './plan-certs-renew.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
 import {
   type ClusterState,
@@ -333,5 +334,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
       return { kind, cluster, steps: planFailoverDrill(spec) };
     case 'reset':
       return { kind, cluster, steps: planReset(spec) };
+    case 'certs-renew':
+      return { kind, cluster, steps: planCertsRenew(spec) };
   }
 }
