@@ -54,7 +54,7 @@ Commands:
                               kubeconfig is refreshed
   reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
   delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
-  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
+  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from kubeadm init, renewed by certs renew)
   token create [--node NODE] [--ttl DURATION] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command; --ttl in seconds or 90m, 2h, 7d
                               (default 24h); --node scopes it to one node: the agent enrolled with it serves that node
