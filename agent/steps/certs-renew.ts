@@ -129,7 +129,8 @@ async function notServingYet(host: Host, address: string): Promise<string[]> {
   let etcdHealthy = false;
   try {
     const health = await etcdctl(host, await etcdContainerId(host), ['endpoint', 'health', '-w', 'json'], true);
-    const endpoints = health.stdout.trim() ? parseEndpointHealth(health.stdout) : [];
+    // crictl drops a failing etcdctl's answer: only a zero exit with a healthy answer counts.
+    const endpoints = health.exitCode === 0 && health.stdout.trim() ? parseEndpointHealth(health.stdout) : [];
     etcdHealthy = endpoints.length > 0 && endpoints.every((e) => e.healthy);
   } catch {
     // No etcd container yet, or no answer: not healthy yet.

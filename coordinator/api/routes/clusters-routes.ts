@@ -315,7 +315,8 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       '/v1/clusters/:name/kubeconfig',
       {
         schema: {
-          summary: 'The admin kubeconfig reported by the last kubeadm-init or certs-renew step, when the agent reported one',
+          summary:
+            'The admin kubeconfig reported by the last kubeadm-init or certs-renew step, when the agent reported one',
           params: NameParams,
           response: { 200: Type.Object({ kubeconfig: Type.String() }), ...clientErrorReplies },
         },
