@@ -13,6 +13,7 @@ import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
 import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
+import { nodeRemoveCommand } from './commands/node-remove-command.ts';
 import { startRun } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
 import { tokenDeleteCommand, tokenListCommand } from './commands/tokens-command.ts';
@@ -35,6 +36,10 @@ Commands:
                               validate the spec, run preflight, the cross-node checks and every step's dry run on the
                               nodes, print per node what would change and how the spec differs from the applied one;
                               nothing is stored or changed
+  node remove CLUSTER NAME [--dead] [--yes] [--no-watch]
+                              remove a node: the applied spec without it is deployed, which drains the node, removes
+                              its etcd member (control planes), deletes its Node and resets it; --dead: the machine is
+                              gone, nothing is run on it (docs/nodes.md)
   get clusters                list clusters
   get cluster NAME            the desired and the applied spec and where they differ (YAML; -o json also)
   get nodes [CLUSTER]         each node's role, agent state, last heartbeat, health, VIP and last step
@@ -65,8 +70,8 @@ Commands:
   agents revoke AGENT         revoke an agent: its certificate never opens a session again
   version                     print the version
 
-RUN is a run ID or a unique prefix of one (run-3f2a, 3f2a). reset, drill failover and delete cluster ask on a
-terminal before they start unless --yes. Ctrl-C while watching stops the watching only: the run goes on.
+RUN is a run ID or a unique prefix of one (run-3f2a, 3f2a). reset, drill failover, delete cluster, node remove and an
+apply that removes nodes ask on a terminal before they start unless --yes. Ctrl-C while watching stops the watching only: the run goes on.
 The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml;
 an https:// server is verified with its CA: --ca-cert-hash sha256:H (pinned, as enrollment does), --ca-cert FILE,
 KUBEHA_CA_CERT_HASH / KUBEHA_CA_CERT, or caCertHash / caCert in the file; http:// only to loopback
@@ -109,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      dead: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
@@ -167,6 +173,13 @@ async function main(argv: string[]): Promise<number> {
     return applyCommand(api, values.file, watchOutput, err, {
       ...runOptions,
       dryRun: verb === 'plan' || values['dry-run'] === true,
+    });
+  }
+  if (verb === 'node' && noun === 'remove' && count === 4) {
+    return nodeRemoveCommand(api, arg!, positionals[3]!, watchOutput, {
+      ...runOptions,
+      format,
+      dead: values.dead === true,
     });
   }
   if (verb === 'get' && noun === 'cluster' && arg && count === 3) return getClusterCommand(api, out, arg, format);

@@ -17,7 +17,11 @@ export type StepPhase =
   | 'verify'
   | 'agents-connected'
   | 'failover-drill'
-  | 'reset';
+  | 'reset'
+  | 'leave-load-balancer'
+  | 'drain-node'
+  | 'remove-etcd-member'
+  | 'delete-node';
 
 /** Phases of the runs planned in a file of their own (plan-certs-renew.ts). */
 export type OwnPlannerPhase = 'certs-renew';
@@ -70,11 +74,16 @@ export interface RunPlan {
   steps: PlannedStep[];
 }
 
-/** The planner's signature: pure, no I/O. */
 /** What the coordinator's records say about the cluster a plan is for. */
 export interface ClusterState {
-  /** Nodes that ran kubeadm init or joined since the cluster was last reset. */
+  /** Nodes that ran kubeadm init or joined since the cluster was last reset (and were not removed since). */
   members: readonly string[];
+  /** The spec of the last deploy that succeeded: where the nodes leaving the spec are described. */
+  applied?: ClusterSpec | null;
+  /** Nodes leaving the cluster that are gone for good: nothing is run on them. */
+  dead?: readonly string[];
 }
+
+/** The planner's signature: pure, no I/O. */
 
 export type PlanRun = (kind: RunKind, spec: ClusterSpec, state?: ClusterState) => RunPlan;

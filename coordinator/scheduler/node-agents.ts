@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { AgentRecord, Store } from '../store/store.ts';
 import type { ActiveRuns } from './active-run.ts';
 import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
@@ -27,9 +27,12 @@ export class NodeAgents {
     this.now = deps.now;
   }
 
-  /** The agent bound to the node (binding it now when an approved agent reports its address), or undefined. */
-  agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
-    const node = spec.spec.nodes.find((n) => n.name === nodeName);
+  /**
+   * The agent bound to the node (binding it now when an approved agent reports its address), or undefined. `removed`:
+   * nodes a run removes, which the spec no longer has; a name in both is the spec's (a machine replacing a dead one).
+   */
+  agentFor(spec: ClusterSpec, nodeName: string, removed: readonly ClusterNodeSpec[] = []): AgentRecord | undefined {
+    const node = spec.spec.nodes.find((n) => n.name === nodeName) ?? removed.find((n) => n.name === nodeName);
     if (!node) return undefined;
     const cluster = spec.metadata.name;
     const key = `${cluster}\u0000${node.name}`;

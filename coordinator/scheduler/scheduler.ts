@@ -151,7 +151,12 @@ export class Scheduler {
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; startedBecause?: string } = {},
+    options: {
+      waitForAgents?: boolean;
+      planSpec?: ClusterSpec;
+      dead?: readonly string[];
+      startedBecause?: string;
+    } = {},
   ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { formatHostPort } from '../../../common/format-host-port.ts';
+import type { ClusterSpec } from '../../cluster-spec/cluster-spec.ts';
 import { ClusterSpecDocumentSchema } from '../../cluster-spec/cluster-spec-document.ts';
 import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
@@ -90,8 +91,28 @@ const Difference = Type.Object({
   desired: Type.Optional(Type.Unknown()),
 });
 
+const NodeChanges = Type.Object({
+  added: Type.Array(Type.String(), { description: 'Nodes the spec has that the applied spec does not: they join' }),
+  removed: Type.Array(Type.String(), {
+    description: 'Nodes of the applied spec that the spec no longer has: drained, deleted and reset (docs/nodes.md)',
+  }),
+});
+
+const NodeRemovalQuery = Type.Object(
+  {
+    dead: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description: 'true: the node is gone for good; nothing is run on it, its Node is only cordoned',
+      }),
+    ),
+    waitForAgents: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  },
+  { additionalProperties: false },
+);
+
 const PlanReply = Type.Object({
   run: RunReply,
+  nodes: NodeChanges,
   newCluster: Type.Boolean({ description: 'true when the coordinator has no cluster of this name yet' }),
   differences: Type.Array(Difference, {
     description: 'Fields where the planned spec differs from the applied one (empty for a cluster never deployed)',
@@ -308,7 +329,53 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
           newCluster: cluster === undefined,
           differences: cluster?.appliedSpec ? specDifferences(cluster.appliedSpec, spec) : [],
           refusals: cluster ? unsupportedChanges(cluster.appliedSpec, spec, clusterMembers(deps.store, cluster)) : [],
+          nodes: nodeChanges(cluster?.appliedSpec ?? null, spec),
         });
+      },
+    );
+    app.delete(
+      '/v1/clusters/:name/nodes/:node',
+      {
+        schema: {
+          summary:
+            'Remove a node: the applied spec without it becomes the desired spec and a deploy run of it starts (202), which drains, deletes and resets the node (docs/nodes.md); 409 with the reason when the removal is refused',
+          params: Type.Object({
+            name: NameParams.properties.name,
+            node: Type.String({ minLength: 1, maxLength: 253 }),
+          }),
+          querystring: NodeRemovalQuery,
+          response: { 202: RunReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        const { name, node } = request.params;
+        const cluster = find(name);
+        refuseWhileRunning(name, 'remove a node of');
+        const applied = cluster.appliedSpec;
+        if (!applied) {
+          throw new KubehaError(
+            ErrorCode.conflict,
+            `cluster ${name} has no successful deploy yet: there is no node to remove (change the spec and apply it)`,
+          );
+        }
+        if (!applied.spec.nodes.some((n) => n.name === node)) {
+          throw new KubehaError(ErrorCode.notFound, `cluster ${name} has no node ${node} in its applied spec`);
+        }
+        const spec = withoutNode(applied, node);
+        const previous = cluster;
+        deps.store.clusters.put({ ...cluster, spec, updatedAt: deps.now() });
+        try {
+          const run = deps.scheduler.startRun(name, 'deploy', {
+            dead: request.query.dead === 'true' ? [node] : [],
+            waitForAgents: request.query.waitForAgents === 'true',
+          });
+          request.log.info({ cluster: name, node, dead: request.query.dead === 'true', runId: run.id }, 'node removal');
+          return reply.code(202).send(runToReply(run));
+        } catch (error) {
+          // Refused: the desired spec stays what the operator last applied.
+          deps.store.clusters.put(previous);
+          throw error;
+        }
       },
     );
     app.get(
@@ -333,6 +400,34 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         return { kubeconfig: value.value };
       },
     );
+  };
+}
+
+/** Nodes a deploy of `desired` adds and removes, by name, against the last successful deploy. */
+function nodeChanges(applied: ClusterSpec | null, desired: ClusterSpec): { added: string[]; removed: string[] } {
+  if (!applied) return { added: [], removed: [] };
+  const before = new Set(applied.spec.nodes.map((n) => n.name));
+  const after = new Set(desired.spec.nodes.map((n) => n.name));
+  return {
+    added: [...after].filter((n) => !before.has(n)),
+    removed: [...before].filter((n) => !after.has(n)),
+  };
+}
+
+/**
+ * The spec without the node. Two control planes (or another even count) are accepted for the time between a removal
+ * and the replacement's join: refusing them would make a dead control plane of three impossible to remove.
+ */
+function withoutNode(spec: ClusterSpec, node: string): ClusterSpec {
+  const nodes = spec.spec.nodes.filter((n) => n.name !== node);
+  const controlPlanes = nodes.filter((n) => n.role === 'control-plane').length;
+  return {
+    ...spec,
+    spec: {
+      ...spec.spec,
+      nodes,
+      allowEvenControlPlanes: spec.spec.allowEvenControlPlanes || controlPlanes % 2 === 0,
+    },
   };
 }
 
