@@ -55,6 +55,18 @@ export class NodeAgents {
     return resolution.agent;
   }
 
+  /**
+   * The node left the cluster (or its machine is gone): its agent no longer serves it, and a machine that takes its
+   * name later is bound anew, never served by the old one.
+   */
+  unbind(cluster: string, nodeName: string): void {
+    const agentId = this.store.bindings.bound(cluster, nodeName);
+    if (agentId === undefined) return;
+    this.store.bindings.unbind(cluster, nodeName);
+    this.boundCache.delete(`${cluster}\u0000${nodeName}`);
+    this.logger.info({ cluster, node: nodeName, agentId }, 'node unbound from agent');
+  }
+
   /** An agent's session opened: the addresses it reports now are the ones it is indexed under. */
   connected(agentId: string): void {
     const agent = this.store.agents.get(agentId);

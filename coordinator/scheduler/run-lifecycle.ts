@@ -28,6 +28,7 @@ export class RunLifecycle {
   private readonly phases: ClusterPhases;
   private readonly logCap: StepLogCap;
   private readonly planRun: PlanRun;
+  private readonly unbind: (cluster: string, node: string) => void;
   private readonly now: () => number;
   private readonly kick: () => void;
 
@@ -39,9 +40,11 @@ export class RunLifecycle {
     phases: ClusterPhases;
     logCap: StepLogCap;
     planRun?: PlanRun;
+    unbind?: (cluster: string, node: string) => void;
     now: () => number;
     kick: () => void;
   }) {
+    this.unbind = deps.unbind ?? (() => {});
     this.store = deps.store;
     this.logger = deps.logger;
     this.journal = deps.journal;
@@ -164,6 +167,8 @@ export class RunLifecycle {
     }));
     const active = activeRun(run, spec, steps, removedNodes);
     this.journal.record(() => {
+      // A dead node's machine is gone: a replacement under its name is bound to its own agent, never the old one.
+      if (kind === 'deploy') for (const node of dead) this.unbind(clusterName, node);
       this.store.runs.insert(run);
       this.store.steps.insert(steps);
       if (removedNodes.length > 0) {
@@ -276,6 +281,11 @@ export class RunLifecycle {
     }
     if (record && active.run.kind === 'deploy') {
       this.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
+    }
+    // The nodes the run removed are no longer served by their agents (their reset, the last step on them, is over).
+    for (const node of active.removedNodes) {
+      if (active.steps.get(`delete-node/${node.name}`)?.state === 'succeeded')
+        this.unbind(active.run.cluster, node.name);
     }
     if (active.run.kind === 'plan')
       this.store.clusterValues.delete(active.run.cluster, planSpecValueName(active.run.id));

@@ -83,6 +83,7 @@ export class Scheduler {
       journal,
       runs,
       phases,
+      unbind: (cluster, node) => nodeAgents.unbind(cluster, node),
       logCap,
       ...(options.planRun ? { planRun: options.planRun } : {}),
       now,

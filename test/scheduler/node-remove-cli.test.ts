@@ -33,6 +33,10 @@ describe('kubeha node remove', () => {
     ).toEqual(['drain-node/w2@cp1', 'delete-node/w2@cp1', 'reset/w2@w2']);
     let cluster = await t.sim.api.request<ClusterView>('GET', '/v1/clusters/rm');
     expect(cluster.appliedSpec?.spec.nodes.map((n) => n.name)).toEqual(['cp1', 'cp2', 'cp3', 'w1']);
+    // AND w2's agent no longer serves the name: a machine that takes it later is bound anew
+    const { bindings } = t.sim.coordinator.store;
+    expect(bindings.bound('rm', 'w1')).toBeDefined();
+    expect(bindings.bound('rm', 'w2')).toBeUndefined();
 
     // WHEN cp3 is removed as dead, without watching
     const dead = await runKubehaCli(t.sim.coordinator, [
@@ -53,6 +57,7 @@ describe('kubeha node remove', () => {
     expect(member).toMatchObject({ node: 'cp1', params: { memberPeerUrl: 'https://10.10.0.13:2380' } });
     cluster = await t.sim.api.request<ClusterView>('GET', '/v1/clusters/rm');
     expect(cluster.spec.spec.allowEvenControlPlanes).toBe(true);
+    expect(bindings.bound('rm', 'cp3')).toBeUndefined();
 
     // WHEN cp2 is removed too: one of two would be left, and etcd's two members need both
     const refused = await runKubehaCli(t.sim.coordinator, ['node', 'remove', 'rm', 'cp2', '--yes']);
