@@ -56,9 +56,12 @@ Commands:
                               is offline or missing fails it (the run's agents-connected step names each one)
   drill failover CLUSTER [--yes]
                               start a failover drill, watch it, print the measured gap and VIP moves
+  certs renew CLUSTER         start a certificate renewal run and watch it: kubeadm certs renew all and a restart of
+                              the static pods, one control plane at a time (not the CAs); the coordinator's admin
+                              kubeconfig is refreshed
   reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
   delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
-  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
+  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from kubeadm init, renewed by certs renew)
   token create [--node NODE] [--ttl DURATION] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command; --ttl in seconds or 90m, 2h, 7d
                               (default 24h); --node scopes it to one node: the agent enrolled with it serves that node
@@ -215,6 +218,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'reset' && noun && count === 2) {
     return (await startRun(api, noun, 'reset', watchOutput, runOptions)).code;
+  }
+  if (verb === 'certs' && noun === 'renew' && arg && count === 3) {
+    return (await startRun(api, arg, 'certs-renew', watchOutput, runOptions)).code;
   }
   if (verb === 'delete' && noun === 'cluster' && arg && count === 3) {
     return deleteClusterCommand(api, arg, out, err, runOptions);

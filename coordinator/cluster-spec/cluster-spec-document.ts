@@ -24,6 +24,7 @@ export const clusterSpecDefaults = {
   firewall: 'managed',
   selinux: 'permissive',
   workers: 10,
+  renewBeforeDays: 30,
 } as const;
 
 /** Says what is wrong with a value that fails its schema's own keywords; undefined: the generic wording. */
@@ -262,6 +263,17 @@ export const ClusterSpecDocumentSchema = Type.Object(
         ),
         allowEvenControlPlanes: Type.Optional(Type.Boolean({ default: false })),
         mirrors: Type.Optional(Mirrors),
+        certificates: Type.Optional(
+          Type.Object(
+            {
+              renewBeforeDays: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 300, default: clusterSpecDefaults.renewBeforeDays }),
+              ),
+              autoRenew: Type.Optional(Type.Boolean({ default: true })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),

@@ -48,6 +48,13 @@ export const CniManifestSpecSchema = Type.Object({
   allowHttp: Type.Boolean(),
 });
 
+export const CertificatesSpecSchema = Type.Object({
+  /** The renewal run starts by itself when a certificate kubeadm renews expires within this many days. */
+  renewBeforeDays: Type.Integer(),
+  /** false: no automatic renewal run (the warnings stay). */
+  autoRenew: Type.Boolean(),
+});
+
 export const ClusterSpecSchema = Type.Object({
   apiVersion: Type.Literal('kubeha.io/v1'),
   kind: Type.Literal('Cluster'),
@@ -88,6 +95,8 @@ export const ClusterSpecSchema = Type.Object({
     nodes: Type.Array(ClusterNodeSpecSchema),
     /** Where packages and images come from instead of their public homes (air-gapped sites); absent: the public ones. */
     mirrors: Type.Optional(MirrorsSpecSchema),
+    /** When the coordinator renews the certificates kubeadm made by itself; absent: the defaults. */
+    certificates: Type.Optional(CertificatesSpecSchema),
   }),
 });
 
@@ -98,3 +107,4 @@ export type NodeRole = (typeof nodeRoles)[number];
 export type PackageRepositorySpec = Static<typeof PackageRepositorySpecSchema>;
 export type MirrorsSpec = Static<typeof MirrorsSpecSchema>;
 export type CniManifestSpec = Static<typeof CniManifestSpecSchema>;
+export type CertificatesSpec = Static<typeof CertificatesSpecSchema>;

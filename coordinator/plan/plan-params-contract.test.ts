@@ -154,7 +154,7 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset'];
+const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew'];
 
 /**
  * Deploys that change the nodes of running clusters: IPv4 with a control plane and a worker removed alive (they leave

@@ -1,4 +1,5 @@
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { planCertsRenew } from './plan-certs-renew.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
 import { leaveLoadBalancerSteps, loadBalancingChanged, nodeRemovals, removalSteps } from './plan-node-removal.ts';
 import { agentStep, coordinatorStep, ifSet, noRetry, type ParamsOf, stepId } from './planned-steps.ts';
@@ -265,5 +266,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
       return { kind, cluster, steps: planFailoverDrill(spec) };
     case 'reset':
       return { kind, cluster, steps: planReset(spec) };
+    case 'certs-renew':
+      return { kind, cluster, steps: planCertsRenew(spec) };
   }
 }

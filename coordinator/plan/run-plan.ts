@@ -1,7 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
-export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset';
+export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'certs-renew';
 
 export type StepPhase =
   | 'preflight'
@@ -22,6 +22,9 @@ export type StepPhase =
   | 'drain-node'
   | 'remove-etcd-member'
   | 'delete-node';
+
+/** Phases of the runs planned in a file of their own (plan-certs-renew.ts). */
+export type OwnPlannerPhase = 'certs-renew';
 
 /** The `node` of steps the coordinator performs itself. */
 export const coordinatorNode = 'coordinator';
@@ -46,7 +49,7 @@ export interface PlannedStep {
    */
   kind: string;
   /** The id's prefix, naming the step's place in the flow: "join-control-plane" and "join-worker" are both kind "kubeadm-join". */
-  phase: StepPhase;
+  phase: StepPhase | OwnPlannerPhase;
   /** "agent": dispatched to the agent serving `node`; "coordinator": the scheduler performs it itself. */
   runsOn: 'agent' | 'coordinator';
   /** The spec node the step runs on; coordinatorNode for runsOn "coordinator". */

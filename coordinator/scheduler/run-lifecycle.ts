@@ -89,7 +89,12 @@ export class RunLifecycle {
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; dead?: readonly string[] } = {},
+    options: {
+      waitForAgents?: boolean;
+      planSpec?: ClusterSpec;
+      dead?: readonly string[];
+      startedBecause?: string;
+    } = {},
   ): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
     const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
@@ -99,6 +104,12 @@ export class RunLifecycle {
       throw new KubehaError(ErrorCode.conflict, `cluster ${clusterName} already has run ${busy.run.id} in progress`, {
         details: { runId: busy.run.id },
       });
+    }
+    if (kind === 'certs-renew' && cluster?.initializedAt === null) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `cluster ${clusterName} has no certificates to renew: kubeadm init has not run on it (deploy it first)`,
+      );
     }
     const spec = planSpec ?? specForRun(cluster!, kind);
     const members = cluster ? clusterMembers(this.store, cluster) : [];
@@ -179,7 +190,11 @@ export class RunLifecycle {
           this.store.clusterValues.set(clusterName, name, value);
         }
       }
-      this.journal.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
+      this.journal.event(run.id, {
+        type: 'run',
+        state: 'running',
+        message: `${kind} run of ${clusterName} started${options.startedBecause ? ` by the coordinator: ${options.startedBecause}` : ''}`,
+      });
     });
     this.runs.set(run.id, active);
     // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health

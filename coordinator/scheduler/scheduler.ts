@@ -147,11 +147,17 @@ export class Scheduler {
   /**
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
    * make, and, unless `waitForAgents`, when a node has no enrolled agent (a verify run reports such nodes instead).
+   * `startedBecause`: the coordinator starts it by itself, and its first event says why.
    */
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; dead?: readonly string[] } = {},
+    options: {
+      waitForAgents?: boolean;
+      planSpec?: ClusterSpec;
+      dead?: readonly string[];
+      startedBecause?: string;
+    } = {},
   ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }

@@ -41,7 +41,8 @@ const ClusterReply = Type.Object(
     }),
     appliedSpec: Type.Union([
       Type.Record(Type.String(), Type.Unknown(), {
-        description: 'The spec of the last deploy that succeeded; verify, drill-failover and reset act on it',
+        description:
+          'The spec of the last deploy that succeeded; verify, drill-failover, reset and certs-renew act on it',
       }),
       Type.Null(),
     ]),
@@ -72,6 +73,7 @@ const StartRunBody = Type.Object(
       Type.Literal('verify'),
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
+      Type.Literal('certs-renew'),
     ]),
     waitForAgents: Type.Optional(
       Type.Boolean({
@@ -295,7 +297,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       '/v1/clusters/:name/runs',
       {
         schema: {
-          summary: 'Start a run: deploy, verify, drill-failover or reset',
+          summary: 'Start a run: deploy, verify, drill-failover, reset or certs-renew',
           params: NameParams,
           body: StartRunBody,
           response: { 201: RunReply, 409: ErrorReply, ...clientErrorReplies },
@@ -388,7 +390,8 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       '/v1/clusters/:name/kubeconfig',
       {
         schema: {
-          summary: 'The admin kubeconfig reported by the last kubeadm-init or verify step, when the agent reported one',
+          summary:
+            'The admin kubeconfig reported by the last kubeadm-init or certs-renew step, when the agent reported one',
           params: NameParams,
           response: { 200: Type.Object({ kubeconfig: Type.String() }), ...clientErrorReplies },
         },
