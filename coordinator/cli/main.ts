@@ -28,10 +28,12 @@ import { RunNotFound, resolveRunId } from './run-id.ts';
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND [-o json|yaml|wide]
 
 Commands:
-  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run]
+  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run] [--dead-node NAME]...
                               create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
                               refused while a node has no enrolled agent unless --wait-for-agents;
-                              --dry-run: the same as plan
+                              --dry-run: the same as plan. Nodes of the applied spec that the file drops are removed
+                              before any node joins (docs/nodes.md); --dead-node NAME: its machine is gone, nothing
+                              runs on it; still in the file, it joins again as the new machine at its address
   plan -f FILE [--wait-for-agents]
                               validate the spec, run preflight, the cross-node checks and every step's dry run on the
                               nodes, print per node what would change and how the spec differs from the applied one;
@@ -115,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
       'wait-for-agents': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       dead: { type: 'boolean' },
+      'dead-node': { type: 'string', multiple: true },
       yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
@@ -172,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
     if (!values.file || count > 1) return usageError(`${verb} needs -f FILE`);
     return applyCommand(api, values.file, watchOutput, err, {
       ...runOptions,
+      ...(values['dead-node'] ? { deadNodes: values['dead-node'] } : {}),
       dryRun: verb === 'plan' || values['dry-run'] === true,
     });
   }

@@ -234,7 +234,7 @@ describe('removals a deploy refuses', () => {
   it('GIVEN a live node given a new address THEN refused, naming the way to replace it', () => {
     const problems = removalRefusals(state(), spec([cp(1), cp(2), cp(3, '10.0.0.33'), w(1), w(2)]));
     expect(problems).toEqual([
-      'spec.nodes[cp3].address: 10.0.0.13 -> 10.0.0.33 cannot change on a deployed node (to replace the machine: kubeha apply --dead cp3 when it is gone, or kubeha node remove first)',
+      'spec.nodes[cp3].address: 10.0.0.13 -> 10.0.0.33 cannot change on a deployed node (to replace the machine: kubeha apply --dead-node cp3 when it is gone, or kubeha node remove first)',
     ]);
     expect(removalRefusals(state(['cp3']), spec([cp(1), cp(2), cp(3, '10.0.0.33'), w(1), w(2)]))).toEqual([]);
   });

@@ -67,7 +67,7 @@ export function removalRefusals(state: ClusterState, desired: ClusterSpec): stri
       if (now[field] !== node[field]) {
         problems.push(
           `spec.nodes[${node.name}].${field}: ${node[field]} -> ${now[field]} cannot change on a deployed node ` +
-            `(to replace the machine: kubeha apply --dead ${node.name} when it is gone, or kubeha node remove first)`,
+            `(to replace the machine: kubeha apply --dead-node ${node.name} when it is gone, or kubeha node remove first)`,
         );
       }
     }

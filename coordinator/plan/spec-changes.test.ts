@@ -39,7 +39,7 @@ describe('unsupportedChanges', () => {
     });
     const problems = unsupportedChanges(spec({}), moved, ['cp1', 'w1']);
     expect(problems).toEqual([
-      'spec.nodes[cp1].address: 10.0.0.11 -> 10.0.0.12 cannot change on a deployed node (to replace the machine: kubeha apply --dead cp1 when it is gone, or kubeha node remove first)',
+      'spec.nodes[cp1].address: 10.0.0.11 -> 10.0.0.12 cannot change on a deployed node (to replace the machine: kubeha apply --dead-node cp1 when it is gone, or kubeha node remove first)',
       'spec.kubernetesVersion: "1.34.4" -> "1.35.1" cannot change on a deployed cluster',
     ]);
   });

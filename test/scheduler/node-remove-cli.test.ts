@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
@@ -72,5 +76,40 @@ describe('kubeha node remove', () => {
     const unknown = await runKubehaCli(t.sim.coordinator, ['node', 'remove', 'rm', 'w9', '--yes']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('cluster rm has no node w9 in its applied spec');
+  });
+});
+
+describe('kubeha apply --dead-node', () => {
+  it('GIVEN a deployed cluster WHEN the same spec is applied with w2 marked dead THEN in one run w2 is removed without anything run on it, then joins again as the machine at its address', async () => {
+    t.sim = await startSimCoordinator();
+    const fleet = await startSimFleet(t.sim, { name: 'rep', controlPlanes: 3, workers: 2, script: simScript() });
+    t.agents = fleet.agents;
+    await t.sim.api.request('PUT', '/v1/clusters/rep', fleet.spec);
+    const deploy = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/rep/runs', { kind: 'deploy' });
+    expect((await waitForRunEnd(t.sim.api, deploy.id)).state).toBe('succeeded');
+    t.dir = mkdtempSync(join(tmpdir(), 'kubeha-dead-'));
+    const file = join(t.dir, 'cluster.yaml');
+    writeFileSync(file, stringify(fleet.spec));
+
+    // WHEN
+    const applied = await runKubehaCli(t.sim.coordinator, ['apply', '-f', file, '--dead-node', 'w2', '--yes']);
+
+    // THEN the removal came first, from cp1, and the join after it
+    expect(applied.code, applied.stderr).toBe(0);
+    const runId = /deploy run (\S+) started/.exec(applied.stdout)![1]!;
+    const ran = fleet.executions.filter((e) => e.runId === runId && !e.dryRun);
+    const order = ran.map((e) => e.stepId);
+    expect(ran.find((e) => e.stepId === 'drain-node/w2')).toMatchObject({ node: 'cp1', params: { dead: true } });
+    expect(order.indexOf('delete-node/w2')).toBeGreaterThan(order.indexOf('drain-node/w2'));
+    expect(order.indexOf('join-worker/w2')).toBeGreaterThan(order.indexOf('delete-node/w2'));
+    // AND nothing ran on w2 before its Node was deleted but what prepares the new machine
+    const beforeDelete = ran.slice(0, order.indexOf('delete-node/w2')).filter((e) => e.node === 'w2');
+    for (const e of beforeDelete)
+      expect(['preflight', 'host-prep', 'container-runtime', 'kube-packages']).toContain(e.kind);
+    // AND w2 is a member again: a deploy of the same spec joins nothing
+    const again = await t.sim.api.request<{ id: string }>('POST', '/v1/clusters/rep/runs', { kind: 'deploy' });
+    const second = await waitForRunEnd(t.sim.api, again.id);
+    expect(second.state).toBe('succeeded');
+    expect(second.steps.filter((s) => ['kubeadm-join', 'drain-node'].includes(s.kind))).toEqual([]);
   });
 });

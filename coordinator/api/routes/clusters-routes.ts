@@ -81,6 +81,13 @@ const StartRunBody = Type.Object(
           "Start even when a node has no enrolled agent yet; its steps wait for one (an event says so) and fail after the coordinator's wait",
       }),
     ),
+    deadNodes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+        maxItems: 1000,
+        description:
+          'deploy only: nodes of the applied spec whose machines are gone. Nothing is run on them; each is removed (cordoned, its etcd member removed, its Node deleted) and, when the spec still names it, joins again as the new machine at its address',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -300,6 +307,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         find(request.params.name);
         const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind, {
           waitForAgents: request.body.waitForAgents === true,
+          ...(request.body.deadNodes ? { dead: request.body.deadNodes } : {}),
         });
         return reply.code(201).send(runToReply(run));
       },

@@ -25,6 +25,8 @@ export async function applyCommand(
     dryRun?: boolean;
     yes?: boolean;
     terminal?: ConfirmTerminal;
+    /** Nodes whose machines are gone: removed without running anything on them (and joined again if still named). */
+    deadNodes?: string[];
   },
 ): Promise<number> {
   let spec: unknown;
@@ -57,7 +59,9 @@ export async function applyCommand(
     });
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  const dead = options.deadNodes ?? [];
   const removed = typeof name === 'string' ? await nodesRemovedBy(api, name, spec) : [];
+  for (const node of dead) if (!removed.includes(node)) removed.push(node);
   if (removed.length > 0) {
     const warning =
       `applying ${file} removes node(s) ${removed.join(', ')} from cluster ${String(name)}: each is drained (its pods ` +
@@ -83,6 +87,7 @@ export async function applyCommand(
     run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
       kind: 'deploy',
       ...(options.waitForAgents ? { waitForAgents: true } : {}),
+      ...(dead.length > 0 ? { deadNodes: dead } : {}),
     });
   } catch (error) {
     // A change the cluster cannot take, or a node without an agent: said plainly, nothing started.
