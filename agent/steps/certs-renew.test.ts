@@ -6,7 +6,12 @@ import { runStep } from '../step-execution/step-runner.ts';
 import { createCertsRenewStep, parkedManifestsDir, staticPods } from './certs-renew.ts';
 
 const step = createCertsRenewStep({ pollMs: 1, now: () => Date.now() });
-const params = { onlyIfExpiresWithinDays: 30, apiserverAddress: '10.0.0.11', restartTimeoutSeconds: 10 };
+/** Renew what expires within 30 days. */
+const params = {
+  renewIfExpiresBefore: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+  apiserverAddress: '10.0.0.11',
+  restartTimeoutSeconds: 10,
+};
 const pkiFiles = [
   'apiserver',
   'apiserver-kubelet-client',
@@ -126,7 +131,7 @@ describe('certs-renew', () => {
     expect(result).toMatchObject({ outcome: 'succeeded', changed: true });
     expect(result.changes).toHaveLength(2);
     expect(result.changes[0]).toMatch(
-      /^kubeadm certs renew all \(6 of 6 certificates expire within 30 days, the first apiserver on /,
+      /^kubeadm certs renew all \(6 of 6 certificates expire before \d{4}-\d\d-\d\dT[\d:.]+Z, the first apiserver on /,
     );
     expect(result.changes[1]).toMatch(
       /^restart the static pods \(etcd, kube-apiserver, kube-controller-manager, kube-scheduler\)/,
@@ -156,7 +161,7 @@ describe('certs-renew', () => {
     expect(host.commandLines()).not.toContain('kubeadm certs renew all');
     expect(state.stopsSeen).toBe(0);
     expect(lines.join('\n')).toMatch(
-      /not renewed: every certificate kubeadm renews is valid for more than 30 days \(the first, \w[\w/-]*, until \d{4}-\d\d-\d\d\)/,
+      /not renewed: every certificate kubeadm renews is valid beyond \d{4}-\d\d-\d\dT[\d:.]+Z \(the first, \w[\w/-]*, until \d{4}-\d\d-\d\d\)/,
     );
   });
 
@@ -229,11 +234,11 @@ describe('certs-renew', () => {
   it('GIVEN bad parameters WHEN run THEN they are refused naming the field', async () => {
     const result = await runStep(
       step,
-      { onlyIfExpiresWithinDays: 0, apiserverAddress: 'cp1' },
+      { renewIfExpiresBefore: 'tomorrow', apiserverAddress: 'cp1' },
       { host: new FakeHost() },
     );
     expect(result.outcome).toBe('failed');
-    expect(result.error?.message).toMatch(/certs-renew.*onlyIfExpiresWithinDays/);
+    expect(result.error?.message).toMatch(/certs-renew.*renewIfExpiresBefore/);
     expect(result.error?.message).toMatch(/apiserverAddress/);
   });
 });

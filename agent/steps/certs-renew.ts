@@ -17,7 +17,6 @@ export interface CertsRenewOptions {
 
 const defaults: CertsRenewOptions = { pollMs: 2_000, now: () => Date.now() };
 
-const dayMs = 86_400_000;
 const apiserverPort = 6443;
 
 /** Outside the manifests directory, which the kubelet reads: a manifest in here is a static pod stopped on purpose. */
@@ -232,12 +231,12 @@ function plan(options: CertsRenewOptions) {
     }
     certificates.sort((a, b) => a.notAfterMs - b.notAfterMs);
     const first = certificates[0]!;
-    const limit = options.now() + params.onlyIfExpiresWithinDays * dayMs;
+    const limit = Date.parse(params.renewIfExpiresBefore);
     const due = certificates.filter((c) => c.notAfterMs < limit);
     if (due.length > 0) {
       return [
         {
-          description: `kubeadm certs renew all (${due.length} of ${certificates.length} certificates expire within ${params.onlyIfExpiresWithinDays} days, the first ${first.name} on ${day(first.notAfterMs)})`,
+          description: `kubeadm certs renew all (${due.length} of ${certificates.length} certificates expire before ${params.renewIfExpiresBefore}, the first ${first.name} on ${day(first.notAfterMs)})`,
           apply: async () => {
             await host.exec('kubeadm', ['certs', 'renew', 'all'], { timeoutMs: 120_000 });
           },
@@ -257,15 +256,15 @@ function plan(options: CertsRenewOptions) {
       ];
     }
     ctx.log(
-      `not renewed: every certificate kubeadm renews is valid for more than ${params.onlyIfExpiresWithinDays} days (the first, ${first.name}, until ${day(first.notAfterMs)})`,
+      `not renewed: every certificate kubeadm renews is valid beyond ${params.renewIfExpiresBefore} (the first, ${first.name}, until ${day(first.notAfterMs)})`,
     );
     return [];
   };
 }
 
 /**
- * Renews this control plane's certificates with `kubeadm certs renew all` when one of them expires within
- * `onlyIfExpiresWithinDays`, restarts its static pods so that they load them, and waits until its apiserver answers
+ * Renews this control plane's certificates with `kubeadm certs renew all` when one of them expires before
+ * `renewIfExpiresBefore`, restarts its static pods so that they load them, and waits until its apiserver answers
  * /readyz on its own address with the renewed certificate and its etcd member is healthy. The CAs are not renewed:
  * their expiry is logged. Outputs "kubeconfig", the node's admin.conf, renewed or not.
  */
@@ -273,9 +272,10 @@ export function createCertsRenewStep(options: CertsRenewOptions = defaults): Ste
   return plannedStep<CertsRenewParams>({
     kind: 'certs-renew',
     parseParams: (raw) =>
-      parseStepParams('certs-renew', CertsRenewParamsSchema, raw, (p) =>
-        isIpAddress(p.apiserverAddress) ? [] : ['apiserverAddress: not an IP address'],
-      ),
+      parseStepParams('certs-renew', CertsRenewParamsSchema, raw, (p) => [
+        ...(isIpAddress(p.apiserverAddress) ? [] : ['apiserverAddress: not an IP address']),
+        ...(Number.isNaN(Date.parse(p.renewIfExpiresBefore)) ? ['renewIfExpiresBefore: not a time'] : []),
+      ]),
     plan: plan(options),
     async verify(ctx) {
       await waitFor(ctx, options, `${ctx.params.apiserverAddress} serving its certificates`, () =>

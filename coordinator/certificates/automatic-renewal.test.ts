@@ -158,7 +158,11 @@ describe('automatic certificate renewal', () => {
     expect(store.steps.list(run.id).map((s) => [s.id, s.params])).toEqual([
       [
         `certs-renew/${cp1}`,
-        { onlyIfExpiresWithinDays: 364, apiserverAddress: '172.16.0.11', restartTimeoutSeconds: 300 },
+        {
+          renewIfExpiresBefore: new Date(clock.now + 365 * dayMs - 120_000).toISOString(),
+          apiserverAddress: '172.16.0.11',
+          restartTimeoutSeconds: 300,
+        },
       ],
     ]);
 

@@ -12,7 +12,8 @@ function fixture(name: string) {
 
 describe('planRun certs-renew', () => {
   it('GIVEN three control planes and two workers THEN one renewal per control plane, one after another, none on a worker', () => {
-    const plan = planRun('certs-renew', fixture('design-example.yaml'), { members: [] });
+    const requestedAt = Date.parse('2027-03-01T12:00:00Z');
+    const plan = planRun('certs-renew', fixture('design-example.yaml'), { members: [], requestedAt });
 
     expect(plan).toMatchObject({ kind: 'certs-renew', cluster: 'prod-a' });
     expect(plan.steps.map((s) => [s.id, s.kind, s.node, s.dependsOn])).toEqual([
@@ -21,7 +22,8 @@ describe('planRun certs-renew', () => {
       ['certs-renew/k8s-master3', 'certs-renew', 'k8s-master3', ['certs-renew/k8s-master2']],
     ]);
     expect(plan.steps[1]!.params).toEqual({
-      onlyIfExpiresWithinDays: 364,
+      // What was not renewed since the request: a renewal then expires 365 days later (2 minutes of clock skew allowed).
+      renewIfExpiresBefore: '2028-02-29T11:58:00.000Z',
       apiserverAddress: '192.168.1.11',
       restartTimeoutSeconds: 300,
     });

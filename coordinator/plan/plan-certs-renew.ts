@@ -1,13 +1,21 @@
 import type { PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
-import type { PlannedStep, RetryPolicy } from './run-plan.ts';
+import type { ClusterState, PlannedStep, RetryPolicy } from './run-plan.ts';
 import { controlPlanesOf } from './spec-step-params.ts';
 
+/** How long kubeadm's leaf certificates are valid: kubeha leaves kubeadm's default. */
+export const kubeadmCertificateValidityMs = 365 * 86_400_000;
+
+/** How far a node's clock may lag the coordinator's without its fresh renewal looking older than the request. */
+const clockSkewAllowanceMs = 2 * 60_000;
+
 /**
- * kubeadm issues certificates for 365 days: one with more than 364 days left was renewed within the last day, so a
- * repeated or resumed run does not renew a control plane again, and the step's own second check finds nothing.
+ * What the run must renew: every certificate not renewed since the run was asked for, i.e. expiring before then plus
+ * kubeadm's validity. A resumed or retried step renews nothing twice, and the step's own second check finds nothing.
  */
-export const renewUnlessRenewedWithinDays = 364;
+export function renewIfExpiresBefore(requestedAt: number): string {
+  return new Date(requestedAt + kubeadmCertificateValidityMs - clockSkewAllowanceMs).toISOString();
+}
 
 /** A second attempt finishes what the first left (a restart half-done, an agent that reconnected). */
 const certsRenewRetry: RetryPolicy = { maxAttempts: 2, initialBackoffMs: 10_000, maxBackoffMs: 10_000 };
@@ -23,7 +31,8 @@ const certsRenewTimeoutSeconds = 900;
  * starts, so the other control planes keep the endpoint and etcd's quorum. Each step reports the node's renewed
  * admin.conf, which the coordinator keeps as the cluster's kubeconfig.
  */
-export function planCertsRenew(spec: ClusterSpec): PlannedStep[] {
+export function planCertsRenew(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
+  const before = renewIfExpiresBefore(state.requestedAt ?? 0);
   const steps: PlannedStep[] = [];
   let previous: string[] = [];
   for (const node of controlPlanesOf(spec)) {
@@ -37,7 +46,7 @@ export function planCertsRenew(spec: ClusterSpec): PlannedStep[] {
       timeoutSeconds: certsRenewTimeoutSeconds,
       retry: certsRenewRetry,
       params: {
-        onlyIfExpiresWithinDays: renewUnlessRenewedWithinDays,
+        renewIfExpiresBefore: before,
         apiserverAddress: node.address,
         restartTimeoutSeconds,
       } satisfies PlannedStepParams<'certs-renew'>,

@@ -267,6 +267,6 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
     case 'reset':
       return { kind, cluster, steps: planReset(spec) };
     case 'certs-renew':
-      return { kind, cluster, steps: planCertsRenew(spec) };
+      return { kind, cluster, steps: planCertsRenew(spec, state) };
   }
 }

@@ -82,6 +82,8 @@ export interface ClusterState {
   applied?: ClusterSpec | null;
   /** Nodes leaving the cluster that are gone for good: nothing is run on them. */
   dead?: readonly string[];
+  /** When the run was asked for (ms since the epoch): what a certificate renewal must renew is what is older. */
+  requestedAt?: number;
 }
 
 /** The planner's signature: pure, no I/O. */

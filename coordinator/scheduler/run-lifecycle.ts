@@ -133,7 +133,7 @@ export class RunLifecycle {
         { details: missing.map((n) => n.name) },
       );
     }
-    const state = { members, applied: cluster?.appliedSpec ?? null, dead };
+    const state = { members, applied: cluster?.appliedSpec ?? null, dead, requestedAt: this.now() };
     const plan = this.planRun(kind, spec, state);
     const wanted = new Set(spec.spec.nodes.map((n) => n.name));
     // The removed nodes steps still run on; a dead node runs nothing, and a name the spec keeps is its new machine.

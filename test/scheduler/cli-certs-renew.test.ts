@@ -55,11 +55,11 @@ describe('kubeha certs renew', () => {
     for (const [previous, next] of renewals.slice(0, -1).map((e, i) => [e, renewals[i + 1]!] as const)) {
       expect(next.startedAt).toBeGreaterThanOrEqual(previous.finishedAt!);
     }
-    expect(renewals[1]!.params).toEqual({
-      onlyIfExpiresWithinDays: 364,
-      apiserverAddress: '10.10.0.12',
-      restartTimeoutSeconds: 300,
-    });
+    expect(renewals[1]!.params).toMatchObject({ apiserverAddress: '10.10.0.12', restartTimeoutSeconds: 300 });
+    // Everything not renewed since the operator asked: a certificate renewed now expires after this.
+    const before = Date.parse(String(renewals[1]!.params['renewIfExpiresBefore']));
+    expect(before).toBeGreaterThan(Date.now() + 364 * 86_400_000);
+    expect(before).toBeLessThan(Date.now() + 365 * 86_400_000);
     expect((await kubeha(['kubeconfig', 'ops-r'])).stdout.trim()).toBe(renewedKubeconfig('cp3').trim());
     const runs = JSON.parse((await kubeha(['get', 'runs', 'ops-r', '-o', 'json'])).stdout) as { kind: string }[];
     expect(runs.map((r) => r.kind)).toEqual(['deploy', 'certs-renew']);

@@ -2,13 +2,13 @@
 
 
 export interface CertsRenewParams {
-  'only_if_expires_within_days'?: (number);
   'apiserver_address'?: (string);
   'restart_timeout_seconds'?: (number);
+  'renew_if_expires_before'?: (string);
 }
 
 export interface CertsRenewParams__Output {
-  'only_if_expires_within_days': (number);
   'apiserver_address': (string);
   'restart_timeout_seconds': (number);
+  'renew_if_expires_before': (string);
 }
