@@ -38,7 +38,10 @@ export const nodeWorker: Day2Scenario = {
     const added = await applyAndWait(lab);
     if (!added.ok) throw new Error(`kubeha apply with ${worker.name} did not succeed: ${added.run.error ?? ''}`);
     const addS = (Date.now() - addStarted) / 1000;
-    const joinedSteps = (added.run.steps ?? []).filter((s) => s.id?.startsWith('join-')).map((s) => s.id);
+    // The joins themselves, not the join-credentials steps made for them.
+    const joinedSteps = (added.run.steps ?? [])
+      .filter((s) => /^join-(worker|control-plane)\//.test(s.id ?? ''))
+      .map((s) => s.id);
     await lab.until(
       `${worker.name} to be a Node`,
       120,
