@@ -8,6 +8,7 @@ import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { deleteNodeStep } from './delete-node.ts';
 import { drainNodeStep } from './drain-node.ts';
+import { etcdSnapshotStep } from './etcd-snapshot.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
 import { hostPrepStep } from './host-prep.ts';
 import { joinCredentialsStep } from './join-credentials.ts';
@@ -42,6 +43,8 @@ const definitions: StepDefinition<unknown>[] = [
   drainNodeStep,
   deleteNodeStep,
   leaveLoadBalancerStep,
+  // etcd snapshots, sent to the coordinator.
+  etcdSnapshotStep,
   // Further steps: one line each.
 ];
 

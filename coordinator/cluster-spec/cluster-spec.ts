@@ -48,6 +48,12 @@ export const CniManifestSpecSchema = Type.Object({
   allowHttp: Type.Boolean(),
 });
 
+/** The coordinator's etcd snapshot schedule: one every `every` ("30m", "6h", "1d"), the newest `keep` kept. */
+export const EtcdSnapshotScheduleSchema = Type.Object({
+  every: Type.String(),
+  keep: Type.Integer(),
+});
+
 export const ClusterSpecSchema = Type.Object({
   apiVersion: Type.Literal('kubeha.io/v1'),
   kind: Type.Literal('Cluster'),
@@ -88,6 +94,8 @@ export const ClusterSpecSchema = Type.Object({
     nodes: Type.Array(ClusterNodeSpecSchema),
     /** Where packages and images come from instead of their public homes (air-gapped sites); absent: the public ones. */
     mirrors: Type.Optional(MirrorsSpecSchema),
+    /** Absent: no scheduled snapshots (`kubeha etcd snapshot` still takes one). */
+    etcd: Type.Optional(Type.Object({ snapshots: Type.Optional(EtcdSnapshotScheduleSchema) })),
   }),
 });
 
@@ -98,3 +106,12 @@ export type NodeRole = (typeof nodeRoles)[number];
 export type PackageRepositorySpec = Static<typeof PackageRepositorySpecSchema>;
 export type MirrorsSpec = Static<typeof MirrorsSpecSchema>;
 export type CniManifestSpec = Static<typeof CniManifestSpecSchema>;
+export type EtcdSnapshotSchedule = Static<typeof EtcdSnapshotScheduleSchema>;
+
+const durationUnitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const snapshotIntervalPattern = '^[1-9][0-9]{0,5}[mhd]$';
+
+/** "30m", "6h", "1d" in milliseconds; the form is checked by the spec's schema. */
+export function snapshotIntervalMs(every: string): number {
+  return Number(every.slice(0, -1)) * durationUnitMs[every.slice(-1) as keyof typeof durationUnitMs];
+}

@@ -90,7 +90,7 @@ function canonical(ip: IpAddress): string {
 
 /** The validated spec, its keys in one order whatever the document's, so that stored specs compare as text. */
 function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): ClusterSpec {
-  const { endpoint, networking, hostPolicy, mirrors } = document.spec;
+  const { endpoint, networking, hostPolicy, mirrors, etcd } = document.spec;
   const mode = endpoint.mode ?? clusterSpecDefaults.mode;
   const endpointSpec: ClusterSpec['spec']['endpoint'] = {
     mode,
@@ -144,6 +144,11 @@ function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): Cluster
               ...(mirrors.imageRepository !== undefined ? { imageRepository: mirrors.imageRepository } : {}),
               registries: mirrors.registries!.map((r) => ({ registry: r.registry, endpoints: r.endpoints })),
             },
+          }
+        : {}),
+      ...(etcd
+        ? {
+            etcd: etcd.snapshots ? { snapshots: { every: etcd.snapshots.every, keep: etcd.snapshots.keep! } } : {},
           }
         : {}),
     },

@@ -80,7 +80,8 @@ function dispatchedSteps(
   const now = Date.UTC(2026, 0, 1);
   // The cluster's values as the scheduler makes them, then as the steps' successes change them.
   const values = new Map(missingClusterSecrets(new Map(), now));
-  const planned = planRun(kind, spec).steps;
+  const etcdSnapshot = { members: spec.spec.nodes.map((n) => n.name), snapshotId: '20260101-000000-0a1b' };
+  const planned = planRun(kind, spec, kind === 'etcd-snapshot' ? etcdSnapshot : undefined).steps;
   const steps: StepRecord[] = [];
   const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
@@ -153,7 +154,7 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset'];
+const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'etcd-snapshot'];
 
 /**
  * The node-removal steps as the node-change planner is to send them (its contract with the agent steps), until that
@@ -230,6 +231,7 @@ describe('every parameter the coordinator sends passes the agent\u2019s own pars
       verify: ['nodeName'],
       'container-runtime': ['sandboxImage'],
       cni: ['manifestPath'],
+      'etcd-snapshot': ['chunkBytes'],
     };
     for (const kind of stepRegistry.keys()) {
       const unsent = protoFields(kind).filter((f) => !sent.get(kind)!.has(f));

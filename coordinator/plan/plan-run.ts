@@ -1,6 +1,7 @@
 import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
+import { planEtcdSnapshot } from './plan-etcd-snapshot.ts';
 import {
   type ClusterState,
   coordinatorNode,
@@ -333,5 +334,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
       return { kind, cluster, steps: planFailoverDrill(spec) };
     case 'reset':
       return { kind, cluster, steps: planReset(spec) };
+    case 'etcd-snapshot':
+      return { kind, cluster, steps: planEtcdSnapshot(spec, state) };
   }
 }

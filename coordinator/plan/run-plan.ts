@@ -1,7 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
-export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset';
+export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'etcd-snapshot';
 
 export type StepPhase =
   | 'preflight'
@@ -18,6 +18,9 @@ export type StepPhase =
   | 'agents-connected'
   | 'failover-drill'
   | 'reset';
+
+/** The phases of the day-2 runs, each planned in its own file (plan-etcd-snapshot.ts). */
+export type DayTwoPhase = 'etcd-snapshot';
 
 /** The `node` of steps the coordinator performs itself. */
 export const coordinatorNode = 'coordinator';
@@ -42,7 +45,7 @@ export interface PlannedStep {
    */
   kind: string;
   /** The id's prefix, naming the step's place in the flow: "join-control-plane" and "join-worker" are both kind "kubeadm-join". */
-  phase: StepPhase;
+  phase: StepPhase | DayTwoPhase;
   /** "agent": dispatched to the agent serving `node`; "coordinator": the scheduler performs it itself. */
   runsOn: 'agent' | 'coordinator';
   /** The spec node the step runs on; coordinatorNode for runsOn "coordinator". */
@@ -72,6 +75,10 @@ export interface RunPlan {
 export interface ClusterState {
   /** Nodes that ran kubeadm init or joined since the cluster was last reset. */
   members: readonly string[];
+  /** Nodes whose agent is connected and well, when the run's planner needs them; absent: all are taken as such. */
+  healthy?: readonly string[];
+  /** The id an etcd-snapshot run keeps its snapshot under, made when the run starts. */
+  snapshotId?: string;
 }
 
 export type PlanRun = (kind: RunKind, spec: ClusterSpec, state?: ClusterState) => RunPlan;
