@@ -3,6 +3,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { etcdSnapshotRunState } from '../etcd/snapshot-run-state.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
@@ -85,7 +86,7 @@ export class RunLifecycle {
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec } = {},
+    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; reason?: string } = {},
   ): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
     const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
@@ -114,7 +115,10 @@ export class RunLifecycle {
         { details: missing.map((n) => n.name) },
       );
     }
-    const plan = this.planRun(kind, spec, { members });
+    const plan = this.planRun(kind, spec, {
+      members,
+      ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
+    });
     const now = this.now();
     const run: RunRecord = {
       id: `run-${randomUUID()}`,
@@ -156,7 +160,11 @@ export class RunLifecycle {
           this.store.clusterValues.set(clusterName, name, value);
         }
       }
-      this.journal.event(run.id, { type: 'run', state: 'running', message: `${kind} run of ${clusterName} started` });
+      this.journal.event(run.id, {
+        type: 'run',
+        state: 'running',
+        message: `${kind} run of ${clusterName} started${options.reason ? `: ${options.reason}` : ''}`,
+      });
     });
     this.runs.set(run.id, active);
     // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health

@@ -71,6 +71,7 @@ const StartRunBody = Type.Object(
       Type.Literal('verify'),
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
+      Type.Literal('etcd-snapshot'),
     ]),
     waitForAgents: Type.Optional(
       Type.Boolean({
