@@ -106,9 +106,9 @@ export function etcdSnapshotsRoutes(deps: { store: Pick<Store, 'clusters'>; snap
       },
       async (request, reply) => {
         const record = recordOf(request.params.name, request.params.id);
+        // Sent chunked: a content-length set by hand on a streamed reply keeps its connection from ever closing.
         reply
           .type('application/octet-stream')
-          .header('content-length', String(record.sizeBytes))
           .header(snapshotSha256Header, record.sha256)
           .header('content-disposition', `attachment; filename="${record.cluster}-${record.id}.db"`);
         return reply.send(createReadStream(deps.snapshots.filePath(record)));
