@@ -12,6 +12,7 @@ import { healthRoutes } from './api/routes/health-routes.ts';
 import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
+import { AutomaticCertificateRenewal } from './certificates/automatic-renewal.ts';
 import { CertificateInventories } from './certificates/certificate-inventories.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
@@ -125,8 +126,18 @@ export async function startCoordinator(
       return hostname ? { hostname } : {};
     },
   });
-  // Time moves certificates across the thresholds between the agents' daily reports.
-  const certificateCheck = setInterval(() => certificates.check(), certificateCheckMs);
+  const automaticRenewal = new AutomaticCertificateRenewal({
+    store,
+    certificates,
+    startRun: (cluster, kind, options) => scheduler.startRun(cluster, kind, options),
+    now,
+    logger: logger.child({ component: 'certificates' }),
+  });
+  // Time moves certificates across the thresholds (and into the renewal window) between the agents' daily reports.
+  const certificateCheck = setInterval(() => {
+    certificates.check();
+    automaticRenewal.check();
+  }, certificateCheckMs);
   certificateCheck.unref();
   const bus = new RunEventBus();
   const vipTimelines = new AgentVipTimelines();

@@ -211,6 +211,7 @@ export function stepKindFromParamsField(field: string): string {
 const zeroMeansUnset: Record<string, readonly string[]> = {
   'load-balancer': ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'],
   'drain-node': ['timeoutSeconds'],
+  'certs-renew': ['restartTimeoutSeconds'],
   'etcd-snapshot': ['chunkBytes'],
 };
 

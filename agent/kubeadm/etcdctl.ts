@@ -6,9 +6,9 @@ import type { ExecResult, Host } from '../host/host.ts';
  * it answers while the apiserver is down or etcd has lost quorum, which is exactly when a member must be removed.
  * It authenticates with kubeadm's healthcheck client certificate (group system:masters, signed by the etcd CA).
  */
-export const etcdctlTls = [
-  '--endpoints',
-  'https://127.0.0.1:2379',
+const localClientUrl = 'https://127.0.0.1:2379';
+
+const etcdctlCredentials = [
   '--cacert',
   '/etc/kubernetes/pki/etcd/ca.crt',
   '--cert',
@@ -16,6 +16,8 @@ export const etcdctlTls = [
   '--key',
   '/etc/kubernetes/pki/etcd/healthcheck-client.key',
 ];
+
+export const etcdctlTls = ['--endpoints', localClientUrl, ...etcdctlCredentials];
 
 export const findEtcdContainerArgs = ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'];
 
@@ -33,18 +35,68 @@ export async function etcdContainerId(host: Host): Promise<string> {
 
 /**
  * `crictl exec --sync <etcd> etcdctl <tls flags> ARGS`: CRI ExecSync, which needs no streaming server; crictl then
- * prints the command's stderr on its stdout after the command's own output.
+ * prints the command's stderr on its stdout after the command's own output. When the command exits non-zero crictl
+ * prints neither: it exits 1 with "command '…' exited with N: <the command's stderr>" on its stderr, so the answer of
+ * a failing etcdctl is lost and only its exit code can be trusted.
  */
 export function etcdctl(
   host: Host,
   containerId: string,
   args: readonly string[],
   allowFailure = false,
+  endpoint = localClientUrl,
 ): Promise<ExecResult> {
-  return host.exec('crictl', ['exec', '--sync', containerId, 'etcdctl', ...etcdctlTls, ...args], {
-    allowFailure,
-    onLine: () => {},
-  });
+  return host.exec('crictl', etcdctlCommand(containerId, args, endpoint), { allowFailure, onLine: () => {} });
+}
+
+/** crictl's arguments for etcdctl ARGS against one endpoint, the local member's by default. */
+export function etcdctlCommand(containerId: string, args: readonly string[], endpoint = localClientUrl): string[] {
+  return ['exec', '--sync', containerId, 'etcdctl', '--endpoints', endpoint, ...etcdctlCredentials, ...args];
+}
+
+/** The last line crictl printed about a failed etcdctl, for a message. */
+function failureOf(result: ExecResult): string {
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? `exit code ${result.exitCode}`;
+}
+
+/**
+ * The health of each member that has a client URL, one `endpoint health` per member: with `--cluster`, one member
+ * down makes etcdctl exit non-zero and crictl drops the whole answer, the healthy members' lines with it.
+ */
+export async function healthOfMembers(
+  host: Host,
+  containerId: string,
+  members: readonly EtcdMember[],
+): Promise<EtcdEndpointHealth[]> {
+  const reachable = members.filter((m) => m.clientUrls.length > 0);
+  return Promise.all(
+    reachable.map(async (m) => {
+      const endpoint = m.clientUrls[0]!;
+      const r = await etcdctl(host, containerId, ['endpoint', 'health', '-w', 'json'], true, endpoint);
+      if (r.exitCode !== 0) return { endpoint, healthy: false, error: failureOf(r) };
+      return parseEndpointHealth(r.stdout)[0] ?? { endpoint, healthy: false, error: 'no answer' };
+    }),
+  );
+}
+
+/** Each reachable member's status (member id, leader), one `endpoint status` per member; an unreachable one is left out. */
+export async function statusOfMembers(
+  host: Host,
+  containerId: string,
+  members: readonly EtcdMember[],
+): Promise<EtcdEndpointStatus[]> {
+  const reachable = members.filter((m) => m.clientUrls.length > 0);
+  const statuses = await Promise.all(
+    reachable.map(async (m) => {
+      const r = await etcdctl(host, containerId, ['endpoint', 'status', '-w', 'json'], true, m.clientUrls[0]!);
+      return r.exitCode === 0 ? parseEndpointStatus(r.stdout) : [];
+    }),
+  );
+  return statuses.flat();
 }
 
 /**
@@ -104,7 +156,7 @@ export interface EtcdEndpointHealth {
   error?: string;
 }
 
-/** `endpoint health --cluster -w json`. */
+/** `endpoint health -w json`. */
 export function parseEndpointHealth(text: string): EtcdEndpointHealth[] {
   const parsed = parseEtcdJson(text) as { endpoint?: string; health?: boolean; error?: string }[];
   return parsed.map((h) => ({
@@ -121,7 +173,7 @@ export interface EtcdEndpointStatus {
   isLearner: boolean;
 }
 
-/** `endpoint status --cluster -w json`. */
+/** `endpoint status -w json`. */
 export function parseEndpointStatus(text: string): EtcdEndpointStatus[] {
   const parsed = parseEtcdJson(text) as {
     Endpoint?: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
 import { memberListJson } from '../kubeadm/etcdctl.fixture.ts';
-import { etcdctlTls } from '../kubeadm/etcdctl.ts';
+import { etcdctlCommand, etcdctlTls } from '../kubeadm/etcdctl.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import { removeEtcdMemberStep } from './remove-etcd-member.ts';
 
@@ -17,19 +17,29 @@ function etcdHost(): FakeHost {
     stdout: `${container}\n`,
   });
   host.stub('crictl', etcdctl('endpoint', 'status', '-w', 'json'), { stdout: localStatus });
-  host.stub('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), { stdout: healthOf('10', '11') });
+  for (const n of ['10', '11']) stubHealthy(host, n);
   return host;
 }
 
-/** What `endpoint health --cluster` prints: the listed endpoints healthy, the others down. */
-function healthOf(...healthy: string[]): string {
-  return JSON.stringify(
-    ['10', '11'].map((n) => ({
-      endpoint: `https://192.168.1.${n}:2379`,
-      health: healthy.includes(n),
-      ...(healthy.includes(n) ? {} : { error: 'context deadline exceeded' }),
-    })),
-  );
+const healthArgs = (n: string) =>
+  etcdctlCommand(container, ['endpoint', 'health', '-w', 'json'], `https://192.168.1.${n}:2379`);
+
+function stubHealthy(host: FakeHost, n: string): void {
+  host.stub('crictl', healthArgs(n), {
+    stdout: JSON.stringify([{ endpoint: `https://192.168.1.${n}:2379`, health: true, took: '9ms' }]),
+  });
+}
+
+/** As the real crictl answers when etcdctl exits non-zero: etcdctl's answer is gone, only its stderr is quoted. */
+function stubDead(host: FakeHost, n: string): void {
+  const url = `https://192.168.1.${n}:2379`;
+  host.stub('crictl', healthArgs(n), {
+    exitCode: 1,
+    stderr:
+      `time="2026-12-03T06:00:00Z" level=fatal msg="execing command in container ${container} synchronously: ` +
+      `command 'etcdctl --endpoints ${url} endpoint health -w json' exited with 1: ` +
+      `{"level":"warn","msg":"retrying of unary invoker failed"}\n${url} is unhealthy: failed to commit proposal: context deadline exceeded\nError: unhealthy cluster\n"`,
+  });
 }
 
 describe('remove-etcd-member', () => {
@@ -77,14 +87,7 @@ describe('remove-etcd-member', () => {
       '{"ID":18249187646912138824,"name":"k8s-master3","peerURLs":["https://192.168.1.12:2380"],"clientURLs":["https://192.168.1.12:2379"]}',
     );
     host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: threeVoters });
-    host.stub('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), {
-      exitCode: 1,
-      stdout: `${JSON.stringify([
-        { endpoint: 'https://192.168.1.10:2379', health: true },
-        { endpoint: 'https://192.168.1.11:2379', health: true },
-        { endpoint: 'https://192.168.1.12:2379', health: false, error: 'context deadline exceeded' },
-      ])}\nError: unhealthy cluster\n`,
-    });
+    stubDead(host, '12');
     const dead = await runStep(
       removeEtcdMemberStep,
       { memberPeerUrl: 'https://192.168.1.12:2380' },
@@ -99,6 +102,29 @@ describe('remove-etcd-member', () => {
       code: 'KUBEHA_STEP_REFUSED',
       message:
         'remove-etcd-member: refusing: removing k8s-master2 leaves 1 of 2 etcd members healthy; etcd needs 2 for quorum',
+    });
+  });
+
+  it('GIVEN two of three voting members dead WHEN one of them is removed THEN refused: no quorum, with the numbers', async () => {
+    const host = new FakeHost();
+    host.stub('crictl', ['ps', '--state', 'Running', '--label', 'io.kubernetes.container.name=etcd', '-q'], {
+      stdout: `${container}\n`,
+    });
+    host.stub('crictl', etcdctl('endpoint', 'status', '-w', 'json'), { stdout: localStatus });
+    host.stub('crictl', etcdctl('member', 'list', '-w', 'json'), {
+      stdout: memberListJson.replace(
+        /\{"ID":18249187646912138824[^}]*\}/,
+        '{"ID":18249187646912138824,"name":"k8s-master3","peerURLs":["https://192.168.1.12:2380"],"clientURLs":["https://192.168.1.12:2379"]}',
+      ),
+    });
+    stubHealthy(host, '10');
+    stubDead(host, '11');
+    stubDead(host, '12');
+    const result = await runStep(removeEtcdMemberStep, { memberPeerUrl: 'https://192.168.1.12:2380' }, { host });
+    expect(result.error).toMatchObject({
+      code: 'KUBEHA_STEP_REFUSED',
+      message:
+        'remove-etcd-member: refusing: etcd has no quorum now: 1 of 3 voting members healthy (k8s-master1), 2 needed; a member can only be removed with quorum',
     });
   });
 

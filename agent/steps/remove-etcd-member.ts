@@ -8,7 +8,7 @@ import {
   type EtcdMember,
   etcdContainerId,
   etcdctl,
-  parseEndpointHealth,
+  healthOfMembers,
   parseEndpointStatus,
   parseMemberList,
   urlHost,
@@ -65,13 +65,8 @@ async function plan(ctx: StepContext<RemoveEtcdMemberParams>): Promise<PlannedCh
   if (members.filter((m) => !m.isLearner && !targets.includes(m)).length === 0) {
     throw new KubehaError(ErrorCode.stepFailed, 'refusing to remove the last voting etcd member');
   }
-  // Exits non-zero when a member is down (the one being removed often is) and still prints every member's health.
-  const health = await etcdctl(host, container, ['endpoint', 'health', '--cluster', '-w', 'json'], true);
-  const quorumProblem = quorumProblemOfRemoval(
-    members,
-    health.stdout.trim() ? parseEndpointHealth(health.stdout) : [],
-    targets,
-  );
+  const voters = members.filter((m) => !m.isLearner);
+  const quorumProblem = quorumProblemOfRemoval(members, await healthOfMembers(host, container, voters), targets);
   if (quorumProblem) throw new KubehaError(ErrorCode.stepRefused, `refusing: ${quorumProblem}`);
   return targets.map((m) => ({
     description: `etcdctl member remove ${describeMember(m)}`,

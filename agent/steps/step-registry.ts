@@ -4,6 +4,7 @@
  */
 
 import type { StepDefinition } from '../step-execution/step.ts';
+import { certsRenewStep } from './certs-renew.ts';
 import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { deleteNodeStep } from './delete-node.ts';
@@ -43,6 +44,8 @@ const definitions: StepDefinition<unknown>[] = [
   drainNodeStep,
   deleteNodeStep,
   leaveLoadBalancerStep,
+  // Certificates: renewed on one control plane, its static pods restarted.
+  certsRenewStep,
   // etcd snapshots, sent to the coordinator.
   etcdSnapshotStep,
   // Further steps: one line each.

@@ -12,7 +12,7 @@ import {
   specNodes,
 } from '../kubeadm/cluster-health.fixture.ts';
 import type { ClusterHealthReport } from '../kubeadm/cluster-health-report.ts';
-import { etcdctlTls } from '../kubeadm/etcdctl.ts';
+import { etcdctlCommand, etcdctlTls } from '../kubeadm/etcdctl.ts';
 import { dialAnswered, dialRejected, proxyUnreachableStderr } from '../kubeadm/pod-network-probe.fixture.ts';
 import { dialPath } from '../kubeadm/pod-network-probe.ts';
 import { runStep } from '../step-execution/step-runner.ts';
@@ -48,8 +48,18 @@ function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost
     stdout: `${container}\n`,
   });
   host.expect('crictl', etcdctl('member', 'list', '-w', 'json'), { stdout: memberListJson });
-  host.expect('crictl', etcdctl('endpoint', 'health', '--cluster', '-w', 'json'), { stdout: endpointHealthJson });
-  host.expect('crictl', etcdctl('endpoint', 'status', '--cluster', '-w', 'json'), { stdout: endpointStatusJson });
+  const health = JSON.parse(endpointHealthJson) as { endpoint: string }[];
+  const status = JSON.parse(endpointStatusJson) as { Endpoint: string }[];
+  for (const h of health) {
+    host.expect('crictl', etcdctlCommand(container, ['endpoint', 'health', '-w', 'json'], h.endpoint), {
+      stdout: JSON.stringify([h]),
+    });
+  }
+  for (const st of status) {
+    host.expect('crictl', etcdctlCommand(container, ['endpoint', 'status', '-w', 'json'], st.Endpoint), {
+      stdout: JSON.stringify([st]),
+    });
+  }
   host.expect('kubectl', kubeSystem('get', 'lease', 'kube-controller-manager', 'kube-scheduler', '-o', 'json'), {
     stdout: JSON.stringify(leaseList),
   });

@@ -6,13 +6,7 @@ import {
   buildClusterHealthReport,
   type ClusterObservations,
 } from '../kubeadm/cluster-health-report.ts';
-import {
-  etcdContainerId,
-  etcdctl,
-  parseEndpointHealth,
-  parseEndpointStatus,
-  parseMemberList,
-} from '../kubeadm/etcdctl.ts';
+import { etcdContainerId, etcdctl, healthOfMembers, parseMemberList, statusOfMembers } from '../kubeadm/etcdctl.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { endpointProblem } from '../kubeadm/kubeadm-patterns.ts';
 import { kubectlJson } from '../kubeadm/kubectl.ts';
@@ -54,14 +48,11 @@ async function attempt<T>(read: () => Promise<T>): Promise<T | Error> {
 async function readEtcd(host: Host): Promise<Exclude<ClusterObservations['etcd'], Error>> {
   const container = await etcdContainerId(host);
   const members = parseMemberList((await etcdctl(host, container, ['member', 'list', '-w', 'json'])).stdout);
-  // Both exit non-zero when an endpoint is down, and still print what they learnt.
-  const health = await etcdctl(host, container, ['endpoint', 'health', '--cluster', '-w', 'json'], true);
-  const status = await etcdctl(host, container, ['endpoint', 'status', '--cluster', '-w', 'json'], true);
-  return {
-    members,
-    health: health.stdout.trim() ? parseEndpointHealth(health.stdout) : [],
-    status: status.stdout.trim() ? parseEndpointStatus(status.stdout) : [],
-  };
+  const [health, status] = await Promise.all([
+    healthOfMembers(host, container, members),
+    statusOfMembers(host, container, members),
+  ]);
+  return { members, health, status };
 }
 
 async function readyz(host: Host, endpoint: string): Promise<{ httpStatus: number; body: string }> {

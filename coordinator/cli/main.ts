@@ -14,6 +14,7 @@ import { drillFailoverCommand } from './commands/drill-failover-command.ts';
 import { etcdSnapshotGetCommand, etcdSnapshotsCommand } from './commands/etcd-snapshots-command.ts';
 import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
+import { nodeRemoveCommand } from './commands/node-remove-command.ts';
 import { startRun } from './commands/start-run-command.ts';
 import { tokenCreateCommand } from './commands/token-create-command.ts';
 import { tokenDeleteCommand, tokenListCommand } from './commands/tokens-command.ts';
@@ -28,14 +29,20 @@ import { RunNotFound, resolveRunId } from './run-id.ts';
 const usage = `Usage: kubeha [--server URL] [--token-file FILE] COMMAND [-o json|yaml|wide]
 
 Commands:
-  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run]
+  apply -f FILE [--no-watch] [--wait-for-agents] [--dry-run] [--dead-node NAME]...
                               create or update the cluster from its spec (YAML; - for stdin), start a deploy, watch it;
                               refused while a node has no enrolled agent unless --wait-for-agents;
-                              --dry-run: the same as plan
+                              --dry-run: the same as plan. Nodes of the applied spec that the file drops are removed
+                              before any node joins (docs/nodes.md); --dead-node NAME: its machine is gone, nothing
+                              runs on it; still in the file, it joins again as the new machine at its address
   plan -f FILE [--wait-for-agents]
                               validate the spec, run preflight, the cross-node checks and every step's dry run on the
                               nodes, print per node what would change and how the spec differs from the applied one;
                               nothing is stored or changed
+  node remove CLUSTER NAME [--dead] [--yes] [--no-watch]
+                              remove a node: the applied spec without it is deployed, which drains the node, removes
+                              its etcd member (control planes), deletes its Node and resets it; --dead: the machine is
+                              gone, nothing is run on it (docs/nodes.md)
   get clusters                list clusters
   get cluster NAME            the desired and the applied spec and where they differ (YAML; -o json also)
   get nodes [CLUSTER]         each node's role, agent state, last heartbeat, health, VIP and last step
@@ -50,6 +57,9 @@ Commands:
                               is offline or missing fails it (the run's agents-connected step names each one)
   drill failover CLUSTER [--yes]
                               start a failover drill, watch it, print the measured gap and VIP moves
+  certs renew CLUSTER         start a certificate renewal run and watch it: kubeadm certs renew all and a restart of
+                              the static pods, one control plane at a time (not the CAs); the coordinator's admin
+                              kubeconfig is refreshed
   reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
   delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
   etcd snapshot CLUSTER       take an etcd snapshot now (a run on a healthy control plane) and watch it; the
@@ -57,7 +67,7 @@ Commands:
   etcd snapshots CLUSTER      the etcd snapshots the coordinator keeps: id, time, node, revision, keys, size, sha256
   etcd snapshot get CLUSTER ID -o FILE
                               download a snapshot to FILE, its size and sha256 checked (-o names the file here)
-  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from its init/verify outputs)
+  kubeconfig CLUSTER          print the cluster's admin kubeconfig (from kubeadm init, renewed by certs renew)
   token create [--node NODE] [--ttl DURATION] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command; --ttl in seconds or 90m, 2h, 7d
                               (default 24h); --node scopes it to one node: the agent enrolled with it serves that node
@@ -68,8 +78,8 @@ Commands:
   agents revoke AGENT         revoke an agent: its certificate never opens a session again
   version                     print the version
 
-RUN is a run ID or a unique prefix of one (run-3f2a, 3f2a). reset, drill failover and delete cluster ask on a
-terminal before they start unless --yes. Ctrl-C while watching stops the watching only: the run goes on.
+RUN is a run ID or a unique prefix of one (run-3f2a, 3f2a). reset, drill failover, delete cluster, node remove and an
+apply that removes nodes ask on a terminal before they start unless --yes. Ctrl-C while watching stops the watching only: the run goes on.
 The coordinator and its token come from --server/--token-file, KUBEHA_SERVER/KUBEHA_TOKEN(_FILE), or ~/.kube/kubeha.yaml;
 an https:// server is verified with its CA: --ca-cert-hash sha256:H (pinned, as enrollment does), --ca-cert FILE,
 KUBEHA_CA_CERT_HASH / KUBEHA_CA_CERT, or caCertHash / caCert in the file; http:// only to loopback
@@ -112,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
       'no-watch': { type: 'boolean' },
       'wait-for-agents': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      dead: { type: 'boolean' },
+      'dead-node': { type: 'string', multiple: true },
       yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
@@ -171,7 +183,15 @@ async function main(argv: string[]): Promise<number> {
     if (!values.file || count > 1) return usageError(`${verb} needs -f FILE`);
     return applyCommand(api, values.file, watchOutput, err, {
       ...runOptions,
+      ...(values['dead-node'] ? { deadNodes: values['dead-node'] } : {}),
       dryRun: verb === 'plan' || values['dry-run'] === true,
+    });
+  }
+  if (verb === 'node' && noun === 'remove' && count === 4) {
+    return nodeRemoveCommand(api, arg!, positionals[3]!, watchOutput, {
+      ...runOptions,
+      format,
+      dead: values.dead === true,
     });
   }
   if (verb === 'get' && noun === 'cluster' && arg && count === 3) return getClusterCommand(api, out, arg, format);
@@ -206,6 +226,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'reset' && noun && count === 2) {
     return (await startRun(api, noun, 'reset', watchOutput, runOptions)).code;
+  }
+  if (verb === 'certs' && noun === 'renew' && arg && count === 3) {
+    return (await startRun(api, arg, 'certs-renew', watchOutput, runOptions)).code;
   }
   if (verb === 'delete' && noun === 'cluster' && arg && count === 3) {
     return deleteClusterCommand(api, arg, out, err, runOptions);

@@ -31,6 +31,7 @@ export const clusterSpecDefaults = {
   firewall: 'managed',
   selinux: 'permissive',
   workers: 10,
+  renewBeforeDays: 30,
   snapshotKeep: 14,
 } as const;
 
@@ -298,6 +299,17 @@ export const ClusterSpecDocumentSchema = Type.Object(
         ),
         allowEvenControlPlanes: Type.Optional(Type.Boolean({ default: false })),
         mirrors: Type.Optional(Mirrors),
+        certificates: Type.Optional(
+          Type.Object(
+            {
+              renewBeforeDays: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 300, default: clusterSpecDefaults.renewBeforeDays }),
+              ),
+              autoRenew: Type.Optional(Type.Boolean({ default: true })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         etcd: Type.Optional(Etcd),
       },
       { additionalProperties: false },

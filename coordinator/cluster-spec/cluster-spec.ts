@@ -48,6 +48,13 @@ export const CniManifestSpecSchema = Type.Object({
   allowHttp: Type.Boolean(),
 });
 
+export const CertificatesSpecSchema = Type.Object({
+  /** The renewal run starts by itself when a certificate kubeadm renews expires within this many days. */
+  renewBeforeDays: Type.Integer(),
+  /** false: no automatic renewal run (the warnings stay). */
+  autoRenew: Type.Boolean(),
+});
+
 /** The coordinator's etcd snapshot schedule: one every `every` ("30m", "6h", "1d"), the newest `keep` kept. */
 export const EtcdSnapshotScheduleSchema = Type.Object({
   every: Type.String(),
@@ -94,6 +101,8 @@ export const ClusterSpecSchema = Type.Object({
     nodes: Type.Array(ClusterNodeSpecSchema),
     /** Where packages and images come from instead of their public homes (air-gapped sites); absent: the public ones. */
     mirrors: Type.Optional(MirrorsSpecSchema),
+    /** When the coordinator renews the certificates kubeadm made by itself; absent: the defaults. */
+    certificates: Type.Optional(CertificatesSpecSchema),
     /** Absent: no scheduled snapshots (`kubeha etcd snapshot` still takes one). */
     etcd: Type.Optional(Type.Object({ snapshots: Type.Optional(EtcdSnapshotScheduleSchema) })),
   }),
@@ -106,6 +115,7 @@ export type NodeRole = (typeof nodeRoles)[number];
 export type PackageRepositorySpec = Static<typeof PackageRepositorySpecSchema>;
 export type MirrorsSpec = Static<typeof MirrorsSpecSchema>;
 export type CniManifestSpec = Static<typeof CniManifestSpecSchema>;
+export type CertificatesSpec = Static<typeof CertificatesSpecSchema>;
 export type EtcdSnapshotSchedule = Static<typeof EtcdSnapshotScheduleSchema>;
 
 const durationUnitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -116,6 +116,21 @@ describe('parseClusterSpec: valid specs', () => {
     ]);
   });
 
+  it('reads spec.certificates with its defaults, leaves it out when absent, and refuses a renewal window of 0 days', () => {
+    expect(requireClusterSpec(minimal).spec.certificates).toBeUndefined();
+    expect(requireClusterSpec(withSpec({ certificates: {} })).spec.certificates).toEqual({
+      renewBeforeDays: 30,
+      autoRenew: true,
+    });
+    expect(
+      requireClusterSpec(withSpec({ certificates: { renewBeforeDays: 60, autoRenew: false } })).spec.certificates,
+    ).toEqual({ renewBeforeDays: 60, autoRenew: false });
+    expect(problemsOf(withSpec({ certificates: { renewBeforeDays: 0, rotateCa: true } }))).toEqual([
+      'spec.certificates.rotateCa: unknown field',
+      'spec.certificates.renewBeforeDays: must be between 1 and 300, got 0',
+    ]);
+  });
+
   it('accepts JSON text and a parsed object alike', () => {
     const fromJson = parseClusterSpec(JSON.stringify(minimal));
     const fromObject = parseClusterSpec(minimal);

@@ -90,7 +90,7 @@ function canonical(ip: IpAddress): string {
 
 /** The validated spec, its keys in one order whatever the document's, so that stored specs compare as text. */
 function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): ClusterSpec {
-  const { endpoint, networking, hostPolicy, mirrors, etcd } = document.spec;
+  const { endpoint, networking, hostPolicy, mirrors, certificates, etcd } = document.spec;
   const mode = endpoint.mode ?? clusterSpecDefaults.mode;
   const endpointSpec: ClusterSpec['spec']['endpoint'] = {
     mode,
@@ -145,6 +145,9 @@ function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): Cluster
               registries: mirrors.registries!.map((r) => ({ registry: r.registry, endpoints: r.endpoints })),
             },
           }
+        : {}),
+      ...(certificates
+        ? { certificates: { renewBeforeDays: certificates.renewBeforeDays!, autoRenew: certificates.autoRenew! } }
         : {}),
       ...(etcd
         ? {

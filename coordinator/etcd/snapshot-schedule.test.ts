@@ -45,7 +45,7 @@ function world(clusters: ClusterRecord[]) {
     },
     runs: {
       activeRunOf: (name) => state.busy.get(name),
-      startRun(name: string, kind: RunKind, options: { reason: string }) {
+      startRun(name: string, kind: RunKind, options: { startedBecause: string }) {
         if (state.refuse) throw new KubehaError(ErrorCode.conflict, state.refuse);
         const run: RunRecord = {
           id: `run-${state.runs.length + 1}`,
@@ -57,7 +57,7 @@ function world(clusters: ClusterRecord[]) {
           error: null,
         };
         state.runs.push(run);
-        state.started.push({ cluster: name, reason: options.reason });
+        state.started.push({ cluster: name, reason: options.startedBecause });
         return run;
       },
     },

@@ -8,7 +8,7 @@ import type { SnapshotStore } from './snapshot-store.ts';
 /** The part of the scheduler the schedule uses. */
 export interface SnapshotRunStarter {
   activeRunOf(cluster: string): string | undefined;
-  startRun(cluster: string, kind: RunKind, options: { reason: string }): RunRecord;
+  startRun(cluster: string, kind: RunKind, options: { startedBecause: string }): RunRecord;
 }
 
 /** A scheduled snapshot that could not start (no healthy member) is tried again this soon, or at its interval. */
@@ -80,7 +80,7 @@ export class SnapshotSchedule {
       }`;
       this.waiting.delete(cluster.name);
       try {
-        const run = this.runs.startRun(cluster.name, 'etcd-snapshot', { reason });
+        const run = this.runs.startRun(cluster.name, 'etcd-snapshot', { startedBecause: reason });
         this.refusedAt.delete(cluster.name);
         started.push(run.id);
         this.logger.info({ cluster: cluster.name, runId: run.id }, 'scheduled etcd snapshot started');

@@ -7,7 +7,7 @@ import { stepRegistry } from '../../agent/steps/step-registry.ts';
 import { runStepFor, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import { agentProtoPath, protoLoaderOptions } from '../../proto/load-agent-gateway.ts';
-import type { PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
+import { testSpec } from '../../test/support/test-spec.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
 import type { DrillActionParams } from '../drill/drive-drill.ts';
@@ -21,7 +21,7 @@ import {
 } from '../scheduler/join-credentials.ts';
 import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { planRun } from './plan-run.ts';
-import type { PlannedStep, RunKind } from './run-plan.ts';
+import type { ClusterState, PlannedStep, RunKind } from './run-plan.ts';
 
 // The whole path of a step's parameters: planner (or the scheduler's run-time steps) -> the scheduler adding the
 // values known only at dispatch -> the RunStep proto on the wire -> the agent's own parser for that step kind.
@@ -76,12 +76,13 @@ function record(step: PlannedStep, seq: number): StepRecord {
 function dispatchedSteps(
   kind: RunKind,
   spec: ClusterSpec,
+  state?: ClusterState,
 ): { id: string; kind: string; params: Record<string, unknown> }[] {
   const now = Date.UTC(2026, 0, 1);
   // The cluster's values as the scheduler makes them, then as the steps' successes change them.
   const values = new Map(missingClusterSecrets(new Map(), now));
   const etcdSnapshot = { members: spec.spec.nodes.map((n) => n.name), snapshotId: '20260101-000000-0a1b' };
-  const planned = planRun(kind, spec, kind === 'etcd-snapshot' ? etcdSnapshot : undefined).steps;
+  const planned = planRun(kind, spec, state ?? (kind === 'etcd-snapshot' ? etcdSnapshot : undefined)).steps;
   const steps: StepRecord[] = [];
   const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
@@ -154,50 +155,46 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'etcd-snapshot'];
+const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew', 'etcd-snapshot'];
 
 /**
- * The node-removal steps as the node-change planner is to send them (its contract with the agent steps), until that
- * planner lands and its runs send them above: typed like the planner's calls, and walked through dispatch likewise.
+ * Deploys that change the nodes of running clusters: IPv4 with a control plane and a worker removed alive (they leave
+ * the load balancer and are reset), IPv6 with a dead control plane replaced under its name and a dead worker removed.
  */
-function nodeRemovalSteps(): { id: string; kind: string; params: Record<string, unknown> }[] {
-  const planned: { [K in 'drain-node' | 'delete-node' | 'leave-load-balancer']: PlannedStepParams<K>[] } = {
-    'drain-node': [
-      { nodeName: 'w3', timeoutSeconds: 300, dead: false },
-      { nodeName: 'cp3', timeoutSeconds: 120, dead: true },
-    ],
-    'delete-node': [{ nodeName: 'w3' }],
-    'leave-load-balancer': [{ vip: '192.168.1.100' }, { vip: 'fd00:10::100' }],
+function nodeChangeDeploys(): [string, ClusterSpec, ClusterState][] {
+  const nodes = (list: string[][]) => list.map(([name, address, role]) => ({ name, address, role }));
+  const v4 = (list: string[][]) => testSpec({ nodes: nodes(list), allowEvenControlPlanes: true });
+  const applied = v4([
+    ['cp1', '10.0.0.11', 'control-plane'],
+    ['cp2', '10.0.0.12', 'control-plane'],
+    ['cp3', '10.0.0.13', 'control-plane'],
+    ['w1', '10.0.0.21', 'worker'],
+    ['w2', '10.0.0.22', 'worker'],
+  ]);
+  const desired = v4([
+    ['cp1', '10.0.0.11', 'control-plane'],
+    ['cp2', '10.0.0.12', 'control-plane'],
+    ['w1', '10.0.0.21', 'worker'],
+  ]);
+  const v6 = specs.find(([file]) => file === 'ipv6-five-control-planes.yaml')![1];
+  const v6Members = v6.spec.nodes.map((n) => n.name);
+  const v6Desired: ClusterSpec = {
+    ...v6,
+    spec: { ...v6.spec, nodes: v6.spec.nodes.map((n) => (n.name === 'cp3' ? { ...n, address: 'fd00:10::33' } : n)) },
   };
-  return Object.entries(planned).flatMap(([kind, list]) =>
-    list.map((params, i) => {
-      const step: StepRecord = {
-        runId: 'run-1',
-        id: `remove/${kind}/${i}`,
-        seq: i,
-        kind,
-        node: 'cp1',
-        dependsOn: [],
-        timeoutSeconds: 600,
-        retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
-        params: { ...params },
-        concurrencyGroup: null,
-        bestEffort: false,
-        forNode: null,
-        ...notStartedStep(),
-      };
-      const prepared = paramsForDispatch(step, new Map());
-      if ('missing' in prepared) throw new Error(`${step.id}: the scheduler would wait for ${prepared.missing}`);
-      return { id: step.id, kind, params: prepared.params };
-    }),
-  );
+  return [
+    ['ipv4 remove cp3 and w2', desired, { members: ['cp1', 'cp2', 'cp3', 'w1', 'w2'], applied }],
+    ['ipv6 replace dead cp3', v6Desired, { members: v6Members, applied: v6, dead: ['cp3', 'w1'] }],
+  ];
 }
 
 const cases = [
   ...specs.flatMap(([file, spec]) =>
     runKinds.flatMap((run) => dispatchedSteps(run, spec).map((s) => [`${file} ${run}: ${s.id}`, s] as const)),
   ),
-  ...nodeRemovalSteps().map((s) => [`node removal: ${s.id}`, s] as const),
+  ...nodeChangeDeploys().flatMap(([name, spec, state]) =>
+    dispatchedSteps('deploy', spec, state).map((s) => [`${name}: ${s.id}`, s] as const),
+  ),
 ];
 
 describe('every parameter the coordinator sends passes the agent\u2019s own parser for that step kind', () => {
@@ -243,6 +240,9 @@ describe('every parameter the coordinator sends passes the agent\u2019s own pars
     const removals = cases.filter(([, s]) => s.kind === 'remove-etcd-member').map(([, s]) => s.params);
     expect(removals).toContainEqual({ memberName: 'k8s-master2', memberPeerUrl: 'https://192.168.1.11:2380' });
     expect(removals).toContainEqual({ memberName: 'cp2', memberPeerUrl: 'https://[fd00:10::12]:2380' });
+    // A removed control plane's member is found by the address it had, also when it is replaced under its name.
+    expect(removals).toContainEqual({ memberName: 'cp3', memberPeerUrl: 'https://10.0.0.13:2380' });
+    expect(removals).toContainEqual({ memberName: 'cp3', memberPeerUrl: 'https://[fd00:10::13]:2380' });
   });
 
   it('sends delete-token the joined token’s id, and create-token a whole token', () => {

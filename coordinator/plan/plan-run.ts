@@ -1,16 +1,10 @@
-import type { AgentStepKind, PlannedStepParams } from '../../proto/step-params/step-params-by-kind.ts';
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { planCertsRenew } from './plan-certs-renew.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
 import { planEtcdSnapshot } from './plan-etcd-snapshot.ts';
-import {
-  type ClusterState,
-  coordinatorNode,
-  type PlannedStep,
-  type RetryPolicy,
-  type RunKind,
-  type RunPlan,
-  type StepPhase,
-} from './run-plan.ts';
+import { leaveLoadBalancerSteps, loadBalancingChanged, nodeRemovals, removalSteps } from './plan-node-removal.ts';
+import { agentStep, coordinatorStep, ifSet, noRetry, type ParamsOf, stepId } from './planned-steps.ts';
+import type { ClusterState, PlannedStep, RunKind, RunPlan } from './run-plan.ts';
 import {
   clusterNodes,
   controlPlaneEndpointOf,
@@ -23,111 +17,29 @@ import {
   verifyParams,
 } from './spec-step-params.ts';
 
-/** Deterministic steps: a retry cannot change the answer. */
-export const noRetry: RetryPolicy = { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 };
-/** Transient failures (a package mirror hiccup, an agent reconnecting): 3 attempts, 5 s then 10 s apart. */
-export const transientRetry: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 5_000, maxBackoffMs: 60_000 };
+export { noRetry, stepId, transientRetry } from './planned-steps.ts';
 
 export const workerJoinGroup = 'worker-join';
 export const workerResetGroup = 'worker-reset';
 
-const timeoutSeconds: Record<StepPhase, number> = {
-  preflight: 120,
-  'cross-node-checks': 120,
-  'host-prep': 600,
-  'container-runtime': 900,
-  'kube-packages': 900,
-  'load-balancer': 300,
-  'kubeadm-init': 900,
-  cni: 600,
-  'join-control-plane': 900,
-  'join-worker': 900,
-  verify: 600,
-  'agents-connected': 60,
-  'failover-drill': 900,
-  reset: 600,
-};
-
-type AgentPhase = Exclude<StepPhase, 'cross-node-checks' | 'agents-connected' | 'failover-drill'>;
-
-/** The agent step kind behind each phase (the RunStep params oneof field in kebab-case). */
-const agentKind = {
-  preflight: 'preflight',
-  'host-prep': 'host-prep',
-  'container-runtime': 'container-runtime',
-  'kube-packages': 'kube-packages',
-  'load-balancer': 'load-balancer',
-  'kubeadm-init': 'kubeadm-init',
-  cni: 'cni',
-  'join-control-plane': 'kubeadm-join',
-  'join-worker': 'kubeadm-join',
-  verify: 'verify',
-  reset: 'kubeadm-reset',
-} as const satisfies Record<AgentPhase, AgentStepKind>;
-
-type ParamsOf<P extends AgentPhase> = PlannedStepParams<(typeof agentKind)[P]>;
-
-/** `{ name: value }` when the value is set, else nothing: an unset optional parameter is left out, never sent empty. */
-function ifSet<N extends string, V>(name: N, value: V | undefined): { [key in N]?: V } {
-  return (value === undefined ? {} : { [name]: value }) as { [key in N]?: V };
-}
-
 /** Joins get their own just-in-time tokens; the token kubeadm init makes only needs to outlive the init itself. */
 const initTokenTtlSeconds = 3600;
-
-/** Ids are "<phase>/<node>"; the coordinator's own steps are just "<phase>". */
-export function stepId(phase: StepPhase, node?: string): string {
-  return node === undefined ? phase : `${phase}/${node}`;
-}
-
-function agentStep<P extends AgentPhase>(
-  phase: P,
-  node: string,
-  dependsOn: string[],
-  params: ParamsOf<P>,
-  retry: RetryPolicy = transientRetry,
-): PlannedStep {
-  return {
-    id: stepId(phase, node),
-    kind: agentKind[phase],
-    phase,
-    runsOn: 'agent',
-    node,
-    dependsOn,
-    timeoutSeconds: timeoutSeconds[phase],
-    retry,
-    params,
-  };
-}
-
-function coordinatorStep(
-  phase: 'cross-node-checks' | 'agents-connected' | 'failover-drill',
-  dependsOn: string[],
-  params: Record<string, unknown>,
-  retry: RetryPolicy,
-): PlannedStep {
-  return {
-    id: stepId(phase),
-    kind: phase,
-    phase,
-    runsOn: 'coordinator',
-    node: coordinatorNode,
-    dependsOn,
-    timeoutSeconds: timeoutSeconds[phase],
-    retry,
-    params,
-  };
-}
 
 /**
  * The deploy DAG. Each node prepares on its own; the cross-node checks gate every change; the load
  * balancer is up before kubeadm init; control planes join one at a time; workers join in parallel, bounded.
+ * On a running cluster, the nodes that leave it are removed before any node joins (docs/nodes.md).
  */
-function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedStep[] {
+function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
   const s = spec.spec;
+  const removals = nodeRemovals(state, spec);
+  // A removed node is no member any more by the time the joins run: a dead one still in the spec joins again.
+  const members = new Set(state.members.filter((m) => !removals.some((r) => r.node.name === m)));
   const controlPlanes = controlPlanesOf(spec);
   const holders = loadBalancerNodesOf(spec);
-  const first = controlPlanes[0]!;
+  // kubeadm init runs on a member when there are members: on a joined control plane it finds the cluster and does
+  // nothing, where on a new node it would start a second cluster.
+  const first = controlPlanes.find((n) => members.has(n.name)) ?? controlPlanes[0]!;
   const endpoint = controlPlaneEndpointOf(spec);
   const steps: PlannedStep[] = [];
 
@@ -194,10 +106,21 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     prepared.set(node.name, stepId('kube-packages', node.name));
   }
 
-  for (const node of holders) {
-    steps.push(
-      agentStep('load-balancer', node.name, [prepared.get(node.name)!], loadBalancerParams(spec, node, holders)),
-    );
+  const checksDone = [checks.id];
+  const leaving = state.applied ? leaveLoadBalancerSteps(state.applied, removals, checksDone) : [];
+  steps.push(...leaving);
+  const left = leaving.length > 0 ? [leaving[leaving.length - 1]!.id] : [];
+  // A running cluster whose control planes or load balancers change is reconfigured one node at a time, lowest
+  // keepalived priority first, so the likely VIP holder changes last and the endpoint always has an answer.
+  const oneAtATime = members.size > 0 && loadBalancingChanged(state.applied, spec);
+  const lbOrder = oneAtATime ? [...holders].reverse() : holders;
+  let previousLb: string[] = [];
+  for (const node of lbOrder) {
+    const step = agentStep('load-balancer', node.name, [prepared.get(node.name)!, ...left, ...previousLb], {
+      ...loadBalancerParams(spec, node, holders),
+    });
+    steps.push(step);
+    if (oneAtATime) previousLb = [step.id];
   }
   const loadBalancerIds = holders.map((n) => stepId('load-balancer', n.name));
 
@@ -224,6 +147,10 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
   });
   steps.push(cni);
 
+  const removed = removalSteps(removals, first.name, [init.id, ...left]);
+  steps.push(...removed.steps);
+  const afterRemovals = removals.length > 0 ? removed.done : [];
+
   const joinParams = (node: ClusterNodeSpec, controlPlane: boolean): ParamsOf<'join-worker'> => ({
     kubernetesVersion: s.kubernetesVersion,
     controlPlaneEndpoint: endpoint,
@@ -233,24 +160,29 @@ function planDeploy(spec: ClusterSpec, members: ReadonlySet<string>): PlannedSte
     allowCgroupV1: s.hostPolicy.allowCgroupV1,
   });
   // etcd grows one member at a time: each join adds a learner and promotes it; concurrent joins race on quorum.
-  let previous = cni.id;
+  let previous = [cni.id, ...afterRemovals];
   const joinIds: string[] = [];
-  for (const node of controlPlanes.slice(1)) {
+  for (const node of controlPlanes.filter((n) => n !== first)) {
     // A member has joined already: joining again would only make join credentials on a control plane for nothing.
     if (members.has(node.name)) continue;
     const ownPrep = holders.includes(node) ? stepId('load-balancer', node.name) : prepared.get(node.name)!;
-    const join = agentStep('join-control-plane', node.name, [previous, ownPrep], joinParams(node, true));
+    const join = agentStep('join-control-plane', node.name, [...previous, ownPrep], joinParams(node, true));
     steps.push(join);
     joinIds.push(join.id);
-    previous = join.id;
+    previous = [join.id];
   }
   for (const node of s.nodes.filter((n) => n.role === 'worker' && !members.has(n.name))) {
-    const join = agentStep('join-worker', node.name, [init.id, prepared.get(node.name)!], joinParams(node, false));
+    const join = agentStep(
+      'join-worker',
+      node.name,
+      [init.id, prepared.get(node.name)!, ...afterRemovals],
+      joinParams(node, false),
+    );
     join.concurrencyGroup = { name: workerJoinGroup, limit: s.concurrency.workers };
     steps.push(join);
     joinIds.push(join.id);
   }
-  steps.push(agentStep('verify', first.name, [cni.id, ...joinIds], verifyParams(spec)));
+  steps.push(agentStep('verify', first.name, [cni.id, ...afterRemovals, ...joinIds], verifyParams(spec)));
   return steps;
 }
 
@@ -319,21 +251,24 @@ function planFailoverDrill(spec: ClusterSpec): PlannedStep[] {
 
 /**
  * The run's DAG for a validated spec. Pure: the same spec and state always give the same plan. A deploy of a
- * cluster with members checks every node again (each step changes only what differs) but never joins a member.
+ * cluster with members checks every node again (each step changes only what differs) but never joins a member, and
+ * removes the applied spec's nodes that left the spec (or are marked dead) before anything joins.
  */
 export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = { members: [] }): RunPlan {
   const cluster = spec.metadata.name;
   switch (kind) {
     case 'deploy':
-      return { kind, cluster, steps: planDeploy(spec, new Set(state.members)) };
+      return { kind, cluster, steps: planDeploy(spec, state) };
     case 'plan':
-      return { kind, cluster, steps: dryRunSteps(planDeploy(spec, new Set(state.members))) };
+      return { kind, cluster, steps: dryRunSteps(planDeploy(spec, state)) };
     case 'verify':
       return { kind, cluster, steps: planVerify(spec) };
     case 'drill-failover':
       return { kind, cluster, steps: planFailoverDrill(spec) };
     case 'reset':
       return { kind, cluster, steps: planReset(spec) };
+    case 'certs-renew':
+      return { kind, cluster, steps: planCertsRenew(spec, state) };
     case 'etcd-snapshot':
       return { kind, cluster, steps: planEtcdSnapshot(spec, state) };
   }

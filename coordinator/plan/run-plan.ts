@@ -1,7 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
-export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'etcd-snapshot';
+export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot';
 
 export type StepPhase =
   | 'preflight'
@@ -17,10 +17,14 @@ export type StepPhase =
   | 'verify'
   | 'agents-connected'
   | 'failover-drill'
-  | 'reset';
+  | 'reset'
+  | 'leave-load-balancer'
+  | 'drain-node'
+  | 'remove-etcd-member'
+  | 'delete-node';
 
-/** The phases of the day-2 runs, each planned in its own file (plan-etcd-snapshot.ts). */
-export type DayTwoPhase = 'etcd-snapshot';
+/** Phases of the runs planned in a file of their own (plan-certs-renew.ts, plan-etcd-snapshot.ts). */
+export type OwnPlannerPhase = 'certs-renew' | 'etcd-snapshot';
 
 /** The `node` of steps the coordinator performs itself. */
 export const coordinatorNode = 'coordinator';
@@ -45,7 +49,7 @@ export interface PlannedStep {
    */
   kind: string;
   /** The id's prefix, naming the step's place in the flow: "join-control-plane" and "join-worker" are both kind "kubeadm-join". */
-  phase: StepPhase | DayTwoPhase;
+  phase: StepPhase | OwnPlannerPhase;
   /** "agent": dispatched to the agent serving `node`; "coordinator": the scheduler performs it itself. */
   runsOn: 'agent' | 'coordinator';
   /** The spec node the step runs on; coordinatorNode for runsOn "coordinator". */
@@ -70,15 +74,22 @@ export interface RunPlan {
   steps: PlannedStep[];
 }
 
-/** The planner's signature: pure, no I/O. */
 /** What the coordinator's records say about the cluster a plan is for. */
 export interface ClusterState {
-  /** Nodes that ran kubeadm init or joined since the cluster was last reset. */
+  /** Nodes that ran kubeadm init or joined since the cluster was last reset (and were not removed since). */
   members: readonly string[];
+  /** The spec of the last deploy that succeeded: where the nodes leaving the spec are described. */
+  applied?: ClusterSpec | null;
+  /** Nodes leaving the cluster that are gone for good: nothing is run on them. */
+  dead?: readonly string[];
+  /** When the run was asked for (ms since the epoch): what a certificate renewal must renew is what is older. */
+  requestedAt?: number;
   /** Nodes whose agent is connected and well, when the run's planner needs them; absent: all are taken as such. */
   healthy?: readonly string[];
   /** The id an etcd-snapshot run keeps its snapshot under, made when the run starts. */
   snapshotId?: string;
 }
+
+/** The planner's signature: pure, no I/O. */
 
 export type PlanRun = (kind: RunKind, spec: ClusterSpec, state?: ClusterState) => RunPlan;

@@ -1,4 +1,5 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { removalRefusals } from './plan-node-removal.ts';
 
 /** One field that differs between the applied and the desired spec; undefined where a side lacks it. */
 export interface SpecDifference {
@@ -37,10 +38,7 @@ export function specDifferences(applied: ClusterSpec, desired: ClusterSpec): Spe
   return differences;
 }
 
-/**
- * Fields a running cluster cannot take from a re-apply: kubeadm fixes them at init (version upgrades, the endpoint,
- * the networks), and adding or removing nodes needs steps the deploy plan does not have.
- */
+/** Fields a running cluster cannot take from a re-apply: kubeadm fixes them at init (version upgrades, the endpoint, the networks). */
 const fixedAtInit = [
   'spec.kubernetesVersion',
   'spec.endpoint.mode',
@@ -53,42 +51,17 @@ const fixedAtInit = [
 
 /**
  * Why a deploy of `desired` cannot run on a cluster whose members are `members` and whose last successful deploy
- * was `applied` (null when none succeeded yet); empty when it can.
+ * was `applied` (null when none succeeded yet), with `dead` the nodes marked gone for good; empty when it can.
+ * Nodes added and removed are changes a deploy makes; the removals it refuses are removalRefusals'.
  */
-export function unsupportedChanges(applied: ClusterSpec | null, desired: ClusterSpec, members: string[]): string[] {
-  const problems: string[] = [];
-  const desiredNodes = new Map(desired.spec.nodes.map((n) => [n.name, n]));
-  const removed = members.filter((m) => !desiredNodes.has(m));
-  if (removed.length > 0) {
-    problems.push(
-      `node(s) ${removed.join(', ')} are members of the cluster but not in the spec: removing nodes is not supported yet (run reset to take the whole cluster down)`,
-    );
-  }
+export function unsupportedChanges(
+  applied: ClusterSpec | null,
+  desired: ClusterSpec,
+  members: string[],
+  dead: readonly string[] = [],
+): string[] {
+  const problems = removalRefusals({ members, applied, dead }, desired);
   if (applied === null) return problems;
-  const appliedNames = new Set(applied.spec.nodes.map((n) => n.name));
-  const added = desired.spec.nodes.filter((n) => !appliedNames.has(n.name)).map((n) => n.name);
-  if (added.length > 0) {
-    problems.push(
-      `node(s) ${added.join(', ')} are not in the applied spec: adding nodes to a deployed cluster is not supported yet`,
-    );
-  }
-  const gone = applied.spec.nodes.filter((n) => !desiredNodes.has(n.name) && !removed.includes(n.name));
-  if (gone.length > 0) {
-    problems.push(
-      `node(s) ${gone.map((n) => n.name).join(', ')} are in the applied spec but not in this one: removing nodes is not supported yet`,
-    );
-  }
-  for (const node of applied.spec.nodes) {
-    const now = desiredNodes.get(node.name);
-    if (!now) continue;
-    for (const field of ['address', 'role'] as const) {
-      if (now[field] !== node[field]) {
-        problems.push(
-          `spec.nodes[${node.name}].${field}: ${node[field]} -> ${now[field]} cannot change on a deployed node`,
-        );
-      }
-    }
-  }
   for (const d of specDifferences(applied, desired)) {
     if (fixedAtInit.includes(d.path)) {
       problems.push(

@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunRecord, StepRecord } from '../store/store.ts';
 import { isControlPlaneJoin } from './join-credentials.ts';
 import { stepHeights } from './step-decisions.ts';
@@ -7,6 +7,8 @@ import { stepHeights } from './step-decisions.ts';
 export interface ActiveRun {
   run: RunRecord;
   spec: ClusterSpec;
+  /** The nodes the run removes that steps still run on (leaving the load balancer, kubeadm reset): not in `spec`. */
+  removedNodes: ClusterNodeSpec[];
   steps: Map<string, StepRecord>;
   nextSeq: number;
   /** kubeadm-init and the control-plane joins: where join credentials can be made. */
@@ -18,11 +20,17 @@ export interface ActiveRun {
 /** The runs in progress, by run id. */
 export type ActiveRuns = Map<string, ActiveRun>;
 
-export function activeRun(run: RunRecord, spec: ClusterSpec, steps: StepRecord[]): ActiveRun {
+export function activeRun(
+  run: RunRecord,
+  spec: ClusterSpec,
+  steps: StepRecord[],
+  removedNodes: ClusterNodeSpec[] = [],
+): ActiveRun {
   const byId = new Map(steps.map((s) => [s.id, s]));
   return {
     run,
     spec,
+    removedNodes,
     steps: byId,
     nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
     controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),

@@ -13,7 +13,8 @@ export function specForRun(cluster: ClusterRecord, kind: RunKind): ClusterSpec {
 }
 
 /**
- * The nodes that ran kubeadm init or a join successfully since the cluster was last reset, in the order they did.
+ * The nodes that ran kubeadm init or a join successfully since the cluster was last reset, in the order they did,
+ * less those whose Node a deploy deleted since (removed; a replacement under the same name is a member once it joins).
  * Empty while the cluster is not initialized.
  */
 export function clusterMembers(store: Store, cluster: ClusterRecord): string[] {
@@ -23,8 +24,14 @@ export function clusterMembers(store: Store, cluster: ClusterRecord): string[] {
     if (run.kind === 'reset' && run.state === 'succeeded') members.length = 0;
     if (run.kind !== 'deploy') continue;
     for (const step of store.steps.list(run.id, false)) {
-      if ((step.kind === 'kubeadm-init' || step.kind === 'kubeadm-join') && step.state === 'succeeded') {
+      if (step.state !== 'succeeded') continue;
+      if (step.kind === 'kubeadm-init' || step.kind === 'kubeadm-join') {
         if (!members.includes(step.node)) members.push(step.node);
+      }
+      if (step.kind === 'delete-node') {
+        // Read without parameters: a removal's id names the node it deleted ("delete-node/w2").
+        const at = members.indexOf(step.id.slice(step.id.indexOf('/') + 1));
+        if (at !== -1) members.splice(at, 1);
       }
     }
   }

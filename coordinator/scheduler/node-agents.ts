@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { AgentRecord, Store } from '../store/store.ts';
 import type { ActiveRuns } from './active-run.ts';
 import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
@@ -27,9 +27,12 @@ export class NodeAgents {
     this.now = deps.now;
   }
 
-  /** The agent bound to the node (binding it now when an approved agent reports its address), or undefined. */
-  agentFor(spec: ClusterSpec, nodeName: string): AgentRecord | undefined {
-    const node = spec.spec.nodes.find((n) => n.name === nodeName);
+  /**
+   * The agent bound to the node (binding it now when an approved agent reports its address), or undefined. `removed`:
+   * nodes a run removes, which the spec no longer has; a name in both is the spec's (a machine replacing a dead one).
+   */
+  agentFor(spec: ClusterSpec, nodeName: string, removed: readonly ClusterNodeSpec[] = []): AgentRecord | undefined {
+    const node = spec.spec.nodes.find((n) => n.name === nodeName) ?? removed.find((n) => n.name === nodeName);
     if (!node) return undefined;
     const cluster = spec.metadata.name;
     const key = `${cluster}\u0000${node.name}`;
@@ -50,6 +53,18 @@ export class NodeAgents {
     }
     for (const claimant of resolution.claimants) this.reportClaim(cluster, node, claimant, resolution.agent);
     return resolution.agent;
+  }
+
+  /**
+   * The node left the cluster (or its machine is gone): its agent no longer serves it, and a machine that takes its
+   * name later is bound anew, never served by the old one.
+   */
+  unbind(cluster: string, nodeName: string): void {
+    const agentId = this.store.bindings.bound(cluster, nodeName);
+    if (agentId === undefined) return;
+    this.store.bindings.unbind(cluster, nodeName);
+    this.boundCache.delete(`${cluster}\u0000${nodeName}`);
+    this.logger.info({ cluster, node: nodeName, agentId }, 'node unbound from agent');
   }
 
   /** An agent's session opened: the addresses it reports now are the ones it is indexed under. */

@@ -1,4 +1,4 @@
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { Store } from '../store/store.ts';
 import { type Values, valueNames } from './cluster-values.ts';
 
@@ -10,6 +10,20 @@ export function planSpecValueName(runId: string): string {
 export function storedPlanSpec(store: Store, cluster: string, runId: string): ClusterSpec | undefined {
   const stored = store.clusterValues.get(cluster, planSpecValueName(runId));
   return stored ? (JSON.parse(stored.value) as ClusterSpec) : undefined;
+}
+
+/** The cluster value that holds the nodes a deploy run removes, as the applied spec described them when it started. */
+export function removedNodesValueName(runId: string): string {
+  return `removed-nodes/${runId}`;
+}
+
+/**
+ * The nodes the run removes: kept with the run because the spec that described them (the applied one) changes when a
+ * later deploy succeeds, and a resumed run must still reach the node it was removing.
+ */
+export function storedRemovedNodes(store: Store, cluster: string, runId: string): ClusterNodeSpec[] {
+  const stored = store.clusterValues.get(cluster, removedNodesValueName(runId));
+  return stored ? (JSON.parse(stored.value) as ClusterNodeSpec[]) : [];
 }
 
 const zeros = '0'.repeat(64);

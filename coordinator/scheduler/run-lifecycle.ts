@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { etcdSnapshotRunState } from '../etcd/snapshot-run-state.ts';
+import { nodeRemovals } from '../plan/plan-node-removal.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
@@ -14,7 +15,7 @@ import type { ClusterPhases } from './cluster-phase.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
 import { valueNames } from './cluster-values.ts';
 import { missingClusterSecrets } from './join-credentials.ts';
-import { planSpecValueName, storedPlanSpec } from './plan-values.ts';
+import { planSpecValueName, removedNodesValueName, storedPlanSpec, storedRemovedNodes } from './plan-values.ts';
 import type { RunJournal } from './run-journal.ts';
 import { isInFlight, runOutcome } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
@@ -28,6 +29,7 @@ export class RunLifecycle {
   private readonly phases: ClusterPhases;
   private readonly logCap: StepLogCap;
   private readonly planRun: PlanRun;
+  private readonly unbind: (cluster: string, node: string) => void;
   private readonly now: () => number;
   private readonly kick: () => void;
 
@@ -39,9 +41,11 @@ export class RunLifecycle {
     phases: ClusterPhases;
     logCap: StepLogCap;
     planRun?: PlanRun;
+    unbind?: (cluster: string, node: string) => void;
     now: () => number;
     kick: () => void;
   }) {
+    this.unbind = deps.unbind ?? (() => {});
     this.store = deps.store;
     this.logger = deps.logger;
     this.journal = deps.journal;
@@ -60,7 +64,7 @@ export class RunLifecycle {
       const spec = this.specOf(run);
       if (!spec) continue;
       const steps = this.store.steps.list(run.id);
-      const active = activeRun(run, spec, steps);
+      const active = activeRun(run, spec, steps, storedRemovedNodes(this.store, run.cluster, run.id));
       this.runs.set(run.id, active);
       this.journal.record(() => {
         for (const s of steps) {
@@ -86,7 +90,12 @@ export class RunLifecycle {
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; reason?: string } = {},
+    options: {
+      waitForAgents?: boolean;
+      planSpec?: ClusterSpec;
+      dead?: readonly string[];
+      startedBecause?: string;
+    } = {},
   ): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
     const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
@@ -97,10 +106,20 @@ export class RunLifecycle {
         details: { runId: busy.run.id },
       });
     }
+    if (kind === 'certs-renew' && cluster?.initializedAt === null) {
+      throw new KubehaError(
+        ErrorCode.conflict,
+        `cluster ${clusterName} has no certificates to renew: kubeadm init has not run on it (deploy it first)`,
+      );
+    }
     const spec = planSpec ?? specForRun(cluster!, kind);
     const members = cluster ? clusterMembers(this.store, cluster) : [];
+    const dead = options.dead ?? [];
+    if (dead.length > 0 && kind !== 'deploy' && kind !== 'plan') {
+      throw new KubehaError(ErrorCode.badRequest, `only a deploy removes nodes; a ${kind} run takes no dead nodes`);
+    }
     if (kind === 'deploy' && cluster) {
-      const problems = unsupportedChanges(cluster.appliedSpec, spec, members);
+      const problems = unsupportedChanges(cluster.appliedSpec, spec, members, dead);
       if (problems.length > 0) {
         throw new KubehaError(ErrorCode.conflict, `cannot deploy ${clusterName}: ${problems.join('; ')}`, {
           details: problems,
@@ -115,10 +134,19 @@ export class RunLifecycle {
         { details: missing.map((n) => n.name) },
       );
     }
-    const plan = this.planRun(kind, spec, {
+    const state = {
       members,
+      applied: cluster?.appliedSpec ?? null,
+      dead,
+      requestedAt: this.now(),
       ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
-    });
+    };
+    const plan = this.planRun(kind, spec, state);
+    const wanted = new Set(spec.spec.nodes.map((n) => n.name));
+    // The removed nodes steps still run on; a dead node runs nothing, and a name the spec keeps is its new machine.
+    const removedNodes = nodeRemovals(state, spec)
+      .filter((r) => !r.dead && !wanted.has(r.node.name))
+      .map((r) => r.node);
     const now = this.now();
     const run: RunRecord = {
       id: `run-${randomUUID()}`,
@@ -144,10 +172,19 @@ export class RunLifecycle {
       forNode: null,
       ...notStartedStep(),
     }));
-    const active = activeRun(run, spec, steps);
+    const active = activeRun(run, spec, steps, removedNodes);
     this.journal.record(() => {
+      // A dead node's machine is gone: a replacement under its name is bound to its own agent, never the old one.
+      if (kind === 'deploy') for (const node of dead) this.unbind(clusterName, node);
       this.store.runs.insert(run);
       this.store.steps.insert(steps);
+      if (removedNodes.length > 0) {
+        this.store.clusterValues.set(clusterName, removedNodesValueName(run.id), {
+          value: JSON.stringify(removedNodes),
+          secret: false,
+          updatedAt: now,
+        });
+      }
       if (planSpec) {
         // Kept with the run, so a restarted coordinator resumes the plan of the spec it was asked about.
         this.store.clusterValues.set(clusterName, planSpecValueName(run.id), {
@@ -163,7 +200,7 @@ export class RunLifecycle {
       this.journal.event(run.id, {
         type: 'run',
         state: 'running',
-        message: `${kind} run of ${clusterName} started${options.reason ? `: ${options.reason}` : ''}`,
+        message: `${kind} run of ${clusterName} started${options.startedBecause ? ` by the coordinator: ${options.startedBecause}` : ''}`,
       });
     });
     this.runs.set(run.id, active);
@@ -223,7 +260,7 @@ export class RunLifecycle {
       return;
     }
     const steps = this.store.steps.list(runId);
-    this.runs.set(runId, activeRun(run, spec, steps));
+    this.runs.set(runId, activeRun(run, spec, steps, storedRemovedNodes(this.store, run.cluster, runId)));
   }
 
   /** The spec the run works from: a plan's own, the cluster's for the others; undefined when it is gone. */
@@ -252,8 +289,14 @@ export class RunLifecycle {
     if (record && active.run.kind === 'deploy') {
       this.store.clusters.put({ ...record, appliedSpec: active.spec, appliedAt: now });
     }
+    // The nodes the run removed are no longer served by their agents (their reset, the last step on them, is over).
+    for (const node of active.removedNodes) {
+      if (active.steps.get(`delete-node/${node.name}`)?.state === 'succeeded')
+        this.unbind(active.run.cluster, node.name);
+    }
     if (active.run.kind === 'plan')
       this.store.clusterValues.delete(active.run.cluster, planSpecValueName(active.run.id));
+    this.store.clusterValues.delete(active.run.cluster, removedNodesValueName(active.run.id));
     const upToDate = succeeded && active.run.kind === 'deploy' && [...active.steps.values()].every((s) => !s.changed);
     active.run = { ...active.run, state, finishedAt: now, error };
     this.journal.event(active.run.id, {

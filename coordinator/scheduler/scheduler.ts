@@ -85,6 +85,7 @@ export class Scheduler {
       journal,
       runs,
       phases,
+      unbind: (cluster, node) => nodeAgents.unbind(cluster, node),
       logCap,
       ...(options.planRun ? { planRun: options.planRun } : {}),
       now,
@@ -149,11 +150,17 @@ export class Scheduler {
   /**
    * Plans and starts a run. Refused (409) when the cluster is busy, when a deploy asks for a change the plan cannot
    * make, and, unless `waitForAgents`, when a node has no enrolled agent (a verify run reports such nodes instead).
+   * `startedBecause`: the coordinator starts it by itself, and its first event says why.
    */
   startRun(
     clusterName: string,
     kind: RunKind,
-    options: { waitForAgents?: boolean; planSpec?: ClusterSpec; reason?: string } = {},
+    options: {
+      waitForAgents?: boolean;
+      planSpec?: ClusterSpec;
+      dead?: readonly string[];
+      startedBecause?: string;
+    } = {},
   ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }

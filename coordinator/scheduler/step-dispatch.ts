@@ -58,7 +58,7 @@ export class StepDispatch {
       this.coordinatorSteps.run(active, step, attempt, now);
       return;
     }
-    const agent = this.nodeAgents.agentFor(active.spec, step.node);
+    const agent = this.nodeAgents.agentFor(active.spec, step.node, active.removedNodes);
     if (!agent || !this.agents.isConnected(agent.id)) {
       this.waitForAgent(active, step, agent, now);
       return;
@@ -169,7 +169,8 @@ export class StepDispatch {
    */
   private waitForAgent(active: ActiveRun, step: StepRecord, agent: AgentRecord | undefined, now: number): void {
     const key = `${active.run.id}/${step.id}`;
-    const address = active.spec.spec.nodes.find((n) => n.name === step.node)?.address ?? step.node;
+    const address =
+      [...active.spec.spec.nodes, ...active.removedNodes].find((n) => n.name === step.node)?.address ?? step.node;
     const why = agent
       ? `waiting for agent ${agent.id} (${step.node}, ${address}) to connect`
       : `waiting for an agent bound to ${step.node} (${address}): enroll it with a token scoped to the node ` +

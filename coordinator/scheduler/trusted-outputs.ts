@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 export const outputProducers: Readonly<Record<string, readonly string[]>> = {
   caCertHash: ['kubeadm-init'],
   caCertPem: ['kubeadm-init'],
-  kubeconfig: ['kubeadm-init'],
+  kubeconfig: ['kubeadm-init', 'certs-renew'],
   manifestSha256: ['cni'],
 };
 

@@ -290,6 +290,8 @@ export interface NodeBindingStore {
   bound(cluster: string, node: string): string | undefined;
   bind(cluster: string, node: string, agentId: string, now: number): void;
   list(cluster: string): { node: string; agentId: string; boundAt: number }[];
+  /** The node is no longer the agent's: it left the cluster, or its machine is gone. */
+  unbind(cluster: string, node: string): void;
   /** Drops the agent's approvals and bindings everywhere (revocation). */
   removeAgent(agentId: string): void;
 }

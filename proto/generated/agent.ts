@@ -8,6 +8,7 @@ import type { CancelStep as _kubeha_v1_CancelStep, CancelStep__Output as _kubeha
 import type { CertificateInventory as _kubeha_v1_CertificateInventory, CertificateInventory__Output as _kubeha_v1_CertificateInventory__Output } from './kubeha/v1/CertificateInventory.ts';
 import type { CertificateRenewal as _kubeha_v1_CertificateRenewal, CertificateRenewal__Output as _kubeha_v1_CertificateRenewal__Output } from './kubeha/v1/CertificateRenewal.ts';
 import type { CertificateReport as _kubeha_v1_CertificateReport, CertificateReport__Output as _kubeha_v1_CertificateReport__Output } from './kubeha/v1/CertificateReport.ts';
+import type { CertsRenewParams as _kubeha_v1_CertsRenewParams, CertsRenewParams__Output as _kubeha_v1_CertsRenewParams__Output } from './kubeha/v1/CertsRenewParams.ts';
 import type { ClusterNode as _kubeha_v1_ClusterNode, ClusterNode__Output as _kubeha_v1_ClusterNode__Output } from './kubeha/v1/ClusterNode.ts';
 import type { ClusterPhase as _kubeha_v1_ClusterPhase, ClusterPhase__Output as _kubeha_v1_ClusterPhase__Output } from './kubeha/v1/ClusterPhase.ts';
 import type { CniParams as _kubeha_v1_CniParams, CniParams__Output as _kubeha_v1_CniParams__Output } from './kubeha/v1/CniParams.ts';
@@ -61,6 +62,7 @@ export interface ProtoGrpcType {
       CertificateInventory: MessageTypeDefinition<_kubeha_v1_CertificateInventory, _kubeha_v1_CertificateInventory__Output>
       CertificateRenewal: MessageTypeDefinition<_kubeha_v1_CertificateRenewal, _kubeha_v1_CertificateRenewal__Output>
       CertificateReport: MessageTypeDefinition<_kubeha_v1_CertificateReport, _kubeha_v1_CertificateReport__Output>
+      CertsRenewParams: MessageTypeDefinition<_kubeha_v1_CertsRenewParams, _kubeha_v1_CertsRenewParams__Output>
       ClusterNode: MessageTypeDefinition<_kubeha_v1_ClusterNode, _kubeha_v1_ClusterNode__Output>
       ClusterPhase: MessageTypeDefinition<_kubeha_v1_ClusterPhase, _kubeha_v1_ClusterPhase__Output>
       CniParams: MessageTypeDefinition<_kubeha_v1_CniParams, _kubeha_v1_CniParams__Output>

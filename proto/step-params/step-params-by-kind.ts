@@ -1,3 +1,4 @@
+import type { CertsRenewParams } from './certs-renew-params.ts';
 import type { CniParams } from './cni-params.ts';
 import type { ContainerRuntimeParams } from './container-runtime-params.ts';
 import type { DeleteNodeParams } from './delete-node-params.ts';
@@ -34,6 +35,7 @@ export interface StepParamsByKind {
   'drain-node': DrainNodeParams;
   'delete-node': DeleteNodeParams;
   'leave-load-balancer': LeaveLoadBalancerParams;
+  'certs-renew': CertsRenewParams;
   'etcd-snapshot': EtcdSnapshotParams;
 }
 

@@ -87,7 +87,7 @@ describe('re-applying a spec to a deployed cluster', () => {
     });
   });
 
-  it('GIVEN a deployed cluster WHEN a spec adding a node is applied THEN the deploy is refused naming the node, the applied spec stays and verify works from it', async () => {
+  it('GIVEN a deployed cluster WHEN a spec adding a node no agent serves is applied THEN the deploy is refused naming the node, the applied spec stays and verify works from it', async () => {
     t.sim = await startSimCoordinator();
     const { script } = machines();
     const fleet = await startSimFleet(t.sim, { name: 'grow', controlPlanes: 1, workers: 1, script });
@@ -100,7 +100,7 @@ describe('re-applying a spec to a deployed cluster', () => {
     // THEN the deploy is refused, naming the node and why
     expect(refused.status).toBe(409);
     expect(refused.message).toContain('w3');
-    expect(refused.message).toContain('adding nodes to a deployed cluster is not supported yet');
+    expect(refused.message).toContain('no enrolled agent reports 10.10.1.3 (w3)');
     // AND the cluster shows the desired and the applied spec and where they differ
     const cluster = await t.sim.api.request<{
       spec: { spec: { nodes: unknown[] } };
@@ -131,6 +131,33 @@ describe('re-applying a spec to a deployed cluster', () => {
     expect(verified.state).toBe('succeeded');
     const verifyStep = fleet.executions.filter((e) => e.kind === 'verify').at(-1);
     expect(((verifyStep?.params['nodes'] ?? []) as { name: string }[]).map((n) => n.name)).toEqual(['cp1', 'w1']);
+  });
+});
+
+describe('adding a node to a deployed cluster', () => {
+  it('GIVEN a deployed cluster WHEN a spec with one more worker is applied THEN only that worker joins, through the running control plane', async () => {
+    t.sim = await startSimCoordinator();
+    const { script, members } = machines();
+    const fleet = await startSimFleet(t.sim, { name: 'add', controlPlanes: 3, workers: 2, script });
+    t.agents = fleet.agents;
+    const withoutW2 = structuredClone(fleet.spec);
+    withoutW2.spec.nodes = withoutW2.spec.nodes.filter((n) => n.name !== 'w2');
+    expect((await deploy(t.sim.api, withoutW2, 'add')).state).toBe('succeeded');
+    expect(members.has('w2')).toBe(false);
+
+    // WHEN the spec with w2 is applied
+    const grown = await deploy(t.sim.api, fleet.spec, 'add');
+
+    // THEN w2 joined, nothing else joined or was removed, and kubeadm init (on cp1, a member) changed nothing
+    expect(grown.state, JSON.stringify(grown.steps.filter((s) => s.error))).toBe('succeeded');
+    expect(grown.steps.filter((s) => s.kind === 'kubeadm-join').map((s) => s.id)).toEqual(['join-worker/w2']);
+    expect(grown.steps.filter((s) => ['drain-node', 'delete-node'].includes(s.kind))).toEqual([]);
+    expect(members.has('w2')).toBe(true);
+    const detail = await t.sim.api.request<{ steps: { id: string; changed: boolean }[] }>(
+      'GET',
+      `/v1/runs/${grown.id}`,
+    );
+    expect(detail.steps.find((s) => s.id === 'kubeadm-init/cp1')?.changed).toBe(false);
   });
 });
 

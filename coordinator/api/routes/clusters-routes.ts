@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { ErrorCode, KubehaError } from '../../../common/errors.ts';
 import { formatHostPort } from '../../../common/format-host-port.ts';
+import type { ClusterSpec } from '../../cluster-spec/cluster-spec.ts';
 import { ClusterSpecDocumentSchema } from '../../cluster-spec/cluster-spec-document.ts';
 import { parseClusterSpec } from '../../cluster-spec/parse-cluster-spec.ts';
 import type { RunKind } from '../../plan/run-plan.ts';
@@ -40,7 +41,8 @@ const ClusterReply = Type.Object(
     }),
     appliedSpec: Type.Union([
       Type.Record(Type.String(), Type.Unknown(), {
-        description: 'The spec of the last deploy that succeeded; verify, drill-failover and reset act on it',
+        description:
+          'The spec of the last deploy that succeeded; verify, drill-failover, reset and certs-renew act on it',
       }),
       Type.Null(),
     ]),
@@ -71,12 +73,20 @@ const StartRunBody = Type.Object(
       Type.Literal('verify'),
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
+      Type.Literal('certs-renew'),
       Type.Literal('etcd-snapshot'),
     ]),
     waitForAgents: Type.Optional(
       Type.Boolean({
         description:
           "Start even when a node has no enrolled agent yet; its steps wait for one (an event says so) and fail after the coordinator's wait",
+      }),
+    ),
+    deadNodes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+        maxItems: 1000,
+        description:
+          'deploy only: nodes of the applied spec whose machines are gone. Nothing is run on them; each is removed (cordoned, its etcd member removed, its Node deleted) and, when the spec still names it, joins again as the new machine at its address',
       }),
     ),
   },
@@ -89,8 +99,28 @@ const Difference = Type.Object({
   desired: Type.Optional(Type.Unknown()),
 });
 
+const NodeChanges = Type.Object({
+  added: Type.Array(Type.String(), { description: 'Nodes the spec has that the applied spec does not: they join' }),
+  removed: Type.Array(Type.String(), {
+    description: 'Nodes of the applied spec that the spec no longer has: drained, deleted and reset (docs/nodes.md)',
+  }),
+});
+
+const NodeRemovalQuery = Type.Object(
+  {
+    dead: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description: 'true: the node is gone for good; nothing is run on it, its Node is only cordoned',
+      }),
+    ),
+    waitForAgents: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  },
+  { additionalProperties: false },
+);
+
 const PlanReply = Type.Object({
   run: RunReply,
+  nodes: NodeChanges,
   newCluster: Type.Boolean({ description: 'true when the coordinator has no cluster of this name yet' }),
   differences: Type.Array(Difference, {
     description: 'Fields where the planned spec differs from the applied one (empty for a cluster never deployed)',
@@ -268,7 +298,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       '/v1/clusters/:name/runs',
       {
         schema: {
-          summary: 'Start a run: deploy, verify, drill-failover or reset',
+          summary: 'Start a run: deploy, verify, drill-failover, reset or certs-renew',
           params: NameParams,
           body: StartRunBody,
           response: { 201: RunReply, 409: ErrorReply, ...clientErrorReplies },
@@ -278,6 +308,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         find(request.params.name);
         const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind, {
           waitForAgents: request.body.waitForAgents === true,
+          ...(request.body.deadNodes ? { dead: request.body.deadNodes } : {}),
         });
         return reply.code(201).send(runToReply(run));
       },
@@ -307,14 +338,61 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
           newCluster: cluster === undefined,
           differences: cluster?.appliedSpec ? specDifferences(cluster.appliedSpec, spec) : [],
           refusals: cluster ? unsupportedChanges(cluster.appliedSpec, spec, clusterMembers(deps.store, cluster)) : [],
+          nodes: nodeChanges(cluster?.appliedSpec ?? null, spec),
         });
+      },
+    );
+    app.delete(
+      '/v1/clusters/:name/nodes/:node',
+      {
+        schema: {
+          summary:
+            'Remove a node: the applied spec without it becomes the desired spec and a deploy run of it starts (202), which drains, deletes and resets the node (docs/nodes.md); 409 with the reason when the removal is refused',
+          params: Type.Object({
+            name: NameParams.properties.name,
+            node: Type.String({ minLength: 1, maxLength: 253 }),
+          }),
+          querystring: NodeRemovalQuery,
+          response: { 202: RunReply, 409: ErrorReply, ...clientErrorReplies },
+        },
+      },
+      async (request, reply) => {
+        const { name, node } = request.params;
+        const cluster = find(name);
+        refuseWhileRunning(name, 'remove a node of');
+        const applied = cluster.appliedSpec;
+        if (!applied) {
+          throw new KubehaError(
+            ErrorCode.conflict,
+            `cluster ${name} has no successful deploy yet: there is no node to remove (change the spec and apply it)`,
+          );
+        }
+        if (!applied.spec.nodes.some((n) => n.name === node)) {
+          throw new KubehaError(ErrorCode.notFound, `cluster ${name} has no node ${node} in its applied spec`);
+        }
+        const spec = withoutNode(applied, node);
+        const previous = cluster;
+        deps.store.clusters.put({ ...cluster, spec, updatedAt: deps.now() });
+        try {
+          const run = deps.scheduler.startRun(name, 'deploy', {
+            dead: request.query.dead === 'true' ? [node] : [],
+            waitForAgents: request.query.waitForAgents === 'true',
+          });
+          request.log.info({ cluster: name, node, dead: request.query.dead === 'true', runId: run.id }, 'node removal');
+          return reply.code(202).send(runToReply(run));
+        } catch (error) {
+          // Refused: the desired spec stays what the operator last applied.
+          deps.store.clusters.put(previous);
+          throw error;
+        }
       },
     );
     app.get(
       '/v1/clusters/:name/kubeconfig',
       {
         schema: {
-          summary: 'The admin kubeconfig reported by the last kubeadm-init or verify step, when the agent reported one',
+          summary:
+            'The admin kubeconfig reported by the last kubeadm-init or certs-renew step, when the agent reported one',
           params: NameParams,
           response: { 200: Type.Object({ kubeconfig: Type.String() }), ...clientErrorReplies },
         },
@@ -331,6 +409,34 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         return { kubeconfig: value.value };
       },
     );
+  };
+}
+
+/** Nodes a deploy of `desired` adds and removes, by name, against the last successful deploy. */
+function nodeChanges(applied: ClusterSpec | null, desired: ClusterSpec): { added: string[]; removed: string[] } {
+  if (!applied) return { added: [], removed: [] };
+  const before = new Set(applied.spec.nodes.map((n) => n.name));
+  const after = new Set(desired.spec.nodes.map((n) => n.name));
+  return {
+    added: [...after].filter((n) => !before.has(n)),
+    removed: [...before].filter((n) => !after.has(n)),
+  };
+}
+
+/**
+ * The spec without the node. Two control planes (or another even count) are accepted for the time between a removal
+ * and the replacement's join: refusing them would make a dead control plane of three impossible to remove.
+ */
+function withoutNode(spec: ClusterSpec, node: string): ClusterSpec {
+  const nodes = spec.spec.nodes.filter((n) => n.name !== node);
+  const controlPlanes = nodes.filter((n) => n.role === 'control-plane').length;
+  return {
+    ...spec,
+    spec: {
+      ...spec.spec,
+      nodes,
+      allowEvenControlPlanes: spec.spec.allowEvenControlPlanes || controlPlanes % 2 === 0,
+    },
   };
 }
 

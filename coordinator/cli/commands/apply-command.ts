@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { apiBodyLimitBytes } from '../../api/api-limits.ts';
 import { type ApiClient, ApiError } from '../api-client.ts';
+import { type ConfirmTerminal, confirmed } from '../confirm.ts';
 import { formatStructured, isStructured, type OutputFormat } from '../output-format.ts';
 import { specRefusalExitCode } from '../spec-refusal.ts';
 import { planCommand } from './plan-command.ts';
@@ -17,7 +18,16 @@ export async function applyCommand(
   file: string,
   output: WatchOutput,
   err: (text: string) => void,
-  options: WatchOptions & { watch: boolean; waitForAgents?: boolean; format?: OutputFormat; dryRun?: boolean },
+  options: WatchOptions & {
+    watch: boolean;
+    waitForAgents?: boolean;
+    format?: OutputFormat;
+    dryRun?: boolean;
+    yes?: boolean;
+    terminal?: ConfirmTerminal;
+    /** Nodes whose machines are gone: removed without running anything on them (and joined again if still named). */
+    deadNodes?: string[];
+  },
 ): Promise<number> {
   let spec: unknown;
   const tooLarge = (bytes: number) =>
@@ -49,6 +59,18 @@ export async function applyCommand(
     });
   }
   const name = (spec as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  const dead = options.deadNodes ?? [];
+  const removed = typeof name === 'string' ? await nodesRemovedBy(api, name, spec) : [];
+  for (const node of dead) if (!removed.includes(node)) removed.push(node);
+  if (removed.length > 0) {
+    const warning =
+      `applying ${file} removes node(s) ${removed.join(', ')} from cluster ${String(name)}: each is drained (its pods ` +
+      'evicted), its Node deleted (a control plane also leaves the load balancers and etcd), and kubeadm reset run on it.';
+    if (options.terminal && !(await confirmed(warning, options.terminal, options.yes === true))) {
+      err(`kubeha: ${file} not applied`);
+      return 1;
+    }
+  }
   try {
     if (typeof name === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
       await api.request('PUT', `/v1/clusters/${name}`, spec);
@@ -65,6 +87,7 @@ export async function applyCommand(
     run = await api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
       kind: 'deploy',
       ...(options.waitForAgents ? { waitForAgents: true } : {}),
+      ...(dead.length > 0 ? { deadNodes: dead } : {}),
     });
   } catch (error) {
     // A change the cluster cannot take, or a node without an agent: said plainly, nothing started.
@@ -85,4 +108,19 @@ export async function applyCommand(
     output.write(`${formatStructured(format, { cluster: name, run: followed.run })}\n`);
   }
   return followed.code;
+}
+
+/** The applied spec's nodes that the file's spec no longer names: what its deploy removes. None for a new cluster. */
+async function nodesRemovedBy(api: ApiClient, name: string, spec: unknown): Promise<string[]> {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) return [];
+  let cluster: { appliedSpec: { spec: { nodes: { name: string }[] } } | null };
+  try {
+    cluster = await api.request('GET', `/v1/clusters/${name}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return [];
+    throw error;
+  }
+  const nodes = (spec as { spec?: { nodes?: unknown } } | null)?.spec?.nodes;
+  const named = new Set(Array.isArray(nodes) ? nodes.map((n) => (n as { name?: unknown } | null)?.name) : []);
+  return (cluster.appliedSpec?.spec.nodes ?? []).map((n) => n.name).filter((n) => !named.has(n));
 }

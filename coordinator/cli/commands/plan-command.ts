@@ -8,6 +8,7 @@ interface PlanReply {
   newCluster: boolean;
   differences: { path: string; applied?: unknown; desired?: unknown }[];
   refusals: string[];
+  nodes: { added: string[]; removed: string[] };
 }
 
 export interface PlanOptions {
@@ -113,6 +114,10 @@ export async function planCommand(
     else {
       out('differences from the applied spec:');
       for (const d of plan.differences) out(`  ${d.path}: ${show(d.applied)} -> ${show(d.desired)}`);
+    }
+    if (plan.nodes.added.length > 0) out(`nodes added (they join): ${plan.nodes.added.join(', ')}`);
+    if (plan.nodes.removed.length > 0) {
+      out(`nodes removed (drained, deleted, reset; before any node joins): ${plan.nodes.removed.join(', ')}`);
     }
     out('');
     for (const line of formatted.lines) out(line);

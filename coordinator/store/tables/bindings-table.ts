@@ -38,6 +38,9 @@ export function bindingsTable(sql: SqlAccess): NodeBindingStore {
           .statement('SELECT node, agent_id, bound_at FROM node_bindings WHERE cluster = ? ORDER BY node')
           .all(cluster) as { node: string; agent_id: string; bound_at: number }[]
       ).map((r) => ({ node: r.node, agentId: r.agent_id, boundAt: r.bound_at })),
+    unbind: (cluster, node) => {
+      sql.statement('DELETE FROM node_bindings WHERE cluster = ? AND node = ?').run(cluster, node);
+    },
     removeAgent: (agentId) => {
       sql.transaction(() => {
         sql.statement('DELETE FROM node_approvals WHERE agent_id = ?').run(agentId);

@@ -1,8 +1,10 @@
 // The day-2 scenarios the lab knows, in the order they run on one deployed cluster (`--day2 all`).
+import { certsRenew } from './certs-renew.ts';
 import { coordinatorCrash } from './coordinator-crash.ts';
 import type { Day2Scenario } from './day2-scenario.ts';
+import { nodeReplace } from './node-replace.ts';
 
-export const day2Scenarios: Day2Scenario[] = [coordinatorCrash];
+export const day2Scenarios: Day2Scenario[] = [coordinatorCrash, nodeReplace, certsRenew];
 
 /** The scenarios named (or all, for "all"), in registry order; unknown names are an error that lists the known ones. */
 export function selectDay2Scenarios(names: string[]): Day2Scenario[] {

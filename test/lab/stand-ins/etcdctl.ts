@@ -67,8 +67,16 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    // --cluster asks every member at its client URL; an etcd stand-in that is not running does not answer.
-    const asked = argv.includes('--cluster') ? members : [{ ...self, clientURL: 'https://127.0.0.1:2379' }];
+    // --cluster asks every member at its client URL; an etcd stand-in that is not running does not answer. Without
+    // it, the one member --endpoints names (the local one at 127.0.0.1).
+    const at = argv.indexOf('--endpoints');
+    const endpoint = at >= 0 ? argv[at + 1] : undefined;
+    const named = members.find((m) => m.clientURL === endpoint);
+    const asked = argv.includes('--cluster')
+      ? members
+      : named
+        ? [named]
+        : [{ ...self, clientURL: 'https://127.0.0.1:2379' }];
     const answers = await Promise.all(asked.map(async (m) => ({ member: m, up: await answers2379(m.clientURL) })));
     const leader = members[0] ?? self;
     if (verb === 'health') {

@@ -1,0 +1,144 @@
+// A control plane dies and is replaced: every process of cp3 killed and its link down, `kubeha node remove --dead`
+// takes it out (its etcd member removed through a healthy control plane, the load balancers reconciled without it)
+// while the coordinator is SIGKILLed in the middle of that run, then cp4 joins in its place with `kubeha apply`.
+// etcd ends with 3 voting members, every live load balancer lists exactly the control planes, and a client on a
+// worker sees /readyz through the VIP answer throughout (a gap only if cp3 held the VIP: the failover's).
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { type EtcdMember, parseMemberList } from '../../../agent/kubeadm/etcdctl.ts';
+import type { LabNode } from '../lab-node.ts';
+import type { Day2Lab, Day2Scenario } from './day2-scenario.ts';
+
+interface RunJson {
+  state?: string;
+  steps?: { id?: string; state: string }[];
+}
+
+/** The apiserver addresses HAProxy balances over and the unicast peers keepalived sends to, on one node. */
+export function loadBalancerView(haproxyCfg: string, keepalivedConf: string): { backends: string[]; peers: string[] } {
+  const backends = [...haproxyCfg.matchAll(/^\s*server\s+\S+\s+(?:ipv6@)?\[?([0-9a-fA-F.:]+?)\]?:\d+\s/gm)].map(
+    (m) => m[1]!,
+  );
+  const peerBlock = /unicast_peer\s*\{([^}]*)\}/.exec(keepalivedConf)?.[1] ?? '';
+  const peers = peerBlock
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return { backends: backends.sort(), peers: peers.sort() };
+}
+
+async function startedRun(lab: Day2Lab, args: string[]): Promise<string> {
+  let runId = '';
+  const ok = await lab.cli(args, (line) => {
+    runId = /run (\S+) started/.exec(line)?.[1] ?? runId;
+  });
+  if (!ok || !runId) throw new Error(`kubeha ${args.join(' ')}: no run started`);
+  return runId;
+}
+
+async function runOf(lab: Day2Lab, runId: string): Promise<RunJson> {
+  return (await lab.api('GET', `/v1/runs/${runId}`)) as RunJson;
+}
+
+export const nodeReplace: Day2Scenario = {
+  name: 'node-replace',
+  summary:
+    'cp3 dies; node remove --dead (coordinator SIGKILLed mid-run), cp4 joins: 3 voting etcd members, load balancers list exactly the control planes, /readyz up',
+  async run(lab) {
+    const dead = lab.controlPlanes.at(-1)!;
+    const deadAddress = dead.address;
+    const watch = lab.watchEndpoint();
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = Date.now();
+    await lab.killNode(dead);
+
+    const removeRun = await startedRun(lab, [
+      'node',
+      'remove',
+      lab.clusterName,
+      dead.name,
+      '--dead',
+      '--yes',
+      '--no-watch',
+    ]);
+    await lab.until(
+      'the removal to start a step',
+      300,
+      async () => (await runOf(lab, removeRun)).steps?.some((s) => s.state !== 'pending') ?? false,
+    );
+    lab.log('in the middle of the removal:');
+    await lab.restartCoordinator();
+    const removed = await lab.cli(['watch', removeRun]);
+    const removeS = (Date.now() - started) / 1000;
+    if (!removed) throw new Error(`the removal run ${removeRun} did not succeed`);
+    lab.forgetNode(dead);
+    const membersAfterRemoval = await etcdMembers(lab);
+
+    const addStarted = Date.now();
+    const replacement = await lab.addNode('control-plane');
+    const spec = lab.writeSpec();
+    const added = await lab.cli(['apply', '-f', spec, '--yes']);
+    if (!added) throw new Error(`kubeha apply with ${replacement.name} did not succeed`);
+    const addS = (Date.now() - addStarted) / 1000;
+    const verifyOk = await lab.cli(['verify', lab.clusterName]);
+    const endpoint = watch.stop();
+
+    const members = await etcdMembers(lab);
+    const controlPlaneAddresses = lab.controlPlanes.map((n) => n.address).sort();
+    const views = await Promise.all(lab.controlPlanes.map((n) => loadBalancerOf(n)));
+    const nodes = await lab.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}']);
+    return {
+      dead: dead.name,
+      replacement: replacement.name,
+      remove_s: Math.round(removeS * 10) / 10,
+      add_s: Math.round(addS * 10) / 10,
+      replace_wall_s: Math.round(((Date.now() - started) / 1000) * 10) / 10,
+      verify_ok: verifyOk,
+      readyz_longest_gap_s: endpoint.longestGapS,
+      readyz_probes: endpoint.probes,
+      readyz_failed_probes: endpoint.failedProbes,
+      readyz_recovered: endpoint.recovered,
+      etcd_members_after_removal: membersAfterRemoval.map((m) => m.name),
+      etcd_voting_members: members.filter((m) => !m.isLearner).map((m) => m.name),
+      etcd_learners: members.filter((m) => m.isLearner).length,
+      dead_member_left: members.some((m) => m.peerUrls.some((u) => u.includes(`//${deadAddress}:`))),
+      control_plane_addresses: controlPlaneAddresses,
+      load_balancers: Object.fromEntries(lab.controlPlanes.map((n, i) => [n.name, views[i]])),
+      kubernetes_nodes: nodes.stdout.trim().split(/\s+/).sort(),
+    };
+  },
+  check(result) {
+    expect(result['verify_ok']).toBe(true);
+    expect(result['etcd_members_after_removal']).not.toContain(result['dead']);
+    expect(result['etcd_voting_members']).toHaveLength(3);
+    expect(result['etcd_voting_members']).toContain(result['replacement']);
+    expect(result['etcd_learners']).toBe(0);
+    expect(result['dead_member_left']).toBe(false);
+    expect(result['kubernetes_nodes']).not.toContain(result['dead']);
+    expect(result['kubernetes_nodes']).toContain(result['replacement']);
+    const addresses = result['control_plane_addresses'] as string[];
+    const views = result['load_balancers'] as Record<string, { backends: string[]; peers: string[] }>;
+    for (const [node, view] of Object.entries(views)) {
+      expect(view.backends, `HAProxy backends on ${node}`).toEqual(addresses);
+      expect(view.peers.length, `keepalived peers on ${node}`).toBe(addresses.length - 1);
+      for (const peer of view.peers) expect(addresses, `keepalived peer ${peer} on ${node}`).toContain(peer);
+    }
+    // The endpoint stayed up, except for a VRRP failover if the dead node held the VIP (the drill's bound).
+    expect(result['readyz_probes']).toBeGreaterThan(100);
+    expect(result['readyz_recovered']).toBe(true);
+    expect(result['readyz_longest_gap_s']).toBeLessThanOrEqual(2);
+  },
+};
+
+async function etcdMembers(lab: Day2Lab): Promise<EtcdMember[]> {
+  const r = await lab.etcdctl(['member', 'list', '-w', 'json']);
+  if (r.code !== 0) throw new Error(`etcdctl member list: exit ${r.code}: ${r.stderr.trim()}`);
+  return parseMemberList(r.stdout);
+}
+
+async function loadBalancerOf(node: LabNode): Promise<{ backends: string[]; peers: string[] }> {
+  return loadBalancerView(
+    readFileSync(node.hostPath('/etc/haproxy/haproxy.cfg'), 'utf8'),
+    readFileSync(node.hostPath('/etc/keepalived/keepalived.conf'), 'utf8'),
+  );
+}
