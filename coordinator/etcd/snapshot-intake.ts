@@ -1,4 +1,4 @@
-import { ErrorCode, isKubehaError } from '../../common/errors.ts';
+import { ErrorCode } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { StepFailure } from '../../common/step-events.ts';
 import type { SnapshotChunk } from '../../proto/convert.ts';
@@ -102,7 +102,7 @@ export class SnapshotIntake {
       });
       log.info({ sizeBytes: record.sizeBytes, revision: record.revision }, 'etcd snapshot kept');
     } catch (error) {
-      const reason = isKubehaError(error) || error instanceof Error ? error.message : String(error);
+      const reason = error instanceof Error ? error.message : String(error);
       this.receiving.get(key)?.upload.abort();
       this.receiving.delete(key);
       this.refuse(key, reason);

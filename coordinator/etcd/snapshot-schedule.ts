@@ -13,6 +13,8 @@ export interface SnapshotRunStarter {
 
 /** A scheduled snapshot that could not start (no healthy member) is tried again this soon, or at its interval. */
 const retryAfterRefusalMs = 10 * 60_000;
+/** A run due this little later starts now: the schedule is looked at once a minute, and a run takes a moment to start. */
+const earlyMs = 5_000;
 
 interface Waiting {
   dueSinceMs: number;
@@ -21,7 +23,7 @@ interface Waiting {
 
 /**
  * Starts an etcd-snapshot run for each initialized cluster whose spec has `etcd.snapshots` once `every` has passed
- * since its newest snapshot (or since the last scheduled run, taken or not). A cluster with a run in progress waits:
+ * since its last etcd-snapshot run started (taken or not), or with none since its newest snapshot. A cluster with a run in progress waits:
  * the snapshot run starts when that run ends, and its first event says it waited and for which run.
  */
 export class SnapshotSchedule {
@@ -60,7 +62,8 @@ export class SnapshotSchedule {
       const every = snapshotIntervalMs(schedule.every);
       const dueAt = this.lastSnapshotOrRun(cluster.name) + every;
       const refused = this.refusedAt.get(cluster.name);
-      if (now < dueAt || (refused !== undefined && now < refused + Math.min(every, retryAfterRefusalMs))) continue;
+      if (now + earlyMs < dueAt || (refused !== undefined && now < refused + Math.min(every, retryAfterRefusalMs)))
+        continue;
       const busy = this.runs.activeRunOf(cluster.name);
       const waiting = this.waiting.get(cluster.name) ?? { dueSinceMs: now, behindRun: undefined };
       if (busy) {
@@ -95,13 +98,15 @@ export class SnapshotSchedule {
     return started;
   }
 
-  /** When the cluster's newest snapshot was taken, or its last etcd-snapshot run started if that is later; 0: never. */
+  /**
+   * When the cluster's last etcd-snapshot run started (taken or not, so that a failing one is not repeated at every
+   * look); without one, when its newest snapshot was taken; 0: never.
+   */
   private lastSnapshotOrRun(cluster: string): number {
-    const newest = this.snapshots.list(cluster)[0]?.takenAtMs ?? 0;
     const lastRun = this.store.runs
       .list(cluster)
       .filter((r) => r.kind === 'etcd-snapshot')
       .reduce((latest, r) => Math.max(latest, r.createdAt), 0);
-    return Math.max(newest, lastRun);
+    return lastRun > 0 ? lastRun : (this.snapshots.list(cluster)[0]?.takenAtMs ?? 0);
   }
 }
