@@ -1,6 +1,9 @@
 // A worker added with `kubeha apply`, then removed while a PodDisruptionBudget blocks its drain: the run fails naming
 // the pod, the node stays cordoned (and is still a Node); once the budget is gone the same apply removes it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { expect } from 'vitest';
+import type { LabNode } from '../lab-node.ts';
 import type { Day2Lab, Day2Scenario } from './day2-scenario.ts';
 
 interface RunJson {
@@ -11,10 +14,32 @@ interface RunJson {
 
 const blocker = 'kubeha-drain-blocker';
 
-async function kubectlOk(lab: Day2Lab, args: string[]): Promise<string> {
-  const r = await lab.kubectl(args);
+async function kubectlOk(lab: Day2Lab, args: string[], on?: LabNode): Promise<string> {
+  const r = await lab.kubectl(args, on);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** One agnhost pod, pinned to the node, in a Deployment (kubectl drain evicts only pods a controller owns). */
+function blockerManifest(node: string): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: blocker, namespace: 'default', labels: { app: blocker } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: blocker } },
+      template: {
+        metadata: { labels: { app: blocker } },
+        spec: {
+          nodeSelector: { 'kubernetes.io/hostname': node },
+          containers: [
+            { name: 'pause', image: 'registry.k8s.io/e2e-test-images/agnhost:2.56', command: ['/agnhost', 'pause'] },
+          ],
+        },
+      },
+    },
+  });
 }
 
 /** Applies the lab's current spec without watching; returns the run, once it has ended. */
@@ -48,24 +73,13 @@ export const nodeWorker: Day2Scenario = {
       async () => (await lab.kubectl(['get', 'node', worker.name])).code === 0,
     );
 
-    // A pod only the new worker may run, and a budget that lets none of it go.
-    await kubectlOk(lab, [
-      'create',
-      'deployment',
-      blocker,
-      '--image=registry.k8s.io/e2e-test-images/agnhost:2.56',
-      '--',
-      '/agnhost',
-      'pause',
-    ]);
-    await kubectlOk(lab, [
-      'patch',
-      'deployment',
-      blocker,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': worker.name } } } } }),
-    ]);
+    // A pod only the new worker may run, and a budget that lets none of it go. The Deployment is created with its
+    // nodeSelector (not patched in after), so its one ReplicaSet's pod is the only pod there ever is.
+    const on = lab.controlPlanes[0]!;
+    const manifest = '/root/kubeha-drain-blocker.yaml';
+    mkdirSync(dirname(on.hostPath(manifest)), { recursive: true });
+    writeFileSync(on.hostPath(manifest), blockerManifest(worker.name));
+    await kubectlOk(lab, ['create', '-f', manifest], on);
     await kubectlOk(lab, ['create', 'poddisruptionbudget', blocker, `--selector=app=${blocker}`, '--min-available=1']);
     let pod = '';
     await lab.until(`the ${blocker} pod to run on ${worker.name}`, 180, async () => {
