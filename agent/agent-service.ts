@@ -62,6 +62,7 @@ export function startAgent(
     }),
     spool,
     send: (event) => session.sendStepEvent(event),
+    sendSnapshotChunk: (chunk) => session.sendSnapshotChunk(chunk),
     logger: deps.logger.child({ component: 'steps' }),
     ...(metrics ? { onStepFinished: (kind, outcome, seconds) => metrics.stepFinished(kind, outcome, seconds) } : {}),
   });

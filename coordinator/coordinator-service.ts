@@ -7,6 +7,7 @@ import { buildApi } from './api/build-api.ts';
 import { agentsRoutes } from './api/routes/agents-routes.ts';
 import { certificatesRoutes } from './api/routes/certificates-routes.ts';
 import { clustersRoutes } from './api/routes/clusters-routes.ts';
+import { etcdSnapshotsRoutes } from './api/routes/etcd-snapshots-routes.ts';
 import { healthRoutes } from './api/routes/health-routes.ts';
 import { metricsRoutes } from './api/routes/metrics-routes.ts';
 import { runsRoutes } from './api/routes/runs-routes.ts';
@@ -16,6 +17,8 @@ import { CertificateInventories } from './certificates/certificate-inventories.t
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
+import { SnapshotIntake } from './etcd/snapshot-intake.ts';
+import { SnapshotSchedule } from './etcd/snapshot-schedule.ts';
 import { SnapshotStore } from './etcd/snapshot-store.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -31,6 +34,9 @@ import { SqliteStore } from './store/sqlite-store.ts';
  * this much of "last heard" is lost when the coordinator is killed; a clean stop writes them all.
  */
 const heartbeatFlushMs = 30_000;
+
+/** How often the etcd snapshot schedules are looked at: a snapshot starts at most this late. */
+const snapshotScheduleMs = 60_000;
 
 /** How often certificate expiries are checked against the warning thresholds between reports. */
 const certificateCheckMs = 3_600_000;
@@ -60,6 +66,8 @@ export interface RunningCoordinator {
 export interface CoordinatorDeps {
   logger: Logger;
   now?: () => number;
+  /** How often the etcd snapshot schedules are looked at (default a minute). */
+  snapshotScheduleMs?: number;
   /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
   schedulerNow?: () => number;
   /** Scheduler timings; the defaults suit production. */
@@ -141,9 +149,16 @@ export async function startCoordinator(
     certificatesByLevel: () => certificates.countByLevel(),
     soonestCertificateExpirySeconds: () => certificates.soonestExpirySeconds(),
   });
+  const snapshotIntake = new SnapshotIntake({
+    snapshots,
+    logger: logger.child({ component: 'etcd-snapshots' }),
+    now,
+    stepInFlight: (runId, stepId) => scheduler.inFlightStep(runId, stepId),
+  });
   const scheduler = new Scheduler({
     store,
     agents: gateway,
+    snapshots: snapshotIntake,
     bus,
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
@@ -154,12 +169,25 @@ export async function startCoordinator(
   });
   gateway.addListener({
     agentConnected: (agentId, hello) => scheduler.agentConnected(agentId, hello.unacknowledged),
-    agentDisconnected: (agentId) => scheduler.agentDisconnected(agentId),
+    agentDisconnected: (agentId) => {
+      snapshotIntake.agentDisconnected(agentId);
+      scheduler.agentDisconnected(agentId);
+    },
     stepEvent: (agentId, event) => scheduler.stepEvent(agentId, event),
     agentClock: (agentId, sentAtMs, receivedAtMs) => vipTimelines.clockSample(agentId, sentAtMs, receivedAtMs),
     vipTransition: (agentId, transition) => vipTimelines.transition(agentId, transition),
     certificateInventory: (agentId, inventory) => certificates.report(agentId, inventory),
+    snapshotChunk: (agentId, chunk) => snapshotIntake.chunk(agentId, chunk),
   });
+  const snapshotSchedule = new SnapshotSchedule({
+    store,
+    snapshots,
+    runs: scheduler,
+    logger: logger.child({ component: 'etcd-snapshots' }),
+    now: deps.schedulerNow ?? now,
+  });
+  const snapshotTimer = setInterval(() => snapshotSchedule.tick(), deps.snapshotScheduleMs ?? snapshotScheduleMs);
+  snapshotTimer.unref();
   const heartbeatFlush = setInterval(() => {
     try {
       store.agents.flushHeartbeats();
@@ -197,6 +225,7 @@ export async function startCoordinator(
       tokensRoutes({ store, caCertHash: identity.ca.hash, gatewayAddress, now }),
       clustersRoutes({ store, scheduler, now }),
       certificatesRoutes({ store, certificates, now }),
+      etcdSnapshotsRoutes({ store, snapshots }),
       runsRoutes({ store, scheduler, bus }),
       metricsRoutes(metrics),
     ],
@@ -230,6 +259,7 @@ export async function startCoordinator(
     async stop() {
       clearInterval(heartbeatFlush);
       clearInterval(certificateCheck);
+      clearInterval(snapshotTimer);
       scheduler.stop();
       await api.close();
       await gateway.close();

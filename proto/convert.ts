@@ -8,6 +8,10 @@ import type { ClusterPhase__Output } from './generated/kubeha/v1/ClusterPhase.ts
 import type { CoordinatorMessage } from './generated/kubeha/v1/CoordinatorMessage.ts';
 import type { Facts, Facts__Output } from './generated/kubeha/v1/Facts.ts';
 import type { RunStep, RunStep__Output } from './generated/kubeha/v1/RunStep.ts';
+import type {
+  SnapshotChunk__Output,
+  SnapshotChunk as SnapshotChunkProto,
+} from './generated/kubeha/v1/SnapshotChunk.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
 import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
 import type {
@@ -208,6 +212,7 @@ const zeroMeansUnset: Record<string, readonly string[]> = {
   'load-balancer': ['lbPort', 'checkIntervalS', 'checkFall', 'checkRise', 'advertIntS'],
   'drain-node': ['timeoutSeconds'],
   'certs-renew': ['restartTimeoutSeconds'],
+  'etcd-snapshot': ['chunkBytes'],
 };
 
 /**
@@ -377,4 +382,59 @@ export function certificateInventoryFromProto(message: CertificateInventory__Out
     });
   }
   return { gatheredAtMs: Number(message.gathered_at_ms) || 0, certificates };
+}
+
+/** One piece of an etcd snapshot an etcd-snapshot step sends; the last one says what the whole file must be. */
+export interface SnapshotChunk {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  snapshotId: string;
+  offset: number;
+  data: Uint8Array;
+  last: boolean;
+  /** Last chunk only: the whole file's size, sha256 (hex) and what `etcdutl snapshot status` said of it. */
+  size: number;
+  sha256: string;
+  revision: number;
+  totalKeys: number;
+  hash: number;
+}
+
+export function snapshotChunkToProto(chunk: SnapshotChunk): SnapshotChunkProto {
+  return {
+    run_id: chunk.runId,
+    step_id: chunk.stepId,
+    attempt: chunk.attempt,
+    snapshot_id: chunk.snapshotId,
+    offset: String(chunk.offset),
+    data: Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength),
+    last: chunk.last,
+    size: String(chunk.size),
+    sha256: chunk.sha256,
+    revision: String(chunk.revision),
+    total_keys: String(chunk.totalKeys),
+    hash: String(chunk.hash),
+  };
+}
+
+/** Undefined when a number does not fit a JavaScript integer (no snapshot is that large). */
+export function snapshotChunkFromProto(message: SnapshotChunk__Output): SnapshotChunk | undefined {
+  const numbers = [message.offset, message.size, message.revision, message.total_keys, message.hash].map(Number);
+  if (!numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
+  const [offset, size, revision, totalKeys, hash] = numbers as [number, number, number, number, number];
+  return {
+    runId: message.run_id,
+    stepId: message.step_id,
+    attempt: message.attempt,
+    snapshotId: message.snapshot_id,
+    offset,
+    data: message.data,
+    last: message.last,
+    size,
+    sha256: message.sha256,
+    revision,
+    totalKeys,
+    hash,
+  };
 }

@@ -236,6 +236,14 @@ export class FakeHost implements Host {
     this.files.set(to, file);
   }
 
+  /** The file's text as UTF-8 bytes. */
+  async *readChunks(path: string, chunkBytes: number): AsyncIterable<Uint8Array> {
+    const file = this.files.get(path);
+    if (!file) throw new KubehaError(ErrorCode.notFound, `FakeHost: read: ${path} does not exist`);
+    const bytes = Buffer.from(file.content);
+    for (let offset = 0; offset < bytes.length; offset += chunkBytes) yield bytes.subarray(offset, offset + chunkBytes);
+  }
+
   async listDir(path: string): Promise<string[]> {
     const prefix = path.endsWith('/') ? path : `${path}/`;
     const names = new Set<string>();

@@ -48,6 +48,8 @@ export interface Host {
   /** Removes a file or a directory tree; no error when absent. */
   remove(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** A file's bytes in pieces of at most `chunkBytes`, read as they are consumed (for files too large to hold). */
+  readChunks(path: string, chunkBytes: number): AsyncIterable<Uint8Array>;
   /** Entry names in a directory; empty when it does not exist. */
   listDir(path: string): Promise<string[]>;
   mkdir(path: string, mode: number): Promise<void>;

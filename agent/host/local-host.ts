@@ -177,6 +177,20 @@ export class LocalHost implements Host {
     await rename(from, to);
   }
 
+  async *readChunks(path: string, chunkBytes: number): AsyncIterable<Uint8Array> {
+    const handle = await open(path, 'r');
+    try {
+      for (;;) {
+        const buffer = Buffer.allocUnsafe(chunkBytes);
+        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, null);
+        if (bytesRead === 0) return;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
   async listDir(path: string): Promise<string[]> {
     return localFiles.listDir(path);
   }

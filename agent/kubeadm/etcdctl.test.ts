@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memberListJson } from './etcdctl.fixture.ts';
-import { parseEndpointHealth, parseEndpointStatus, parseMemberList, urlHost } from './etcdctl.ts';
+import { parseEndpointHealth, parseEndpointStatus, parseMemberList, parseSnapshotStatus, urlHost } from './etcdctl.ts';
 
 describe('etcdctl JSON', () => {
   it('GIVEN member list -w json with 64-bit ids WHEN parsed THEN the ids are exact hex, learners and unnamed members kept', () => {
@@ -56,5 +56,17 @@ describe('etcdctl JSON', () => {
     expect(urlHost('https://192.168.1.11:2380')).toBe('192.168.1.11');
     expect(urlHost('https://[fd00::11]:2380')).toBe('fd00::11');
     expect(urlHost('not a url')).toBe('');
+  });
+});
+
+describe('etcdutl snapshot status', () => {
+  it('GIVEN etcdutl 3.6 JSON with a version WHEN parsed THEN hash, revision, keys and size are read', () => {
+    expect(
+      parseSnapshotStatus('{"hash":3041513337,"revision":1234,"totalKey":987,"totalSize":20480,"version":"3.6.0"}'),
+    ).toEqual({ hash: 3041513337, revision: 1234, totalKeys: 987, totalSize: 20480 });
+  });
+
+  it('GIVEN an answer without a count WHEN parsed THEN it names the field', () => {
+    expect(() => parseSnapshotStatus('{"hash":1,"revision":2,"totalSize":3}')).toThrow(/"totalKey" is not a count/);
   });
 });

@@ -195,3 +195,33 @@ export function urlHost(url: string): string {
     return '';
   }
 }
+
+/** `crictl exec --sync <etcd> etcdutl ARGS`: etcdutl works on files (a snapshot) and needs no connection to etcd. */
+export function etcdutl(host: Host, containerId: string, args: readonly string[]): Promise<ExecResult> {
+  return host.exec('crictl', ['exec', '--sync', containerId, 'etcdutl', ...args], { onLine: () => {} });
+}
+
+export interface EtcdSnapshotStatus {
+  hash: number;
+  revision: number;
+  totalKeys: number;
+  totalSize: number;
+}
+
+/** `etcdutl snapshot status FILE -w json`: {"hash":…,"revision":…,"totalKey":…,"totalSize":…}. */
+export function parseSnapshotStatus(text: string): EtcdSnapshotStatus {
+  const parsed = parseEtcdJson(text) as Record<string, unknown>;
+  const field = (name: string): number => {
+    const value = Number(parsed[name]);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new SyntaxError(`etcdutl snapshot status: "${name}" is not a count: ${String(parsed[name])}`);
+    }
+    return value;
+  };
+  return {
+    hash: field('hash'),
+    revision: field('revision'),
+    totalKeys: field('totalKey'),
+    totalSize: field('totalSize'),
+  };
+}

@@ -1,7 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
+import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport, StepRef } from '../../common/step-events.ts';
-import { factsToProto, type NodeFacts, stepEventToProto, vipTransitionToProto } from '../../proto/convert.ts';
+import {
+  factsToProto,
+  type NodeFacts,
+  type SnapshotChunk,
+  snapshotChunkToProto,
+  stepEventToProto,
+  vipTransitionToProto,
+} from '../../proto/convert.ts';
 import type { AgentGatewayClient } from '../../proto/generated/kubeha/v1/AgentGateway.ts';
 import type { AgentMessage } from '../../proto/generated/kubeha/v1/AgentMessage.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
@@ -103,6 +111,36 @@ export class AgentSession {
 
   sendStepEvent(event: StepEventReport): boolean {
     return this.send({ step_event: stepEventToProto(event) });
+  }
+
+  /**
+   * Sends a piece of an etcd snapshot, resolving once the session can take more (gRPC's flow control bounds what
+   * is buffered). Throws when no session is open or the session ends while waiting.
+   */
+  async sendSnapshotChunk(chunk: SnapshotChunk): Promise<void> {
+    const stream = this.stream;
+    if (!stream || !this.established) {
+      throw new KubehaError(ErrorCode.stepFailed, 'no session with the coordinator: the etcd snapshot cannot be sent');
+    }
+    if (stream.write({ snapshot_chunk: snapshotChunkToProto(chunk) })) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        stream.off('drain', drained);
+        stream.off('status', ended);
+        if (error) reject(error);
+        else resolve();
+      };
+      const drained = () => done();
+      const ended = () =>
+        done(
+          new KubehaError(
+            ErrorCode.stepFailed,
+            'the session with the coordinator ended while sending the etcd snapshot',
+          ),
+        );
+      stream.on('drain', drained);
+      stream.on('status', ended);
+    });
   }
 
   /** The VIP moved on this node; false when no session is open (the next session sends the state then). */

@@ -16,7 +16,7 @@ import { ErrorCode } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
-import { stepParamsFromRunStep } from '../../proto/convert.ts';
+import { type SnapshotChunk, stepParamsFromRunStep } from '../../proto/convert.ts';
 import type { CoordinatorMessage__Output } from '../../proto/generated/kubeha/v1/CoordinatorMessage.ts';
 import type { RunStep__Output } from '../../proto/generated/kubeha/v1/RunStep.ts';
 import type { Host } from '../host/host.ts';
@@ -35,6 +35,8 @@ export interface StepExecutorOptions {
   spool: ResultSpool;
   /** Sends one event on the session; false when there is no session (finished results stay spooled). */
   send(event: StepEventReport): boolean;
+  /** Sends a snapshot chunk on the session, waiting while its buffer is full; throws when there is no session. */
+  sendSnapshotChunk?(chunk: SnapshotChunk): Promise<void>;
   logger: Logger;
   now?: () => number;
   /** Log lines streamed per step; the rest are counted and reported once. */
@@ -183,6 +185,9 @@ export class StepExecutor {
         signal,
         ref,
         onLog,
+        ...(this.options.sendSnapshotChunk
+          ? { sendSnapshotChunk: (chunk: SnapshotChunk) => this.options.sendSnapshotChunk!(chunk) }
+          : {}),
         onStarted: (paramsChecksum) =>
           send({ ...ref, atMs: now(), type: 'started', stepKind: definition.kind, paramsChecksum }),
       });

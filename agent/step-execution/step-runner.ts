@@ -14,6 +14,7 @@
 import { ErrorCode, isKubehaError, isNonRetryableCode, KubehaError } from '../../common/errors.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepFailure, StepOutcome, StepRef, StepResult } from '../../common/step-events.ts';
+import type { SnapshotChunk } from '../../proto/convert.ts';
 import { CommandFailedError, formatCommandLine, type Host } from '../host/host.ts';
 import { paramsChecksum } from './params-checksum.ts';
 import type { StepContext, StepDefinition } from './step.ts';
@@ -32,6 +33,8 @@ export interface RunStepOptions {
   onLog?: (stream: LogStream, text: string) => void;
   /** Called once the parameters are parsed (or found invalid), before anything runs. */
   onStarted?: (paramsChecksum: string) => void;
+  /** Sends a snapshot chunk on the agent's session (with `ref`); absent when the step runs without a coordinator. */
+  sendSnapshotChunk?: (chunk: SnapshotChunk) => Promise<void>;
 }
 
 class StepAborted extends Error {
@@ -75,6 +78,7 @@ function stepHost(
     exists: (path) => host.exists(path),
     remove: (path) => host.remove(path),
     rename: (from, to) => host.rename(from, to),
+    readChunks: (path, chunkBytes) => host.readChunks(path, chunkBytes),
     listDir: (path) => host.listDir(path),
     mkdir: (path, mode) => host.mkdir(path, mode),
     fileMode: (path) => host.fileMode(path),
@@ -185,6 +189,16 @@ export async function runStep<P>(
     },
     output(key, value) {
       outputs[key] = value;
+    },
+    async sendSnapshotChunk(chunk) {
+      if (signal.aborted) throw signal.reason;
+      if (!options.sendSnapshotChunk || !options.ref) {
+        throw new KubehaError(
+          ErrorCode.stepFailed,
+          `${definition.kind}: no session with a coordinator to send the snapshot to; start it as a run (kubeha etcd snapshot)`,
+        );
+      }
+      await options.sendSnapshotChunk({ ...options.ref, ...chunk });
     },
   };
 

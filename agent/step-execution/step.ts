@@ -1,4 +1,8 @@
+import type { SnapshotChunk } from '../../proto/convert.ts';
 import type { Host } from '../host/host.ts';
+
+/** A piece of a snapshot file as a step sends it; the runner adds the step's run, id and attempt. */
+export type StepSnapshotChunk = Omit<SnapshotChunk, 'runId' | 'stepId' | 'attempt'>;
 
 /**
  * What a step sees while it runs. `change` is the one way to change the machine: in a dry run it only records
@@ -14,6 +18,11 @@ export interface StepContext<P> {
   change(description: string, apply: () => Promise<void>): Promise<void>;
   /** Results the coordinator needs (e.g. the CA hash after kubeadm init). */
   output(key: string, value: string): void;
+  /**
+   * Sends a piece of an etcd snapshot to the coordinator on the agent's session, waiting while the session's send
+   * buffer is full. Throws when there is no session (a step run from the command line, a lost connection).
+   */
+  sendSnapshotChunk(chunk: StepSnapshotChunk): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { deleteNodeStep } from './delete-node.ts';
 import { drainNodeStep } from './drain-node.ts';
+import { etcdSnapshotStep } from './etcd-snapshot.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
 import { hostPrepStep } from './host-prep.ts';
 import { joinCredentialsStep } from './join-credentials.ts';
@@ -45,6 +46,8 @@ const definitions: StepDefinition<unknown>[] = [
   leaveLoadBalancerStep,
   // Certificates: renewed on one control plane, its static pods restarted.
   certsRenewStep,
+  // etcd snapshots, sent to the coordinator.
+  etcdSnapshotStep,
   // Further steps: one line each.
 ];
 

@@ -61,6 +61,32 @@ export class ApiClient {
     return parsed as T;
   }
 
+  /** A file download: the response with its body unread (an error status is thrown as ApiError). */
+  async download(path: string, signal?: AbortSignal): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.fetch(`${this.baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${this.token}`, accept: 'application/octet-stream' },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (cause) {
+      throw new Error(
+        `cannot reach the coordinator at ${this.baseUrl}: ${(cause as Error).cause ?? (cause as Error).message}`,
+      );
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
+    }
+    return response;
+  }
+
   /** A raw streaming request (Server-Sent Events). */
   async stream(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const response = await this.fetch(`${this.baseUrl}${path}`, {

@@ -11,6 +11,7 @@ import { getCertificatesCommand } from './commands/certificates-command.ts';
 import { deleteClusterCommand } from './commands/delete-cluster-command.ts';
 import { describeRunCommand } from './commands/describe-run-command.ts';
 import { drillFailoverCommand } from './commands/drill-failover-command.ts';
+import { etcdSnapshotGetCommand, etcdSnapshotsCommand } from './commands/etcd-snapshots-command.ts';
 import { getClusterCommand, getClustersCommand, getNodesCommand, getRunsCommand } from './commands/get-command.ts';
 import { kubeconfigCommand } from './commands/kubeconfig-command.ts';
 import { nodeRemoveCommand } from './commands/node-remove-command.ts';
@@ -61,6 +62,11 @@ Commands:
                               kubeconfig is refreshed
   reset CLUSTER [--yes]       start a reset run (kubeadm reset on every node) and watch it (--wait-for-agents too)
   delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
+  etcd snapshot CLUSTER       take an etcd snapshot now (a run on a healthy control plane) and watch it; the
+                              coordinator keeps it (spec.etcd.snapshots takes them on a schedule)
+  etcd snapshots CLUSTER      the etcd snapshots the coordinator keeps: id, time, node, revision, keys, size, sha256
+  etcd snapshot get CLUSTER ID -o FILE
+                              download a snapshot to FILE, its size and sha256 checked (-o names the file here)
   kubeconfig CLUSTER          print the cluster's admin kubeconfig (from kubeadm init, renewed by certs renew)
   token create [--node NODE] [--ttl DURATION] [--usage-limit N] [--description TEXT]
                               create a bootstrap token and print the enroll command; --ttl in seconds or 90m, 2h, 7d
@@ -133,7 +139,9 @@ async function main(argv: string[]): Promise<number> {
     out(`kubeha ${kubehaVersion}`);
     return 0;
   }
-  const format = parseOutputFormat(values.output);
+  const snapshotGet = positionals[0] === 'etcd' && positionals[1] === 'snapshot' && positionals[2] === 'get';
+  // In `etcd snapshot get`, -o names the file to write, as curl's does.
+  const format = parseOutputFormat(snapshotGet ? undefined : values.output);
   // Flag values are checked before anything reaches the coordinator.
   const ttlSeconds = durationFlag('--ttl', values.ttl, { minSeconds: 60, maxSeconds: 30 * 24 * 3600 });
   const usageLimit = integerFlag('--usage-limit', values['usage-limit'], { min: 1, max: 10_000 });
@@ -226,6 +234,16 @@ async function main(argv: string[]): Promise<number> {
     return deleteClusterCommand(api, arg, out, err, runOptions);
   }
   if (verb === 'kubeconfig' && noun && count === 2) return kubeconfigCommand(api, noun, out);
+  if (snapshotGet) {
+    const [, , , cluster, id] = positionals;
+    if (!cluster || !id || count !== 5 || !values.output)
+      return usageError('etcd snapshot get needs CLUSTER ID -o FILE');
+    return etcdSnapshotGetCommand(api, out, err, cluster, id, values.output);
+  }
+  if (verb === 'etcd' && noun === 'snapshot' && arg && count === 3) {
+    return (await startRun(api, arg, 'etcd-snapshot', watchOutput, runOptions)).code;
+  }
+  if (verb === 'etcd' && noun === 'snapshots' && arg && count === 3) return etcdSnapshotsCommand(api, out, arg, format);
   if (verb === 'agents' && noun === 'approve' && arg && count === 3) {
     if (!values.node) return usageError('agents approve needs --node NODE');
     try {

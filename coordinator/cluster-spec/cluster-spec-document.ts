@@ -1,5 +1,12 @@
 import Type, { type Static, type TSchema } from 'typebox';
-import { cniPlugins, endpointModes, firewallPolicies, nodeRoles, selinuxModes } from './cluster-spec.ts';
+import {
+  cniPlugins,
+  endpointModes,
+  firewallPolicies,
+  nodeRoles,
+  selinuxModes,
+  snapshotIntervalPattern,
+} from './cluster-spec.ts';
 
 /**
  * The cluster spec as an operator writes it (YAML or JSON): the form of every field, its default, and how a field
@@ -25,6 +32,7 @@ export const clusterSpecDefaults = {
   selinux: 'permissive',
   workers: 10,
   renewBeforeDays: 30,
+  snapshotKeep: 14,
 } as const;
 
 /** Says what is wrong with a value that fails its schema's own keywords; undefined: the generic wording. */
@@ -240,6 +248,34 @@ const HostPolicy = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const Etcd = Type.Object(
+  {
+    snapshots: Type.Optional(
+      Type.Object(
+        {
+          every: phrased(
+            Type.String({
+              pattern: snapshotIntervalPattern,
+              description: 'How often the coordinator takes a snapshot: minutes, hours or days ("30m", "6h", "1d")',
+            }),
+            formPhrase((text) => `"${text}" is not an interval such as "30m", "6h" or "1d"`),
+          ),
+          keep: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1000,
+              default: clusterSpecDefaults.snapshotKeep,
+              description: 'How many snapshots the coordinator keeps; older ones are deleted after each new one',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** The document's properties in the order their problems are listed. */
 export const ClusterSpecDocumentSchema = Type.Object(
   {
@@ -274,6 +310,7 @@ export const ClusterSpecDocumentSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
+        etcd: Type.Optional(Etcd),
       },
       { additionalProperties: false },
     ),

@@ -55,6 +55,12 @@ export const CertificatesSpecSchema = Type.Object({
   autoRenew: Type.Boolean(),
 });
 
+/** The coordinator's etcd snapshot schedule: one every `every` ("30m", "6h", "1d"), the newest `keep` kept. */
+export const EtcdSnapshotScheduleSchema = Type.Object({
+  every: Type.String(),
+  keep: Type.Integer(),
+});
+
 export const ClusterSpecSchema = Type.Object({
   apiVersion: Type.Literal('kubeha.io/v1'),
   kind: Type.Literal('Cluster'),
@@ -97,6 +103,8 @@ export const ClusterSpecSchema = Type.Object({
     mirrors: Type.Optional(MirrorsSpecSchema),
     /** When the coordinator renews the certificates kubeadm made by itself; absent: the defaults. */
     certificates: Type.Optional(CertificatesSpecSchema),
+    /** Absent: no scheduled snapshots (`kubeha etcd snapshot` still takes one). */
+    etcd: Type.Optional(Type.Object({ snapshots: Type.Optional(EtcdSnapshotScheduleSchema) })),
   }),
 });
 
@@ -108,3 +116,12 @@ export type PackageRepositorySpec = Static<typeof PackageRepositorySpecSchema>;
 export type MirrorsSpec = Static<typeof MirrorsSpecSchema>;
 export type CniManifestSpec = Static<typeof CniManifestSpecSchema>;
 export type CertificatesSpec = Static<typeof CertificatesSpecSchema>;
+export type EtcdSnapshotSchedule = Static<typeof EtcdSnapshotScheduleSchema>;
+
+const durationUnitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const snapshotIntervalPattern = '^[1-9][0-9]{0,5}[mhd]$';
+
+/** "30m", "6h", "1d" in milliseconds; the form is checked by the spec's schema. */
+export function snapshotIntervalMs(every: string): number {
+  return Number(every.slice(0, -1)) * durationUnitMs[every.slice(-1) as keyof typeof durationUnitMs];
+}

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isKubehaError } from '../../common/errors.ts';
+import { snapshotIntervalMs } from './cluster-spec.ts';
 import { parseClusterSpec, requireClusterSpec } from './parse-cluster-spec.ts';
 
 const fixtures = join(import.meta.dirname, '../../test/fixtures');
@@ -385,5 +386,22 @@ describe('parseClusterSpec: where the schema finds the problem', () => {
       'spec.endpoint.multicast: must be true or false, got "yes"',
       'spec.networking.cni: must be a string, got number 5',
     ]);
+  });
+});
+
+describe('spec.etcd.snapshots', () => {
+  it('GIVEN an interval without keep THEN 14 are kept; absent THEN no schedule', () => {
+    const spec = requireClusterSpec(withSpec({ etcd: { snapshots: { every: '6h' } } }));
+    expect(spec.spec.etcd).toEqual({ snapshots: { every: '6h', keep: 14 } });
+    expect(snapshotIntervalMs(spec.spec.etcd!.snapshots!.every)).toBe(6 * 3_600_000);
+    expect(snapshotIntervalMs('30m')).toBe(1_800_000);
+    expect(requireClusterSpec(minimal).spec.etcd).toBeUndefined();
+  });
+
+  it('GIVEN an interval in seconds or an unknown field THEN each is named at its path', () => {
+    expect(problemsOf(withSpec({ etcd: { snapshots: { every: '90s', keep: 3 } } }))).toEqual([
+      'spec.etcd.snapshots.every: "90s" is not an interval such as "30m", "6h" or "1d"',
+    ]);
+    expect(problemsOf(withSpec({ etcd: { backups: {} } })).map(pathOf)).toEqual(['spec.etcd.backups']);
   });
 });

@@ -90,7 +90,7 @@ function canonical(ip: IpAddress): string {
 
 /** The validated spec, its keys in one order whatever the document's, so that stored specs compare as text. */
 function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): ClusterSpec {
-  const { endpoint, networking, hostPolicy, mirrors, certificates } = document.spec;
+  const { endpoint, networking, hostPolicy, mirrors, certificates, etcd } = document.spec;
   const mode = endpoint.mode ?? clusterSpecDefaults.mode;
   const endpointSpec: ClusterSpec['spec']['endpoint'] = {
     mode,
@@ -148,6 +148,11 @@ function toClusterSpec(document: ClusterSpecDocument, draft: SpecDraft): Cluster
         : {}),
       ...(certificates
         ? { certificates: { renewBeforeDays: certificates.renewBeforeDays!, autoRenew: certificates.autoRenew! } }
+        : {}),
+      ...(etcd
+        ? {
+            etcd: etcd.snapshots ? { snapshots: { every: etcd.snapshots.every, keep: etcd.snapshots.keep! } } : {},
+          }
         : {}),
     },
   };

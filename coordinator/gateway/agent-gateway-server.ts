@@ -10,6 +10,8 @@ import {
   certificateInventoryFromProto,
   factsFromProto,
   type NodeFacts,
+  type SnapshotChunk,
+  snapshotChunkFromProto,
   stepEventFromProto,
   type VipTransition,
   vipTransitionFromProto,
@@ -34,6 +36,8 @@ export interface GatewayListener {
   vipTransition?(agentId: string, transition: VipTransition): void;
   /** The agent's certificates (sent at every session start and daily). */
   certificateInventory?(agentId: string, inventory: CertificateInventory): void;
+  /** A piece of an etcd snapshot the agent's etcd-snapshot step sends, in order. */
+  snapshotChunk?(agentId: string, chunk: SnapshotChunk): void;
 }
 
 export interface AgentGatewayOptions {
@@ -321,6 +325,15 @@ export class AgentGatewayServer {
         } else if (message.certificate_inventory) {
           const inventory = certificateInventoryFromProto(message.certificate_inventory);
           for (const l of this.listeners) l.certificateInventory?.(agentId, inventory);
+        } else if (message.snapshot_chunk) {
+          // Chunks of a session already replaced belong to an upload that cannot complete.
+          if (this.sessions.get(agentId) !== call) return;
+          const chunk = snapshotChunkFromProto(message.snapshot_chunk);
+          if (!chunk) {
+            log.warn({ agentId }, 'ignored a SnapshotChunk with an offset or size beyond any snapshot');
+            return;
+          }
+          for (const l of this.listeners) l.snapshotChunk?.(agentId, chunk);
         } else if (message.renew_certificate) {
           void this.renewCertificate(agentId, call, message.renew_certificate.csr_pem);
         }

@@ -81,7 +81,8 @@ function dispatchedSteps(
   const now = Date.UTC(2026, 0, 1);
   // The cluster's values as the scheduler makes them, then as the steps' successes change them.
   const values = new Map(missingClusterSecrets(new Map(), now));
-  const planned = planRun(kind, spec, state).steps;
+  const etcdSnapshot = { members: spec.spec.nodes.map((n) => n.name), snapshotId: '20260101-000000-0a1b' };
+  const planned = planRun(kind, spec, state ?? (kind === 'etcd-snapshot' ? etcdSnapshot : undefined)).steps;
   const steps: StepRecord[] = [];
   const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
@@ -154,7 +155,7 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew'];
+const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew', 'etcd-snapshot'];
 
 /**
  * Deploys that change the nodes of running clusters: IPv4 with a control plane and a worker removed alive (they leave
@@ -227,6 +228,7 @@ describe('every parameter the coordinator sends passes the agent\u2019s own pars
       verify: ['nodeName'],
       'container-runtime': ['sandboxImage'],
       cni: ['manifestPath'],
+      'etcd-snapshot': ['chunkBytes'],
     };
     for (const kind of stepRegistry.keys()) {
       const unsent = protoFields(kind).filter((f) => !sent.get(kind)!.has(f));

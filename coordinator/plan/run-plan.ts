@@ -1,7 +1,7 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
-export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'certs-renew';
+export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot';
 
 export type StepPhase =
   | 'preflight'
@@ -23,8 +23,8 @@ export type StepPhase =
   | 'remove-etcd-member'
   | 'delete-node';
 
-/** Phases of the runs planned in a file of their own (plan-certs-renew.ts). */
-export type OwnPlannerPhase = 'certs-renew';
+/** Phases of the runs planned in a file of their own (plan-certs-renew.ts, plan-etcd-snapshot.ts). */
+export type OwnPlannerPhase = 'certs-renew' | 'etcd-snapshot';
 
 /** The `node` of steps the coordinator performs itself. */
 export const coordinatorNode = 'coordinator';
@@ -84,6 +84,10 @@ export interface ClusterState {
   dead?: readonly string[];
   /** When the run was asked for (ms since the epoch): what a certificate renewal must renew is what is older. */
   requestedAt?: number;
+  /** Nodes whose agent is connected and well, when the run's planner needs them; absent: all are taken as such. */
+  healthy?: readonly string[];
+  /** The id an etcd-snapshot run keeps its snapshot under, made when the run starts. */
+  snapshotId?: string;
 }
 
 /** The planner's signature: pure, no I/O. */

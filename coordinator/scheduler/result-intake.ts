@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import { ackMessage } from '../../proto/convert.ts';
+import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';
@@ -23,6 +24,11 @@ import { trustedOutputs } from './trusted-outputs.ts';
 
 /** The output under which a plan run keeps a step's dry-run list of changes (JSON array of strings). */
 export const plannedChangesOutput = 'plannedChanges';
+
+/** Says whether a succeeded etcd-snapshot step's snapshot was kept (coordinator/etcd/snapshot-intake.ts). */
+export interface EtcdSnapshotSettler {
+  settle(cluster: string, spec: ClusterSpec, step: StepRecord): { failure?: StepFailure; notes: string[] };
+}
 
 export interface AgentEvent {
   agentId: string;
@@ -46,6 +52,7 @@ export class ResultIntake {
   /** Reads a run back from the store after a batch could not be stored. */
   private readonly reload: (runId: string) => void;
   private readonly observer: SchedulerObserver | undefined;
+  private readonly snapshots: EtcdSnapshotSettler | undefined;
   private inbox: AgentEvent[] = [];
 
   constructor(deps: {
@@ -59,8 +66,10 @@ export class ResultIntake {
     advance: () => void;
     reload: (runId: string) => void;
     observer?: SchedulerObserver;
+    snapshots?: EtcdSnapshotSettler;
   }) {
     this.observer = deps.observer;
+    this.snapshots = deps.snapshots;
     this.store = deps.store;
     this.logger = deps.logger;
     this.journal = deps.journal;
@@ -142,6 +151,19 @@ export class ResultIntake {
       this.applyFailure(active, step, failure, result);
       return;
     }
+    let notes: string[] = [];
+    if (step.kind === 'etcd-snapshot' && active.run.kind !== 'plan') {
+      // The agent only knows it sent the snapshot; whether it was kept is the coordinator's to say.
+      const settled = this.snapshots?.settle(active.run.cluster, active.spec, step) ?? {
+        failure: { code: ErrorCode.internal, message: 'this coordinator keeps no etcd snapshots', deterministic: true },
+        notes: [],
+      };
+      if (settled.failure) {
+        this.applyFailure(active, step, settled.failure, { ...result, outcome: 'failed', error: settled.failure });
+        return;
+      }
+      notes = settled.notes;
+    }
     const now = this.now();
     const cluster = active.run.cluster;
     const { endpoint } = active.spec.spec;
@@ -178,6 +200,8 @@ export class ResultIntake {
         ? `${step.id}: ${result.changes.length === 0 ? 'up to date' : `would change ${result.changes.join('; ')}`}`
         : `${step.id} succeeded${kept.changed ? ' (changed)' : ''}`,
     );
+    for (const message of notes)
+      this.journal.event(active.run.id, { type: 'log', stepId: step.id, node: step.node, message });
     if (dryRun) return;
     const changes = valueChangesAfterSuccess(step, kept, this.journal.valuesOf(cluster), now);
     for (const [name, value] of changes.set) this.store.clusterValues.set(cluster, name, value);

@@ -3,6 +3,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
+import { etcdSnapshotRunState } from '../etcd/snapshot-run-state.ts';
 import { nodeRemovals } from '../plan/plan-node-removal.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
@@ -133,7 +134,13 @@ export class RunLifecycle {
         { details: missing.map((n) => n.name) },
       );
     }
-    const state = { members, applied: cluster?.appliedSpec ?? null, dead, requestedAt: this.now() };
+    const state = {
+      members,
+      applied: cluster?.appliedSpec ?? null,
+      dead,
+      requestedAt: this.now(),
+      ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
+    };
     const plan = this.planRun(kind, spec, state);
     const wanted = new Set(spec.spec.nodes.map((n) => n.name));
     // The removed nodes steps still run on; a dead node runs nothing, and a name the spec keeps is its new machine.

@@ -4,18 +4,18 @@ import { cancelStepMessage, type MessageToAgent } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { DrillOptions } from '../drill/drive-drill.ts';
 import type { PlanRun, RunKind } from '../plan/run-plan.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import type { RunRecord, StepRecord, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import { type AgentChannel, AgentOutbox, cancelPriority } from './agent-outbox.ts';
 import { ClusterPhases } from './cluster-phase.ts';
 import { CoordinatorStepRunner } from './coordinator-step-runner.ts';
 import { NodeAgents } from './node-agents.ts';
-import { ResultIntake } from './result-intake.ts';
+import { type EtcdSnapshotSettler, ResultIntake } from './result-intake.ts';
 import type { RunEventBus } from './run-event-bus.ts';
 import { RunJournal } from './run-journal.ts';
 import { RunLifecycle } from './run-lifecycle.ts';
 import type { SchedulerObserver } from './scheduler-observer.ts';
-import { inFlightFailure, readySteps } from './step-decisions.ts';
+import { inFlightFailure, isInFlight, readySteps } from './step-decisions.ts';
 import { StepDispatch } from './step-dispatch.ts';
 import { StepLogCap } from './step-log-cap.ts';
 
@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   drill?: DrillOptions;
   /** Told of passes, step attempts, retries and failures (the coordinator's metrics). */
   observer?: SchedulerObserver;
+  /** Says whether an etcd-snapshot step's snapshot was kept; without it such a step fails. */
+  snapshots?: EtcdSnapshotSettler;
 }
 
 /** Ready steps started per pass: each slice is committed and sent before the next pass. */
@@ -100,6 +102,7 @@ export class Scheduler {
       advance: () => this.pass(),
       reload: (runId) => lifecycle.reload(runId),
       ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.snapshots ? { snapshots: options.snapshots } : {}),
     });
     const coordinatorSteps = new CoordinatorStepRunner({
       store,
@@ -160,6 +163,19 @@ export class Scheduler {
     } = {},
   ): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
+  }
+
+  /** A step of a run in progress, with its cluster, while it is out on an agent; undefined otherwise. */
+  inFlightStep(runId: string, stepId: string): { cluster: string; step: StepRecord } | undefined {
+    const active = this.runs.get(runId);
+    const step = active?.steps.get(stepId);
+    return active && step && isInFlight(step.state) ? { cluster: active.run.cluster, step } : undefined;
+  }
+
+  /** Whether the cluster has a run in progress (its id), so that no second one is started. */
+  activeRunOf(cluster: string): string | undefined {
+    for (const active of this.runs.values()) if (active.run.cluster === cluster) return active.run.id;
+    return undefined;
   }
 
   /** Cancels the run: pending steps never start, in-flight steps are told to stop; late results are ignored. */

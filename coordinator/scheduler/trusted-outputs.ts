@@ -54,7 +54,11 @@ export function trustedOutputs(
   for (const [name, value] of Object.entries(outputs)) {
     const producers = outputProducers[name];
     if (producers && !producers.includes(stepKind)) {
-      refused.push({ name, reason: `only ${producers.join(', ')} reports ${name}, not ${stepKind}` });
+      const who =
+        producers.length === 1
+          ? `${producers[0]} reports`
+          : `${producers.slice(0, -1).join(', ')} and ${producers.at(-1)} report`;
+      refused.push({ name, reason: `only ${who} ${name}, not ${stepKind}` });
       continue;
     }
     if (name === 'kubeconfig') {

@@ -18,6 +18,7 @@ import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams_
 import type { DrainNodeParams as _kubeha_v1_DrainNodeParams, DrainNodeParams__Output as _kubeha_v1_DrainNodeParams__Output } from './kubeha/v1/DrainNodeParams.ts';
 import type { EnrollRequest as _kubeha_v1_EnrollRequest, EnrollRequest__Output as _kubeha_v1_EnrollRequest__Output } from './kubeha/v1/EnrollRequest.ts';
 import type { EnrollResponse as _kubeha_v1_EnrollResponse, EnrollResponse__Output as _kubeha_v1_EnrollResponse__Output } from './kubeha/v1/EnrollResponse.ts';
+import type { EtcdSnapshotParams as _kubeha_v1_EtcdSnapshotParams, EtcdSnapshotParams__Output as _kubeha_v1_EtcdSnapshotParams__Output } from './kubeha/v1/EtcdSnapshotParams.ts';
 import type { Facts as _kubeha_v1_Facts, Facts__Output as _kubeha_v1_Facts__Output } from './kubeha/v1/Facts.ts';
 import type { FailoverDrillActionParams as _kubeha_v1_FailoverDrillActionParams, FailoverDrillActionParams__Output as _kubeha_v1_FailoverDrillActionParams__Output } from './kubeha/v1/FailoverDrillActionParams.ts';
 import type { HealthSnapshot as _kubeha_v1_HealthSnapshot, HealthSnapshot__Output as _kubeha_v1_HealthSnapshot__Output } from './kubeha/v1/HealthSnapshot.ts';
@@ -37,6 +38,7 @@ import type { RegistryMirror as _kubeha_v1_RegistryMirror, RegistryMirror__Outpu
 import type { RemoveEtcdMemberParams as _kubeha_v1_RemoveEtcdMemberParams, RemoveEtcdMemberParams__Output as _kubeha_v1_RemoveEtcdMemberParams__Output } from './kubeha/v1/RemoveEtcdMemberParams.ts';
 import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from './kubeha/v1/RenewCertificate.ts';
 import type { RunStep as _kubeha_v1_RunStep, RunStep__Output as _kubeha_v1_RunStep__Output } from './kubeha/v1/RunStep.ts';
+import type { SnapshotChunk as _kubeha_v1_SnapshotChunk, SnapshotChunk__Output as _kubeha_v1_SnapshotChunk__Output } from './kubeha/v1/SnapshotChunk.ts';
 import type { StepError as _kubeha_v1_StepError, StepError__Output as _kubeha_v1_StepError__Output } from './kubeha/v1/StepError.ts';
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from './kubeha/v1/StepEvent.ts';
 import type { StepFinished as _kubeha_v1_StepFinished, StepFinished__Output as _kubeha_v1_StepFinished__Output } from './kubeha/v1/StepFinished.ts';
@@ -70,6 +72,7 @@ export interface ProtoGrpcType {
       DrainNodeParams: MessageTypeDefinition<_kubeha_v1_DrainNodeParams, _kubeha_v1_DrainNodeParams__Output>
       EnrollRequest: MessageTypeDefinition<_kubeha_v1_EnrollRequest, _kubeha_v1_EnrollRequest__Output>
       EnrollResponse: MessageTypeDefinition<_kubeha_v1_EnrollResponse, _kubeha_v1_EnrollResponse__Output>
+      EtcdSnapshotParams: MessageTypeDefinition<_kubeha_v1_EtcdSnapshotParams, _kubeha_v1_EtcdSnapshotParams__Output>
       Facts: MessageTypeDefinition<_kubeha_v1_Facts, _kubeha_v1_Facts__Output>
       FailoverDrillActionParams: MessageTypeDefinition<_kubeha_v1_FailoverDrillActionParams, _kubeha_v1_FailoverDrillActionParams__Output>
       HealthSnapshot: MessageTypeDefinition<_kubeha_v1_HealthSnapshot, _kubeha_v1_HealthSnapshot__Output>
@@ -89,6 +92,7 @@ export interface ProtoGrpcType {
       RemoveEtcdMemberParams: MessageTypeDefinition<_kubeha_v1_RemoveEtcdMemberParams, _kubeha_v1_RemoveEtcdMemberParams__Output>
       RenewCertificate: MessageTypeDefinition<_kubeha_v1_RenewCertificate, _kubeha_v1_RenewCertificate__Output>
       RunStep: MessageTypeDefinition<_kubeha_v1_RunStep, _kubeha_v1_RunStep__Output>
+      SnapshotChunk: MessageTypeDefinition<_kubeha_v1_SnapshotChunk, _kubeha_v1_SnapshotChunk__Output>
       StepError: MessageTypeDefinition<_kubeha_v1_StepError, _kubeha_v1_StepError__Output>
       StepEvent: MessageTypeDefinition<_kubeha_v1_StepEvent, _kubeha_v1_StepEvent__Output>
       StepFinished: MessageTypeDefinition<_kubeha_v1_StepFinished, _kubeha_v1_StepFinished__Output>

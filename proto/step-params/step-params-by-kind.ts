@@ -3,6 +3,7 @@ import type { CniParams } from './cni-params.ts';
 import type { ContainerRuntimeParams } from './container-runtime-params.ts';
 import type { DeleteNodeParams } from './delete-node-params.ts';
 import type { DrainNodeParams } from './drain-node-params.ts';
+import type { EtcdSnapshotParams } from './etcd-snapshot-params.ts';
 import type { FailoverDrillActionParams } from './failover-drill-action-params.ts';
 import type { HostPrepParams } from './host-prep-params.ts';
 import type { JoinCredentialsParams } from './join-credentials-params.ts';
@@ -35,6 +36,7 @@ export interface StepParamsByKind {
   'delete-node': DeleteNodeParams;
   'leave-load-balancer': LeaveLoadBalancerParams;
   'certs-renew': CertsRenewParams;
+  'etcd-snapshot': EtcdSnapshotParams;
 }
 
 export type AgentStepKind = keyof StepParamsByKind;
@@ -53,6 +55,7 @@ interface AgentDefaultsOnly {
   verify: 'nodeName';
   'container-runtime': 'sandboxImage';
   cni: 'manifestPath';
+  'etcd-snapshot': 'chunkBytes';
 }
 
 type Dropped<K extends AgentStepKind> =

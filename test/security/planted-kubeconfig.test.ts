@@ -49,7 +49,7 @@ describe('outputs trusted only from the step that makes them', () => {
     expect(kubeconfig).toBe(simKubeconfig);
     expect(t.sim!.coordinator.store.clusterValues.get('plant-a', 'ca-cert-hash')?.value).not.toBe(fakeHash);
     expect(messages).toContainEqual(
-      'warning: host-prep/w1 on w1 reported output kubeconfig: only kubeadm-init reports kubeconfig, not host-prep; not kept',
+      'warning: host-prep/w1 on w1 reported output kubeconfig: only kubeadm-init and certs-renew report kubeconfig, not host-prep; not kept',
     );
     expect(messages).toContainEqual(
       'warning: host-prep/w1 on w1 reported output caCertHash: only kubeadm-init reports caCertHash, not host-prep; not kept',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import {
@@ -5,6 +6,7 @@ import {
   certificateInventoryToProto,
   factsToProto,
   type NodeFacts,
+  snapshotChunkToProto,
   stepEventToProto,
   stepParamsFromRunStep,
 } from '../../proto/convert.ts';
@@ -32,6 +34,8 @@ export interface SimBehaviour {
   beforeResult?: () => void;
   /** What the step reports it changed (in a dry run: would change). */
   changes?: string[];
+  /** An etcd-snapshot step: the file it sends in chunks before it reports, and a sha256 to announce instead of its own. */
+  snapshot?: { bytes: Uint8Array; chunkBytes?: number; announceSha256?: string };
 }
 
 export interface SimStep {
@@ -302,6 +306,7 @@ export class SimAgent {
       await behaviour.until;
       if (this.running.get(k) !== entry) return;
       behaviour.beforeResult?.();
+      if (behaviour.snapshot) this.sendSnapshot(step, behaviour.snapshot);
       if (behaviour.outcome === 'fail') {
         this.finish(k, execution, {
           outcome: 'failed',
@@ -318,6 +323,31 @@ export class SimAgent {
         });
       }
     }, behaviour.delayMs);
+  }
+
+  private sendSnapshot(step: SimStep, snapshot: NonNullable<SimBehaviour['snapshot']>): void {
+    const snapshotId = String(step.params['snapshotId']);
+    const size = snapshot.chunkBytes ?? 1024;
+    const base = { runId: step.runId, stepId: step.stepId, attempt: step.attempt, snapshotId };
+    const blank = { last: false, size: 0, sha256: '', revision: 0, totalKeys: 0, hash: 0 };
+    for (let offset = 0; offset < snapshot.bytes.length; offset += size) {
+      const data = snapshot.bytes.subarray(offset, offset + size);
+      this.send({ snapshot_chunk: snapshotChunkToProto({ ...base, ...blank, offset, data }) });
+    }
+    const sha256 = snapshot.announceSha256 ?? createHash('sha256').update(snapshot.bytes).digest('hex');
+    this.send({
+      snapshot_chunk: snapshotChunkToProto({
+        ...base,
+        offset: snapshot.bytes.length,
+        data: new Uint8Array(0),
+        last: true,
+        size: snapshot.bytes.length,
+        sha256,
+        revision: 4242,
+        totalKeys: 1234,
+        hash: 987654321,
+      }),
+    });
   }
 
   private finish(

@@ -74,6 +74,7 @@ const StartRunBody = Type.Object(
       Type.Literal('drill-failover'),
       Type.Literal('reset'),
       Type.Literal('certs-renew'),
+      Type.Literal('etcd-snapshot'),
     ]),
     waitForAgents: Type.Optional(
       Type.Boolean({

@@ -26,7 +26,7 @@ export interface StartRunOptions extends WatchOptions {
 export async function startRun(
   api: ApiClient,
   cluster: string,
-  kind: 'verify' | 'drill-failover' | 'reset' | 'certs-renew',
+  kind: 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot',
   output: WatchOutput,
   options: StartRunOptions,
 ): Promise<{ code: number; runId?: string }> {

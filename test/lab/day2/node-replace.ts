@@ -61,10 +61,12 @@ export const nodeReplace: Day2Scenario = {
       '--yes',
       '--no-watch',
     ]);
-    await lab.until(
-      'the removal to start a step',
-      300,
-      async () => (await runOf(lab, removeRun)).steps?.some((s) => s.state !== 'pending') ?? false,
+    // Killed once the removal proper has begun (after the nodes' checks and preparation), so that the restarted
+    // coordinator resumes a run with a half-removed control plane.
+    await lab.until('the removal to reach its drain or etcd step', 600, async () =>
+      ((await runOf(lab, removeRun)).steps ?? []).some(
+        (s) => /^(drain-node|remove-etcd-member)\//.test(s.id ?? '') && s.state !== 'pending',
+      ),
     );
     lab.log('in the middle of the removal:');
     await lab.restartCoordinator();

@@ -6,6 +6,7 @@ import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1
 import type { VipTransition as _kubeha_v1_VipTransition, VipTransition__Output as _kubeha_v1_VipTransition__Output } from '../../kubeha/v1/VipTransition.ts';
 import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from '../../kubeha/v1/RenewCertificate.ts';
 import type { CertificateInventory as _kubeha_v1_CertificateInventory, CertificateInventory__Output as _kubeha_v1_CertificateInventory__Output } from '../../kubeha/v1/CertificateInventory.ts';
+import type { SnapshotChunk as _kubeha_v1_SnapshotChunk, SnapshotChunk__Output as _kubeha_v1_SnapshotChunk__Output } from '../../kubeha/v1/SnapshotChunk.ts';
 
 export interface AgentMessage {
   'hello'?: (_kubeha_v1_Hello | null);
@@ -14,7 +15,8 @@ export interface AgentMessage {
   'vip_transition'?: (_kubeha_v1_VipTransition | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate | null);
   'certificate_inventory'?: (_kubeha_v1_CertificateInventory | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory";
+  'snapshot_chunk'?: (_kubeha_v1_SnapshotChunk | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory"|"snapshot_chunk";
 }
 
 export interface AgentMessage__Output {
@@ -24,5 +26,6 @@ export interface AgentMessage__Output {
   'vip_transition'?: (_kubeha_v1_VipTransition__Output | null);
   'renew_certificate'?: (_kubeha_v1_RenewCertificate__Output | null);
   'certificate_inventory'?: (_kubeha_v1_CertificateInventory__Output | null);
-  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory";
+  'snapshot_chunk'?: (_kubeha_v1_SnapshotChunk__Output | null);
+  'kind'?: "hello"|"heartbeat"|"step_event"|"vip_transition"|"renew_certificate"|"certificate_inventory"|"snapshot_chunk";
 }

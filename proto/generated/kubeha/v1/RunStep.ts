@@ -17,6 +17,7 @@ import type { DrainNodeParams as _kubeha_v1_DrainNodeParams, DrainNodeParams__Ou
 import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams__Output as _kubeha_v1_DeleteNodeParams__Output } from '../../kubeha/v1/DeleteNodeParams.ts';
 import type { LeaveLoadBalancerParams as _kubeha_v1_LeaveLoadBalancerParams, LeaveLoadBalancerParams__Output as _kubeha_v1_LeaveLoadBalancerParams__Output } from '../../kubeha/v1/LeaveLoadBalancerParams.ts';
 import type { CertsRenewParams as _kubeha_v1_CertsRenewParams, CertsRenewParams__Output as _kubeha_v1_CertsRenewParams__Output } from '../../kubeha/v1/CertsRenewParams.ts';
+import type { EtcdSnapshotParams as _kubeha_v1_EtcdSnapshotParams, EtcdSnapshotParams__Output as _kubeha_v1_EtcdSnapshotParams__Output } from '../../kubeha/v1/EtcdSnapshotParams.ts';
 
 export interface RunStep {
   'run_id'?: (string);
@@ -41,7 +42,8 @@ export interface RunStep {
   'delete_node'?: (_kubeha_v1_DeleteNodeParams | null);
   'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams | null);
   'certs_renew'?: (_kubeha_v1_CertsRenewParams | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew";
+  'etcd_snapshot'?: (_kubeha_v1_EtcdSnapshotParams | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot";
 }
 
 export interface RunStep__Output {
@@ -67,5 +69,6 @@ export interface RunStep__Output {
   'delete_node'?: (_kubeha_v1_DeleteNodeParams__Output | null);
   'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams__Output | null);
   'certs_renew'?: (_kubeha_v1_CertsRenewParams__Output | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew";
+  'etcd_snapshot'?: (_kubeha_v1_EtcdSnapshotParams__Output | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot";
 }
