@@ -5,9 +5,11 @@ import type { Day2Scenario } from './day2-scenario.ts';
 import { etcdSnapshot } from './etcd-snapshot.ts';
 import { etcdSnapshotSchedule } from './etcd-snapshot-schedule.ts';
 import { nodeReplace } from './node-replace.ts';
+import { nodeWorker } from './node-worker.ts';
 
 export const day2Scenarios: Day2Scenario[] = [
   coordinatorCrash,
+  nodeWorker,
   nodeReplace,
   certsRenew,
   etcdSnapshot,
