@@ -154,6 +154,7 @@ export async function startCoordinator(
     logger: logger.child({ component: 'etcd-snapshots' }),
     now,
     stepInFlight: (runId, stepId) => scheduler.inFlightStep(runId, stepId),
+    keepOf: (cluster) => store.clusters.get(cluster)?.spec.spec.etcd?.snapshots?.keep,
   });
   const scheduler = new Scheduler({
     store,

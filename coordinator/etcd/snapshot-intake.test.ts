@@ -5,22 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import type { SnapshotChunk } from '../../proto/convert.ts';
-import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import { notStartedStep, type StepRecord } from '../store/store.ts';
 import { SnapshotIntake } from './snapshot-intake.ts';
 import { SnapshotStore } from './snapshot-store.ts';
-
-const spec = requireClusterSpec({
-  apiVersion: 'kubeha.io/v1',
-  kind: 'Cluster',
-  metadata: { name: 'prod' },
-  spec: {
-    kubernetesVersion: '1.34.4',
-    endpoint: { vip: '10.0.0.100', interface: 'eth0' },
-    nodes: [{ name: 'cp1', address: '10.0.0.11', role: 'control-plane' }],
-  },
-});
 
 const step: StepRecord = {
   runId: 'run-1',
@@ -46,7 +34,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function intake() {
+function intake(keep?: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-intake-'));
   const db = new SqliteStore(join(dataDir, 'coordinator.db'));
   cleanups.push(() => {
@@ -60,6 +48,7 @@ function intake() {
     now: () => 1_000,
     stepInFlight: (runId, stepId) =>
       runId === step.runId && stepId === step.id ? { cluster: 'prod', step } : undefined,
+    keepOf: () => keep,
   });
   return { receiver, snapshots };
 }
@@ -91,7 +80,7 @@ describe('SnapshotIntake', () => {
     for (const c of chunks(Buffer.from('snapshot bytes'), 4)) receiver.chunk('agent-b', c);
 
     expect(snapshots.list('prod')).toEqual([]);
-    expect(receiver.settle('prod', spec, step).failure).toMatchObject({
+    expect(receiver.settle('prod', step).failure).toMatchObject({
       message: 'etcd snapshot snap-1 from cp1 was not kept: no snapshot arrived on the agent\u2019s session',
       deterministic: true,
     });
@@ -104,7 +93,7 @@ describe('SnapshotIntake', () => {
     receiver.agentDisconnected('agent-a');
 
     expect(readdirSync(join(snapshots.directory, 'prod'))).toEqual([]);
-    expect(receiver.settle('prod', spec, step).failure?.message).toContain(
+    expect(receiver.settle('prod', step).failure?.message).toContain(
       'the agent lost its session before the whole snapshot arrived',
     );
   });
@@ -127,7 +116,7 @@ describe('SnapshotIntake', () => {
         takenAtMs: 1_000,
       }),
     ]);
-    expect(receiver.settle('prod', spec, step)).toEqual({
+    expect(receiver.settle('prod', step)).toEqual({
       notes: [
         `etcd snapshot snap-1 kept: 16 bytes, revision 5, 6 keys, sha256 ${createHash('sha256').update(bytes).digest('hex')}`,
       ],
@@ -137,8 +126,27 @@ describe('SnapshotIntake', () => {
   it('GIVEN a chunk at an offset with no upload in progress WHEN received THEN refused, and the step fails naming it', () => {
     const { receiver } = intake();
     receiver.chunk('agent-a', chunks(Buffer.from('snapshot bytes'), 4)[1]!);
-    expect(receiver.settle('prod', spec, step).failure?.message).toContain(
-      'a chunk at offset 4 but no upload in progress',
-    );
+    expect(receiver.settle('prod', step).failure?.message).toContain('a chunk at offset 4 but no upload in progress');
+  });
+
+  it('GIVEN the spec keeps 1 and an older snapshot WHEN a new one is settled THEN the older is deleted and the notes say so', () => {
+    const { receiver, snapshots } = intake(1);
+    const old = Buffer.from('older');
+    const upload = snapshots.beginUpload('prod', 'old');
+    upload.write(0, old);
+    upload.finish({
+      node: 'cp1',
+      takenAtMs: 1,
+      sizeBytes: old.length,
+      sha256: createHash('sha256').update(old).digest('hex'),
+      revision: 1,
+      totalKeys: 1,
+      hash: 1,
+      runId: null,
+    });
+    for (const c of chunks(Buffer.from('newer snapshot'), 4)) receiver.chunk('agent-a', c);
+
+    expect(receiver.settle('prod', step).notes.at(-1)).toBe('pruned to the newest 1: deleted old');
+    expect(snapshots.list('prod').map((r) => r.id)).toEqual(['snap-1']);
   });
 });

@@ -3,7 +3,6 @@ import type { Logger } from '../../common/logger.ts';
 import type { StepFailure } from '../../common/step-events.ts';
 import type { SnapshotChunk } from '../../proto/convert.ts';
 import { maxSnapshotChunkBytes } from '../../proto/step-params/etcd-snapshot-params.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StepRecord } from '../store/store.ts';
 import type { SnapshotStore, SnapshotUpload } from './snapshot-store.ts';
 
@@ -38,6 +37,7 @@ export class SnapshotIntake {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly stepInFlight: (runId: string, stepId: string) => SnapshotStepInFlight | undefined;
+  private readonly keepOf: (cluster: string) => number | undefined;
   private readonly receiving = new Map<string, Receiving>();
   /** Why the snapshot a step sent was not kept, by cluster/snapshot id, until its step reports. */
   private readonly refusals = new Map<string, string>();
@@ -47,11 +47,14 @@ export class SnapshotIntake {
     logger: Logger;
     now: () => number;
     stepInFlight: (runId: string, stepId: string) => SnapshotStepInFlight | undefined;
+    /** How many snapshots the cluster's spec keeps (its desired spec, where the schedule is read); none: all. */
+    keepOf: (cluster: string) => number | undefined;
   }) {
     this.snapshots = deps.snapshots;
     this.logger = deps.logger;
     this.now = deps.now;
     this.stepInFlight = deps.stepInFlight;
+    this.keepOf = deps.keepOf;
   }
 
   /** A chunk from an agent's session: written if it belongs to the etcd-snapshot step that agent is running. */
@@ -124,7 +127,7 @@ export class SnapshotIntake {
    * A succeeded etcd-snapshot step: it fails if its snapshot was not kept (naming why); otherwise the cluster's
    * snapshots are pruned to the spec's `keep` (none without a schedule) and the notes say what was kept and deleted.
    */
-  settle(cluster: string, spec: ClusterSpec, step: StepRecord): SnapshotSettlement {
+  settle(cluster: string, step: StepRecord): SnapshotSettlement {
     const id = String(step.params['snapshotId']);
     const key = `${cluster}/${id}`;
     const record = this.snapshots.get(cluster, id);
@@ -143,7 +146,7 @@ export class SnapshotIntake {
     const notes = [
       `etcd snapshot ${id} kept: ${record.sizeBytes} bytes, revision ${record.revision}, ${record.totalKeys} keys, sha256 ${record.sha256}`,
     ];
-    const keep = spec.spec.etcd?.snapshots?.keep;
+    const keep = this.keepOf(cluster);
     if (keep !== undefined) {
       const pruned = this.snapshots.prune(cluster, keep);
       if (pruned.length > 0) notes.push(`pruned to the newest ${keep}: deleted ${pruned.map((r) => r.id).join(', ')}`);

@@ -4,7 +4,6 @@ import type { Logger } from '../../common/logger.ts';
 import { redactSecrets } from '../../common/redact.ts';
 import type { StepEventReport, StepFailure, StepResult } from '../../common/step-events.ts';
 import { ackMessage } from '../../proto/convert.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { StepRecord, StepUpdate, Store } from '../store/store.ts';
 import type { ActiveRun, ActiveRuns } from './active-run.ts';
 import type { ClusterPhases } from './cluster-phase.ts';
@@ -27,7 +26,7 @@ export const plannedChangesOutput = 'plannedChanges';
 
 /** Says whether a succeeded etcd-snapshot step's snapshot was kept (coordinator/etcd/snapshot-intake.ts). */
 export interface EtcdSnapshotSettler {
-  settle(cluster: string, spec: ClusterSpec, step: StepRecord): { failure?: StepFailure; notes: string[] };
+  settle(cluster: string, step: StepRecord): { failure?: StepFailure; notes: string[] };
 }
 
 export interface AgentEvent {
@@ -154,7 +153,7 @@ export class ResultIntake {
     let notes: string[] = [];
     if (step.kind === 'etcd-snapshot' && active.run.kind !== 'plan') {
       // The agent only knows it sent the snapshot; whether it was kept is the coordinator's to say.
-      const settled = this.snapshots?.settle(active.run.cluster, active.spec, step) ?? {
+      const settled = this.snapshots?.settle(active.run.cluster, step) ?? {
         failure: { code: ErrorCode.internal, message: 'this coordinator keeps no etcd snapshots', deterministic: true },
         notes: [],
       };

@@ -26,7 +26,7 @@ async function deployed(name: string, snapshot: () => SimBehaviour['snapshot']) 
   await fleet.sim.api.request('POST', '/v1/clusters', spec);
   const deploy = await fleet.sim.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, { kind: 'deploy' });
   expect((await waitForRunEnd(fleet.sim.api, deploy.id)).state).toBe('succeeded');
-  return fleet;
+  return { ...fleet, spec };
 }
 
 async function snapshotRun(name: string) {
@@ -115,5 +115,25 @@ describe('etcd-snapshot runs', () => {
         '/tmp/never-written.db',
       ),
     ).rejects.toMatchObject({ status: 404, message: 'cluster snap-c has no etcd snapshot nope' });
+  });
+
+  it('GIVEN keep lowered by a spec put but not deployed WHEN a snapshot is taken THEN the list is pruned to the new keep', async () => {
+    const { sim, spec } = await deployed('snap-d', () => ({ bytes: randomBytes(1000) }));
+    expect((await snapshotRun('snap-d')).ended.state).toBe('succeeded');
+    expect((await snapshotRun('snap-d')).ended.state).toBe('succeeded');
+
+    await sim.api.request('PUT', '/v1/clusters/snap-d', {
+      ...spec,
+      spec: { ...spec.spec, etcd: { snapshots: { every: '1d', keep: 1 } } },
+    });
+    const { ended, events } = await snapshotRun('snap-d');
+
+    expect(ended.state).toBe('succeeded');
+    const { snapshots } = await sim.api.request<{ snapshots: EtcdSnapshotReply[] }>(
+      'GET',
+      '/v1/clusters/snap-d/etcd-snapshots',
+    );
+    expect(snapshots.map((s) => s.runId)).toEqual([ended.id]);
+    expect(events.some((e) => e.startsWith('pruned to the newest 1: deleted '))).toBe(true);
   });
 });

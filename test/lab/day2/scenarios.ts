@@ -2,10 +2,19 @@
 import { certsRenew } from './certs-renew.ts';
 import { coordinatorCrash } from './coordinator-crash.ts';
 import type { Day2Scenario } from './day2-scenario.ts';
+import { etcdSnapshot } from './etcd-snapshot.ts';
+import { etcdSnapshotSchedule } from './etcd-snapshot-schedule.ts';
 import { nodeReplace } from './node-replace.ts';
 import { nodeWorker } from './node-worker.ts';
 
-export const day2Scenarios: Day2Scenario[] = [coordinatorCrash, nodeWorker, nodeReplace, certsRenew];
+export const day2Scenarios: Day2Scenario[] = [
+  coordinatorCrash,
+  nodeWorker,
+  nodeReplace,
+  certsRenew,
+  etcdSnapshot,
+  etcdSnapshotSchedule,
+];
 
 /** The scenarios named (or all, for "all"), in registry order; unknown names are an error that lists the known ones. */
 export function selectDay2Scenarios(names: string[]): Day2Scenario[] {
