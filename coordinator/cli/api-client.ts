@@ -74,16 +74,7 @@ export class ApiClient {
         `cannot reach the coordinator at ${this.baseUrl}: ${(cause as Error).cause ?? (cause as Error).message}`,
       );
     }
-    if (!response.ok) {
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      throw new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
-    }
+    if (!response.ok) throw await errorOf(response);
     return response;
   }
 
@@ -93,16 +84,19 @@ export class ApiClient {
       headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream', ...headers },
       ...(signal ? { signal } : {}),
     });
-    if (!response.ok) {
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      throw new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
-    }
+    if (!response.ok) throw await errorOf(response);
     return response;
   }
+}
+
+/** An error reply as ApiError, with the coordinator's JSON error body when it sent one. */
+async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return new ApiError(response.status, parsed as ApiErrorBody, `HTTP ${response.status}`);
 }
