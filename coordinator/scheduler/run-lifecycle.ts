@@ -20,6 +20,16 @@ import type { RunJournal } from './run-journal.ts';
 import { isInFlight, runOutcome } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
 
+/** How a run is started: see RunLifecycle.startRun. */
+export interface RunStartOptions {
+  waitForAgents?: boolean;
+  planSpec?: ClusterSpec;
+  /** Nodes to remove as dead: nothing is run on them. */
+  dead?: readonly string[];
+  /** The coordinator starts the run by itself; its first event says why. */
+  startedBecause?: string;
+}
+
 /** Where runs begin and end: planned and started, resumed after a restart, cancelled, finished with their outcome. */
 export class RunLifecycle {
   private readonly store: Store;
@@ -87,16 +97,7 @@ export class RunLifecycle {
    * make, and, unless `waitForAgents`, when a node has no enrolled agent. A verify run is not refused for that: its
    * agents-connected step reports every such node, and the run fails with the health report of the others.
    */
-  startRun(
-    clusterName: string,
-    kind: RunKind,
-    options: {
-      waitForAgents?: boolean;
-      planSpec?: ClusterSpec;
-      dead?: readonly string[];
-      startedBecause?: string;
-    } = {},
-  ): RunRecord {
+  startRun(clusterName: string, kind: RunKind, options: RunStartOptions = {}): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
     const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
     if (!cluster && !planSpec) throw new KubehaError(ErrorCode.notFound, `no cluster ${clusterName}`);

@@ -1,7 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import type { StepEventReport } from '../../common/step-events.ts';
 import { cancelStepMessage, type MessageToAgent } from '../../proto/convert.ts';
-import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { DrillOptions } from '../drill/drive-drill.ts';
 import type { PlanRun, RunKind } from '../plan/run-plan.ts';
 import type { RunRecord, StepRecord, Store } from '../store/store.ts';
@@ -13,7 +12,7 @@ import { NodeAgents } from './node-agents.ts';
 import { type EtcdSnapshotSettler, ResultIntake } from './result-intake.ts';
 import type { RunEventBus } from './run-event-bus.ts';
 import { RunJournal } from './run-journal.ts';
-import { RunLifecycle } from './run-lifecycle.ts';
+import { RunLifecycle, type RunStartOptions } from './run-lifecycle.ts';
 import type { SchedulerObserver } from './scheduler-observer.ts';
 import { inFlightFailure, isInFlight, readySteps } from './step-decisions.ts';
 import { StepDispatch } from './step-dispatch.ts';
@@ -152,16 +151,7 @@ export class Scheduler {
    * make, and, unless `waitForAgents`, when a node has no enrolled agent (a verify run reports such nodes instead).
    * `startedBecause`: the coordinator starts it by itself, and its first event says why.
    */
-  startRun(
-    clusterName: string,
-    kind: RunKind,
-    options: {
-      waitForAgents?: boolean;
-      planSpec?: ClusterSpec;
-      dead?: readonly string[];
-      startedBecause?: string;
-    } = {},
-  ): RunRecord {
+  startRun(clusterName: string, kind: RunKind, options: RunStartOptions = {}): RunRecord {
     return this.lifecycle.startRun(clusterName, kind, options);
   }
 
