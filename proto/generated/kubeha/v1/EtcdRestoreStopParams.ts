@@ -1,0 +1,14 @@
+// Original file: proto/kubeha/v1/agent.proto
+
+
+export interface EtcdRestoreStopParams {
+  'restore_id'?: (string);
+  'keep_etcd'?: (boolean);
+  'stop_timeout_seconds'?: (number);
+}
+
+export interface EtcdRestoreStopParams__Output {
+  'restore_id': (string);
+  'keep_etcd': (boolean);
+  'stop_timeout_seconds': (number);
+}
