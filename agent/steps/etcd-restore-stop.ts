@@ -5,6 +5,7 @@ import {
   restoreStoppedPods,
 } from '../../proto/step-params/etcd-restore-stop-params.ts';
 import type { Host } from '../host/host.ts';
+import { etcdContainerId, etcdctl, healthOfMembers, parseMemberList } from '../kubeadm/etcdctl.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { type PlannedChange, plannedStep, type StepContext, type StepDefinition } from '../step-execution/step.ts';
 import { parseStepParams } from '../step-execution/step-params.ts';
@@ -56,10 +57,39 @@ export async function parkManifests(host: Host, dir: string, pods: readonly stri
   }
 }
 
+/**
+ * Why the restore is refused: the voting members this node's etcd knows (a serializable member list, which answers
+ * without quorum), each asked for its health, make a quorum. Undefined when they do not, or when no etcd runs here.
+ */
+export async function quorumRefusal(host: Host, snapshotTakenAt: string | undefined): Promise<string | undefined> {
+  let container: string;
+  try {
+    container = await etcdContainerId(host);
+  } catch {
+    return undefined;
+  }
+  const list = await etcdctl(host, container, ['member', 'list', '--consistency=s', '-w', 'json'], true);
+  if (list.exitCode !== 0 || !list.stdout.trim()) return undefined;
+  const voters = parseMemberList(list.stdout).filter((m) => !m.isLearner);
+  const health = await healthOfMembers(host, container, voters);
+  const healthy = voters.filter((m) => health.some((h) => h.healthy && m.clientUrls.includes(h.endpoint)));
+  const quorum = Math.floor(voters.length / 2) + 1;
+  if (healthy.length < quorum) return undefined;
+  return (
+    `etcd has quorum: ${healthy.length} of ${voters.length} voting members healthy (${healthy.map((m) => m.name || m.id).join(', ')}), ` +
+    `${quorum} needed. A restore rolls back every change made to the cluster since the snapshot was taken` +
+    `${snapshotTakenAt ? ` (${snapshotTakenAt})` : ''}; nothing was stopped. Restore anyway with --force`
+  );
+}
+
 function plan(options: EtcdRestoreWaitOptions) {
   return async (ctx: StepContext<EtcdRestoreStopParams>): Promise<PlannedChange[]> => {
     const { host, params } = ctx;
     const parked = restoreParkedDir(params.restoreId);
+    if (params.refuseWithQuorum && !(await host.exists(parked))) {
+      const refusal = await quorumRefusal(host, params.snapshotTakenAt);
+      if (refusal) throw new KubehaError(ErrorCode.stepRefused, refusal);
+    }
     const pods = params.keepEtcd ? restoreStoppedPods.filter((p) => p !== 'etcd') : restoreStoppedPods;
     const inPlace: string[] = [];
     const parkedAlready: string[] = [];

@@ -33,6 +33,13 @@ spec:
     - --data-dir=/var/lib/etcd
 `;
 
+const threeMembers = `{"members":[${[1, 2, 3]
+  .map(
+    (n) =>
+      `{"ID":${n},"name":"cp${n}","peerURLs":["https://10.0.0.1${n}:2380"],"clientURLs":["https://10.0.0.1${n}:2379"]}`,
+  )
+  .join(',')}]}`;
+
 /** A control plane whose kubelet runs a static pod exactly while its manifest is in the manifests directory. */
 function controlPlane(): FakeHost {
   const host = new FakeHost();
@@ -65,6 +72,43 @@ describe('etcd-restore-stop', () => {
 
     const again = await runStep(step, { restoreId: 'r1' }, { host });
     expect(again).toMatchObject({ outcome: 'succeeded', changed: false, changes: [] });
+  });
+
+  it('GIVEN refuseWithQuorum and 2 of 3 voting members healthy WHEN run THEN it refuses in words and stops nothing', async () => {
+    const host = controlPlane();
+    host.stub('crictl', etcdctlCommand(container, ['member', 'list', '--consistency=s', '-w', 'json']), {
+      stdout: threeMembers,
+    });
+    for (const [n, ok] of [
+      [1, true],
+      [2, true],
+      [3, false],
+    ] as const) {
+      host.stub(
+        'crictl',
+        etcdctlCommand(container, ['endpoint', 'health', '-w', 'json'], `https://10.0.0.1${n}:2379`),
+        {
+          exitCode: ok ? 0 : 1,
+          stdout: ok ? `[{"endpoint":"https://10.0.0.1${n}:2379","health":true}]` : '',
+        },
+      );
+    }
+    const params = { restoreId: 'r1', keepEtcd: true, refuseWithQuorum: true, snapshotTakenAt: '2026-12-03T10:00:00Z' };
+
+    const result = await runStep(createEtcdRestoreStopStep(fast), params, { host });
+
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'KUBEHA_STEP_REFUSED', deterministic: true });
+    expect(result.error?.message).toBe(
+      'etcd-restore-stop: etcd has quorum: 2 of 3 voting members healthy (cp1, cp2), 2 needed. A restore rolls back every change made to the cluster since the snapshot was taken (2026-12-03T10:00:00Z); nothing was stopped. Restore anyway with --force',
+    );
+    expect(host.file(`${manifests}/kube-apiserver.yaml`)).toBe('kind: Pod\n');
+
+    host.stub('crictl', etcdctlCommand(container, ['endpoint', 'health', '-w', 'json'], 'https://10.0.0.12:2379'), {
+      exitCode: 1,
+    });
+    const lost = await runStep(createEtcdRestoreStopStep(fast), params, { host });
+    expect(lost).toMatchObject({ outcome: 'succeeded', changed: true });
   });
 
   it('GIVEN keepEtcd WHEN run THEN only the apiserver stops', async () => {

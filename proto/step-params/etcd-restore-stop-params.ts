@@ -9,6 +9,13 @@ export const EtcdRestoreStopParamsSchema = Type.Object(
     restoreId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
     /** On the control plane whose member is restored: its etcd container runs etcdutl before the restore stops it. */
     keepEtcd: Type.Boolean({ default: false }),
+    /**
+     * Set on the restored control plane unless the operator forces the restore: the step refuses, changing nothing,
+     * while the members it can reach make a quorum.
+     */
+    refuseWithQuorum: Type.Boolean({ default: false }),
+    /** When the snapshot was taken (RFC 3339), for the refusal's words. */
+    snapshotTakenAt: Type.Optional(Type.String({ maxLength: 40 })),
     stopTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300 }),
   },
   { additionalProperties: false },

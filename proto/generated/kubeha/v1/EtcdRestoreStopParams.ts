@@ -5,10 +5,14 @@ export interface EtcdRestoreStopParams {
   'restore_id'?: (string);
   'keep_etcd'?: (boolean);
   'stop_timeout_seconds'?: (number);
+  'refuse_with_quorum'?: (boolean);
+  'snapshot_taken_at'?: (string);
 }
 
 export interface EtcdRestoreStopParams__Output {
   'restore_id': (string);
   'keep_etcd': (boolean);
   'stop_timeout_seconds': (number);
+  'refuse_with_quorum': (boolean);
+  'snapshot_taken_at': (string);
 }
