@@ -214,7 +214,7 @@ const zeroMeansUnset: Record<string, readonly string[]> = {
   'certs-renew': ['restartTimeoutSeconds'],
   'etcd-snapshot': ['chunkBytes'],
   'etcd-restore-stop': ['stopTimeoutSeconds'],
-  'etcd-restore-member': ['waitTimeoutSeconds', 'snapshotSize'],
+  'etcd-restore-member': ['waitTimeoutSeconds'],
   'etcd-restore-start': ['waitTimeoutSeconds'],
 };
 

@@ -56,8 +56,8 @@ function parseParams(raw: unknown): EtcdRestoreMemberParams {
   return parseStepParams('etcd-restore-member', EtcdRestoreMemberParamsSchema, raw, (p) => {
     const problems: string[] = [];
     if (!isIpAddress(urlHost(p.memberPeerUrl))) problems.push('memberPeerUrl: not https://IP:port');
-    if (p.role === 'restore' && (!p.snapshotId || !p.snapshotSize || !p.snapshotSha256)) {
-      problems.push('snapshotId, snapshotSize, snapshotSha256: a restore needs the snapshot and what it must be');
+    if (p.role === 'restore' && (!p.snapshotId || !p.snapshotSha256)) {
+      problems.push('snapshotId, snapshotSha256: a restore needs the snapshot and what it must be');
     }
     if (p.role === 'join' && (!p.initialCluster || !p.restoredClientUrl)) {
       problems.push('initialCluster, restoredClientUrl: a join needs the members and the restored member');
@@ -101,10 +101,10 @@ async function restoreSnapshot(ctx: StepContext<EtcdRestoreMemberParams>): Promi
     );
   }
   const got = await sha256Of(host, file);
-  if (got.size !== params.snapshotSize || got.sha256 !== params.snapshotSha256) {
+  if (got.sha256 !== params.snapshotSha256) {
     throw new KubehaError(
       ErrorCode.stepFailed,
-      `${file} is ${got.size} bytes with sha256 ${got.sha256}, not the ${params.snapshotSize} bytes with sha256 ${params.snapshotSha256} of snapshot ${params.snapshotId}: not restored`,
+      `${file} (${got.size} bytes) has sha256 ${got.sha256}, not ${params.snapshotSha256} of snapshot ${params.snapshotId}: not restored`,
     );
   }
   const partial = `${stagingDir(params.restoreId)}-partial`;
@@ -186,7 +186,7 @@ function planRestore(ctx: StepContext<EtcdRestoreMemberParams>, options: EtcdRes
     const swapped = await host.exists(marker(id, 'swapped'));
     if (!swapped && !(await host.exists(stagingDir(id)))) {
       changes.push({
-        description: `check ${restoreSnapshotPath(params.snapshotId!)} (${params.snapshotSize} bytes, sha256 ${params.snapshotSha256}) and restore it with etcdutl snapshot restore as member ${params.memberName} (${params.memberPeerUrl}), cluster token ${clusterToken(id)}, into ${stagingDir(id)}`,
+        description: `check ${restoreSnapshotPath(params.snapshotId!)} (sha256 ${params.snapshotSha256}) and restore it with etcdutl snapshot restore as member ${params.memberName} (${params.memberPeerUrl}), cluster token ${clusterToken(id)}, into ${stagingDir(id)}`,
         apply: () => restoreSnapshot(ctx),
       });
     }

@@ -140,7 +140,6 @@ const restoreParams = {
   memberName: 'cp1',
   memberPeerUrl: 'https://10.0.0.11:2380',
   snapshotId: 'snap-1',
-  snapshotSize: snapshot.length,
   snapshotSha256: sha,
 };
 
@@ -226,7 +225,9 @@ describe('etcd-restore-member restore', () => {
     host.setFile(restoreSnapshotPath('snap-1'), `${snapshot}x`, 0o600);
     const result = await runStep(createEtcdRestoreMemberStep(fast), restoreParams, { host });
     expect(result.outcome).toBe('failed');
-    expect(result.error?.message).toMatch(/is 3301 bytes with sha256 [0-9a-f]{64}, not the 3300 bytes .* not restored/);
+    expect(result.error?.message).toMatch(
+      /kubeha-restore-snap-1.db \(3301 bytes\) has sha256 [0-9a-f]{64}, not [0-9a-f]{64} of snapshot snap-1: not restored/,
+    );
     expect(host.file(`${manifests}/etcd.yaml`)).toBe(etcdManifest);
     expect(host.file('/var/lib/etcd/member/snap/db')).toBe('old data');
   });

@@ -1,17 +1,15 @@
 import Type, { type Static } from 'typebox';
 import { kubeadmPatterns, patterns } from './value-patterns.ts';
 
-/**
- * restore: on the first control plane, its member made anew from the snapshot (the only member).
+/*
+ * Roles: restore, on the first control plane, its member made anew from the snapshot (the only member).
  * add-member: on the first control plane, another control plane's member added through the restored one, as a learner.
  * join: on that other control plane, its member started empty, caught up and promoted to voting.
  */
-export const etcdRestoreRoles = ['restore', 'add-member', 'join'] as const;
-
 export const EtcdRestoreMemberParamsSchema = Type.Object(
   {
     restoreId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-    role: Type.Union(etcdRestoreRoles.map((r) => Type.Literal(r))),
+    role: Type.Union([Type.Literal('restore'), Type.Literal('add-member'), Type.Literal('join')]),
     /** The member the step makes: this node's for restore and join, the joining node's for add-member. */
     memberName: Type.String({ pattern: patterns.hostname }),
     memberPeerUrl: Type.String({ pattern: kubeadmPatterns.etcdPeerUrl }),
@@ -21,9 +19,8 @@ export const EtcdRestoreMemberParamsSchema = Type.Object(
     initialCluster: Type.Optional(
       Type.String({ pattern: '^[a-z0-9.-]+=https://[^,=\\s]+(,[a-z0-9.-]+=https://[^,=\\s]+)*$' }),
     ),
-    /** restore: the snapshot, and the size and sha256 its file on this node must have. */
+    /** restore: the snapshot, and the sha256 its file on this node must have. */
     snapshotId: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
-    snapshotSize: Type.Optional(Type.Integer({ minimum: 1 })),
     snapshotSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
     waitTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300 }),
   },

@@ -1,6 +1,5 @@
 // Original file: proto/kubeha/v1/agent.proto
 
-import type { Long } from '@grpc/proto-loader';
 
 export interface EtcdRestoreMemberParams {
   'restore_id'?: (string);
@@ -10,7 +9,6 @@ export interface EtcdRestoreMemberParams {
   'restored_client_url'?: (string);
   'initial_cluster'?: (string);
   'snapshot_id'?: (string);
-  'snapshot_size'?: (number | string | Long);
   'snapshot_sha256'?: (string);
   'wait_timeout_seconds'?: (number);
 }
@@ -23,7 +21,6 @@ export interface EtcdRestoreMemberParams__Output {
   'restored_client_url': (string);
   'initial_cluster': (string);
   'snapshot_id': (string);
-  'snapshot_size': (string);
   'snapshot_sha256': (string);
   'wait_timeout_seconds': (number);
 }
