@@ -5,9 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SnapshotReceiver } from '../../agent/session/snapshot-receiver.ts';
 import { type MessageToAgent, snapshotDataFromProto } from '../../proto/convert.ts';
+import type { SnapshotData__Output } from '../../proto/generated/kubeha/v1/SnapshotData.ts';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
 import type { SnapshotRecord } from '../store/store.ts';
 import { SnapshotSender } from './snapshot-sender.ts';
+
+/** As the agent decodes it off the wire. */
+const pieceOf = (m: MessageToAgent) => snapshotDataFromProto(m.snapshot_data as SnapshotData__Output)!;
 
 const bytes = Buffer.from('etcd bolt pages '.repeat(40_000));
 const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -32,7 +36,7 @@ function setup(record: Partial<SnapshotRecord> = {}) {
     logger: capturedLogger('coordinator').logger,
     send: async (_agentId, message) => {
       sent.push(message);
-      written.push(receiver.handle(snapshotDataFromProto(message.snapshot_data!)!));
+      written.push(receiver.handle(pieceOf(message)));
       return true;
     },
   });
@@ -45,7 +49,7 @@ describe('etcd snapshot sent for a restore', () => {
     await sender.send('agent-1', 'prod-a', { runId: 'run-1', stepId: 'etcd-restore/cp1' }, 'snap-1');
     await Promise.all(written);
 
-    const pieces = sent.map((m) => snapshotDataFromProto(m.snapshot_data!)!);
+    const pieces = sent.map(pieceOf);
     expect(pieces.length).toBeGreaterThan(2);
     expect(pieces.slice(0, -1).every((p) => p.data.length <= 256 * 1024 && !p.last)).toBe(true);
     expect(pieces.at(-1)).toMatchObject({ last: true, size: bytes.length, sha256, offset: bytes.length });
@@ -57,7 +61,7 @@ describe('etcd snapshot sent for a restore', () => {
     await sender.send('agent-1', 'prod-a', { runId: 'run-1', stepId: 's' }, 'snap-1');
     await Promise.all(written);
     // The same transfer again, its last piece altered.
-    const pieces = sent.map((m) => snapshotDataFromProto(m.snapshot_data!)!);
+    const pieces = sent.map(pieceOf);
     const again = [...pieces.slice(0, -1), { ...pieces.at(-1)!, sha256: '0'.repeat(64) }];
     rmSync(join(dir, 'node-snap-1.db'));
     for (const p of again) await receiver.handle(p);
