@@ -3,7 +3,6 @@
 // wiped (the member directory replaced by a file, so that the kubelet's restarts crash instead of rejoining): quorum
 // is lost and the apiservers fail. `kubeha etcd restore` with the coordinator SIGKILLed in the middle of the run
 // finishes after the restart: 3 voting members, A present, B absent, verify green.
-import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { parseMemberList } from '../../../agent/kubeadm/etcdctl.ts';
 import type { LabNode } from '../lab-node.ts';
@@ -16,11 +15,11 @@ interface RunJson {
 
 const podStateDir = '/run/kubelet-stand-in/pods';
 
-/** The host pid of the node's etcd process, as its stand-in kubelet recorded it. */
-function etcdPid(node: LabNode): number | undefined {
-  const dir = node.hostPath(podStateDir);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    const pod = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { containerName?: string; pid?: number };
+/** The host pid of the node's etcd process, as its stand-in kubelet recorded it (one JSON file per pod). */
+async function etcdPid(node: LabNode): Promise<number | undefined> {
+  const r = await node.run('sh', ['-c', `for f in ${podStateDir}/*.json; do cat "$f"; echo; done`]);
+  for (const line of r.stdout.split('\n').filter((l) => l.trim().startsWith('{'))) {
+    const pod = JSON.parse(line) as { containerName?: string; pid?: number };
     if (pod.containerName === 'etcd' && pod.pid) return pod.pid;
   }
   return undefined;
@@ -29,7 +28,7 @@ function etcdPid(node: LabNode): number | undefined {
 async function killEtcdAndWipe(node: LabNode): Promise<void> {
   const wiped = await node.run('sh', ['-c', 'rm -rf /var/lib/etcd/member && touch /var/lib/etcd/member']);
   if (wiped.code !== 0) throw new Error(`wiping etcd's data on ${node.name}: ${wiped.stderr.trim()}`);
-  const pid = etcdPid(node);
+  const pid = await etcdPid(node);
   if (pid === undefined) throw new Error(`no etcd process recorded on ${node.name}`);
   process.kill(pid, 'SIGKILL');
 }
