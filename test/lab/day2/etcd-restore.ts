@@ -99,6 +99,7 @@ export const etcdRestore: Day2Scenario = {
         (s) => /^etcd-restore-(add|join)\//.test(s.id ?? '') && s.state !== 'pending',
       ),
     );
+    const atKill = (await lab.api('GET', `/v1/runs/${restore.runId}`)) as RunJson;
     lab.log('in the middle of the restore:');
     await lab.restartCoordinator();
     const restoredOk = await lab.cli(['watch', restore.runId]);
@@ -120,7 +121,9 @@ export const etcdRestore: Day2Scenario = {
       restore_ok: restoredOk,
       restore_run_state: run.state,
       restore_wall_s: Math.round(restoreS * 10) / 10,
-      coordinator_restarted_mid_restore: true,
+      run_state_at_kill: atKill.state,
+      steps_succeeded_at_kill: (atKill.steps ?? []).filter((s) => s.state === 'succeeded').length,
+      steps: (run.steps ?? []).length,
       etcd_voting_members: list.filter((m) => !m.isLearner).map((m) => m.name),
       etcd_learners: list.filter((m) => m.isLearner).length,
       configmap_a_present: await configMap(lab, 'kubeha-restore-a'),
@@ -138,6 +141,10 @@ export const etcdRestore: Day2Scenario = {
     expect(result['restore_ok']).toBe(true);
     expect(result['restore_run_state']).toBe('succeeded');
     expect(result['restore_wall_s']).toBeGreaterThan(0);
+    // The coordinator was killed while the restore was half done.
+    expect(result['run_state_at_kill']).toBe('running');
+    expect(result['steps_succeeded_at_kill']).toBeGreaterThanOrEqual(4);
+    expect(result['steps_succeeded_at_kill']).toBeLessThan(result['steps'] as number);
     expect(result['etcd_voting_members']).toHaveLength(3);
     expect(result['etcd_learners']).toBe(0);
     expect(result['configmap_a_present']).toBe(true);
