@@ -213,6 +213,9 @@ const zeroMeansUnset: Record<string, readonly string[]> = {
   'drain-node': ['timeoutSeconds'],
   'certs-renew': ['restartTimeoutSeconds'],
   'etcd-snapshot': ['chunkBytes'],
+  'etcd-restore-stop': ['stopTimeoutSeconds'],
+  'etcd-restore-member': ['waitTimeoutSeconds'],
+  'etcd-restore-start': ['waitTimeoutSeconds'],
 };
 
 /**

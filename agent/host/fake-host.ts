@@ -231,7 +231,20 @@ export class FakeHost implements Host {
 
   async rename(from: string, to: string): Promise<void> {
     const file = this.files.get(from);
-    if (!file) throw new KubehaError(ErrorCode.notFound, `FakeHost: rename: ${from} does not exist`);
+    if (!file) {
+      // A directory: every file under it moves.
+      const prefix = `${from}/`;
+      const under = [...this.files.keys()].filter((p) => p.startsWith(prefix));
+      if (under.length === 0 && !this.dirs.has(from)) {
+        throw new KubehaError(ErrorCode.notFound, `FakeHost: rename: ${from} does not exist`);
+      }
+      for (const p of under) {
+        this.files.set(`${to}/${p.slice(prefix.length)}`, this.files.get(p)!);
+        this.files.delete(p);
+      }
+      if (this.dirs.delete(from)) this.dirs.add(to);
+      return;
+    }
     this.files.delete(from);
     this.files.set(to, file);
   }

@@ -142,7 +142,7 @@ async function notServingYet(host: Host, address: string): Promise<string[]> {
 }
 
 /** The named containers that are running (or, with `running` false, that are not). */
-async function runningContainers(host: Host, names: readonly string[], running = true): Promise<string[]> {
+export async function runningContainers(host: Host, names: readonly string[], running = true): Promise<string[]> {
   const matching: string[] = [];
   for (const name of names) {
     const { stdout } = await host.exec(

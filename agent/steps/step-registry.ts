@@ -9,6 +9,9 @@ import { cniStep } from './cni.ts';
 import { containerRuntimeStep } from './container-runtime.ts';
 import { deleteNodeStep } from './delete-node.ts';
 import { drainNodeStep } from './drain-node.ts';
+import { etcdRestoreMemberStep } from './etcd-restore-member.ts';
+import { etcdRestoreStartStep } from './etcd-restore-start.ts';
+import { etcdRestoreStopStep } from './etcd-restore-stop.ts';
 import { etcdSnapshotStep } from './etcd-snapshot.ts';
 import { failoverDrillActionStep } from './failover-drill-action.ts';
 import { hostPrepStep } from './host-prep.ts';
@@ -48,6 +51,10 @@ const definitions: StepDefinition<unknown>[] = [
   certsRenewStep,
   // etcd snapshots, sent to the coordinator.
   etcdSnapshotStep,
+  // The etcd restore: static pods stopped, members restored and joined, apiservers started.
+  etcdRestoreStopStep,
+  etcdRestoreMemberStep,
+  etcdRestoreStartStep,
   // Further steps: one line each.
 ];
 

@@ -82,7 +82,19 @@ function dispatchedSteps(
   // The cluster's values as the scheduler makes them, then as the steps' successes change them.
   const values = new Map(missingClusterSecrets(new Map(), now));
   const etcdSnapshot = { members: spec.spec.nodes.map((n) => n.name), snapshotId: '20260101-000000-0a1b' };
-  const planned = planRun(kind, spec, state ?? (kind === 'etcd-snapshot' ? etcdSnapshot : undefined)).steps;
+  const etcdRestore = {
+    members: spec.spec.nodes.map((n) => n.name),
+    restore: {
+      restoreId: 'run-7f3a',
+      snapshotId: '20260101-000000-0a1b',
+      snapshotSize: 20480,
+      snapshotSha256: 'ab'.repeat(32),
+      snapshotTakenAt: '2026-01-01T00:00:00.000Z',
+      force: false,
+    },
+  };
+  const ownState = kind === 'etcd-snapshot' ? etcdSnapshot : kind === 'etcd-restore' ? etcdRestore : undefined;
+  const planned = planRun(kind, spec, state ?? ownState).steps;
   const steps: StepRecord[] = [];
   const sent: { id: string; kind: string; params: Record<string, unknown> }[] = [];
   const has = (id: string) => steps.some((s) => s.id === id);
@@ -155,7 +167,15 @@ const specs: [string, ClusterSpec][] = readdirSync(validDir).map((file) => {
   const text = readFileSync(join(validDir, file), 'utf8');
   return [file, requireClusterSpec(file.endsWith('.json') ? JSON.parse(text) : text)];
 });
-const runKinds: RunKind[] = ['deploy', 'verify', 'drill-failover', 'reset', 'certs-renew', 'etcd-snapshot'];
+const runKinds: RunKind[] = [
+  'deploy',
+  'verify',
+  'drill-failover',
+  'reset',
+  'certs-renew',
+  'etcd-snapshot',
+  'etcd-restore',
+];
 
 /**
  * Deploys that change the nodes of running clusters: IPv4 with a control plane and a worker removed alive (they leave

@@ -1,6 +1,7 @@
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { planCertsRenew } from './plan-certs-renew.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
+import { planEtcdRestore } from './plan-etcd-restore.ts';
 import { planEtcdSnapshot } from './plan-etcd-snapshot.ts';
 import { leaveLoadBalancerSteps, loadBalancingChanged, nodeRemovals, removalSteps } from './plan-node-removal.ts';
 import { agentStep, coordinatorStep, ifSet, noRetry, type ParamsOf, stepId } from './planned-steps.ts';
@@ -271,5 +272,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
       return { kind, cluster, steps: planCertsRenew(spec, state) };
     case 'etcd-snapshot':
       return { kind, cluster, steps: planEtcdSnapshot(spec, state) };
+    case 'etcd-restore':
+      return { kind, cluster, steps: planEtcdRestore(spec, state) };
   }
 }

@@ -1,7 +1,15 @@
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 
 /** `plan` is the read-only part of a deploy: preflight, the cross-node checks and every step's dry run. */
-export type RunKind = 'deploy' | 'plan' | 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot';
+export type RunKind =
+  | 'deploy'
+  | 'plan'
+  | 'verify'
+  | 'drill-failover'
+  | 'reset'
+  | 'certs-renew'
+  | 'etcd-snapshot'
+  | 'etcd-restore';
 
 export type StepPhase =
   | 'preflight'
@@ -24,7 +32,14 @@ export type StepPhase =
   | 'delete-node';
 
 /** Phases of the runs planned in a file of their own (plan-certs-renew.ts, plan-etcd-snapshot.ts). */
-export type OwnPlannerPhase = 'certs-renew' | 'etcd-snapshot';
+export type OwnPlannerPhase =
+  | 'certs-renew'
+  | 'etcd-snapshot'
+  | 'etcd-restore-stop'
+  | 'etcd-restore'
+  | 'etcd-restore-add'
+  | 'etcd-restore-join'
+  | 'etcd-restore-start';
 
 /** The `node` of steps the coordinator performs itself. */
 export const coordinatorNode = 'coordinator';
@@ -88,8 +103,22 @@ export interface ClusterState {
   healthy?: readonly string[];
   /** The id an etcd-snapshot run keeps its snapshot under, made when the run starts. */
   snapshotId?: string;
+  /** An etcd-restore run: the snapshot it restores, as the coordinator stored it. */
+  restore?: EtcdRestoreState;
 }
 
 /** The planner's signature: pure, no I/O. */
 
 export type PlanRun = (kind: RunKind, spec: ClusterSpec, state?: ClusterState) => RunPlan;
+
+export interface EtcdRestoreState {
+  /** Names the parking directories and markers on the nodes, and the restored cluster's token: the run's own. */
+  restoreId: string;
+  snapshotId: string;
+  snapshotSize: number;
+  snapshotSha256: string;
+  /** RFC 3339. */
+  snapshotTakenAt: string;
+  /** Restore even though etcd has quorum. */
+  force: boolean;
+}

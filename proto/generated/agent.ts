@@ -18,6 +18,9 @@ import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams_
 import type { DrainNodeParams as _kubeha_v1_DrainNodeParams, DrainNodeParams__Output as _kubeha_v1_DrainNodeParams__Output } from './kubeha/v1/DrainNodeParams.ts';
 import type { EnrollRequest as _kubeha_v1_EnrollRequest, EnrollRequest__Output as _kubeha_v1_EnrollRequest__Output } from './kubeha/v1/EnrollRequest.ts';
 import type { EnrollResponse as _kubeha_v1_EnrollResponse, EnrollResponse__Output as _kubeha_v1_EnrollResponse__Output } from './kubeha/v1/EnrollResponse.ts';
+import type { EtcdRestoreMemberParams as _kubeha_v1_EtcdRestoreMemberParams, EtcdRestoreMemberParams__Output as _kubeha_v1_EtcdRestoreMemberParams__Output } from './kubeha/v1/EtcdRestoreMemberParams.ts';
+import type { EtcdRestoreStartParams as _kubeha_v1_EtcdRestoreStartParams, EtcdRestoreStartParams__Output as _kubeha_v1_EtcdRestoreStartParams__Output } from './kubeha/v1/EtcdRestoreStartParams.ts';
+import type { EtcdRestoreStopParams as _kubeha_v1_EtcdRestoreStopParams, EtcdRestoreStopParams__Output as _kubeha_v1_EtcdRestoreStopParams__Output } from './kubeha/v1/EtcdRestoreStopParams.ts';
 import type { EtcdSnapshotParams as _kubeha_v1_EtcdSnapshotParams, EtcdSnapshotParams__Output as _kubeha_v1_EtcdSnapshotParams__Output } from './kubeha/v1/EtcdSnapshotParams.ts';
 import type { Facts as _kubeha_v1_Facts, Facts__Output as _kubeha_v1_Facts__Output } from './kubeha/v1/Facts.ts';
 import type { FailoverDrillActionParams as _kubeha_v1_FailoverDrillActionParams, FailoverDrillActionParams__Output as _kubeha_v1_FailoverDrillActionParams__Output } from './kubeha/v1/FailoverDrillActionParams.ts';
@@ -72,6 +75,9 @@ export interface ProtoGrpcType {
       DrainNodeParams: MessageTypeDefinition<_kubeha_v1_DrainNodeParams, _kubeha_v1_DrainNodeParams__Output>
       EnrollRequest: MessageTypeDefinition<_kubeha_v1_EnrollRequest, _kubeha_v1_EnrollRequest__Output>
       EnrollResponse: MessageTypeDefinition<_kubeha_v1_EnrollResponse, _kubeha_v1_EnrollResponse__Output>
+      EtcdRestoreMemberParams: MessageTypeDefinition<_kubeha_v1_EtcdRestoreMemberParams, _kubeha_v1_EtcdRestoreMemberParams__Output>
+      EtcdRestoreStartParams: MessageTypeDefinition<_kubeha_v1_EtcdRestoreStartParams, _kubeha_v1_EtcdRestoreStartParams__Output>
+      EtcdRestoreStopParams: MessageTypeDefinition<_kubeha_v1_EtcdRestoreStopParams, _kubeha_v1_EtcdRestoreStopParams__Output>
       EtcdSnapshotParams: MessageTypeDefinition<_kubeha_v1_EtcdSnapshotParams, _kubeha_v1_EtcdSnapshotParams__Output>
       Facts: MessageTypeDefinition<_kubeha_v1_Facts, _kubeha_v1_Facts__Output>
       FailoverDrillActionParams: MessageTypeDefinition<_kubeha_v1_FailoverDrillActionParams, _kubeha_v1_FailoverDrillActionParams__Output>

@@ -3,6 +3,9 @@ import type { CniParams } from './cni-params.ts';
 import type { ContainerRuntimeParams } from './container-runtime-params.ts';
 import type { DeleteNodeParams } from './delete-node-params.ts';
 import type { DrainNodeParams } from './drain-node-params.ts';
+import type { EtcdRestoreMemberParams } from './etcd-restore-member-params.ts';
+import type { EtcdRestoreStartParams } from './etcd-restore-start-params.ts';
+import type { EtcdRestoreStopParams } from './etcd-restore-stop-params.ts';
 import type { EtcdSnapshotParams } from './etcd-snapshot-params.ts';
 import type { FailoverDrillActionParams } from './failover-drill-action-params.ts';
 import type { HostPrepParams } from './host-prep-params.ts';
@@ -37,6 +40,9 @@ export interface StepParamsByKind {
   'leave-load-balancer': LeaveLoadBalancerParams;
   'certs-renew': CertsRenewParams;
   'etcd-snapshot': EtcdSnapshotParams;
+  'etcd-restore-stop': EtcdRestoreStopParams;
+  'etcd-restore-member': EtcdRestoreMemberParams;
+  'etcd-restore-start': EtcdRestoreStartParams;
 }
 
 export type AgentStepKind = keyof StepParamsByKind;

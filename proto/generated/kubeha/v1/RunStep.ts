@@ -18,6 +18,9 @@ import type { DeleteNodeParams as _kubeha_v1_DeleteNodeParams, DeleteNodeParams_
 import type { LeaveLoadBalancerParams as _kubeha_v1_LeaveLoadBalancerParams, LeaveLoadBalancerParams__Output as _kubeha_v1_LeaveLoadBalancerParams__Output } from '../../kubeha/v1/LeaveLoadBalancerParams.ts';
 import type { CertsRenewParams as _kubeha_v1_CertsRenewParams, CertsRenewParams__Output as _kubeha_v1_CertsRenewParams__Output } from '../../kubeha/v1/CertsRenewParams.ts';
 import type { EtcdSnapshotParams as _kubeha_v1_EtcdSnapshotParams, EtcdSnapshotParams__Output as _kubeha_v1_EtcdSnapshotParams__Output } from '../../kubeha/v1/EtcdSnapshotParams.ts';
+import type { EtcdRestoreStopParams as _kubeha_v1_EtcdRestoreStopParams, EtcdRestoreStopParams__Output as _kubeha_v1_EtcdRestoreStopParams__Output } from '../../kubeha/v1/EtcdRestoreStopParams.ts';
+import type { EtcdRestoreMemberParams as _kubeha_v1_EtcdRestoreMemberParams, EtcdRestoreMemberParams__Output as _kubeha_v1_EtcdRestoreMemberParams__Output } from '../../kubeha/v1/EtcdRestoreMemberParams.ts';
+import type { EtcdRestoreStartParams as _kubeha_v1_EtcdRestoreStartParams, EtcdRestoreStartParams__Output as _kubeha_v1_EtcdRestoreStartParams__Output } from '../../kubeha/v1/EtcdRestoreStartParams.ts';
 
 export interface RunStep {
   'run_id'?: (string);
@@ -43,7 +46,10 @@ export interface RunStep {
   'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams | null);
   'certs_renew'?: (_kubeha_v1_CertsRenewParams | null);
   'etcd_snapshot'?: (_kubeha_v1_EtcdSnapshotParams | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot";
+  'etcd_restore_stop'?: (_kubeha_v1_EtcdRestoreStopParams | null);
+  'etcd_restore_member'?: (_kubeha_v1_EtcdRestoreMemberParams | null);
+  'etcd_restore_start'?: (_kubeha_v1_EtcdRestoreStartParams | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot"|"etcd_restore_stop"|"etcd_restore_member"|"etcd_restore_start";
 }
 
 export interface RunStep__Output {
@@ -70,5 +76,8 @@ export interface RunStep__Output {
   'leave_load_balancer'?: (_kubeha_v1_LeaveLoadBalancerParams__Output | null);
   'certs_renew'?: (_kubeha_v1_CertsRenewParams__Output | null);
   'etcd_snapshot'?: (_kubeha_v1_EtcdSnapshotParams__Output | null);
-  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot";
+  'etcd_restore_stop'?: (_kubeha_v1_EtcdRestoreStopParams__Output | null);
+  'etcd_restore_member'?: (_kubeha_v1_EtcdRestoreMemberParams__Output | null);
+  'etcd_restore_start'?: (_kubeha_v1_EtcdRestoreStartParams__Output | null);
+  'params'?: "preflight"|"host_prep"|"container_runtime"|"kube_packages"|"load_balancer"|"kubeadm_init"|"kubeadm_join"|"join_credentials"|"kubeadm_reset"|"remove_etcd_member"|"cni"|"verify"|"failover_drill_action"|"drain_node"|"delete_node"|"leave_load_balancer"|"certs_renew"|"etcd_snapshot"|"etcd_restore_stop"|"etcd_restore_member"|"etcd_restore_start";
 }
