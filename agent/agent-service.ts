@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.ts';
-import type { NodeFacts } from '../proto/convert.ts';
+import { type NodeFacts, snapshotDataFromProto } from '../proto/convert.ts';
 import type { AgentConfig } from './config.ts';
 import type { HealthEndpoint } from './health/health-endpoint.ts';
 import type { VipWatcher } from './health/vip-watcher.ts';
@@ -12,9 +12,11 @@ import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { AgentSession, type SessionHooks } from './session/agent-session.ts';
 import { CertificateInventorySender } from './session/certificate-inventory-sender.ts';
 import { CertificateRenewal, finishInterruptedSwitch, type RenewalStage } from './session/certificate-renewal.ts';
+import { SnapshotReceiver } from './session/snapshot-receiver.ts';
 import { ResultSpool } from './step-execution/result-spool.ts';
 import type { StepDefinition } from './step-execution/step.ts';
 import { StepExecutor } from './step-execution/step-executor.ts';
+import { restoreSnapshotPath } from './steps/etcd-restore-member.ts';
 
 export interface RunningAgent {
   session: AgentSession;
@@ -66,6 +68,10 @@ export function startAgent(
     logger: deps.logger.child({ component: 'steps' }),
     ...(metrics ? { onStepFinished: (kind, outcome, seconds) => metrics.stepFinished(kind, outcome, seconds) } : {}),
   });
+  const snapshots = new SnapshotReceiver({
+    pathOf: restoreSnapshotPath,
+    logger: deps.logger.child({ component: 'etcd-restore' }),
+  });
   const session = new AgentSession({
     agentId: config.agentId,
     agentVersion: deps.version,
@@ -96,6 +102,11 @@ export function startAgent(
           case 'certificate_renewal':
             if (message.certificate_renewal) renewal.handle(message.certificate_renewal);
             break;
+          case 'snapshot_data': {
+            const piece = message.snapshot_data ? snapshotDataFromProto(message.snapshot_data) : undefined;
+            if (piece) void snapshots.handle(piece);
+            break;
+          }
         }
       },
       ...(deps.health ? { health: () => deps.health!.heartbeat() } : {}),

@@ -19,6 +19,7 @@ import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
 import { SnapshotIntake } from './etcd/snapshot-intake.ts';
 import { SnapshotSchedule } from './etcd/snapshot-schedule.ts';
+import { SnapshotSender } from './etcd/snapshot-sender.ts';
 import { SnapshotStore } from './etcd/snapshot-store.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
@@ -156,10 +157,16 @@ export async function startCoordinator(
     stepInFlight: (runId, stepId) => scheduler.inFlightStep(runId, stepId),
     keepOf: (cluster) => store.clusters.get(cluster)?.spec.spec.etcd?.snapshots?.keep,
   });
+  const snapshotSender = new SnapshotSender({
+    snapshots,
+    send: (agentId, message) => gateway.sendFlowControlled(agentId, message),
+    logger: logger.child({ component: 'etcd-snapshots' }),
+  });
   const scheduler = new Scheduler({
     store,
     agents: gateway,
     snapshots: snapshotIntake,
+    sendRestoreSnapshot: (agentId, cluster, ref, snapshotId) => snapshotSender.send(agentId, cluster, ref, snapshotId),
     bus,
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,

@@ -12,6 +12,7 @@ import type {
   SnapshotChunk__Output,
   SnapshotChunk as SnapshotChunkProto,
 } from './generated/kubeha/v1/SnapshotChunk.ts';
+import type { SnapshotData__Output } from './generated/kubeha/v1/SnapshotData.ts';
 import type { StepEvent, StepEvent__Output } from './generated/kubeha/v1/StepEvent.ts';
 import type { StepFinished } from './generated/kubeha/v1/StepFinished.ts';
 import type {
@@ -439,5 +440,49 @@ export function snapshotChunkFromProto(message: SnapshotChunk__Output): Snapshot
     revision,
     totalKeys,
     hash,
+  };
+}
+
+/** A piece of an etcd snapshot the coordinator sends to the agent that restores it; the last says the whole file. */
+export interface SnapshotData {
+  runId: string;
+  stepId: string;
+  snapshotId: string;
+  offset: number;
+  data: Uint8Array;
+  last: boolean;
+  size: number;
+  sha256: string;
+}
+
+export function snapshotDataMessage(piece: SnapshotData): MessageToAgent {
+  return {
+    snapshot_data: {
+      run_id: piece.runId,
+      step_id: piece.stepId,
+      snapshot_id: piece.snapshotId,
+      offset: String(piece.offset),
+      data: Buffer.from(piece.data.buffer, piece.data.byteOffset, piece.data.byteLength),
+      last: piece.last,
+      size: String(piece.size),
+      sha256: piece.sha256,
+    },
+  };
+}
+
+/** Undefined when an offset or size does not fit a JavaScript integer. */
+export function snapshotDataFromProto(message: SnapshotData__Output): SnapshotData | undefined {
+  const offset = Number(message.offset);
+  const size = Number(message.size);
+  if (![offset, size].every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
+  return {
+    runId: message.run_id,
+    stepId: message.step_id,
+    snapshotId: message.snapshot_id,
+    offset,
+    data: message.data,
+    last: message.last,
+    size,
+    sha256: message.sha256,
   };
 }

@@ -91,15 +91,21 @@ async function sha256Of(host: Host, path: string): Promise<{ size: number; sha25
 }
 
 /** `etcdutl snapshot restore` into the staging directory: in this node's etcd container when one runs, else the host's. */
-async function restoreSnapshot(ctx: StepContext<EtcdRestoreMemberParams>): Promise<void> {
+async function restoreSnapshot(
+  ctx: StepContext<EtcdRestoreMemberParams>,
+  options: EtcdRestoreWaitOptions,
+): Promise<void> {
   const { host, params } = ctx;
   const file = restoreSnapshotPath(params.snapshotId!);
-  if (!(await host.exists(file))) {
-    throw new KubehaError(
-      ErrorCode.stepFailed,
-      `the snapshot ${params.snapshotId} is not on this node (${file}): it is sent before the restore step runs`,
-    );
-  }
+  // The coordinator sends the file just before the step: its last pieces may still be being written.
+  await waitUntil(
+    ctx.signal,
+    options,
+    `snapshot ${params.snapshotId} arriving from the coordinator`,
+    params.waitTimeoutSeconds,
+    async () =>
+      (await host.exists(file)) ? [] : [`${file} is not on this node (the coordinator sends it before the step)`],
+  );
   const got = await sha256Of(host, file);
   if (got.sha256 !== params.snapshotSha256) {
     throw new KubehaError(
@@ -187,7 +193,7 @@ function planRestore(ctx: StepContext<EtcdRestoreMemberParams>, options: EtcdRes
     if (!swapped && !(await host.exists(stagingDir(id)))) {
       changes.push({
         description: `check ${restoreSnapshotPath(params.snapshotId!)} (sha256 ${params.snapshotSha256}) and restore it with etcdutl snapshot restore as member ${params.memberName} (${params.memberPeerUrl}), cluster token ${clusterToken(id)}, into ${stagingDir(id)}`,
-        apply: () => restoreSnapshot(ctx),
+        apply: () => restoreSnapshot(ctx, options),
       });
     }
     if (!swapped) {

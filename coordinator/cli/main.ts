@@ -64,6 +64,10 @@ Commands:
   delete cluster NAME [--yes] forget a cluster and its runs (its nodes are left as they are)
   etcd snapshot CLUSTER       take an etcd snapshot now (a run on a healthy control plane) and watch it; the
                               coordinator keeps it (spec.etcd.snapshots takes them on a schedule)
+  etcd restore CLUSTER --snapshot ID [--force] [--yes] [--no-watch]
+                              restore etcd from a kept snapshot after quorum is lost (docs/etcd.md): the API servers
+                              and etcd stop, one member is restored, the other control planes join it; refused while
+                              etcd has quorum unless --force (every change since the snapshot is rolled back)
   etcd snapshots CLUSTER      the etcd snapshots the coordinator keeps: id, time, node, revision, keys, size, sha256
   etcd snapshot get CLUSTER ID -o FILE
                               download a snapshot to FILE, its size and sha256 checked (-o names the file here)
@@ -123,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       'wait-for-agents': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       dead: { type: 'boolean' },
+      snapshot: { type: 'string' },
+      force: { type: 'boolean' },
       'dead-node': { type: 'string', multiple: true },
       yes: { type: 'boolean', short: 'y' },
       output: { type: 'string', short: 'o' },
@@ -242,6 +248,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (verb === 'etcd' && noun === 'snapshot' && arg && count === 3) {
     return (await startRun(api, arg, 'etcd-snapshot', watchOutput, runOptions)).code;
+  }
+  if (verb === 'etcd' && noun === 'restore' && arg && count === 3) {
+    if (!values.snapshot)
+      return usageError('etcd restore needs --snapshot ID (kubeha etcd snapshots CLUSTER lists them)');
+    const body = { snapshot: values.snapshot, ...(values.force ? { force: true } : {}) };
+    return (await startRun(api, arg, 'etcd-restore', watchOutput, runOptions, body)).code;
   }
   if (verb === 'etcd' && noun === 'snapshots' && arg && count === 3) return etcdSnapshotsCommand(api, out, arg, format);
   if (verb === 'agents' && noun === 'approve' && arg && count === 3) {

@@ -181,6 +181,30 @@ export class AgentGatewayServer {
     return true;
   }
 
+  /**
+   * Sends a message and waits until the session's send buffer has room again: a large transfer (an etcd snapshot
+   * for a restore) never holds more than one message beyond what gRPC buffers. False when the agent is not connected
+   * or its session ended while waiting.
+   */
+  async sendFlowControlled(agentId: string, message: CoordinatorMessage): Promise<boolean> {
+    const call = this.sessions.get(agentId);
+    if (!call) return false;
+    if (call.write(message)) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => () => {
+        call.off('drain', onDrain);
+        call.off('close', onEnd);
+        call.off('cancelled', onEnd);
+        resolve(ok && this.sessions.get(agentId) === call);
+      };
+      const onDrain = done(true);
+      const onEnd = done(false);
+      call.once('drain', onDrain);
+      call.once('close', onEnd);
+      call.once('cancelled', onEnd);
+    });
+  }
+
   /** Ends the agent's session (after a revocation); its certificate no longer opens one. */
   disconnect(agentId: string, reason: string): void {
     const call = this.sessions.get(agentId);

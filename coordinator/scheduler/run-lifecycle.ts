@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
@@ -6,7 +6,7 @@ import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { etcdSnapshotRunState } from '../etcd/snapshot-run-state.ts';
 import { nodeRemovals } from '../plan/plan-node-removal.ts';
 import { planRun } from '../plan/plan-run.ts';
-import { coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
+import { type ClusterState, coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
 import { isTerminal, notStartedStep, type RunRecord, type StepRecord, type Store } from '../store/store.ts';
 import { type ActiveRun, type ActiveRuns, activeRun } from './active-run.ts';
@@ -28,6 +28,10 @@ export interface RunStartOptions {
   dead?: readonly string[];
   /** The coordinator starts the run by itself; its first event says why. */
   startedBecause?: string;
+  /** etcd-restore: the id of the snapshot to restore. */
+  snapshot?: string;
+  /** etcd-restore: restore even though etcd has quorum. */
+  force?: boolean;
 }
 
 /** Where runs begin and end: planned and started, resumed after a restart, cancelled, finished with their outcome. */
@@ -97,6 +101,31 @@ export class RunLifecycle {
    * make, and, unless `waitForAgents`, when a node has no enrolled agent. A verify run is not refused for that: its
    * agents-connected step reports every such node, and the run fails with the health report of the others.
    */
+  private restoreState(clusterName: string, spec: ClusterSpec, options: RunStartOptions): Partial<ClusterState> {
+    if (!options.snapshot) {
+      throw new KubehaError(ErrorCode.badRequest, 'an etcd-restore run needs the snapshot to restore ("snapshot": ID)');
+    }
+    const record = this.store.snapshots.get(clusterName, options.snapshot);
+    if (!record) {
+      throw new KubehaError(
+        ErrorCode.notFound,
+        `cluster ${clusterName} has no etcd snapshot ${options.snapshot} (kubeha etcd snapshots ${clusterName})`,
+      );
+    }
+    const { healthy } = etcdSnapshotRunState(spec, this.store.agents.list(), this.now());
+    return {
+      healthy,
+      restore: {
+        restoreId: `r${randomBytes(5).toString('hex')}`,
+        snapshotId: record.id,
+        snapshotSize: record.sizeBytes,
+        snapshotSha256: record.sha256,
+        snapshotTakenAt: new Date(record.takenAtMs).toISOString(),
+        force: options.force === true,
+      },
+    };
+  }
+
   startRun(clusterName: string, kind: RunKind, options: RunStartOptions = {}): RunRecord {
     const cluster = this.store.clusters.get(clusterName);
     const planSpec = kind === 'plan' ? (options.planSpec ?? cluster?.spec) : undefined;
@@ -141,6 +170,7 @@ export class RunLifecycle {
       dead,
       requestedAt: this.now(),
       ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
+      ...(kind === 'etcd-restore' ? this.restoreState(clusterName, spec, options) : {}),
     };
     const plan = this.planRun(kind, spec, state);
     const wanted = new Set(spec.spec.nodes.map((n) => n.name));

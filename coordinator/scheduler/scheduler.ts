@@ -15,7 +15,7 @@ import { RunJournal } from './run-journal.ts';
 import { RunLifecycle, type RunStartOptions } from './run-lifecycle.ts';
 import type { SchedulerObserver } from './scheduler-observer.ts';
 import { inFlightFailure, isInFlight, readySteps } from './step-decisions.ts';
-import { StepDispatch } from './step-dispatch.ts';
+import { type SendRestoreSnapshot, StepDispatch } from './step-dispatch.ts';
 import { StepLogCap } from './step-log-cap.ts';
 
 export interface SchedulerOptions {
@@ -39,6 +39,8 @@ export interface SchedulerOptions {
   observer?: SchedulerObserver;
   /** Says whether an etcd-snapshot step's snapshot was kept; without it such a step fails. */
   snapshots?: EtcdSnapshotSettler;
+  /** Sends the snapshot an etcd-restore step restores to its agent, before the step; without it the step waits in vain. */
+  sendRestoreSnapshot?: SendRestoreSnapshot;
 }
 
 /** Ready steps started per pass: each slice is committed and sent before the next pass. */
@@ -125,7 +127,13 @@ export class Scheduler {
       store,
       agentWaitMs: options.agentWaitMs ?? 600_000,
       kick,
+      ...(options.sendRestoreSnapshot ? { sendSnapshot: options.sendRestoreSnapshot } : {}),
     });
+    this.dispatch.onSnapshotFailure = (error, stepId) =>
+      logger.warn(
+        { err: error, stepId },
+        'could not send the etcd snapshot for a restore; the step will fail and be retried',
+      );
     this.journal = journal;
     this.nodeAgents = nodeAgents;
     this.phases = phases;

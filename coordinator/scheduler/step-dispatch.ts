@@ -27,6 +27,7 @@ export class StepDispatch {
   private readonly store: Store;
   private readonly agentWaitMs: number;
   private readonly kick: () => void;
+  private readonly sendSnapshot: SendRestoreSnapshot | undefined;
   /** "runId/stepId" of ready steps whose agent is missing, and since when. */
   private readonly agentWaits = new Map<string, number>();
 
@@ -40,7 +41,9 @@ export class StepDispatch {
     store: Store;
     agentWaitMs: number;
     kick: () => void;
+    sendSnapshot?: SendRestoreSnapshot;
   }) {
+    this.sendSnapshot = deps.sendSnapshot;
     this.journal = deps.journal;
     this.runs = deps.runs;
     this.agents = deps.agents;
@@ -214,13 +217,35 @@ export class StepDispatch {
     // Built when it leaves: converting a thousand large parameter sets is what a wide wave spends its time on.
     const message = () => runStepMessage(ref, kind, stepParams);
     const attempt = step.attempt;
-    this.journal.deliver(step.agentId, message, {
-      priority: active.heights.get(step.id) ?? 0,
-      onFailure: () => {
-        if (step.attempt === attempt && isInFlight(step.state) && step.disconnectedAt === null) {
-          this.journal.record(() => this.journal.updateStep(active, step, { disconnectedAt: now }));
-        }
-      },
-    });
+    const agentId = step.agentId;
+    const deliver = () =>
+      this.journal.deliver(agentId, message, {
+        priority: active.heights.get(step.id) ?? 0,
+        onFailure: () => {
+          if (step.attempt === attempt && isInFlight(step.state) && step.disconnectedAt === null) {
+            this.journal.record(() => this.journal.updateStep(active, step, { disconnectedAt: now }));
+          }
+        },
+      });
+    const snapshotId = stepParams['snapshotId'];
+    if (kind === 'etcd-restore-member' && stepParams['role'] === 'restore' && !dryRun && this.sendSnapshot) {
+      // The snapshot goes first, on the same session; the step waits for it on the node. A failed transfer still
+      // sends the step, which fails for want of the file and is retried (with the snapshot sent again).
+      this.sendSnapshot(agentId, active.run.cluster, { runId: active.run.id, stepId: step.id }, String(snapshotId))
+        .catch((error: unknown) => this.onSnapshotFailure?.(error, step.id))
+        .finally(deliver);
+      return;
+    }
+    deliver();
   }
+
+  /** Told when a snapshot could not be sent (the step then fails on the node, saying the file is missing). */
+  onSnapshotFailure?: (error: unknown, stepId: string) => void;
 }
+
+export type SendRestoreSnapshot = (
+  agentId: string,
+  cluster: string,
+  ref: { runId: string; stepId: string },
+  snapshotId: string,
+) => Promise<void>;

@@ -42,6 +42,7 @@ import type { RemoveEtcdMemberParams as _kubeha_v1_RemoveEtcdMemberParams, Remov
 import type { RenewCertificate as _kubeha_v1_RenewCertificate, RenewCertificate__Output as _kubeha_v1_RenewCertificate__Output } from './kubeha/v1/RenewCertificate.ts';
 import type { RunStep as _kubeha_v1_RunStep, RunStep__Output as _kubeha_v1_RunStep__Output } from './kubeha/v1/RunStep.ts';
 import type { SnapshotChunk as _kubeha_v1_SnapshotChunk, SnapshotChunk__Output as _kubeha_v1_SnapshotChunk__Output } from './kubeha/v1/SnapshotChunk.ts';
+import type { SnapshotData as _kubeha_v1_SnapshotData, SnapshotData__Output as _kubeha_v1_SnapshotData__Output } from './kubeha/v1/SnapshotData.ts';
 import type { StepError as _kubeha_v1_StepError, StepError__Output as _kubeha_v1_StepError__Output } from './kubeha/v1/StepError.ts';
 import type { StepEvent as _kubeha_v1_StepEvent, StepEvent__Output as _kubeha_v1_StepEvent__Output } from './kubeha/v1/StepEvent.ts';
 import type { StepFinished as _kubeha_v1_StepFinished, StepFinished__Output as _kubeha_v1_StepFinished__Output } from './kubeha/v1/StepFinished.ts';
@@ -99,6 +100,7 @@ export interface ProtoGrpcType {
       RenewCertificate: MessageTypeDefinition<_kubeha_v1_RenewCertificate, _kubeha_v1_RenewCertificate__Output>
       RunStep: MessageTypeDefinition<_kubeha_v1_RunStep, _kubeha_v1_RunStep__Output>
       SnapshotChunk: MessageTypeDefinition<_kubeha_v1_SnapshotChunk, _kubeha_v1_SnapshotChunk__Output>
+      SnapshotData: MessageTypeDefinition<_kubeha_v1_SnapshotData, _kubeha_v1_SnapshotData__Output>
       StepError: MessageTypeDefinition<_kubeha_v1_StepError, _kubeha_v1_StepError__Output>
       StepEvent: MessageTypeDefinition<_kubeha_v1_StepEvent, _kubeha_v1_StepEvent__Output>
       StepFinished: MessageTypeDefinition<_kubeha_v1_StepFinished, _kubeha_v1_StepFinished__Output>

@@ -151,7 +151,7 @@ export async function startCoordinatorProcessWithFleet(options: {
   controlPlanes: number;
   workers: number;
   script: SimScript;
-}): Promise<{ coordinator: CoordinatorProcess; spec: SimClusterSpec; executions: SimExecution[] }> {
+}): Promise<{ coordinator: CoordinatorProcess; spec: SimClusterSpec; executions: SimExecution[]; agents: SimAgent[] }> {
   const { prefix, cleanups, output } = options;
   const coordinator = await startCoordinatorInTempDir({ prefix, cleanups, ...(output ? { output } : {}) });
   const { spec, nodes } = simClusterSpec(options);
@@ -160,7 +160,7 @@ export async function startCoordinatorProcessWithFleet(options: {
   cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
   for (const a of agents) a.start();
   await waitFor('every agent connected', () => agents.every((a) => a.connected));
-  return { coordinator, spec, executions };
+  return { coordinator, spec, executions, agents };
 }
 
 /** Once the run has got as far as `reached` says (asked every 10 ms, 60 s at the most), crashes and restarts. */

@@ -84,6 +84,10 @@ export class SimAgent {
   readonly phases: CoordinatorMessage__Output['cluster_phase'][] = [];
   /** Steps received more than once (same id and attempt): answered from the spool or ignored, never re-run. */
   duplicatesIgnored = 0;
+  /** The etcd snapshots the coordinator sent this agent for a restore: bytes received, and what the last piece said. */
+  readonly snapshotsReceived: { snapshotId: string; stepId: string; bytes: number; size: number; sha256: string }[] =
+    [];
+  private snapshotBytes = 0;
   private held = false;
   private heldSince = Date.now();
 
@@ -261,6 +265,20 @@ export class SimAgent {
         this.finish(k, running.execution, { outcome: 'cancelled', error: 'cancelled by the coordinator' });
       }
     } else if (message.cluster_phase) this.phases.push(message.cluster_phase);
+    else if (message.snapshot_data) {
+      const piece = message.snapshot_data;
+      if (Number(piece.offset) === 0) this.snapshotBytes = 0;
+      this.snapshotBytes += piece.data.length;
+      if (piece.last) {
+        this.snapshotsReceived.push({
+          snapshotId: piece.snapshot_id,
+          stepId: piece.step_id,
+          bytes: this.snapshotBytes,
+          size: Number(piece.size),
+          sha256: piece.sha256,
+        });
+      }
+    }
   }
 
   private onRunStep(message: RunStep__Output): void {

@@ -75,7 +75,20 @@ const StartRunBody = Type.Object(
       Type.Literal('reset'),
       Type.Literal('certs-renew'),
       Type.Literal('etcd-snapshot'),
+      Type.Literal('etcd-restore'),
     ]),
+    snapshot: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
+        description: 'etcd-restore only: the id of the snapshot to restore (GET /v1/clusters/NAME/etcd-snapshots)',
+      }),
+    ),
+    force: Type.Optional(
+      Type.Boolean({
+        description:
+          'etcd-restore only: restore even though etcd has quorum (every change since the snapshot is rolled back)',
+      }),
+    ),
     waitForAgents: Type.Optional(
       Type.Boolean({
         description:
@@ -298,7 +311,7 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
       '/v1/clusters/:name/runs',
       {
         schema: {
-          summary: 'Start a run: deploy, verify, drill-failover, reset or certs-renew',
+          summary: 'Start a run: deploy, verify, drill-failover, reset, certs-renew, etcd-snapshot or etcd-restore',
           params: NameParams,
           body: StartRunBody,
           response: { 201: RunReply, 409: ErrorReply, ...clientErrorReplies },
@@ -309,6 +322,8 @@ export function clustersRoutes(deps: { store: Store; scheduler: Scheduler; now: 
         const run = deps.scheduler.startRun(request.params.name, request.body.kind as RunKind, {
           waitForAgents: request.body.waitForAgents === true,
           ...(request.body.deadNodes ? { dead: request.body.deadNodes } : {}),
+          ...(request.body.snapshot ? { snapshot: request.body.snapshot } : {}),
+          ...(request.body.force === true ? { force: true } : {}),
         });
         return reply.code(201).send(runToReply(run));
       },

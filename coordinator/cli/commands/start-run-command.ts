@@ -9,6 +9,8 @@ const warnings: Partial<Record<string, (cluster: string) => string>> = {
     `reset runs kubeadm reset on every node of cluster ${cluster}: their Kubernetes state, etcd data and certificates are wiped.`,
   'drill-failover': (cluster) =>
     `drill failover stops keepalived, haproxy and then the API server on the VIP holder of cluster ${cluster}, one after another: the API endpoint is down for seconds each time.`,
+  'etcd-restore': (cluster) =>
+    `etcd restore stops the API servers and etcd of cluster ${cluster} and restores etcd from the snapshot: every change made to the cluster since the snapshot was taken is rolled back.`,
 };
 
 export interface StartRunOptions extends WatchOptions {
@@ -26,9 +28,10 @@ export interface StartRunOptions extends WatchOptions {
 export async function startRun(
   api: ApiClient,
   cluster: string,
-  kind: 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot',
+  kind: 'verify' | 'drill-failover' | 'reset' | 'certs-renew' | 'etcd-snapshot' | 'etcd-restore',
   output: WatchOutput,
   options: StartRunOptions,
+  body: { snapshot?: string; force?: boolean } = {},
 ): Promise<{ code: number; runId?: string }> {
   const warning = warnings[kind]?.(cluster);
   if (warning && !(await confirmed(warning, options.terminal, options.yes))) {
@@ -38,6 +41,7 @@ export async function startRun(
   const run = await api.request<{ id: string }>('POST', `/v1/clusters/${encodeURIComponent(cluster)}/runs`, {
     kind,
     ...(options.waitForAgents ? { waitForAgents: true } : {}),
+    ...body,
   });
   const structured = isStructured(options.format);
   if (!structured) output.write(`${kind} run ${run.id} of ${cluster} started\n`);

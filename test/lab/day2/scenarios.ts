@@ -2,6 +2,7 @@
 import { certsRenew } from './certs-renew.ts';
 import { coordinatorCrash } from './coordinator-crash.ts';
 import type { Day2Scenario } from './day2-scenario.ts';
+import { etcdRestore } from './etcd-restore.ts';
 import { etcdSnapshot } from './etcd-snapshot.ts';
 import { etcdSnapshotSchedule } from './etcd-snapshot-schedule.ts';
 import { nodeReplace } from './node-replace.ts';
@@ -14,6 +15,7 @@ export const day2Scenarios: Day2Scenario[] = [
   certsRenew,
   etcdSnapshot,
   etcdSnapshotSchedule,
+  etcdRestore,
 ];
 
 /** The scenarios named (or all, for "all"), in registry order; unknown names are an error that lists the known ones. */
