@@ -31,11 +31,15 @@ export class ClusterPhases {
 
   /** Tells every node's agent, behind the messages that steps wait for. */
   broadcast(spec: ClusterSpec, initialized: boolean): void {
-    for (const node of spec.spec.nodes) {
-      const agent = this.nodeAgents.agentFor(spec, node.name);
-      if (!agent) continue;
-      this.journal.deliver(agent.id, this.phaseFor(spec, node.name, initialized), { background: true });
-    }
+    // One transaction: the first broadcast of a cluster binds each node (a thousand INSERTs, each its own commit
+    // otherwise).
+    this.journal.record(() => {
+      for (const node of spec.spec.nodes) {
+        const agent = this.nodeAgents.agentFor(spec, node.name);
+        if (!agent) continue;
+        this.journal.deliver(agent.id, this.phaseFor(spec, node.name, initialized), { background: true });
+      }
+    });
   }
 
   private phaseFor(spec: ClusterSpec, node: string, initialized: boolean): MessageToAgent {

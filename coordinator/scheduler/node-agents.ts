@@ -5,6 +5,20 @@ import type { ActiveRuns } from './active-run.ts';
 import { AgentsByAddress, resolveNodeAgent } from './agent-for-node.ts';
 import type { RunJournal } from './run-journal.ts';
 
+/** Each spec's nodes by name: a wave of a thousand steps looks its nodes up a thousand times. */
+const nodesByName = new WeakMap<readonly ClusterNodeSpec[], Map<string, ClusterNodeSpec>>();
+
+function nodeNamed(nodes: readonly ClusterNodeSpec[], name: string): ClusterNodeSpec | undefined {
+  let byName = nodesByName.get(nodes);
+  if (!byName) {
+    byName = new Map();
+    // The first of a name wins, as with find().
+    for (const n of nodes) if (!byName.has(n.name)) byName.set(n.name, n);
+    nodesByName.set(nodes, byName);
+  }
+  return byName.get(name);
+}
+
 /** Which agent serves a node: the bound one, binding an approved agent the first time it reports the node's address. */
 export class NodeAgents {
   private readonly store: Store;
@@ -32,7 +46,7 @@ export class NodeAgents {
    * nodes a run removes, which the spec no longer has; a name in both is the spec's (a machine replacing a dead one).
    */
   agentFor(spec: ClusterSpec, nodeName: string, removed: readonly ClusterNodeSpec[] = []): AgentRecord | undefined {
-    const node = spec.spec.nodes.find((n) => n.name === nodeName) ?? removed.find((n) => n.name === nodeName);
+    const node = nodeNamed(spec.spec.nodes, nodeName) ?? removed.find((n) => n.name === nodeName);
     if (!node) return undefined;
     const cluster = spec.metadata.name;
     const key = `${cluster}\u0000${node.name}`;

@@ -15,6 +15,14 @@ function satisfies(step: StepRecord): boolean {
   return step.state === 'succeeded' || (step.bestEffort && step.state === 'failed');
 }
 
+function dependenciesSatisfied(steps: ReadonlyMap<string, StepRecord>, step: StepRecord): boolean {
+  for (const id of step.dependsOn) {
+    const dependency = steps.get(id);
+    if (dependency === undefined || !satisfies(dependency)) return false;
+  }
+  return true;
+}
+
 function isRequiredFailure(step: StepRecord): boolean {
   return step.state === 'failed' && !step.bestEffort;
 }
@@ -74,27 +82,18 @@ export function readySteps(
   now: number,
   heights?: ReadonlyMap<string, number>,
 ): StepRecord[] {
+  // One walk over every step, on every pass of the scheduler: plain loops, no closure per step.
   const occupancy = new Map<string, number>();
+  const candidates: StepRecord[] = [];
   for (const s of steps.values()) {
     if (s.concurrencyGroup && holdingSlot.has(s.state)) {
       occupancy.set(s.concurrencyGroup.name, (occupancy.get(s.concurrencyGroup.name) ?? 0) + 1);
     }
-  }
-  const candidates: StepRecord[] = [];
-  for (const s of steps.values()) {
     const waiting =
       s.state === 'pending' ||
       s.state === 'preparing' ||
       (s.state === 'retry-wait' && (s.nextAttemptAt === null || s.nextAttemptAt <= now));
-    if (!waiting) continue;
-    if (
-      !s.dependsOn.every((id) => {
-        const dependency = steps.get(id);
-        return dependency !== undefined && satisfies(dependency);
-      })
-    )
-      continue;
-    candidates.push(s);
+    if (waiting && dependenciesSatisfied(steps, s)) candidates.push(s);
   }
   if (heights) candidates.sort((a, b) => (heights.get(b.id) ?? 0) - (heights.get(a.id) ?? 0));
   const ready: StepRecord[] = [];

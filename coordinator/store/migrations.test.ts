@@ -118,6 +118,22 @@ describe('store schema versions', () => {
     second.close();
   });
 
+  it('GIVEN the latest schema WHEN the agents approved for a node are read THEN the lookup is by index, not a scan of every approval (a first deploy of a thousand nodes reads it once per node)', () => {
+    const store = new SqliteStore(tempPath());
+    try {
+      store.bindings.approve('agent-b', 'w1', 2);
+      store.bindings.approve('agent-a', 'w1', 1);
+      store.bindings.approve('agent-c', 'w2', 3);
+      expect(store.bindings.approvedFor('w1')).toEqual(['agent-a', 'agent-b']);
+      const plan = store.db
+        .prepare('EXPLAIN QUERY PLAN SELECT agent_id FROM node_approvals WHERE node = ? ORDER BY approved_at')
+        .all('w1') as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('; ')).toMatch(/USING (COVERING )?INDEX node_approvals_by_node/);
+    } finally {
+      store.close();
+    }
+  });
+
   it('GIVEN migrations after the current version WHEN one fails THEN the ones before it stay applied and the failed one leaves nothing behind', () => {
     const db = new DatabaseSync(':memory:');
     const list: Migration[] = [

@@ -191,6 +191,13 @@ CREATE TABLE IF NOT EXISTS etcd_snapshots (
 CREATE INDEX IF NOT EXISTS etcd_snapshots_by_time ON etcd_snapshots (cluster, taken_at_ms);
 `,
   },
+  {
+    version: 7,
+    what: "the agents approved for a node, found by the node's name",
+    sql: `
+CREATE INDEX IF NOT EXISTS node_approvals_by_node ON node_approvals (node, approved_at);
+`,
+  },
 ];
 
 function addMissingColumns(db: DatabaseSync, table: string, columns: Record<string, string>): void {
