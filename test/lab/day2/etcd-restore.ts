@@ -2,7 +2,8 @@
 // made; a restore asked for while etcd has quorum is refused; then etcd killed on two control planes and their data
 // wiped (the member directory replaced by a file, so that the kubelet's restarts crash instead of rejoining): quorum
 // is lost and the apiservers fail. `kubeha etcd restore` with the coordinator SIGKILLed in the middle of the run
-// finishes after the restart: 3 voting members, A present, B absent, verify green.
+// finishes after the restart: 3 voting members, A present, B absent, verify green. It reports the restore's wall time
+// and the longest /readyz gap through the VIP (from the loss of quorum to the apiservers' restart).
 import { expect } from 'vitest';
 import { parseMemberList } from '../../../agent/kubeadm/etcdctl.ts';
 import type { LabNode } from '../lab-node.ts';
@@ -74,6 +75,9 @@ export const etcdRestore: Day2Scenario = {
     const refusedRun = (await lab.api('GET', `/v1/runs/${refused.runId}`)) as RunJson;
     const bStillThere = await configMap(lab, 'kubeha-restore-b');
 
+    // A client on a worker probing /readyz through the VIP, from the loss of quorum to the end of the restore.
+    const watch = lab.watchEndpoint();
+    await new Promise((r) => setTimeout(r, 1000));
     for (const node of others.slice(0, 2)) await killEtcdAndWipe(node);
     let apiserverDown = false;
     await lab.until('the apiservers to fail without etcd quorum', 120, async () => {
@@ -104,6 +108,7 @@ export const etcdRestore: Day2Scenario = {
     await lab.restartCoordinator();
     const restoredOk = await lab.cli(['watch', restore.runId]);
     const restoreS = (Date.now() - started) / 1000;
+    const endpoint = watch.stop();
     const run = (await lab.api('GET', `/v1/runs/${restore.runId}`)) as RunJson;
 
     const members = await lab.etcdctl(['member', 'list', '-w', 'json'], first);
@@ -121,6 +126,9 @@ export const etcdRestore: Day2Scenario = {
       restore_ok: restoredOk,
       restore_run_state: run.state,
       restore_wall_s: Math.round(restoreS * 10) / 10,
+      readyz_longest_gap_s: endpoint.longestGapS,
+      readyz_probes: endpoint.probes,
+      readyz_recovered: endpoint.recovered,
       run_state_at_kill: atKill.state,
       steps_succeeded_at_kill: (atKill.steps ?? []).filter((s) => s.state === 'succeeded').length,
       steps: (run.steps ?? []).length,
@@ -150,5 +158,8 @@ export const etcdRestore: Day2Scenario = {
     expect(result['configmap_a_present']).toBe(true);
     expect(result['configmap_b_present']).toBe(false);
     expect(result['verify_ok']).toBe(true);
+    // /readyz through the VIP was down from the loss of quorum until the restore had restarted the apiservers.
+    expect(result['readyz_longest_gap_s']).toBeGreaterThan(0);
+    expect(result['readyz_recovered']).toBe(true);
   },
 };
