@@ -10,11 +10,14 @@ const measured = {
   apiserver_down_before_restore: true,
   restore_ok: true,
   restore_run_state: 'succeeded',
-  restore_wall_s: 109.3,
+  restore_wall_s: 106.3,
+  readyz_longest_gap_s: 91.8,
+  readyz_probes: 2112,
+  readyz_recovered: true,
   run_state_at_kill: 'running',
-  steps_succeeded_at_kill: 5,
+  steps_succeeded_at_kill: 4,
   steps: 12,
-  etcd_voting_members: ['cp2', 'cp3', 'cp1'],
+  etcd_voting_members: ['cp1', 'cp2', 'cp3'],
   etcd_learners: 0,
   configmap_a_present: true,
   configmap_b_present: false,
@@ -31,6 +34,7 @@ describe('the etcd-restore scenario check', () => {
     ['a member stayed a learner', { etcd_voting_members: ['cp1', 'cp2'], etcd_learners: 1 }],
     ['the coordinator was killed after the run ended', { run_state_at_kill: 'succeeded', steps_succeeded_at_kill: 12 }],
     ['the restore was not refused while etcd had quorum', { refused_ok: true, refused_run_state: 'succeeded' }],
+    ['/readyz never came back', { readyz_recovered: false }],
   ])('GIVEN %s THEN it fails', (_what, changed) => {
     expect(() => etcdRestore.check({ ...measured, ...changed })).toThrow();
   });
