@@ -10,7 +10,6 @@ import {
   clusterNodes,
   controlPlaneEndpointOf,
   controlPlanesOf,
-  haproxyPortOn,
   hostsEntriesFor,
   kubePackagesRepo,
   loadBalancerNodesOf,
@@ -38,6 +37,9 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
   const members = new Set(state.members.filter((m) => !removals.some((r) => r.node.name === m)));
   const controlPlanes = controlPlanesOf(spec);
   const holders = loadBalancerNodesOf(spec);
+  // The HAProxy port on a node (0 when it runs none); the holders found once, not once per node (1 M steps at 1,000).
+  const haproxyHolders = new Set(s.endpoint.mode === 'haproxy-keepalived' ? holders.map((h) => h.name) : []);
+  const lbPortOn = (node: ClusterNodeSpec) => (haproxyHolders.has(node.name) ? s.endpoint.port : 0);
   // kubeadm init runs on a member when there are members: on a joined control plane it finds the cluster and does
   // nothing, where on a new node it would start a second cluster.
   const first = controlPlanes.find((n) => members.has(n.name)) ?? controlPlanes[0]!;
@@ -53,7 +55,7 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
         {
           role: node.role,
           kubernetesVersion: s.kubernetesVersion,
-          lbPort: haproxyPortOn(spec, node),
+          lbPort: lbPortOn(node),
           alreadyMember: members.has(node.name),
           allowCgroupV1: s.hostPolicy.allowCgroupV1,
           allowErasing: s.hostPolicy.allowErasing,
@@ -82,7 +84,7 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
         firewall: s.hostPolicy.firewall,
         cni: s.networking.cni,
         podSubnet: s.networking.podCIDR,
-        lbPort: haproxyPortOn(spec, node),
+        lbPort: lbPortOn(node),
         keepalived: holders.some((h) => h.name === node.name),
       }),
     );

@@ -48,12 +48,6 @@ export function hostsEntriesFor(spec: ClusterSpec, node: ClusterNodeSpec): Clust
   return spec.spec.nodes.filter((n) => n.role !== 'worker' || n.name === node.name);
 }
 
-/** The HAProxy port on this node, 0 when it runs none. */
-export function haproxyPortOn(spec: ClusterSpec, node: ClusterNodeSpec): number {
-  if (spec.spec.endpoint.mode !== 'haproxy-keepalived') return 0;
-  return loadBalancerNodesOf(spec).some((n) => n.name === node.name) ? spec.spec.endpoint.port : 0;
-}
-
 function vipPrefixLength(spec: ClusterSpec, holders: ClusterNodeSpec[]): number {
   const { vip, vipPrefixLength: explicit } = spec.spec.endpoint;
   if (explicit !== undefined) return explicit;

@@ -101,8 +101,9 @@ export class ResultIntake {
     }
     // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
     for (const { agentId, event } of acks) this.journal.deliver(agentId, ackMessage(event));
-    // The batch is one turn's worth of results: start what they unlocked now rather than a turn later.
-    if (advance) this.advance();
+    // The batch is one turn's worth of results: start what they unlocked now rather than a turn later. Only a result
+    // unlocks anything: a wave of "started" events would otherwise walk every step of the run once per batch.
+    if (advance && batch.some(({ event }) => event.type === 'finished')) this.advance();
   }
 
   /** Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. */
