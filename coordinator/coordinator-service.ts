@@ -22,6 +22,7 @@ import { SnapshotSchedule } from './etcd/snapshot-schedule.ts';
 import { SnapshotSender } from './etcd/snapshot-sender.ts';
 import { SnapshotStore } from './etcd/snapshot-store.ts';
 import { AgentGatewayServer } from './gateway/agent-gateway-server.ts';
+import { LoadBalancerDrift } from './load-balancer/load-balancer-drift.ts';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.ts';
 import { ensureMetricsToken } from './metrics/metrics-token.ts';
 import { ensureCoordinatorIdentity } from './pki/coordinator-identity.ts';
@@ -38,6 +39,8 @@ const heartbeatFlushMs = 30_000;
 
 /** How often the etcd snapshot schedules are looked at: a snapshot starts at most this late. */
 const snapshotScheduleMs = 60_000;
+/** How often the load balancers' recorded positions are compared with the applied specs. */
+const loadBalancerDriftMs = 30_000;
 
 /** How often certificate expiries are checked against the warning thresholds between reports. */
 const certificateCheckMs = 3_600_000;
@@ -69,6 +72,7 @@ export interface CoordinatorDeps {
   now?: () => number;
   /** How often the etcd snapshot schedules are looked at (default a minute). */
   snapshotScheduleMs?: number;
+  loadBalancerDriftMs?: number;
   /** The scheduler's clock (credential ages, timeouts, backoff); `now` when absent. */
   schedulerNow?: () => number;
   /** Scheduler timings; the defaults suit production. */
@@ -196,6 +200,16 @@ export async function startCoordinator(
   });
   const snapshotTimer = setInterval(() => snapshotSchedule.tick(), deps.snapshotScheduleMs ?? snapshotScheduleMs);
   snapshotTimer.unref();
+  const loadBalancerDrift = new LoadBalancerDrift({
+    store,
+    runs: scheduler,
+    logger: logger.child({ component: 'load-balancer' }),
+    now: deps.schedulerNow ?? now,
+  });
+  const driftTimer = setInterval(() => loadBalancerDrift.tick(), deps.loadBalancerDriftMs ?? loadBalancerDriftMs);
+  driftTimer.unref();
+  // An agent coming back is when a node a change went past can be brought in line: look soon, not at the next tick.
+  gateway.addListener({ agentConnected: () => setTimeout(() => loadBalancerDrift.tick(), 1_000).unref() });
   const heartbeatFlush = setInterval(() => {
     try {
       store.agents.flushHeartbeats();
@@ -268,6 +282,7 @@ export async function startCoordinator(
       clearInterval(heartbeatFlush);
       clearInterval(certificateCheck);
       clearInterval(snapshotTimer);
+      clearInterval(driftTimer);
       scheduler.stop();
       await api.close();
       await gateway.close();

@@ -16,12 +16,16 @@ export function etcdSnapshotRunState(
   agents: readonly AgentRecord[],
   now: number,
 ): Pick<ClusterState, 'healthy' | 'snapshotId'> {
+  return { healthy: nodesWithHealthyAgents(spec, agents), snapshotId: snapshotIdAt(now) };
+}
+
+/** The spec's nodes whose agent is connected and says it is well. */
+export function nodesWithHealthyAgents(spec: ClusterSpec, agents: readonly AgentRecord[]): string[] {
   const index = new AgentsByAddress(agents);
-  const healthy = spec.spec.nodes
+  return spec.spec.nodes
     .filter((n) => {
       const agent = index.get(n.address);
       return agent?.connected === true && (agent.health?.agentOk ?? true);
     })
     .map((n) => n.name);
-  return { healthy, snapshotId: snapshotIdAt(now) };
 }

@@ -3,6 +3,7 @@ import { planCertsRenew } from './plan-certs-renew.ts';
 import { dryRunSteps } from './plan-dry-run.ts';
 import { planEtcdRestore } from './plan-etcd-restore.ts';
 import { planEtcdSnapshot } from './plan-etcd-snapshot.ts';
+import { planLoadBalancerReconcile } from './plan-load-balancer-reconcile.ts';
 import { leaveLoadBalancerSteps, loadBalancingChanged, nodeRemovals, removalSteps } from './plan-node-removal.ts';
 import { agentStep, coordinatorStep, ifSet, noRetry, type ParamsOf, stepId } from './planned-steps.ts';
 import type { ClusterState, PlannedStep, RunKind, RunPlan } from './run-plan.ts';
@@ -276,5 +277,7 @@ export function planRun(kind: RunKind, spec: ClusterSpec, state: ClusterState = 
       return { kind, cluster, steps: planEtcdSnapshot(spec, state) };
     case 'etcd-restore':
       return { kind, cluster, steps: planEtcdRestore(spec, state) };
+    case 'load-balancer-reconcile':
+      return { kind, cluster, steps: planLoadBalancerReconcile(spec, state) };
   }
 }

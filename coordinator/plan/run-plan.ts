@@ -9,7 +9,8 @@ export type RunKind =
   | 'reset'
   | 'certs-renew'
   | 'etcd-snapshot'
-  | 'etcd-restore';
+  | 'etcd-restore'
+  | 'load-balancer-reconcile';
 
 export type StepPhase =
   | 'preflight'

@@ -1,4 +1,5 @@
 import type { StepResult } from '../../common/step-events.ts';
+import { loadBalancerPosition } from '../plan/load-balancer-position.ts';
 import type { ClusterValue, StepRecord } from '../store/store.ts';
 
 /** Names of the per-cluster values the scheduler keeps (store: cluster_values). */
@@ -14,6 +15,8 @@ export const valueNames = {
   joinToken: (node: string) => `join-token/${node}`,
   /** What is left of a joined node's token: its id (not secret), enough to delete it from the cluster. */
   joinTokenId: (node: string) => `join-token-id/${node}`,
+  /** The membership a node's keepalived and HAProxy were last configured with (load-balancer-position.ts). */
+  loadBalancerPosition: (node: string) => `load-balancer-position/${node}`,
 } as const;
 
 /** The cluster's stored values, looked up by name. */
@@ -105,6 +108,9 @@ export function valueChangesAfterSuccess(
       changes.remove.push(valueNames.joinToken(step.forNode), valueNames.joinTokenId(step.forNode));
     }
   }
+  if (step.kind === 'load-balancer')
+    keep(valueNames.loadBalancerPosition(step.node), loadBalancerPosition(step.params), false);
+  if (step.kind === 'leave-load-balancer') changes.remove.push(valueNames.loadBalancerPosition(step.node));
   if (step.kind === 'kubeadm-join') {
     // The joined node's token is no longer needed; only its id stays, to delete it from the cluster.
     const token = values.get(valueNames.joinToken(step.node));

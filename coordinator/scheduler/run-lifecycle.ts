@@ -3,7 +3,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { cancelStepMessage } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
-import { etcdSnapshotRunState } from '../etcd/snapshot-run-state.ts';
+import { etcdSnapshotRunState, nodesWithHealthyAgents } from '../etcd/snapshot-run-state.ts';
 import { nodeRemovals } from '../plan/plan-node-removal.ts';
 import { planRun } from '../plan/plan-run.ts';
 import { type ClusterState, coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
@@ -112,9 +112,8 @@ export class RunLifecycle {
         `cluster ${clusterName} has no etcd snapshot ${options.snapshot} (kubeha etcd snapshots ${clusterName})`,
       );
     }
-    const { healthy } = etcdSnapshotRunState(spec, this.store.agents.list(), this.now());
     return {
-      healthy,
+      healthy: nodesWithHealthyAgents(spec, this.store.agents.list()),
       restore: {
         restoreId: `r${randomBytes(5).toString('hex')}`,
         snapshotId: record.id,
@@ -171,6 +170,9 @@ export class RunLifecycle {
       requestedAt: this.now(),
       ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
       ...(kind === 'etcd-restore' ? this.restoreState(clusterName, spec, options) : {}),
+      ...(kind === 'load-balancer-reconcile'
+        ? { healthy: nodesWithHealthyAgents(spec, this.store.agents.list()) }
+        : {}),
     };
     const plan = this.planRun(kind, spec, state);
     const wanted = new Set(spec.spec.nodes.map((n) => n.name));

@@ -76,6 +76,7 @@ const StartRunBody = Type.Object(
       Type.Literal('certs-renew'),
       Type.Literal('etcd-snapshot'),
       Type.Literal('etcd-restore'),
+      Type.Literal('load-balancer-reconcile'),
     ]),
     snapshot: Type.Optional(
       Type.String({
