@@ -92,7 +92,7 @@ function world(applied: ClusterSpec, recorded: Partial<Record<keyof typeof nodes
         };
       },
     },
-    logger: createLogger({ level: 'silent' }),
+    logger: createLogger({ name: 'test', level: 'silent' }),
     now: () => state.now,
   });
   return { state, drift };
