@@ -262,3 +262,26 @@ describe('removals a deploy refuses', () => {
     expect(removalRefusals({ members: ['cp1', 'w1'], applied: three }, spec([lb(1), lb(2), cp(1), w(1)]))).toEqual([]);
   });
 });
+
+describe('planRun deploy with agents away', () => {
+  it('GIVEN cp2 and w1 away while cp3 is replaced by cp4 WHEN planned THEN they are left out; the others run, cp2 still a peer and backend', () => {
+    const desired = spec([cp(1), cp(2), cp(4), w(1), w(2)]);
+    const plan = planRun('deploy', desired, { ...state(), away: ['cp2', 'w1'] });
+    expect(plan.steps.filter((s) => s.node === 'cp2' || s.node === 'w1').map((s) => s.id)).toEqual([]);
+    expect(step(plan, 'cross-node-checks').params['nodes']).toEqual(['cp1', 'cp4', 'w2']);
+    expect(plan.steps.filter((s) => s.kind === 'load-balancer').map((s) => s.id)).toEqual([
+      'load-balancer/cp4',
+      'load-balancer/cp1',
+    ]);
+    expect(step(plan, 'load-balancer/cp1').params['unicastPeers']).toEqual(['10.0.0.12', '10.0.0.14']);
+    expect(step(plan, 'remove-etcd-member/cp3').node).toBe('cp1');
+  });
+
+  it('GIVEN the first member, a node leaving, or a new node away WHEN planned THEN they are not left out', () => {
+    const desired = spec([cp(1), cp(2), cp(4), w(1)]);
+    const plan = planRun('deploy', desired, { ...state(), away: ['cp1', 'cp3', 'cp4', 'w2'] });
+    for (const id of ['preflight/cp1', 'load-balancer/cp1', 'preflight/cp4', 'join-control-plane/cp4', 'drain-node/w2'])
+      expect(step(plan, id)).toBeDefined();
+    expect(step(plan, 'cross-node-checks').params['nodes']).toEqual(['cp1', 'cp2', 'cp4', 'w1']);
+  });
+});

@@ -27,6 +27,33 @@ export const workerResetGroup = 'worker-reset';
 const initTokenTtlSeconds = 3600;
 
 /**
+ * The deployed nodes a deploy leaves out because their agent is away (ClusterState.away): unchanged in the spec,
+ * neither removed nor the node kubeadm init and verify run on.
+ */
+export function nodesLeftOut(spec: ClusterSpec, state: ClusterState): ClusterNodeSpec[] {
+  const applied = state.applied;
+  if (!applied || !state.away || state.away.length === 0) return [];
+  const away = new Set(state.away);
+  const removed = new Set(nodeRemovals(state, spec).map((r) => r.node.name));
+  const members = new Set(state.members);
+  const first = controlPlanesOf(spec).find((n) => members.has(n.name));
+  const before = new Map(applied.spec.nodes.map((n) => [n.name, n]));
+  return spec.spec.nodes.filter((n) => {
+    const was = before.get(n.name);
+    const deployed = n.role === 'load-balancer' || members.has(n.name);
+    return (
+      away.has(n.name) &&
+      deployed &&
+      was !== undefined &&
+      was.address === n.address &&
+      was.role === n.role &&
+      !removed.has(n.name) &&
+      n.name !== first?.name
+    );
+  });
+}
+
+/**
  * The deploy DAG. Each node prepares on its own; the cross-node checks gate every change; the load
  * balancer is up before kubeadm init; control planes join one at a time; workers join in parallel, bounded.
  * On a running cluster, the nodes that leave it are removed before any node joins (docs/nodes.md).
@@ -46,8 +73,10 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
   const first = controlPlanes.find((n) => members.has(n.name)) ?? controlPlanes[0]!;
   const endpoint = controlPlaneEndpointOf(spec);
   const steps: PlannedStep[] = [];
+  const leftOut = new Set(nodesLeftOut(spec, state).map((n) => n.name));
+  const present = s.nodes.filter((n) => !leftOut.has(n.name));
 
-  for (const node of s.nodes) {
+  for (const node of present) {
     steps.push(
       agentStep(
         'preflight',
@@ -67,15 +96,15 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
   }
   const checks = coordinatorStep(
     'cross-node-checks',
-    s.nodes.map((n) => stepId('preflight', n.name)),
-    { nodes: s.nodes.map((n) => n.name) },
+    present.map((n) => stepId('preflight', n.name)),
+    { nodes: present.map((n) => n.name) },
     noRetry,
   );
   steps.push(checks);
 
   /** The last step of each node's preparation. */
   const prepared = new Map<string, string>();
-  for (const node of s.nodes) {
+  for (const node of present) {
     steps.push(
       agentStep('host-prep', node.name, [stepId('preflight', node.name), checks.id], {
         hostname: node.name,
@@ -117,7 +146,7 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
   // A running cluster whose control planes or load balancers change is reconfigured one node at a time, lowest
   // keepalived priority first, so the likely VIP holder changes last and the endpoint always has an answer.
   const oneAtATime = members.size > 0 && loadBalancingChanged(state.applied, spec);
-  const lbOrder = oneAtATime ? [...holders].reverse() : holders;
+  const lbOrder = (oneAtATime ? [...holders].reverse() : holders).filter((n) => !leftOut.has(n.name));
   let previousLb: string[] = [];
   for (const node of lbOrder) {
     const step = agentStep('load-balancer', node.name, [prepared.get(node.name)!, ...left, ...previousLb], {
@@ -126,7 +155,7 @@ function planDeploy(spec: ClusterSpec, state: ClusterState): PlannedStep[] {
     steps.push(step);
     if (oneAtATime) previousLb = [step.id];
   }
-  const loadBalancerIds = holders.map((n) => stepId('load-balancer', n.name));
+  const loadBalancerIds = lbOrder.map((n) => stepId('load-balancer', n.name));
 
   const initAfter = holders.includes(first) ? loadBalancerIds : [prepared.get(first.name)!, ...loadBalancerIds];
   const init = agentStep('kubeadm-init', first.name, initAfter, {

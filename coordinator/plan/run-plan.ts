@@ -102,6 +102,12 @@ export interface ClusterState {
   requestedAt?: number;
   /** Nodes whose agent is connected and well, when the run's planner needs them; absent: all are taken as such. */
   healthy?: readonly string[];
+  /**
+   * Nodes whose agent has been gone a while when a deploy starts. A deployed node of these that the spec leaves as it
+   * is (same address and role) is left out of the run: nothing of the change needs it, and its load balancer, if
+   * it runs one, is reconfigured when its agent returns (coordinator/load-balancer/load-balancer-drift.ts).
+   */
+  away?: readonly string[];
   /** The id an etcd-snapshot run keeps its snapshot under, made when the run starts. */
   snapshotId?: string;
   /** An etcd-restore run: the snapshot it restores, as the coordinator stored it. */

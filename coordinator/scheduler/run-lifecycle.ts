@@ -5,11 +5,12 @@ import { cancelStepMessage } from '../../proto/convert.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import { etcdSnapshotRunState, nodesWithHealthyAgents } from '../etcd/snapshot-run-state.ts';
 import { nodeRemovals } from '../plan/plan-node-removal.ts';
-import { planRun } from '../plan/plan-run.ts';
+import { nodesLeftOut, planRun } from '../plan/plan-run.ts';
 import { type ClusterState, coordinatorNode, type PlanRun, type RunKind } from '../plan/run-plan.ts';
 import { unsupportedChanges } from '../plan/spec-changes.ts';
 import { isTerminal, notStartedStep, type RunRecord, type StepRecord, type Store } from '../store/store.ts';
 import { type ActiveRun, type ActiveRuns, activeRun } from './active-run.ts';
+import { AgentsByAddress } from './agent-for-node.ts';
 import { cancelPriority } from './agent-outbox.ts';
 import type { ClusterPhases } from './cluster-phase.ts';
 import { clusterMembers, nodesWithoutAgent, specForRun } from './cluster-state.ts';
@@ -19,6 +20,9 @@ import { planSpecValueName, removedNodesValueName, storedPlanSpec, storedRemoved
 import type { RunJournal } from './run-journal.ts';
 import { isInFlight, runOutcome } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
+
+/** An agent not heard from this long when a deploy starts is away: the deploy leaves its unchanged node out. */
+const awayAfterMs = 120_000;
 
 /** How a run is started: see RunLifecycle.startRun. */
 export interface RunStartOptions {
@@ -46,6 +50,7 @@ export class RunLifecycle {
   private readonly unbind: (cluster: string, node: string) => void;
   private readonly now: () => number;
   private readonly kick: () => void;
+  private readonly startedAt: number;
 
   constructor(deps: {
     store: Store;
@@ -69,6 +74,23 @@ export class RunLifecycle {
     this.planRun = deps.planRun ?? planRun;
     this.now = deps.now;
     this.kick = deps.kick;
+    this.startedAt = deps.now();
+  }
+
+  /**
+   * The spec's nodes whose agent has not been heard from for awayAfterMs, once this coordinator has run that long
+   * (right after a restart every agent is disconnected until it reconnects).
+   */
+  private awayNodes(spec: ClusterSpec): string[] {
+    const now = this.now();
+    if (now - this.startedAt < awayAfterMs) return [];
+    const agents = new AgentsByAddress(this.store.agents.list());
+    return spec.spec.nodes
+      .filter((n) => {
+        const agent = agents.get(n.address);
+        return agent !== undefined && !agent.connected && (agent.lastHeartbeatAt ?? 0) < now - awayAfterMs;
+      })
+      .map((n) => n.name);
   }
 
   /** Takes up every unfinished run; in-flight agent steps get `graceMs` for their agent to come back. */
@@ -170,11 +192,13 @@ export class RunLifecycle {
       requestedAt: this.now(),
       ...(kind === 'etcd-snapshot' ? etcdSnapshotRunState(spec, this.store.agents.list(), this.now()) : {}),
       ...(kind === 'etcd-restore' ? this.restoreState(clusterName, spec, options) : {}),
+      ...(kind === 'deploy' && cluster?.initializedAt ? { away: this.awayNodes(spec) } : {}),
       ...(kind === 'load-balancer-reconcile'
         ? { healthy: nodesWithHealthyAgents(spec, this.store.agents.list()) }
         : {}),
     };
     const plan = this.planRun(kind, spec, state);
+    const leftOut = kind === 'deploy' ? nodesLeftOut(spec, state).map((n) => n.name) : [];
     const wanted = new Set(spec.spec.nodes.map((n) => n.name));
     // The removed nodes steps still run on; a dead node runs nothing, and a name the spec keeps is its new machine.
     const removedNodes = nodeRemovals(state, spec)
@@ -235,6 +259,14 @@ export class RunLifecycle {
         state: 'running',
         message: `${kind} run of ${clusterName} started${options.startedBecause ? ` by the coordinator: ${options.startedBecause}` : ''}`,
       });
+      if (leftOut.length > 0) {
+        this.journal.event(run.id, {
+          type: 'log',
+          message:
+            `left out of this run: ${leftOut.join(', ')} (no agent connected for ${awayAfterMs / 1000} s or more; ` +
+            'the change does not need them); a load balancer among them is reconfigured when its agent reconnects',
+        });
+      }
     });
     this.runs.set(run.id, active);
     // Agents that connected before the cluster existed learn its phase now, before any step (the init node's health
