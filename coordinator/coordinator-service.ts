@@ -14,6 +14,7 @@ import { runsRoutes } from './api/routes/runs-routes.ts';
 import { tokensRoutes } from './api/routes/tokens-routes.ts';
 import { AutomaticCertificateRenewal } from './certificates/automatic-renewal.ts';
 import { CertificateInventories } from './certificates/certificate-inventories.ts';
+import { certificateRunWarnings } from './certificates/certificate-run-warnings.ts';
 import { apiServesTls, type CoordinatorConfig, splitHostPort } from './config.ts';
 import { AgentVipTimelines } from './drill/agent-vip-timeline.ts';
 import type { DrillOptions } from './drill/drive-drill.ts';
@@ -171,6 +172,8 @@ export async function startCoordinator(
     agents: gateway,
     snapshots: snapshotIntake,
     sendRestoreSnapshot: (agentId, cluster, ref, snapshotId) => snapshotSender.send(agentId, cluster, ref, snapshotId),
+    runStartNotes: (cluster) =>
+      certificateRunWarnings({ store, certificates, thresholds: config.certificates }, cluster, now()),
     bus,
     logger: logger.child({ component: 'scheduler' }),
     now: deps.schedulerNow ?? now,
@@ -206,10 +209,27 @@ export async function startCoordinator(
     logger: logger.child({ component: 'load-balancer' }),
     now: deps.schedulerNow ?? now,
   });
-  const driftTimer = setInterval(() => loadBalancerDrift.tick(), deps.loadBalancerDriftMs ?? loadBalancerDriftMs);
+  let stopping = false;
+  const lookForDrift = () => {
+    if (stopping) return;
+    try {
+      loadBalancerDrift.tick();
+    } catch (error) {
+      logger.warn({ err: error }, 'load-balancer drift check failed');
+    }
+  };
+  const driftTimer = setInterval(lookForDrift, deps.loadBalancerDriftMs ?? loadBalancerDriftMs);
   driftTimer.unref();
   // An agent coming back is when a node a change went past can be brought in line: look soon, not at the next tick.
-  gateway.addListener({ agentConnected: () => setTimeout(() => loadBalancerDrift.tick(), 1_000).unref() });
+  let driftSoon: NodeJS.Timeout | undefined;
+  gateway.addListener({
+    agentConnected: () => {
+      driftSoon ??= setTimeout(() => {
+        driftSoon = undefined;
+        lookForDrift();
+      }, 1_000).unref();
+    },
+  });
   const heartbeatFlush = setInterval(() => {
     try {
       store.agents.flushHeartbeats();
@@ -279,10 +299,12 @@ export async function startCoordinator(
     scheduler,
     api,
     async stop() {
+      stopping = true;
       clearInterval(heartbeatFlush);
       clearInterval(certificateCheck);
       clearInterval(snapshotTimer);
       clearInterval(driftTimer);
+      clearTimeout(driftSoon);
       scheduler.stop();
       await api.close();
       await gateway.close();

@@ -50,6 +50,7 @@ export class RunLifecycle {
   private readonly unbind: (cluster: string, node: string) => void;
   private readonly now: () => number;
   private readonly kick: () => void;
+  private readonly runStartNotes: (cluster: string) => string[];
   private readonly startedAt: number;
 
   constructor(deps: {
@@ -60,6 +61,7 @@ export class RunLifecycle {
     phases: ClusterPhases;
     logCap: StepLogCap;
     planRun?: PlanRun;
+    runStartNotes?: (cluster: string) => string[];
     unbind?: (cluster: string, node: string) => void;
     now: () => number;
     kick: () => void;
@@ -74,6 +76,7 @@ export class RunLifecycle {
     this.planRun = deps.planRun ?? planRun;
     this.now = deps.now;
     this.kick = deps.kick;
+    this.runStartNotes = deps.runStartNotes ?? (() => []);
     this.startedAt = deps.now();
   }
 
@@ -259,6 +262,9 @@ export class RunLifecycle {
         state: 'running',
         message: `${kind} run of ${clusterName} started${options.startedBecause ? ` by the coordinator: ${options.startedBecause}` : ''}`,
       });
+      for (const message of kind === 'plan' ? [] : this.runStartNotes(clusterName)) {
+        this.journal.event(run.id, { type: 'log', message });
+      }
       if (leftOut.length > 0) {
         this.journal.event(run.id, {
           type: 'log',

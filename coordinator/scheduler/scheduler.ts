@@ -41,6 +41,8 @@ export interface SchedulerOptions {
   snapshots?: EtcdSnapshotSettler;
   /** Sends the snapshot an etcd-restore step restores to its agent, before the step; without it the step waits in vain. */
   sendRestoreSnapshot?: SendRestoreSnapshot;
+  /** Lines every run of the cluster starts with, after its first event (the certificate warnings). */
+  runStartNotes?: (cluster: string) => string[];
 }
 
 /** Ready steps started per pass: each slice is committed and sent before the next pass. */
@@ -89,6 +91,7 @@ export class Scheduler {
       unbind: (cluster, node) => nodeAgents.unbind(cluster, node),
       logCap,
       ...(options.planRun ? { planRun: options.planRun } : {}),
+      ...(options.runStartNotes ? { runStartNotes: options.runStartNotes } : {}),
       now,
       kick,
     });

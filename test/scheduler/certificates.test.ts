@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHost } from '../../agent/host/fake-host.ts';
 import type { ClusterCertificates } from '../../coordinator/api/routes/certificates-routes.ts';
 import { certificateReport } from '../../coordinator/certificates/certificate-report.fixture.ts';
+import { runEventsStream } from '../../coordinator/cli/run-events-stream.ts';
 import { CertificateAuthority } from '../../coordinator/pki/certificate-authority.ts';
 import type { CertificateReport } from '../../proto/convert.ts';
-import { startSimCoordinator } from '../sim/sim-coordinator.ts';
+import { startSimCoordinator, waitForRunEnd } from '../sim/sim-coordinator.ts';
 import { simScript, startSimFleet } from '../sim/sim-fleet.ts';
 import { simFleetPerTest } from '../sim/sim-test-state.ts';
 import { FoundationHarness } from '../support/foundation-harness.ts';
@@ -120,6 +121,33 @@ describe('certificate inventory across a cluster', () => {
     });
     expect(afterReconnect.nodesWithoutReport).toEqual(['cp3']);
     expect(afterReconnect.certificates.map((c) => c.node)).toEqual(['cp2', 'cp1', 'cp1', 'cp2', 'w1', 'cp1']);
+  });
+
+  it('GIVEN a deployed cluster with a certificate 25 days from expiry WHEN a run starts THEN its events warn of it, naming node and certificate', async () => {
+    const { sim, agents, spec } = await t.startFleet({
+      name: 'certs-w',
+      controlPlanes: 1,
+      workers: 1,
+      script: simScript({ default: 5 }),
+    });
+    await sim.api.request('POST', '/v1/clusters', spec);
+    const deploy = await sim.api.request<{ id: string }>('POST', '/v1/clusters/certs-w/runs', { kind: 'deploy' });
+    expect((await waitForRunEnd(sim.api, deploy.id)).state).toBe('succeeded');
+    agents[0]!.reportCertificates({
+      gatheredAtMs: Date.now(),
+      certificates: [certificate('admin.conf', 25), certificate('apiserver', 300)],
+    });
+    await waitFor('the inventory at the coordinator', async () => {
+      const reply = await sim.api.request<ClusterCertificates>('GET', '/v1/clusters/certs-w/certificates');
+      return reply.certificates.length === 2;
+    });
+    const verify = await sim.api.request<{ id: string }>('POST', '/v1/clusters/certs-w/runs', { kind: 'verify' });
+    await waitForRunEnd(sim.api, verify.id);
+    const messages: string[] = [];
+    for await (const e of runEventsStream(sim.api, verify.id)) messages.push(e.message);
+    expect(messages.filter((m) => m.includes('certificate'))).toEqual([
+      expect.stringMatching(/^warning: 1 certificate\(s\) expire within 30 days: admin.conf on cp1 in 25 day\(s\), /),
+    ]);
   });
 });
 
