@@ -15,6 +15,7 @@ import type { AgentChannel } from './agent-outbox.ts';
 import { valueNames } from './cluster-values.ts';
 import { RunEventBus } from './run-event-bus.ts';
 import { Scheduler } from './scheduler.ts';
+import type { SchedulerObserver } from './scheduler-observer.ts';
 
 const spec = requireClusterSpec(
   parse(
@@ -70,7 +71,7 @@ afterEach(() => {
 });
 
 /** A scheduler over an in-memory store holding the lab cluster and one enrolled, connected agent per node. */
-function setUp(steps: PlannedStep[]) {
+function setUp(steps: PlannedStep[], observer?: SchedulerObserver) {
   const store = new SqliteStore(':memory:');
   const gateway = new FakeGateway();
   const secret = '0123456789abcdef';
@@ -126,6 +127,7 @@ function setUp(steps: PlannedStep[]) {
     logger: capturedLogger('scheduler').logger,
     planRun,
     tickMs: 20,
+    ...(observer ? { observer } : {}),
   });
   open.push({ scheduler, store });
   scheduler.start();
@@ -244,5 +246,26 @@ describe('Scheduler over a fake gateway and an in-memory store', () => {
       [agentIds.get(cp1), true],
       [agentIds.get(w1), false],
     ]);
+  });
+
+  it('GIVEN a wave of 1,000 ready steps THEN the first pass starts 64 of them and each further pass twice as many, up to the last', async () => {
+    const wave = Array.from({ length: 1000 }, (_, i) => planned(`host-prep/${i}`, 'host-prep', i % 2 ? w1 : cp1));
+    const dispatchedAfterPass: number[] = [];
+    let store: SqliteStore | undefined;
+    const observer: SchedulerObserver = {
+      passFinished: () => {
+        const steps = store?.steps.list(run.id) ?? [];
+        dispatchedAfterPass.push(steps.filter((s) => s.state === 'dispatched').length);
+      },
+      stepAttemptFinished: () => {},
+      stepFailed: () => {},
+      stepRetrying: () => {},
+    };
+    const set = setUp(wave, observer);
+    store = set.store;
+    const run = set.scheduler.startRun('lab', 'deploy');
+    await waitFor('every step dispatched', () => dispatchedAfterPass.at(-1) === 1000 || undefined);
+    const started = [...new Set(dispatchedAfterPass)].filter((n) => n > 0);
+    expect(started).toEqual([64, 64 + 128, 64 + 128 + 256, 64 + 128 + 256 + 512, 1000]);
   });
 });
