@@ -17,7 +17,7 @@ import {
 } from './join-credentials.ts';
 import type { RunJournal } from './run-journal.ts';
 import type { SchedulerObserver } from './scheduler-observer.ts';
-import { failureDecision, isInFlight, stepsToSkip } from './step-decisions.ts';
+import { failureDecision, isInFlight, resultMayUnlock, stepsToSkip } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
 import { trustedOutputs } from './trusted-outputs.ts';
 
@@ -90,9 +90,12 @@ export class ResultIntake {
   applyEvents(batch: AgentEvent[], advance = true): void {
     if (batch.length === 0) return;
     const acks: AgentEvent[] = [];
+    const unlocked = { any: false };
     try {
       this.journal.record(() => {
-        for (const { agentId, event } of batch) if (this.applyEvent(agentId, event)) acks.push({ agentId, event });
+        for (const { agentId, event } of batch) {
+          if (this.applyEvent(agentId, event, unlocked)) acks.push({ agentId, event });
+        }
       });
     } catch (error) {
       this.logger.error({ err: error }, 'could not store agent events; they are applied when re-sent');
@@ -102,12 +105,16 @@ export class ResultIntake {
     // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
     for (const { agentId, event } of acks) this.journal.deliver(agentId, ackMessage(event));
     // The batch is one turn's worth of results: start what they unlocked now rather than a turn later. Only a result
-    // unlocks anything: a wave of "started" events would otherwise walk every step of the run once per batch.
-    if (advance && batch.some(({ event }) => event.type === 'finished')) this.advance();
+    // that may unlock something is worth a pass, which walks every step of the run: not a "started" event, not most
+    // of a wave of results (the scheduler's tick makes a pass anyway).
+    if (advance && unlocked.any) this.advance();
   }
 
-  /** Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. */
-  private applyEvent(agentId: string, event: StepEventReport): boolean {
+  /**
+   * Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. Sets
+   * `unlocked.any` when it is a result that may let a step start or the run end (resultMayUnlock).
+   */
+  private applyEvent(agentId: string, event: StepEventReport, unlocked: { any: boolean }): boolean {
     const active = this.runs.get(event.runId);
     const step = active?.steps.get(event.stepId);
     if (!active || !step) return event.type === 'finished';
@@ -117,7 +124,11 @@ export class ResultIntake {
     }
     const current = step.attempt === event.attempt && isInFlight(step.state);
     if (event.type === 'finished') {
-      if (current) this.applyResult(active, step, event.result);
+      if (current) {
+        const seq = active.nextSeq;
+        this.applyResult(active, step, event.result);
+        unlocked.any ||= active.nextSeq !== seq || resultMayUnlock(active.steps, active.dependents, step, this.now());
+      }
       return true;
     }
     if (!current) return false;

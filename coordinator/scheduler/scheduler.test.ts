@@ -71,7 +71,7 @@ afterEach(() => {
 });
 
 /** A scheduler over an in-memory store holding the lab cluster and one enrolled, connected agent per node. */
-function setUp(steps: PlannedStep[], observer?: SchedulerObserver) {
+function setUp(steps: PlannedStep[], observer?: SchedulerObserver, tickMs = 20) {
   const store = new SqliteStore(':memory:');
   const gateway = new FakeGateway();
   const secret = '0123456789abcdef';
@@ -126,7 +126,7 @@ function setUp(steps: PlannedStep[], observer?: SchedulerObserver) {
     bus: new RunEventBus(),
     logger: capturedLogger('scheduler').logger,
     planRun,
-    tickMs: 20,
+    tickMs,
     ...(observer ? { observer } : {}),
   });
   open.push({ scheduler, store });
@@ -267,5 +267,39 @@ describe('Scheduler over a fake gateway and an in-memory store', () => {
     await waitFor('every step dispatched', () => dispatchedAfterPass.at(-1) === 1000 || undefined);
     const started = [...new Set(dispatchedAfterPass)].filter((n) => n > 0);
     expect(started).toEqual([64, 64 + 128, 64 + 128 + 256, 64 + 128 + 256 + 512, 1000]);
+  });
+
+  it('GIVEN a step waiting for two WHEN the first result arrives THEN no pass is made for it; the second, which lets the step start, makes one', async () => {
+    let passes = 0;
+    const observer: SchedulerObserver = {
+      passFinished: () => {
+        passes++;
+      },
+      stepAttemptFinished: () => {},
+      stepFailed: () => {},
+      stepRetrying: () => {},
+    };
+    // No tick within the test: every pass is one the scheduler asked for.
+    const { gateway, scheduler, agentIds } = setUp(
+      [
+        planned('preflight/cp1', 'preflight', cp1),
+        planned('preflight/w1', 'preflight', w1),
+        planned('checks', 'host-prep', w1, ['preflight/cp1', 'preflight/w1']),
+      ],
+      observer,
+      3_600_000,
+    );
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('both preflights sent', () => gateway.of('run_step').length === 2 || undefined);
+    const before = passes;
+
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', finished(run.id, 'preflight/cp1', 1));
+    await waitFor('the first result acknowledged', () => gateway.of('ack').length === 1 || undefined);
+    expect(passes).toBe(before);
+
+    scheduler.stepEvent(agentIds.get(w1) ?? '', finished(run.id, 'preflight/w1', 1));
+    const checks = await waitFor('the checks sent', () => gateway.of('run_step')[2]);
+    expect(checks.step_id).toBe('checks');
+    expect(passes).toBe(before + 1);
   });
 });
