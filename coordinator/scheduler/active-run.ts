@@ -16,7 +16,7 @@ export interface ActiveRun {
   /** stepHeights of the steps, kept up to date as steps and dependencies are added (raiseHeights). */
   heights: Map<string, number>;
   /** The steps waiting for each step (stepDependents), kept up to date as steps and dependencies are added. */
-  dependents: Map<string, string[]>;
+  dependents: Map<string, Set<string>>;
 }
 
 /** The runs in progress, by run id. */
@@ -29,6 +29,7 @@ export function activeRun(
   removedNodes: ClusterNodeSpec[] = [],
 ): ActiveRun {
   const byId = new Map(steps.map((s) => [s.id, s]));
+  const dependents = stepDependents(steps);
   return {
     run,
     spec,
@@ -36,7 +37,7 @@ export function activeRun(
     steps: byId,
     nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
     controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),
-    heights: stepHeights(byId),
-    dependents: stepDependents(steps),
+    heights: stepHeights(byId, dependents),
+    dependents,
   };
 }

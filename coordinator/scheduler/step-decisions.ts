@@ -28,22 +28,22 @@ function isRequiredFailure(step: StepRecord): boolean {
 }
 
 /** The steps that wait for each step, by its id. */
-export function stepDependents(steps: Iterable<StepRecord>): Map<string, string[]> {
-  const dependents = new Map<string, string[]>();
+export function stepDependents(steps: Iterable<StepRecord>): Map<string, Set<string>> {
+  const dependents = new Map<string, Set<string>>();
   for (const s of steps) addDependent(dependents, s.id, s.dependsOn);
   return dependents;
 }
 
-/** Files `dependent` under each of `dependencies` (once). */
+/** Files `dependent` under each of `dependencies`. */
 export function addDependent(
-  dependents: Map<string, string[]>,
+  dependents: Map<string, Set<string>>,
   dependent: string,
   dependencies: readonly string[],
 ): void {
   for (const d of dependencies) {
-    const list = dependents.get(d);
-    if (!list) dependents.set(d, [dependent]);
-    else if (!list.includes(dependent)) list.push(dependent);
+    const set = dependents.get(d);
+    if (set) set.add(dependent);
+    else dependents.set(d, new Set([dependent]));
   }
 }
 
@@ -63,13 +63,13 @@ function isWaiting(s: StepRecord, now: number): boolean {
  */
 export function resultMayUnlock(
   steps: ReadonlyMap<string, StepRecord>,
-  dependents: ReadonlyMap<string, readonly string[]>,
+  dependents: ReadonlyMap<string, ReadonlySet<string>>,
   step: StepRecord,
   now: number,
 ): boolean {
   if (step.state !== 'succeeded' || step.concurrencyGroup) return true;
   const waiting = dependents.get(step.id);
-  if (!waiting || waiting.length === 0) return true;
+  if (!waiting || waiting.size === 0) return true;
   for (const id of waiting) {
     const d = steps.get(id);
     if (d && isWaiting(d, now) && dependenciesSatisfied(steps, d)) return true;
@@ -81,8 +81,10 @@ export function resultMayUnlock(
  * Each step's height: how many steps the longest chain of steps waiting for it holds (0 when none waits for it).
  * The tallest ready steps start first: a control plane's join credentials leave before a thousand workers' ones.
  */
-export function stepHeights(steps: ReadonlyMap<string, StepRecord>): Map<string, number> {
-  const dependents = stepDependents(steps.values());
+export function stepHeights(
+  steps: ReadonlyMap<string, StepRecord>,
+  dependents: ReadonlyMap<string, ReadonlySet<string>> = stepDependents(steps.values()),
+): Map<string, number> {
   const heights = new Map<string, number>();
   const heightOf = (id: string, path: Set<string>): number => {
     const known = heights.get(id);
@@ -96,7 +98,8 @@ export function stepHeights(steps: ReadonlyMap<string, StepRecord>): Map<string,
     heights.set(id, height);
     return height;
   };
-  for (const id of steps.keys()) heightOf(id, new Set());
+  const path = new Set<string>();
+  for (const id of steps.keys()) heightOf(id, path);
   return heights;
 }
 
