@@ -32,10 +32,13 @@ const w1 = 'w1.lab.example.com';
 class FakeGateway implements AgentChannel {
   readonly sent: { agentId: string; message: MessageToAgent }[] = [];
   readonly connected = new Set<string>();
+  /** Called as each message is sent, before send returns. */
+  onSend: ((message: MessageToAgent) => void) | undefined;
 
   send(agentId: string, message: MessageToAgent): boolean {
     if (!this.connected.has(agentId)) return false;
     this.sent.push({ agentId, message });
+    this.onSend?.(message);
     return true;
   }
 
@@ -301,5 +304,29 @@ describe('Scheduler over a fake gateway and an in-memory store', () => {
     const checks = await waitFor('the checks sent', () => gateway.of('run_step')[2]);
     expect(checks.step_id).toBe('checks');
     expect(passes).toBe(before + 1);
+  });
+
+  it('GIVEN a step heading a chain and a wave ready at once THEN its RunStep leaves before the wave is stored as dispatched', async () => {
+    const wave = Array.from({ length: 20 }, (_, i) => planned(`join/${i}`, 'host-prep', w1, ['init']));
+    const { store, gateway, scheduler, agentIds } = setUp([
+      planned('init', 'kubeadm-init', cp1),
+      ...wave,
+      planned('cni', 'host-prep', cp1, ['init']),
+      planned('after-cni', 'host-prep', cp1, ['cni']),
+    ]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the init RunStep', () => gateway.of('run_step')[0]);
+    let waveWhenCniLeft: string[] | undefined;
+    gateway.onSend = (message) => {
+      if (message.run_step?.step_id !== 'cni') return;
+      waveWhenCniLeft = store.steps
+        .list(run.id, false)
+        .filter((s) => s.id.startsWith('join/'))
+        .map((s) => s.state);
+    };
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', finished(run.id, 'init', 1));
+    await waitFor('the wave sent', () => gateway.of('run_step').length === 22 || undefined);
+    expect(gateway.of('run_step')[1]?.step_id).toBe('cni');
+    expect(waveWhenCniLeft).toEqual(wave.map(() => 'pending'));
   });
 });

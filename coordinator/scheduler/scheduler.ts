@@ -264,9 +264,15 @@ export class Scheduler {
     // planes come first in the plan) leave without waiting for a thousand others.
     const ready = readySteps(active.steps, now, active.heights);
     const slice = this.slices.get(active) ?? startSlice;
-    this.journal.record(() => {
-      for (const s of ready.slice(0, slice)) this.dispatch.startStep(active, s, now);
-    });
+    const [tallest, ...others] = ready.slice(0, slice);
+    // The tallest ready step heads the longest chain left: its RunStep leaves before the rest of the slice is stored
+    // (when kubeadm-init succeeds, cni goes out before a thousand worker joins have made their credential steps).
+    if (tallest) this.journal.record(() => this.dispatch.startStep(active, tallest, now));
+    if (others.length > 0) {
+      this.journal.record(() => {
+        for (const s of others) this.dispatch.startStep(active, s, now);
+      });
+    }
     if (ready.length > slice) {
       this.slices.set(active, Math.min(slice * 2, maxStartSlice));
       this.kick();
