@@ -313,14 +313,12 @@ describe('etcd-restore-start', () => {
       '5',
       '--cacert',
       '/etc/kubernetes/pki/ca.crt',
-      '-o',
-      '/dev/null',
       '-w',
-      '%{http_code}',
+      '\n%{http_code}',
       'https://10.0.0.11:6443/readyz',
     ];
     host.stub('curl', readyz, {
-      stdout: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? '000' : '200'),
+      stdout: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? '\n000' : 'ok\n200'),
       exitCode: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? 7 : 0),
     });
     const params = { restoreId: 'r1', apiserverAddress: '10.0.0.11' };
