@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { readyzCurlArgs } from './apiserver-readyz.fixture.ts';
 import { getReadyz, hostPort, readyzProblem } from './apiserver-readyz.ts';
-
-const curl = (url: string) => [
-  '-sS',
-  '--globoff',
-  '--max-time',
-  '5',
-  '--cacert',
-  '/etc/kubernetes/pki/ca.crt',
-  '-w',
-  '\n%{http_code}',
-  url,
-];
 
 describe('apiserver /readyz', () => {
   it('GIVEN an IPv6 address THEN it is bracketed in host:port', () => {
@@ -22,9 +11,11 @@ describe('apiserver /readyz', () => {
 
   it('GIVEN a ready, a failing and an unreachable apiserver THEN only the first has no problem, the others say what answered', async () => {
     const host = new FakeHost()
-      .stub('curl', curl('https://10.0.0.11:6443/readyz'), { stdout: 'ok\n200' })
-      .stub('curl', curl('https://10.0.0.12:6443/readyz'), { stdout: '[-]etcd failed\nreadyz check failed\n500' })
-      .stub('curl', curl('https://10.0.0.13:6443/readyz'), { stdout: '\n000', exitCode: 7 });
+      .stub('curl', readyzCurlArgs('https://10.0.0.11:6443/readyz'), { stdout: 'ok\n200' })
+      .stub('curl', readyzCurlArgs('https://10.0.0.12:6443/readyz'), {
+        stdout: '[-]etcd failed\nreadyz check failed\n500',
+      })
+      .stub('curl', readyzCurlArgs('https://10.0.0.13:6443/readyz'), { stdout: '\n000', exitCode: 7 });
 
     const ready = await getReadyz(host, '10.0.0.11:6443');
     expect(ready).toEqual({ url: 'https://10.0.0.11:6443/readyz', curlExitCode: 0, httpStatus: 200, body: 'ok' });
