@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { CertificateAuthority } from '../../coordinator/pki/certificate-authority.ts';
 import { FakeHost } from '../host/fake-host.ts';
+import { readyzCurlArgs } from '../kubeadm/apiserver-readyz.fixture.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import { createCertsRenewStep, parkedManifestsDir, staticPods } from './certs-renew.ts';
 
@@ -76,24 +77,10 @@ function controlPlane(certificatePem: string, options: { kubeletStopsPods?: bool
     },
     exitCode: () => (state.apiserverRuns ? 0 : 1),
   });
-  host.stub(
-    'curl',
-    [
-      '-sS',
-      '--globoff',
-      '--max-time',
-      '5',
-      '--cacert',
-      '/etc/kubernetes/pki/ca.crt',
-      '-w',
-      '\n%{http_code}',
-      'https://10.0.0.11:6443/readyz',
-    ],
-    {
-      stdout: () => (state.apiserverRuns ? 'ok\n200' : ''),
-      exitCode: () => (state.apiserverRuns ? 0 : 7),
-    },
-  );
+  host.stub('curl', readyzCurlArgs('https://10.0.0.11:6443/readyz'), {
+    stdout: () => (state.apiserverRuns ? 'ok\n200' : ''),
+    exitCode: () => (state.apiserverRuns ? 0 : 7),
+  });
   host.stub(
     'crictl',
     [

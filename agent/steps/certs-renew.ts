@@ -4,6 +4,7 @@ import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { renewableKubeconfigs, renewablePkiCertificates } from '../../common/kubeadm-renewable-certificates.ts';
 import { type CertsRenewParams, CertsRenewParamsSchema } from '../../proto/step-params/certs-renew-params.ts';
 import type { Host } from '../host/host.ts';
+import { apiserverPort, getReadyz, hostPort, readyzProblem } from '../kubeadm/apiserver-readyz.ts';
 import { describeCertificate } from '../kubeadm/certificate-inventory.ts';
 import { etcdContainerId, etcdctl, parseEndpointHealth } from '../kubeadm/etcdctl.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
@@ -16,8 +17,6 @@ export interface CertsRenewOptions {
 }
 
 const defaults: CertsRenewOptions = { pollMs: 2_000, now: () => Date.now() };
-
-const apiserverPort = 6443;
 
 /** Outside the manifests directory, which the kubelet reads: a manifest in here is a static pod stopped on purpose. */
 export const parkedManifestsDir = '/etc/kubernetes/kubeha-certs-renew-parked';
@@ -70,10 +69,6 @@ async function caExpiries(host: Host): Promise<string[]> {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 interface ServingCertificate {
   serialNumber: string;
   notAfterMs: number;
@@ -107,16 +102,8 @@ async function fileCertificate(host: Host): Promise<ServingCertificate> {
 /** What still keeps this control plane from serving with its certificates on disk; empty when nothing does. */
 async function notServingYet(host: Host, address: string): Promise<string[]> {
   const problems: string[] = [];
-  const url = `https://${hostPort(address, apiserverPort)}/readyz`;
-  const readyz = await host.exec(
-    'curl',
-    ['-sS', '--globoff', '--max-time', '5', '--cacert', kubeadmPaths.caCert, '-w', '\n%{http_code}', url],
-    { allowFailure: true, onLine: () => {} },
-  );
-  const status = readyz.stdout.slice(readyz.stdout.lastIndexOf('\n') + 1);
-  if (readyz.exitCode !== 0 || status !== '200') {
-    problems.push(`GET ${url} answered ${readyz.exitCode === 0 ? status : `nothing (curl exit ${readyz.exitCode})`}`);
-  }
+  const readyz = readyzProblem(await getReadyz(host, hostPort(address, apiserverPort)));
+  if (readyz) problems.push(readyz);
   const onDisk = await fileCertificate(host);
   const served = await servedCertificate(host, address);
   if (typeof served === 'string') problems.push(served);

@@ -3,6 +3,7 @@ import {
   EtcdRestoreStartParamsSchema,
 } from '../../proto/step-params/etcd-restore-start-params.ts';
 import type { Host } from '../host/host.ts';
+import { apiserverPort, getReadyz, hostPort, readyzProblem } from '../kubeadm/apiserver-readyz.ts';
 import { kubeadmPaths } from '../kubeadm/kubeadm-paths.ts';
 import { type PlannedChange, plannedStep, type StepContext, type StepDefinition } from '../step-execution/step.ts';
 import { isIpAddress, parseStepParams } from '../step-execution/step-params.ts';
@@ -10,33 +11,14 @@ import { type EtcdRestoreWaitOptions, manifestIn, restoreParkedDir, waitUntil } 
 
 const defaults: EtcdRestoreWaitOptions = { pollMs: 2_000, now: () => Date.now() };
 
-export function readyzUrl(address: string): string {
-  return `https://${address.includes(':') ? `[${address}]` : address}:6443/readyz`;
+function readyzUrl(address: string): string {
+  return `https://${hostPort(address, apiserverPort)}/readyz`;
 }
 
 /** Empty when the apiserver on `address` answers /readyz with 200. */
 async function apiserverProblems(host: Host, address: string): Promise<string[]> {
-  const url = readyzUrl(address);
-  const r = await host.exec(
-    'curl',
-    [
-      '-sS',
-      '--globoff',
-      '--max-time',
-      '5',
-      '--cacert',
-      kubeadmPaths.caCert,
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      url,
-    ],
-    { allowFailure: true, onLine: () => {} },
-  );
-  const status = r.stdout.trim();
-  if (r.exitCode === 0 && status === '200') return [];
-  return [`GET ${url} answered ${r.exitCode === 0 ? status : `nothing (curl exit ${r.exitCode})`}`];
+  const problem = readyzProblem(await getReadyz(host, hostPort(address, apiserverPort)));
+  return problem ? [problem] : [];
 }
 
 function plan(options: EtcdRestoreWaitOptions) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { readyzCurlArgs } from '../kubeadm/apiserver-readyz.fixture.ts';
 import { etcdctlCommand } from '../kubeadm/etcdctl.ts';
 import { runStep } from '../step-execution/step-runner.ts';
 import {
@@ -306,21 +307,9 @@ describe('etcd-restore-start', () => {
   it('GIVEN a parked apiserver WHEN run THEN it is back and /readyz answers; a second run changes nothing', async () => {
     const host = controlPlane();
     await runStep(createEtcdRestoreStopStep(fast), { restoreId: 'r1', keepEtcd: true }, { host });
-    const readyz = [
-      '-sS',
-      '--globoff',
-      '--max-time',
-      '5',
-      '--cacert',
-      '/etc/kubernetes/pki/ca.crt',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      'https://10.0.0.11:6443/readyz',
-    ];
+    const readyz = readyzCurlArgs('https://10.0.0.11:6443/readyz');
     host.stub('curl', readyz, {
-      stdout: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? '000' : '200'),
+      stdout: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? '\n000' : 'ok\n200'),
       exitCode: (h) => (h.file(`${manifests}/kube-apiserver.yaml`) === undefined ? 7 : 0),
     });
     const params = { restoreId: 'r1', apiserverAddress: '10.0.0.11' };

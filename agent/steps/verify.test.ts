@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../host/fake-host.ts';
+import { readyzCurlArgs } from '../kubeadm/apiserver-readyz.fixture.ts';
 import {
   controlPlanePods,
   cp1Kubeconfigs,
@@ -23,17 +24,7 @@ const admin = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
 const kubeSystem = (...args: string[]) => [...admin, '-n', 'kube-system', ...args];
 const container = 'a1b2c3d4e5f6';
 const etcdctl = (...args: string[]) => ['exec', '--sync', container, 'etcdctl', ...etcdctlTls, ...args];
-const curl = [
-  '-sS',
-  '--globoff',
-  '--max-time',
-  '5',
-  '--cacert',
-  '/etc/kubernetes/pki/ca.crt',
-  '-w',
-  '\n%{http_code}',
-  `https://${endpoint}/readyz`,
-];
+const curl = readyzCurlArgs(`https://${endpoint}/readyz`);
 const params = { controlPlaneEndpoint: endpoint, nodes: specNodes, nodeName: 'cp1' };
 
 function cluster(overrides: { nodes?: unknown; readyz?: string } = {}): FakeHost {

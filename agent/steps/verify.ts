@@ -1,6 +1,7 @@
 import { ErrorCode, KubehaError } from '../../common/errors.ts';
 import { type VerifyParams, VerifyParamsSchema } from '../../proto/step-params/verify-params.ts';
 import type { Host } from '../host/host.ts';
+import { getReadyz } from '../kubeadm/apiserver-readyz.ts';
 import {
   adminKubeconfig,
   buildClusterHealthReport,
@@ -56,19 +57,8 @@ async function readEtcd(host: Host): Promise<Exclude<ClusterObservations['etcd']
 }
 
 async function readyz(host: Host, endpoint: string): Promise<{ httpStatus: number; body: string }> {
-  const { stdout } = await host.exec('curl', [
-    '-sS',
-    '--globoff',
-    '--max-time',
-    '5',
-    '--cacert',
-    kubeadmPaths.caCert,
-    '-w',
-    '\n%{http_code}',
-    `https://${endpoint}/readyz`,
-  ]);
-  const at = stdout.lastIndexOf('\n');
-  return { body: stdout.slice(0, at), httpStatus: Number(stdout.slice(at + 1)) };
+  const { httpStatus, body } = await getReadyz(host, endpoint, true);
+  return { httpStatus, body };
 }
 
 /** The spec's kubelet nodes that the node list shows Ready: the ones a probe pod can run on. */

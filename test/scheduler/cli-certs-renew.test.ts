@@ -1,25 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import type { SimAgent, SimStep } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
-import { simKubeconfig, simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
-import { runKubehaCli } from '../support/run-command.ts';
+import { describe, expect, it } from 'vitest';
+import type { SimStep } from '../sim/sim-agent.ts';
+import { simKubeconfig, simScript } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { appliedWithCli, cliOf } from '../support/cli-sim-cluster.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-let dir: string | undefined;
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
-
-const kubeha = (args: string[]) => runKubehaCli(sim!.coordinator, args, { HOME: dir });
+const t = simFleetPerTest();
 
 /** The admin kubeconfig a control plane reports after its renewal: a new client certificate for the same endpoint. */
 const renewedKubeconfig = (node: string) =>
@@ -27,9 +12,7 @@ const renewedKubeconfig = (node: string) =>
 
 describe('kubeha certs renew', () => {
   it('GIVEN a deployed cluster THEN certs renew starts the renewal run and watches it: the control planes one at a time, never a worker, and kubeconfig gives the renewed admin kubeconfig', async () => {
-    sim = await startSimCoordinator();
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
-    const fleet = await startSimFleet(sim, {
+    const { kubeha, executions } = await appliedWithCli(t, {
       name: 'ops-r',
       controlPlanes: 3,
       workers: 1,
@@ -37,10 +20,6 @@ describe('kubeha certs renew', () => {
         step.kind === 'certs-renew' ? { outputs: { kubeconfig: renewedKubeconfig(step.node) } } : undefined,
       ),
     });
-    agents = fleet.agents;
-    const file = join(dir, 'cluster.yaml');
-    writeFileSync(file, stringify(fleet.spec));
-    expect((await kubeha(['apply', '-f', file])).code).toBe(0);
     expect((await kubeha(['kubeconfig', 'ops-r'])).stdout.trim()).toBe(simKubeconfig.trim());
 
     const renewed = await kubeha(['certs', 'renew', 'ops-r']);
@@ -50,7 +29,7 @@ describe('kubeha certs renew', () => {
     const lines = renewed.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^certs-renew run run-\S+ of ops-r started$/);
     expect(lines.at(-1)).toMatch(/run run-\S+ succeeded$/);
-    const renewals = fleet.executions.filter((e) => e.kind === 'certs-renew');
+    const renewals = executions.filter((e) => e.kind === 'certs-renew');
     expect(renewals.map((e) => e.node)).toEqual(['cp1', 'cp2', 'cp3']);
     for (const [previous, next] of renewals.slice(0, -1).map((e, i) => [e, renewals[i + 1]!] as const)) {
       expect(next.startedAt).toBeGreaterThanOrEqual(previous.finishedAt!);
@@ -66,9 +45,8 @@ describe('kubeha certs renew', () => {
   }, 120_000);
 
   it('GIVEN no cluster of that name THEN certs renew fails naming it', async () => {
-    sim = await startSimCoordinator();
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
-    const missing = await kubeha(['certs', 'renew', 'nope']);
+    await t.startCoordinator();
+    const missing = await cliOf(t)(['certs', 'renew', 'nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no cluster nope');
   }, 60_000);

@@ -1,31 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import type { SimAgent } from '../sim/sim-agent.ts';
-import { type SimCoordinator, startSimCoordinator } from '../sim/sim-coordinator.ts';
-import { simScript, startSimFleet, stopSimFleet } from '../sim/sim-fleet.ts';
-import { runKubehaCli } from '../support/run-command.ts';
+import { describe, expect, it } from 'vitest';
+import { simScript } from '../sim/sim-fleet.ts';
+import { simFleetPerTest } from '../sim/sim-test-state.ts';
+import { appliedWithCli } from '../support/cli-sim-cluster.ts';
 
-let sim: SimCoordinator | undefined;
-let agents: SimAgent[] = [];
-let dir: string | undefined;
-
-afterEach(async () => {
-  await stopSimFleet(agents, sim);
-  sim = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
-
-const kubeha = (args: string[]) => runKubehaCli(sim!.coordinator, args, { HOME: dir });
+const t = simFleetPerTest();
 
 describe('kubeha etcd restore', () => {
   it('GIVEN a deployed cluster THEN etcd restore needs --snapshot, refuses an unknown one naming it, and restores a kept one', async () => {
-    sim = await startSimCoordinator();
-    dir = mkdtempSync(join(tmpdir(), 'kubeha-cli-'));
-    const fleet = await startSimFleet(sim, {
+    const { kubeha, executions } = await appliedWithCli(t, {
       name: 'ops-e',
       controlPlanes: 3,
       workers: 1,
@@ -35,10 +17,6 @@ describe('kubeha etcd restore', () => {
           : undefined,
       ),
     });
-    agents = fleet.agents;
-    const file = join(dir, 'cluster.yaml');
-    writeFileSync(file, stringify(fleet.spec));
-    expect((await kubeha(['apply', '-f', file])).code).toBe(0);
 
     const bare = await kubeha(['etcd', 'restore', 'ops-e', '--yes']);
     expect(bare.code).toBe(2);
@@ -56,7 +34,7 @@ describe('kubeha etcd restore', () => {
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
     expect(restored.stdout.split('\n')[0]).toMatch(/^etcd-restore run run-\S+ of ops-e started$/);
-    const ran = fleet.executions.filter((e) => e.kind.startsWith('etcd-restore'));
+    const ran = executions.filter((e) => e.kind.startsWith('etcd-restore'));
     expect(ran.find((e) => e.stepId === 'etcd-restore-stop/cp1')!.params).toMatchObject({ refuseWithQuorum: true });
     expect(ran.find((e) => e.stepId === 'etcd-restore/cp1')!.params).toMatchObject({ snapshotId: snapshot!.id });
   }, 120_000);
