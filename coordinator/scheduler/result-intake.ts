@@ -34,6 +34,9 @@ export interface AgentEvent {
   event: StepEventReport;
 }
 
+/** How long "started" events and log lines may wait to be stored with others (the live view shows them this late). */
+const quietEventsMs = 200;
+
 /**
  * What comes back from steps: the agents' events (started, log lines, results) and the coordinator's own verdicts,
  * stored with what they change (the cluster's values, the retries and skips a failure brings), then acknowledged.
@@ -53,6 +56,11 @@ export class ResultIntake {
   private readonly observer: SchedulerObserver | undefined;
   private readonly snapshots: EtcdSnapshotSettler | undefined;
   private inbox: AgentEvent[] = [];
+  /** A batch is due at the next turn (it holds a result). */
+  private batchSoon = false;
+  /** A batch of only "started" events and log lines is due when this fires. */
+  private batchLater: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(deps: {
     store: Store;
@@ -80,10 +88,37 @@ export class ResultIntake {
     this.reload = deps.reload;
   }
 
-  /** Events are applied in batches (one transaction per event-loop turn), then acknowledged. */
+  /**
+   * Events are applied in batches, in the order they came, then acknowledged: a batch with a result at the next turn
+   * of the event loop; "started" events and log lines alone up to quietEventsMs later, with the next result at the
+   * latest. A wave of a thousand steps starting would otherwise write a thousand rows in many small transactions while
+   * the rest of the wave's RunSteps are still leaving.
+   */
   stepEvent(agentId: string, event: StepEventReport): void {
     this.inbox.push({ agentId, event });
-    if (this.inbox.length === 1) setImmediate(() => this.applyEvents(this.inbox.splice(0)));
+    if (this.batchSoon) return;
+    if (event.type === 'finished' || this.stopped) {
+      this.batchSoon = true;
+      clearTimeout(this.batchLater);
+      this.batchLater = undefined;
+      setImmediate(() => this.applyInbox());
+    } else {
+      this.batchLater ??= setTimeout(() => this.applyInbox(), quietEventsMs);
+    }
+  }
+
+  /** Applies what is held now; from here on every event is applied at the next turn, as the store is about to close. */
+  stop(): void {
+    this.stopped = true;
+    if (this.batchLater === undefined) return;
+    clearTimeout(this.batchLater);
+    this.applyInbox();
+  }
+
+  private applyInbox(): void {
+    this.batchSoon = false;
+    this.batchLater = undefined;
+    this.applyEvents(this.inbox.splice(0));
   }
 
   /** Applies and acknowledges a batch; `advance` false leaves starting what it unlocked to the caller. */

@@ -329,4 +329,35 @@ describe('Scheduler over a fake gateway and an in-memory store', () => {
     expect(gateway.of('run_step')[1]?.step_id).toBe('cni');
     expect(waveWhenCniLeft).toEqual(wave.map(() => 'pending'));
   });
+
+  it('GIVEN "started" events and log lines held for a batch WHEN a result follows THEN all are stored in the order they came', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('host-prep/cp1', 'host-prep', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+    const agent = agentIds.get(cp1) ?? '';
+    const ref = { runId: run.id, stepId: 'host-prep/cp1', attempt: 1, atMs: 0 };
+    scheduler.stepEvent(agent, { ...ref, type: 'started', stepKind: 'host-prep', paramsChecksum: 'x' });
+    scheduler.stepEvent(agent, { ...ref, type: 'log', stream: 'info', text: 'marker' });
+    scheduler.stepEvent(agent, finished(run.id, 'host-prep/cp1', 1));
+    await waitFor('the result acknowledged', () => gateway.of('ack')[0]);
+    const events = store.events.after(run.id, 0).filter((e) => e.stepId === 'host-prep/cp1');
+    expect(events.map((e) => e.state ?? e.message)).toEqual(['dispatched', 'running', 'marker', 'succeeded']);
+  });
+
+  it('GIVEN a "started" event held for a batch WHEN the scheduler stops THEN it is stored before the store closes', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('host-prep/cp1', 'host-prep', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', {
+      runId: run.id,
+      stepId: 'host-prep/cp1',
+      attempt: 1,
+      atMs: 0,
+      type: 'started',
+      stepKind: 'host-prep',
+      paramsChecksum: 'x',
+    });
+    scheduler.stop();
+    expect(store.steps.list(run.id)[0]?.state).toBe('running');
+  });
 });

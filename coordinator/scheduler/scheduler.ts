@@ -162,6 +162,7 @@ export class Scheduler {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    this.intake.stop();
   }
 
   /**
