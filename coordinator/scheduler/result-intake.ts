@@ -160,9 +160,9 @@ export class ResultIntake {
     const current = step.attempt === event.attempt && isInFlight(step.state);
     if (event.type === 'finished') {
       if (current) {
-        const seq = active.nextSeq;
         this.applyResult(active, step, event.result);
-        unlocked.any ||= active.nextSeq !== seq || resultMayUnlock(active.steps, active.dependents, step, this.now());
+        // A step a result adds (a join's token deletion) has nothing waiting for it: it starts at the next pass.
+        unlocked.any ||= resultMayUnlock(active.steps, active.dependents, step, this.now());
       }
       return true;
     }

@@ -59,7 +59,8 @@ function isWaiting(s: StepRecord, now: number): boolean {
  * Whether a step's new result may let something start or end, so that a pass over every step of the run is worth
  * making now: a failure (retries, skips, the run's end), a freed place in a concurrency group, a step with nothing
  * waiting for it (the run may be over), or a step waiting for it that is now ready. A thousand preflights end
- * together and only the last lets the cross-node checks start: the others need no pass.
+ * together and only the last lets the cross-node checks start; a thousand worker joins end together and only the
+ * last lets verify start: the others need no pass.
  */
 export function resultMayUnlock(
   steps: ReadonlyMap<string, StepRecord>,
