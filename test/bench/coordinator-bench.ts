@@ -42,8 +42,12 @@ const { values } = parseArgs({
 const agentCount = Number(values.agents ?? 5000);
 const workerCount = Number(values.workers ?? 1000);
 const measureSeconds = Number(values['measure-seconds'] ?? 15);
-/** The V8 flags the coordinator runs with (a small young generation: many connections, little garbage each). */
-const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+/** The V8 flags packaging/wrappers/kubeha-coordinator runs the coordinator with (keep the two the same). */
+const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1 --optimize-for-size')
+  .split(' ')
+  .filter(Boolean);
+// ...and the allocator setting it exports (inherited by the coordinator child only: the agents are this process).
+process.env.MALLOC_MMAP_THRESHOLD_ = '65536';
 /** Agents started at a time; the next wave starts once these are connected. */
 const connectWave = 250;
 const log = (text: string) => {
