@@ -1,7 +1,7 @@
 import type { ClusterNodeSpec, ClusterSpec } from '../cluster-spec/cluster-spec.ts';
 import type { RunRecord, StepRecord } from '../store/store.ts';
 import { isControlPlaneJoin } from './join-credentials.ts';
-import { stepHeights } from './step-decisions.ts';
+import { stepDependents, stepHeights } from './step-decisions.ts';
 
 /** A run the scheduler is walking: its record, the spec it was planned from and its steps, kept in step with the store. */
 export interface ActiveRun {
@@ -15,6 +15,8 @@ export interface ActiveRun {
   controlPlaneSteps: StepRecord[];
   /** stepHeights of the steps, kept up to date as steps and dependencies are added (raiseHeights). */
   heights: Map<string, number>;
+  /** The steps waiting for each step (stepDependents), kept up to date as steps and dependencies are added. */
+  dependents: Map<string, Set<string>>;
 }
 
 /** The runs in progress, by run id. */
@@ -27,6 +29,7 @@ export function activeRun(
   removedNodes: ClusterNodeSpec[] = [],
 ): ActiveRun {
   const byId = new Map(steps.map((s) => [s.id, s]));
+  const dependents = stepDependents(steps);
   return {
     run,
     spec,
@@ -34,6 +37,7 @@ export function activeRun(
     steps: byId,
     nextSeq: steps.reduce((max, s) => Math.max(max, s.seq + 1), 0),
     controlPlaneSteps: steps.filter((s) => s.kind === 'kubeadm-init' || isControlPlaneJoin(s)),
-    heights: stepHeights(byId),
+    heights: stepHeights(byId, dependents),
+    dependents,
   };
 }

@@ -30,6 +30,13 @@ export class NodeAgents {
   private index: AgentsByAddress | undefined;
   /** "cluster\0node" -> bound agent id, as in the store. */
   private readonly boundCache = new Map<string, string | null>();
+  /**
+   * Agent records by id, read once: a wave dispatches a thousand steps, and reading and JSON-parsing each agent's row
+   * for every one of them held the event loop. Refreshed when the agent's session opens (its facts are written then),
+   * dropped when it is revoked; fields that change between sessions (connected, heartbeats, the VIP) are read from
+   * the store by those who need them.
+   */
+  private readonly records = new Map<string, AgentRecord>();
   /** "cluster\0node\0agent" of claims already reported, so each is said once. */
   private readonly reportedClaims = new Set<string>();
 
@@ -58,7 +65,7 @@ export class NodeAgents {
       claimants: this.index.claimants(node.address),
       boundAgentId,
       approved: boundAgentId === undefined ? new Set(bindings.approvedFor(node.name)) : new Set(),
-      agent: (id) => agents.get(id),
+      agent: (id) => this.record(id),
     });
     if (resolution.bindNow && resolution.agent) {
       bindings.bind(cluster, node.name, resolution.agent.id, this.now());
@@ -84,6 +91,8 @@ export class NodeAgents {
   /** An agent's session opened: the addresses it reports now are the ones it is indexed under. */
   connected(agentId: string): void {
     const agent = this.store.agents.get(agentId);
+    if (agent) this.records.set(agentId, agent);
+    else this.records.delete(agentId);
     if (agent && this.index) this.index.claim(agent);
   }
 
@@ -91,8 +100,18 @@ export class NodeAgents {
   revoked(agentId: string): void {
     this.store.bindings.removeAgent(agentId);
     for (const [key, bound] of this.boundCache) if (bound === agentId) this.boundCache.delete(key);
+    this.records.delete(agentId);
     const agent = this.store.agents.get(agentId);
     if (agent && this.index) this.index.claim(agent);
+  }
+
+  private record(agentId: string): AgentRecord | undefined {
+    let agent = this.records.get(agentId);
+    if (!agent) {
+      agent = this.store.agents.get(agentId);
+      if (agent) this.records.set(agentId, agent);
+    }
+    return agent;
   }
 
   /** Says once, in the log and in the cluster's active runs, that an agent reports a node's address it may not serve. */

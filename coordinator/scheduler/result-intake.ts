@@ -17,7 +17,7 @@ import {
 } from './join-credentials.ts';
 import type { RunJournal } from './run-journal.ts';
 import type { SchedulerObserver } from './scheduler-observer.ts';
-import { failureDecision, isInFlight, stepsToSkip } from './step-decisions.ts';
+import { failureDecision, isInFlight, resultMayUnlock, stepsToSkip } from './step-decisions.ts';
 import type { StepLogCap } from './step-log-cap.ts';
 import { trustedOutputs } from './trusted-outputs.ts';
 
@@ -33,6 +33,9 @@ export interface AgentEvent {
   agentId: string;
   event: StepEventReport;
 }
+
+/** How long "started" events and log lines may wait to be stored with others (the live view shows them this late). */
+const quietEventsMs = 200;
 
 /**
  * What comes back from steps: the agents' events (started, log lines, results) and the coordinator's own verdicts,
@@ -53,6 +56,11 @@ export class ResultIntake {
   private readonly observer: SchedulerObserver | undefined;
   private readonly snapshots: EtcdSnapshotSettler | undefined;
   private inbox: AgentEvent[] = [];
+  /** A batch is due at the next turn (it holds a result). */
+  private batchSoon = false;
+  /** A batch of only "started" events and log lines is due when this fires. */
+  private batchLater: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(deps: {
     store: Store;
@@ -80,19 +88,49 @@ export class ResultIntake {
     this.reload = deps.reload;
   }
 
-  /** Events are applied in batches (one transaction per event-loop turn), then acknowledged. */
+  /**
+   * Events are applied in batches, in the order they came, then acknowledged: a batch with a result at the next turn
+   * of the event loop; "started" events and log lines alone up to quietEventsMs later, with the next result at the
+   * latest. A wave of a thousand steps starting would otherwise write a thousand rows in many small transactions while
+   * the rest of the wave's RunSteps are still leaving.
+   */
   stepEvent(agentId: string, event: StepEventReport): void {
     this.inbox.push({ agentId, event });
-    if (this.inbox.length === 1) setImmediate(() => this.applyEvents(this.inbox.splice(0)));
+    if (this.batchSoon) return;
+    if (event.type === 'finished' || this.stopped) {
+      this.batchSoon = true;
+      clearTimeout(this.batchLater);
+      this.batchLater = undefined;
+      setImmediate(() => this.applyInbox());
+    } else {
+      this.batchLater ??= setTimeout(() => this.applyInbox(), quietEventsMs);
+    }
+  }
+
+  /** Applies what is held now; from here on every event is applied at the next turn, as the store is about to close. */
+  stop(): void {
+    this.stopped = true;
+    if (this.batchLater === undefined) return;
+    clearTimeout(this.batchLater);
+    this.applyInbox();
+  }
+
+  private applyInbox(): void {
+    this.batchSoon = false;
+    this.batchLater = undefined;
+    this.applyEvents(this.inbox.splice(0));
   }
 
   /** Applies and acknowledges a batch; `advance` false leaves starting what it unlocked to the caller. */
   applyEvents(batch: AgentEvent[], advance = true): void {
     if (batch.length === 0) return;
     const acks: AgentEvent[] = [];
+    const unlocked = { any: false };
     try {
       this.journal.record(() => {
-        for (const { agentId, event } of batch) if (this.applyEvent(agentId, event)) acks.push({ agentId, event });
+        for (const { agentId, event } of batch) {
+          if (this.applyEvent(agentId, event, unlocked)) acks.push({ agentId, event });
+        }
       });
     } catch (error) {
       this.logger.error({ err: error }, 'could not store agent events; they are applied when re-sent');
@@ -102,12 +140,16 @@ export class ResultIntake {
     // Only what is stored is acknowledged: an agent keeps anything else in its spool and sends it again.
     for (const { agentId, event } of acks) this.journal.deliver(agentId, ackMessage(event));
     // The batch is one turn's worth of results: start what they unlocked now rather than a turn later. Only a result
-    // unlocks anything: a wave of "started" events would otherwise walk every step of the run once per batch.
-    if (advance && batch.some(({ event }) => event.type === 'finished')) this.advance();
+    // that may unlock something is worth a pass, which walks every step of the run: not a "started" event, not most
+    // of a wave of results (the scheduler's tick makes a pass anyway).
+    if (advance && unlocked.any) this.advance();
   }
 
-  /** Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. */
-  private applyEvent(agentId: string, event: StepEventReport): boolean {
+  /**
+   * Applies one agent event inside the caller's transaction; true when it is a result to acknowledge. Sets
+   * `unlocked.any` when it is a result that may let a step start or the run end (resultMayUnlock).
+   */
+  private applyEvent(agentId: string, event: StepEventReport, unlocked: { any: boolean }): boolean {
     const active = this.runs.get(event.runId);
     const step = active?.steps.get(event.stepId);
     if (!active || !step) return event.type === 'finished';
@@ -117,7 +159,11 @@ export class ResultIntake {
     }
     const current = step.attempt === event.attempt && isInFlight(step.state);
     if (event.type === 'finished') {
-      if (current) this.applyResult(active, step, event.result);
+      if (current) {
+        this.applyResult(active, step, event.result);
+        // A step a result adds (a join's token deletion) has nothing waiting for it: it starts at the next pass.
+        unlocked.any ||= resultMayUnlock(active.steps, active.dependents, step, this.now());
+      }
       return true;
     }
     if (!current) return false;

@@ -4,7 +4,7 @@ import type { ActiveRun } from './active-run.ts';
 import type { AgentOutbox, SendOptions } from './agent-outbox.ts';
 import type { Values } from './cluster-values.ts';
 import type { RunEventBus } from './run-event-bus.ts';
-import { raiseHeights } from './step-decisions.ts';
+import { addDependent, raiseHeights } from './step-decisions.ts';
 
 export type NewRunEvent = Partial<Omit<RunEvent, 'id' | 'runId' | 'at'>> & Pick<RunEvent, 'type' | 'message'>;
 
@@ -83,6 +83,7 @@ export class RunJournal {
     Object.assign(step, update);
     const height = active.heights.get(step.id) ?? 0;
     for (const d of update.dependsOn ?? []) raiseHeights(active.heights, active.steps, d, height + 1);
+    if (update.dependsOn) addDependent(active.dependents, step.id, update.dependsOn);
   }
 
   insertSteps(active: ActiveRun, steps: StepRecord[]): void {
@@ -91,6 +92,7 @@ export class RunJournal {
       active.steps.set(s.id, s);
       if (!active.heights.has(s.id)) active.heights.set(s.id, 0);
       for (const d of s.dependsOn) raiseHeights(active.heights, active.steps, d, active.heights.get(s.id)! + 1);
+      addDependent(active.dependents, s.id, s.dependsOn);
       active.nextSeq = Math.max(active.nextSeq, s.seq + 1);
       this.stepEvent(active, s, 'pending', `${s.id} added for ${s.forNode ?? s.node}`);
     }

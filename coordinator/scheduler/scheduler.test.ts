@@ -15,6 +15,7 @@ import type { AgentChannel } from './agent-outbox.ts';
 import { valueNames } from './cluster-values.ts';
 import { RunEventBus } from './run-event-bus.ts';
 import { Scheduler } from './scheduler.ts';
+import type { SchedulerObserver } from './scheduler-observer.ts';
 
 const spec = requireClusterSpec(
   parse(
@@ -31,10 +32,13 @@ const w1 = 'w1.lab.example.com';
 class FakeGateway implements AgentChannel {
   readonly sent: { agentId: string; message: MessageToAgent }[] = [];
   readonly connected = new Set<string>();
+  /** Called as each message is sent, before send returns. */
+  onSend: ((message: MessageToAgent) => void) | undefined;
 
   send(agentId: string, message: MessageToAgent): boolean {
     if (!this.connected.has(agentId)) return false;
     this.sent.push({ agentId, message });
+    this.onSend?.(message);
     return true;
   }
 
@@ -70,7 +74,7 @@ afterEach(() => {
 });
 
 /** A scheduler over an in-memory store holding the lab cluster and one enrolled, connected agent per node. */
-function setUp(steps: PlannedStep[]) {
+function setUp(steps: PlannedStep[], observer?: SchedulerObserver, tickMs = 20) {
   const store = new SqliteStore(':memory:');
   const gateway = new FakeGateway();
   const secret = '0123456789abcdef';
@@ -125,7 +129,8 @@ function setUp(steps: PlannedStep[]) {
     bus: new RunEventBus(),
     logger: capturedLogger('scheduler').logger,
     planRun,
-    tickMs: 20,
+    tickMs,
+    ...(observer ? { observer } : {}),
   });
   open.push({ scheduler, store });
   scheduler.start();
@@ -244,5 +249,115 @@ describe('Scheduler over a fake gateway and an in-memory store', () => {
       [agentIds.get(cp1), true],
       [agentIds.get(w1), false],
     ]);
+  });
+
+  it('GIVEN a wave of 1,000 ready steps THEN the first pass starts 64 of them and each further pass twice as many, up to the last', async () => {
+    const wave = Array.from({ length: 1000 }, (_, i) => planned(`host-prep/${i}`, 'host-prep', i % 2 ? w1 : cp1));
+    const dispatchedAfterPass: number[] = [];
+    let store: SqliteStore | undefined;
+    const observer: SchedulerObserver = {
+      passFinished: () => {
+        const steps = store?.steps.list(run.id) ?? [];
+        dispatchedAfterPass.push(steps.filter((s) => s.state === 'dispatched').length);
+      },
+      stepAttemptFinished: () => {},
+      stepFailed: () => {},
+      stepRetrying: () => {},
+    };
+    const set = setUp(wave, observer);
+    store = set.store;
+    const run = set.scheduler.startRun('lab', 'deploy');
+    await waitFor('every step dispatched', () => dispatchedAfterPass.at(-1) === 1000 || undefined);
+    const started = [...new Set(dispatchedAfterPass)].filter((n) => n > 0);
+    expect(started).toEqual([64, 64 + 128, 64 + 128 + 256, 64 + 128 + 256 + 512, 1000]);
+  });
+
+  it('GIVEN a step waiting for two WHEN the first result arrives THEN no pass is made for it; the second, which lets the step start, makes one', async () => {
+    let passes = 0;
+    const observer: SchedulerObserver = {
+      passFinished: () => {
+        passes++;
+      },
+      stepAttemptFinished: () => {},
+      stepFailed: () => {},
+      stepRetrying: () => {},
+    };
+    // No tick within the test: every pass is one the scheduler asked for.
+    const { gateway, scheduler, agentIds } = setUp(
+      [
+        planned('preflight/cp1', 'preflight', cp1),
+        planned('preflight/w1', 'preflight', w1),
+        planned('checks', 'host-prep', w1, ['preflight/cp1', 'preflight/w1']),
+      ],
+      observer,
+      3_600_000,
+    );
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('both preflights sent', () => gateway.of('run_step').length === 2 || undefined);
+    const before = passes;
+
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', finished(run.id, 'preflight/cp1', 1));
+    await waitFor('the first result acknowledged', () => gateway.of('ack').length === 1 || undefined);
+    expect(passes).toBe(before);
+
+    scheduler.stepEvent(agentIds.get(w1) ?? '', finished(run.id, 'preflight/w1', 1));
+    const checks = await waitFor('the checks sent', () => gateway.of('run_step')[2]);
+    expect(checks.step_id).toBe('checks');
+    expect(passes).toBe(before + 1);
+  });
+
+  it('GIVEN a step heading a chain and a wave ready at once THEN its RunStep leaves before the wave is stored as dispatched', async () => {
+    const wave = Array.from({ length: 20 }, (_, i) => planned(`join/${i}`, 'host-prep', w1, ['init']));
+    const { store, gateway, scheduler, agentIds } = setUp([
+      planned('init', 'kubeadm-init', cp1),
+      ...wave,
+      planned('cni', 'host-prep', cp1, ['init']),
+      planned('after-cni', 'host-prep', cp1, ['cni']),
+    ]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the init RunStep', () => gateway.of('run_step')[0]);
+    let waveWhenCniLeft: string[] | undefined;
+    gateway.onSend = (message) => {
+      if (message.run_step?.step_id !== 'cni') return;
+      waveWhenCniLeft = store.steps
+        .list(run.id, false)
+        .filter((s) => s.id.startsWith('join/'))
+        .map((s) => s.state);
+    };
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', finished(run.id, 'init', 1));
+    await waitFor('the wave sent', () => gateway.of('run_step').length === 22 || undefined);
+    expect(gateway.of('run_step')[1]?.step_id).toBe('cni');
+    expect(waveWhenCniLeft).toEqual(wave.map(() => 'pending'));
+  });
+
+  it('GIVEN "started" events and log lines held for a batch WHEN a result follows THEN all are stored in the order they came', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('host-prep/cp1', 'host-prep', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+    const agent = agentIds.get(cp1) ?? '';
+    const ref = { runId: run.id, stepId: 'host-prep/cp1', attempt: 1, atMs: 0 };
+    scheduler.stepEvent(agent, { ...ref, type: 'started', stepKind: 'host-prep', paramsChecksum: 'x' });
+    scheduler.stepEvent(agent, { ...ref, type: 'log', stream: 'info', text: 'marker' });
+    scheduler.stepEvent(agent, finished(run.id, 'host-prep/cp1', 1));
+    await waitFor('the result acknowledged', () => gateway.of('ack')[0]);
+    const events = store.events.after(run.id, 0).filter((e) => e.stepId === 'host-prep/cp1');
+    expect(events.map((e) => e.state ?? e.message)).toEqual(['dispatched', 'running', 'marker', 'succeeded']);
+  });
+
+  it('GIVEN a "started" event held for a batch WHEN the scheduler stops THEN it is stored before the store closes', async () => {
+    const { store, gateway, scheduler, agentIds } = setUp([planned('host-prep/cp1', 'host-prep', cp1)]);
+    const run = scheduler.startRun('lab', 'deploy');
+    await waitFor('the RunStep', () => gateway.of('run_step')[0]);
+    scheduler.stepEvent(agentIds.get(cp1) ?? '', {
+      runId: run.id,
+      stepId: 'host-prep/cp1',
+      attempt: 1,
+      atMs: 0,
+      type: 'started',
+      stepKind: 'host-prep',
+      paramsChecksum: 'x',
+    });
+    scheduler.stop();
+    expect(store.steps.list(run.id)[0]?.state).toBe('running');
   });
 });

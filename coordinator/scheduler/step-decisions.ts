@@ -27,19 +27,65 @@ function isRequiredFailure(step: StepRecord): boolean {
   return step.state === 'failed' && !step.bestEffort;
 }
 
+/** The steps that wait for each step, by its id. */
+export function stepDependents(steps: Iterable<StepRecord>): Map<string, Set<string>> {
+  const dependents = new Map<string, Set<string>>();
+  for (const s of steps) addDependent(dependents, s.id, s.dependsOn);
+  return dependents;
+}
+
+/** Files `dependent` under each of `dependencies`. */
+export function addDependent(
+  dependents: Map<string, Set<string>>,
+  dependent: string,
+  dependencies: readonly string[],
+): void {
+  for (const d of dependencies) {
+    const set = dependents.get(d);
+    if (set) set.add(dependent);
+    else dependents.set(d, new Set([dependent]));
+  }
+}
+
+function isWaiting(s: StepRecord, now: number): boolean {
+  return (
+    s.state === 'pending' ||
+    s.state === 'preparing' ||
+    (s.state === 'retry-wait' && (s.nextAttemptAt === null || s.nextAttemptAt <= now))
+  );
+}
+
+/**
+ * Whether a step's new result may let something start or end, so that a pass over every step of the run is worth
+ * making now: a failure (retries, skips, the run's end), a freed place in a concurrency group, a step with nothing
+ * waiting for it (the run may be over), or a step waiting for it that is now ready. A thousand preflights end
+ * together and only the last lets the cross-node checks start; a thousand worker joins end together and only the
+ * last lets verify start: the others need no pass.
+ */
+export function resultMayUnlock(
+  steps: ReadonlyMap<string, StepRecord>,
+  dependents: ReadonlyMap<string, ReadonlySet<string>>,
+  step: StepRecord,
+  now: number,
+): boolean {
+  if (step.state !== 'succeeded' || step.concurrencyGroup) return true;
+  const waiting = dependents.get(step.id);
+  if (!waiting || waiting.size === 0) return true;
+  for (const id of waiting) {
+    const d = steps.get(id);
+    if (d && isWaiting(d, now) && dependenciesSatisfied(steps, d)) return true;
+  }
+  return false;
+}
+
 /**
  * Each step's height: how many steps the longest chain of steps waiting for it holds (0 when none waits for it).
  * The tallest ready steps start first: a control plane's join credentials leave before a thousand workers' ones.
  */
-export function stepHeights(steps: ReadonlyMap<string, StepRecord>): Map<string, number> {
-  const dependents = new Map<string, string[]>();
-  for (const s of steps.values()) {
-    for (const d of s.dependsOn) {
-      const list = dependents.get(d);
-      if (list) list.push(s.id);
-      else dependents.set(d, [s.id]);
-    }
-  }
+export function stepHeights(
+  steps: ReadonlyMap<string, StepRecord>,
+  dependents: ReadonlyMap<string, ReadonlySet<string>> = stepDependents(steps.values()),
+): Map<string, number> {
   const heights = new Map<string, number>();
   const heightOf = (id: string, path: Set<string>): number => {
     const known = heights.get(id);
@@ -53,7 +99,8 @@ export function stepHeights(steps: ReadonlyMap<string, StepRecord>): Map<string,
     heights.set(id, height);
     return height;
   };
-  for (const id of steps.keys()) heightOf(id, new Set());
+  const path = new Set<string>();
+  for (const id of steps.keys()) heightOf(id, path);
   return heights;
 }
 
@@ -89,11 +136,7 @@ export function readySteps(
     if (s.concurrencyGroup && holdingSlot.has(s.state)) {
       occupancy.set(s.concurrencyGroup.name, (occupancy.get(s.concurrencyGroup.name) ?? 0) + 1);
     }
-    const waiting =
-      s.state === 'pending' ||
-      s.state === 'preparing' ||
-      (s.state === 'retry-wait' && (s.nextAttemptAt === null || s.nextAttemptAt <= now));
-    if (waiting && dependenciesSatisfied(steps, s)) candidates.push(s);
+    if (isWaiting(s, now) && dependenciesSatisfied(steps, s)) candidates.push(s);
   }
   if (heights) candidates.sort((a, b) => (heights.get(b.id) ?? 0) - (heights.get(a.id) ?? 0));
   const ready: StepRecord[] = [];

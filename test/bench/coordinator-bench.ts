@@ -1,5 +1,6 @@
 /**
  * npm run bench:coordinator [-- --json] [--agents N] [--workers N] [--only abc] [--profile DIR] [--heap-snapshot DIR]
+ *   [--trace] [--sim-processes N]
  *
  * (a) N simulated agents (default 5,000) enrolled and connected, heartbeating every 5 s: the coordinator's RSS and
  *     CPU, measured on the coordinator as a child process (targets: RSS <= 600 MB, CPU <= 15 % of one core).
@@ -21,8 +22,9 @@ import {
   enrollWithCoordinatorProcess,
   startCoordinatorProcess,
 } from '../sim/coordinator-process.ts';
-import type { SimAgent, SimExecution, SimStep } from '../sim/sim-agent.ts';
+import type { SimExecution, SimStep } from '../sim/sim-agent.ts';
 import { type SimNode, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
+import { childProcessFleet, inProcessFleet, type SimFleetHandle } from '../sim/sim-fleet-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -37,16 +39,24 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     trace: { type: 'boolean' },
     'node-args': { type: 'string' },
+    'sim-processes': { type: 'string' },
   },
 });
 const agentCount = Number(values.agents ?? 5000);
 const workerCount = Number(values.workers ?? 1000);
 const measureSeconds = Number(values['measure-seconds'] ?? 15);
+/**
+ * How many processes run the simulated agents of (b) and (c): real agents each have their own host, and one process
+ * decoding a whole wave of RunSteps measures that process rather than the coordinator. 1: all in the bench's own
+ * process, as before. (a) always runs them in the bench's process.
+ */
+const simProcesses = Math.max(1, Number(values['sim-processes'] ?? 1));
 /** The V8 flags packaging/wrappers/kubeha-coordinator runs the coordinator with (keep the two the same). */
 const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1 --optimize-for-size')
   .split(' ')
   .filter(Boolean);
-// ...and the allocator setting it exports (inherited by the coordinator child only: the agents are this process).
+// ...and the allocator setting it exports, for the children started from here on (the coordinator, and the agents'
+// processes of --sim-processes, whose memory is not measured).
 process.env.MALLOC_MMAP_THRESHOLD_ = '65536';
 /** Agents started at a time; the next wave starts once these are connected. */
 const connectWave = 250;
@@ -79,12 +89,20 @@ interface RunSummary {
 
 interface Fixture {
   coordinator: CoordinatorProcess;
-  agents: SimAgent[];
-  executions: SimExecution[];
+  agents: SimFleetHandle;
   dataDir: string;
 }
 
-async function startFleet(nodes: SimNode[], script: (step: SimStep) => { delayMs: number }): Promise<Fixture> {
+/** Step times for the simulated agents: (ms per kind, and a speed per node) in child processes, a script in ours. */
+interface FleetTiming {
+  script: (step: SimStep) => { delayMs: number };
+  delays: Record<string, number>;
+  defaultDelayMs: number;
+  speeds: Record<string, number>;
+  processes: number;
+}
+
+async function startFleet(nodes: SimNode[], timing: FleetTiming): Promise<Fixture> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kubeha-bench-'));
   const ports = { grpcPort: await freePort(), apiPort: await freePort() };
   const coordinator = await startCoordinatorProcess({
@@ -101,27 +119,36 @@ async function startFleet(nodes: SimNode[], script: (step: SimStep) => { delayMs
   });
   const executions: SimExecution[] = [];
   const started = Date.now();
-  const agents = await enrollWithCoordinatorProcess(coordinator, {
+  const heartbeatMs = 5_000;
+  const enrolled = await enrollWithCoordinatorProcess(coordinator, {
     nodes,
     executions,
-    script,
-    heartbeatMs: 5_000,
+    script: timing.script,
+    heartbeatMs,
     parallel: 32,
   });
-  log(`  enrolled ${agents.length} agents in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`  enrolled ${enrolled.length} agents in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const byName = new Map(nodes.map((n) => [n.name, n]));
   // Agents come up in waves, as hosts do: five thousand TLS handshakes at once on two cores time out and retry.
-  for (let i = 0; i < agents.length; i += connectWave) {
-    const wave = agents.slice(i, i + connectWave);
-    for (const a of wave) a.start();
-    await waitFor(`agents ${i + 1}-${i + wave.length} connected`, () => wave.every((a) => a.connected), 300_000, 100);
-  }
-  await waitFor('every agent connected', () => agents.every((a) => a.connected), 300_000, 250);
-  log(`  ${agents.length} agents connected`);
-  return { coordinator, agents, executions, dataDir };
+  const agents =
+    timing.processes > 1
+      ? childProcessFleet(enrolled, {
+          processes: timing.processes,
+          nodeOf: (name) => byName.get(name)!,
+          heartbeatMs,
+          delays: timing.delays,
+          defaultDelayMs: timing.defaultDelayMs,
+          speeds: timing.speeds,
+          connectWave,
+        })
+      : inProcessFleet(enrolled, executions, connectWave);
+  await agents.connectAll();
+  log(`  ${agents.size} agents connected${timing.processes > 1 ? ` (in ${timing.processes} processes)` : ''}`);
+  return { coordinator, agents, dataDir };
 }
 
 async function stopFleet(f: Fixture): Promise<void> {
-  await Promise.all(f.agents.map((a) => a.stop()));
+  await f.agents.stop();
   f.coordinator.child.kill('SIGTERM');
   await Promise.race([f.coordinator.exited, new Promise((r) => setTimeout(r, 5_000))]);
   f.coordinator.child.kill('SIGKILL');
@@ -187,7 +214,13 @@ async function benchAgents(): Promise<{
 }> {
   log(`(a) ${agentCount} simulated agents with heartbeats`);
   const { nodes } = simClusterSpec({ name: 'bench-a', controlPlanes: 0, workers: agentCount });
-  const fleet = await startFleet(nodes, simScript());
+  const fleet = await startFleet(nodes, {
+    script: simScript(),
+    delays: {},
+    defaultDelayMs: 20,
+    speeds: {},
+    processes: 1,
+  });
   try {
     const pid = fleet.coordinator.child.pid!;
     // Let the connection storm settle before measuring the steady state.
@@ -235,10 +268,16 @@ async function deployRun(
       // Each join waits for its own token, made just before it.
       (step.kind === 'kubeadm-join' ? credentialMs * speedOf('cp1') : 0)) /
     1000;
-  const fleet = await startFleet(nodes, (step) => ({
-    ...simScript()(step),
-    delayMs: Math.round((stepMs[step.kind] ?? 10) * speedOf(step.node)),
-  }));
+  const fleet = await startFleet(nodes, {
+    script: (step) => ({
+      ...simScript()(step),
+      delayMs: Math.round((stepMs[step.kind] ?? 10) * speedOf(step.node)),
+    }),
+    delays: stepMs,
+    defaultDelayMs: 10,
+    speeds: Object.fromEntries(nodes.map((n) => [n.name, speedOf(n.name)])),
+    processes: simProcesses,
+  });
   try {
     await fleet.coordinator.api.request('POST', '/v1/clusters', spec);
     const { id } = await fleet.coordinator.api.request<{ id: string }>('POST', `/v1/clusters/${name}/runs`, {
@@ -262,17 +301,20 @@ async function deployRun(
         steps: { id: string; node: string; dispatchedAt: string | null; finishedAt: string | null }[];
       }>('GET', `/v1/runs/${id}`);
       const t0 = Date.parse(run.createdAt);
+      const executions = await fleet.agents.executions();
       for (const kind of ['preflight', 'host-prep', 'container-runtime']) {
-        const received = fleet.executions.filter((e) => e.kind === kind).map((e) => (e.startedAt - t0) / 1000);
+        const received = executions.filter((e) => e.kind === kind).map((e) => (e.startedAt - t0) / 1000);
         log(
           `    ${kind} received by the agents from ${Math.min(...received).toFixed(2)} to ${Math.max(...received).toFixed(2)} s`,
         );
       }
-      for (const s of detail.steps.filter((x) =>
-        ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node),
+      // The control planes' and the coordinator's steps, and two workers' (not the credentials of every worker).
+      const traced = (id: string) => !/-token\/w\d+/.test(id) || /-token\/w(1|1000)(\/|$)/.test(id);
+      for (const s of detail.steps.filter(
+        (x) => ['cp1', 'cp2', 'cp3', 'coordinator', 'w1', 'w1000'].includes(x.node) && traced(x.id),
       )) {
         const at = (t: string | null) => (t ? ((Date.parse(t) - t0) / 1000).toFixed(2) : '-');
-        const sim = fleet.executions.find((e) => e.stepId === s.id);
+        const sim = executions.find((e) => e.stepId === s.id);
         const simAt = (t: number | null | undefined) => (t ? ((t - t0) / 1000).toFixed(2) : '-');
         log(
           `    ${s.id.padEnd(48)} ${at(s.dispatchedAt).padStart(7)} ${simAt(sim?.startedAt).padStart(7)} ${simAt(sim?.finishedAt).padStart(7)} ${at(s.finishedAt).padStart(7)}`,

@@ -1,0 +1,60 @@
+/**
+ * One process of a fleet of simulated agents (sim-fleet-process.ts): runs the agents it is given, says when all are
+ * connected, hands over its step executions when asked, and stops its agents when told.
+ */
+import { waitFor } from '../support/wait-for.ts';
+import { SimAgent, type SimExecution } from './sim-agent.ts';
+import { simFacts, simScript } from './sim-fleet.ts';
+import type { SimFleetChildMessage, SimFleetParentMessage } from './sim-fleet-process.ts';
+
+const agents: SimAgent[] = [];
+const executions: SimExecution[] = [];
+
+function tell(message: SimFleetChildMessage): void {
+  process.send?.(message);
+}
+
+async function start(init: Extract<SimFleetParentMessage, { type: 'init' }>): Promise<void> {
+  const base = simScript();
+  const script = simScript({}, (step) => ({
+    ...base(step),
+    delayMs: Math.round((init.delays[step.kind] ?? init.defaultDelayMs) * (init.speeds[step.node] ?? 1)),
+  }));
+  for (const a of init.agents) {
+    agents.push(
+      new SimAgent({
+        node: a.node.name,
+        agentId: a.agentId,
+        coordinator: init.coordinator,
+        caPem: init.caPem,
+        certPem: a.certPem,
+        keyPem: a.keyPem,
+        facts: simFacts(a.node),
+        script,
+        executions,
+        heartbeatMs: init.heartbeatMs,
+      }),
+    );
+  }
+  for (let i = 0; i < agents.length; i += init.connectWave) {
+    const wave = agents.slice(i, i + init.connectWave);
+    for (const a of wave) a.start();
+    await waitFor(`agents ${i + 1}-${i + wave.length} connected`, () => wave.every((a) => a.connected), 300_000, 100);
+  }
+  tell({ type: 'connected' });
+}
+
+process.on('message', (message: SimFleetParentMessage) => {
+  if (message.type === 'init') {
+    start(message).catch((error: unknown) => tell({ type: 'failed', error: String(error) }));
+  } else if (message.type === 'report') {
+    tell({ type: 'executions', executions });
+  } else if (message.type === 'stop') {
+    void Promise.all(agents.map((a) => a.stop())).then(() => {
+      tell({ type: 'stopped' });
+      process.disconnect();
+    });
+  }
+});
+// The parent gone, nothing here has a purpose: leave rather than reconnect forever.
+process.on('disconnect', () => process.exit(0));
