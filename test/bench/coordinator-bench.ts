@@ -51,8 +51,13 @@ const measureSeconds = Number(values['measure-seconds'] ?? 15);
  * process, as before. (a) always runs them in the bench's process.
  */
 const simProcesses = Math.max(1, Number(values['sim-processes'] ?? 1));
-/** The V8 flags the coordinator runs with (a small young generation: many connections, little garbage each). */
-const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+/** The V8 flags packaging/wrappers/kubeha-coordinator runs the coordinator with (keep the two the same). */
+const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1 --optimize-for-size')
+  .split(' ')
+  .filter(Boolean);
+// ...and the allocator setting it exports, for the children started from here on (the coordinator, and the agents'
+// processes of --sim-processes, whose memory is not measured).
+process.env.MALLOC_MMAP_THRESHOLD_ = '65536';
 /** Agents started at a time; the next wave starts once these are connected. */
 const connectWave = 250;
 const log = (text: string) => {
