@@ -57,7 +57,7 @@ const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1 --o
   .filter(Boolean);
 // ...and the allocator setting it exports, for the children started from here on (the coordinator, and the agents'
 // processes of --sim-processes, whose memory is not measured).
-process.env.MALLOC_MMAP_THRESHOLD_ = '65536';
+process.env.MALLOC_MMAP_THRESHOLD_ = '16384';
 /** Agents started at a time; the next wave starts once these are connected. */
 const connectWave = 250;
 const log = (text: string) => {
