@@ -4,9 +4,8 @@ import { parse } from 'yaml';
 import type { StepEventReport } from '../../common/step-events.ts';
 import type { MessageToAgent } from '../../proto/convert.ts';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
-import { sampleFacts } from '../../test/support/foundation-harness.ts';
+import { enrollAgentsInStore } from '../../test/support/enrolled-agents.ts';
 import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
-import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
 import type { AgentChannel } from '../scheduler/agent-outbox.ts';
 import { RunEventBus } from '../scheduler/run-event-bus.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
@@ -50,35 +49,12 @@ function setUp(certificates: Record<string, unknown> | undefined = undefined) {
     spec: { ...baseSpec.spec, ...(certificates ? { certificates } : {}) },
   });
   const store = new SqliteStore(':memory:');
-  store.tokens.insert({
-    id: 'abcdef',
-    secretHash: hashTokenSecret('0123456789abcdef'),
-    description: 'test',
-    createdAt: 0,
-    expiresAt: Number.MAX_SAFE_INTEGER,
-    usageLimit: 10,
-    usedCount: 0,
-  });
+  enrollAgentsInStore(
+    store,
+    spec.spec.nodes.map((n) => ({ id: `agent-${n.name}`, hostname: n.name, address: n.address })),
+  );
   for (const node of spec.spec.nodes) {
     const id = `agent-${node.name}`;
-    store.enrollAgent({
-      tokenId: 'abcdef',
-      tokenSecret: '0123456789abcdef',
-      now: 1,
-      agent: {
-        id,
-        hostname: node.name,
-        agentVersion: 'test',
-        facts: sampleFacts(node.name, node.address),
-        certificateSerial: `serial-${node.name}`,
-        enrolledAt: 1,
-        revokedAt: null,
-        connected: true,
-        lastHeartbeatAt: null,
-        holdsVip: false,
-        health: null,
-      },
-    });
     store.agents.update(id, { connected: true });
     store.bindings.approve(id, node.name, 1);
   }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
+import { enrollAgentsInStore } from '../../test/support/enrolled-agents.ts';
 import { sampleFacts } from '../../test/support/foundation-harness.ts';
 import type { ClusterSpec } from '../cluster-spec/cluster-spec.ts';
-import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { ActiveRuns } from './active-run.ts';
 import { AgentOutbox } from './agent-outbox.ts';
@@ -24,33 +24,7 @@ const spec = {
 function setUp() {
   const store = new SqliteStore(':memory:');
   stores.push(store);
-  store.tokens.insert({
-    id: 'abcdef',
-    secretHash: hashTokenSecret('0123456789abcdef'),
-    description: 'test',
-    createdAt: 0,
-    expiresAt: Number.MAX_SAFE_INTEGER,
-    usageLimit: 10,
-    usedCount: 0,
-  });
-  store.enrollAgent({
-    tokenId: 'abcdef',
-    tokenSecret: '0123456789abcdef',
-    now: 1,
-    agent: {
-      id: 'a1',
-      hostname: 'cp1',
-      agentVersion: 'test',
-      facts: sampleFacts('cp1', '10.0.0.11/24'),
-      certificateSerial: 'serial-a1',
-      enrolledAt: 1,
-      revokedAt: null,
-      connected: true,
-      lastHeartbeatAt: null,
-      holdsVip: false,
-      health: null,
-    },
-  });
+  enrollAgentsInStore(store, [{ id: 'a1', hostname: 'cp1', address: '10.0.0.11/24' }]);
   store.bindings.approve('a1', 'cp1', 1);
   const reads: string[] = [];
   const get = store.agents.get.bind(store.agents);

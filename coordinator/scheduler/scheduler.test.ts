@@ -5,10 +5,9 @@ import { ErrorCode } from '../../common/errors.ts';
 import type { StepEventReport, StepResult } from '../../common/step-events.ts';
 import type { MessageToAgent } from '../../proto/convert.ts';
 import { capturedLogger } from '../../test/support/captured-logs.ts';
-import { sampleFacts } from '../../test/support/foundation-harness.ts';
+import { enrollAgentsInStore } from '../../test/support/enrolled-agents.ts';
 import { waitFor } from '../../test/support/wait-for.ts';
 import { requireClusterSpec } from '../cluster-spec/parse-cluster-spec.ts';
-import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
 import { coordinatorNode, type PlannedStep, type PlanRun } from '../plan/run-plan.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { AgentChannel } from './agent-outbox.ts';
@@ -77,37 +76,13 @@ afterEach(() => {
 function setUp(steps: PlannedStep[], observer?: SchedulerObserver, tickMs = 20) {
   const store = new SqliteStore(':memory:');
   const gateway = new FakeGateway();
-  const secret = '0123456789abcdef';
-  store.tokens.insert({
-    id: 'abcdef',
-    secretHash: hashTokenSecret(secret),
-    description: 'test',
-    createdAt: 0,
-    expiresAt: Number.MAX_SAFE_INTEGER,
-    usageLimit: 10,
-    usedCount: 0,
-  });
+  enrollAgentsInStore(
+    store,
+    spec.spec.nodes.map((n) => ({ id: `agent-${n.name}`, hostname: n.name, address: n.address })),
+  );
   const agentIds = new Map<string, string>();
   for (const node of spec.spec.nodes) {
     const id = `agent-${node.name}`;
-    store.enrollAgent({
-      tokenId: 'abcdef',
-      tokenSecret: secret,
-      now: 1,
-      agent: {
-        id,
-        hostname: node.name,
-        agentVersion: 'test',
-        facts: sampleFacts(node.name, node.address),
-        certificateSerial: `serial-${node.name}`,
-        enrolledAt: 1,
-        revokedAt: null,
-        connected: true,
-        lastHeartbeatAt: null,
-        holdsVip: false,
-        health: null,
-      },
-    });
     store.agents.update(id, { connected: true });
     store.bindings.approve(id, node.name, 1);
     gateway.connected.add(id);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashTokenSecret } from '../pki/bootstrap-tokens.ts';
+import { enrollAgentsInStore } from '../../test/support/enrolled-agents.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { AgentHealth } from './store.ts';
 
@@ -24,33 +24,7 @@ function storeWithAgent(): { store: SqliteStore; path: string; storedRow: () => 
   const path = join(dir, 'coordinator.db');
   const store = new SqliteStore(path);
   stores.push(store);
-  store.tokens.insert({
-    id: 'abcdef',
-    secretHash: hashTokenSecret('0123456789abcdef'),
-    description: '',
-    createdAt: 0,
-    expiresAt: 10_000_000,
-    usageLimit: 1,
-    usedCount: 0,
-  });
-  store.enrollAgent({
-    tokenId: 'abcdef',
-    tokenSecret: '0123456789abcdef',
-    now: 1,
-    agent: {
-      id: agentId,
-      hostname: 'cp1',
-      agentVersion: '0.1.0',
-      facts: { hostname: 'cp1' } as never,
-      certificateSerial: '01',
-      enrolledAt: 1,
-      revokedAt: null,
-      connected: false,
-      lastHeartbeatAt: null,
-      holdsVip: false,
-      health: null,
-    },
-  });
+  enrollAgentsInStore(store, [{ id: agentId, hostname: 'cp1' }], { connected: false });
   store.agents.update(agentId, { connected: true, lastHeartbeatAt: 1_000 });
   const storedRow = () => {
     const reader = new DatabaseSync(path, { readOnly: true });
