@@ -55,9 +55,9 @@ const simProcesses = Math.max(1, Number(values['sim-processes'] ?? 1));
 const coordinatorNodeArgs = (values['node-args'] ?? '--max-semi-space-size=1 --optimize-for-size')
   .split(' ')
   .filter(Boolean);
-// ...and the allocator setting it exports, for the children started from here on (the coordinator, and the agents'
-// processes of --sim-processes, whose memory is not measured).
-process.env.MALLOC_MMAP_THRESHOLD_ = '16384';
+// ...and the allocator setting it exports unless the environment has one (as the wrapper does), for the children
+// started from here on (the coordinator, and the agents' processes of --sim-processes, whose memory is not measured).
+process.env.MALLOC_MMAP_THRESHOLD_ ??= '16384';
 /** Agents started at a time; the next wave starts once these are connected. */
 const connectWave = 250;
 const log = (text: string) => {
@@ -398,6 +398,7 @@ if (values.json) {
       `    coordinator CPU:         ${a.cpu_percent} % of one core (heartbeats every 5 s; target <= 15)`,
       `    of which JS heap:        ${a.heap_used_mb} MB used of ${a.heap_total_mb} MB; external ${a.external_mb} MB (the rest: TLS and HTTP/2 state, code)`,
       `    coordinator node flags:  ${coordinatorNodeArgs.join(' ') || '(none)'}`,
+      `    glibc mmap threshold:    ${process.env.MALLOC_MMAP_THRESHOLD_} bytes`,
       `(b) makespan:                ${b.makespan_s} s (3 control planes + ${workerCount} workers)`,
       `    DAG critical path:       ${b.critical_path_s} s`,
       `    overhead:                ${b.overhead_percent} % (target <= 2)`,
