@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SnapshotReceiver } from '../../agent/session/snapshot-receiver.ts';
 import { type MessageToAgent, snapshotDataFromProto } from '../../proto/convert.ts';
 import type { SnapshotData__Output } from '../../proto/generated/kubeha/v1/SnapshotData.ts';
@@ -16,8 +16,14 @@ const pieceOf = (m: MessageToAgent) => snapshotDataFromProto(m.snapshot_data as 
 const bytes = Buffer.from('etcd bolt pages '.repeat(40_000));
 const sha256 = createHash('sha256').update(bytes).digest('hex');
 
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function setup(record: Partial<SnapshotRecord> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'kubeha-restore-'));
+  const dir = mkdtempSync(join(tmpdir(), 'kubeha-snapshot-sender-'));
+  dirs.push(dir);
   const file = join(dir, 'stored.db');
   writeFileSync(file, bytes);
   const snapshots = {
