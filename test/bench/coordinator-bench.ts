@@ -22,9 +22,15 @@ import {
   enrollWithCoordinatorProcess,
   startCoordinatorProcess,
 } from '../sim/coordinator-process.ts';
-import type { SimExecution, SimStep } from '../sim/sim-agent.ts';
-import { type SimNode, simClusterSpec, simScript } from '../sim/sim-fleet.ts';
-import { childProcessFleet, inProcessFleet, type SimFleetHandle } from '../sim/sim-fleet-process.ts';
+import type { SimExecution } from '../sim/sim-agent.ts';
+import { type SimNode, simClusterSpec } from '../sim/sim-fleet.ts';
+import {
+  childProcessFleet,
+  inProcessFleet,
+  type SimFleetHandle,
+  type SimStepTimes,
+  timedSimScript,
+} from '../sim/sim-fleet-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -93,12 +99,8 @@ interface Fixture {
   dataDir: string;
 }
 
-/** Step times for the simulated agents: (ms per kind, and a speed per node) in child processes, a script in ours. */
-interface FleetTiming {
-  script: (step: SimStep) => { delayMs: number };
-  delays: Record<string, number>;
-  defaultDelayMs: number;
-  speeds: Record<string, number>;
+/** Step times for the simulated agents (ms per kind, a speed per node), and how many processes run them. */
+interface FleetTiming extends SimStepTimes {
   processes: number;
 }
 
@@ -123,7 +125,7 @@ async function startFleet(nodes: SimNode[], timing: FleetTiming): Promise<Fixtur
   const enrolled = await enrollWithCoordinatorProcess(coordinator, {
     nodes,
     executions,
-    script: timing.script,
+    script: timedSimScript(timing),
     heartbeatMs,
     parallel: 32,
   });
@@ -215,7 +217,6 @@ async function benchAgents(): Promise<{
   log(`(a) ${agentCount} simulated agents with heartbeats`);
   const { nodes } = simClusterSpec({ name: 'bench-a', controlPlanes: 0, workers: agentCount });
   const fleet = await startFleet(nodes, {
-    script: simScript(),
     delays: {},
     defaultDelayMs: 20,
     speeds: {},
@@ -269,10 +270,6 @@ async function deployRun(
       (step.kind === 'kubeadm-join' ? credentialMs * speedOf('cp1') : 0)) /
     1000;
   const fleet = await startFleet(nodes, {
-    script: (step) => ({
-      ...simScript()(step),
-      delayMs: Math.round((stepMs[step.kind] ?? 10) * speedOf(step.node)),
-    }),
     delays: stepMs,
     defaultDelayMs: 10,
     speeds: Object.fromEntries(nodes.map((n) => [n.name, speedOf(n.name)])),

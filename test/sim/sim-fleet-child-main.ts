@@ -4,8 +4,8 @@
  */
 import { waitFor } from '../support/wait-for.ts';
 import { SimAgent, type SimExecution } from './sim-agent.ts';
-import { simFacts, simScript } from './sim-fleet.ts';
-import type { SimFleetChildMessage, SimFleetParentMessage } from './sim-fleet-process.ts';
+import { simFacts } from './sim-fleet.ts';
+import { type SimFleetChildMessage, type SimFleetParentMessage, timedSimScript } from './sim-fleet-process.ts';
 
 const agents: SimAgent[] = [];
 const executions: SimExecution[] = [];
@@ -15,11 +15,7 @@ function tell(message: SimFleetChildMessage): void {
 }
 
 async function start(init: Extract<SimFleetParentMessage, { type: 'init' }>): Promise<void> {
-  const base = simScript();
-  const script = simScript({}, (step) => ({
-    ...base(step),
-    delayMs: Math.round((init.delays[step.kind] ?? init.defaultDelayMs) * (init.speeds[step.node] ?? 1)),
-  }));
+  const script = timedSimScript(init);
   for (const a of init.agents) {
     agents.push(
       new SimAgent({

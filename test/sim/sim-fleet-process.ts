@@ -1,8 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { waitFor } from '../support/wait-for.ts';
-import type { SimAgent, SimExecution } from './sim-agent.ts';
-import type { SimNode } from './sim-fleet.ts';
+import type { SimAgent, SimExecution, SimScript } from './sim-agent.ts';
+import { type SimNode, simScript } from './sim-fleet.ts';
 
 /** What a child of the fleet is given: the agents it runs (enrolled by the parent) and how long each step takes. */
 export interface SimFleetChildInit {
@@ -26,6 +26,16 @@ export type SimFleetChildMessage =
   | { type: 'failed'; error: string };
 
 export type SimFleetParentMessage = SimFleetChildInit | { type: 'report' } | { type: 'stop' };
+
+/** How long steps take: a kind's time (ms), or defaultDelayMs, times the node's speed (1 when not listed). */
+export type SimStepTimes = Pick<SimFleetChildInit, 'delays' | 'defaultDelayMs' | 'speeds'>;
+
+/** The simulated agents' script for those step times, with the outputs of simScript. */
+export function timedSimScript(times: SimStepTimes): SimScript {
+  return simScript({}, (step) => ({
+    delayMs: Math.round((times.delays[step.kind] ?? times.defaultDelayMs) * (times.speeds[step.node] ?? 1)),
+  }));
+}
 
 const childMain = join(import.meta.dirname, 'sim-fleet-child-main.ts');
 
