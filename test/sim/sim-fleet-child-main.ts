@@ -2,10 +2,14 @@
  * One process of a fleet of simulated agents (sim-fleet-process.ts): runs the agents it is given, says when all are
  * connected, hands over its step executions when asked, and stops its agents when told.
  */
-import { waitFor } from '../support/wait-for.ts';
 import { SimAgent, type SimExecution } from './sim-agent.ts';
 import { simFacts } from './sim-fleet.ts';
-import { type SimFleetChildMessage, type SimFleetParentMessage, timedSimScript } from './sim-fleet-process.ts';
+import {
+  connectInWaves,
+  type SimFleetChildMessage,
+  type SimFleetParentMessage,
+  timedSimScript,
+} from './sim-fleet-process.ts';
 
 const agents: SimAgent[] = [];
 const executions: SimExecution[] = [];
@@ -32,11 +36,7 @@ async function start(init: Extract<SimFleetParentMessage, { type: 'init' }>): Pr
       }),
     );
   }
-  for (let i = 0; i < agents.length; i += init.connectWave) {
-    const wave = agents.slice(i, i + init.connectWave);
-    for (const a of wave) a.start();
-    await waitFor(`agents ${i + 1}-${i + wave.length} connected`, () => wave.every((a) => a.connected), 300_000, 100);
-  }
+  await connectInWaves(agents, init.connectWave);
   tell({ type: 'connected' });
 }
 

@@ -39,6 +39,20 @@ export function timedSimScript(times: SimStepTimes): SimScript {
 
 const childMain = join(import.meta.dirname, 'sim-fleet-child-main.ts');
 
+/** Starts the agents `wave` at a time, as hosts come up, each wave once the one before is connected. */
+export async function connectInWaves(agents: SimAgent[], wave: number): Promise<void> {
+  for (let i = 0; i < agents.length; i += wave) {
+    const started = agents.slice(i, i + wave);
+    for (const a of started) a.start();
+    await waitFor(
+      `agents ${i + 1}-${i + started.length} connected`,
+      () => started.every((a) => a.connected),
+      300_000,
+      100,
+    );
+  }
+}
+
 /** What a bench needs of a fleet of simulated agents, however many processes run them. */
 export interface SimFleetHandle {
   readonly size: number;
@@ -53,18 +67,7 @@ export interface SimFleetHandle {
 export function inProcessFleet(agents: SimAgent[], executions: SimExecution[], connectWave: number): SimFleetHandle {
   return {
     size: agents.length,
-    async connectAll() {
-      for (let i = 0; i < agents.length; i += connectWave) {
-        const wave = agents.slice(i, i + connectWave);
-        for (const a of wave) a.start();
-        await waitFor(
-          `agents ${i + 1}-${i + wave.length} connected`,
-          () => wave.every((a) => a.connected),
-          300_000,
-          100,
-        );
-      }
-    },
+    connectAll: () => connectInWaves(agents, connectWave),
     executions: async () => executions,
     stop: async () => {
       await Promise.all(agents.map((a) => a.stop()));
