@@ -1017,8 +1017,8 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     this.options.log(`watching /readyz through ${this.vip}:${this.endpointPort} from ${prober.name} every 50 ms`);
     return {
       stop: () => {
-        const { longestGapS, probes, failedProbes, recovered } = watch.stop();
-        return { longestGapS, probes, failedProbes, recovered };
+        const { longestGapS, probes, failedProbes, recovered, outages } = watch.stop();
+        return { longestGapS, probes, failedProbes, recovered, outages };
       },
     };
   }

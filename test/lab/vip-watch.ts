@@ -16,6 +16,13 @@ export interface VipWatchResult {
   failedProbes: number;
   /** The last probe of /readyz answered. */
   recovered: boolean;
+  /** Each outage of /readyz, longest first: from the start of its first failed probe (ms since the epoch). */
+  outages: Outage[];
+}
+
+export interface Outage {
+  fromMs: number;
+  ms: number;
 }
 
 /** From `atMs` (the lab's clock, ms since the epoch) on, exactly these control planes had the VIP. */
@@ -131,6 +138,7 @@ export class VipWatch {
     for (const w of this.watchers) w.kill('SIGKILL');
     return {
       longestGapS: Math.round(longestGap(this.readyz) / 100) / 10,
+      outages: outagesOf(this.readyz).sort((a, b) => b.ms - a.ms),
       holdersMax: this.holdersMax,
       holderHistory: this.history.map((s) => s.holders),
       probes: this.readyz.length,
@@ -141,19 +149,24 @@ export class VipWatch {
 }
 
 function longestGap(probes: { at: number; ok: boolean }[]): number {
+  return Math.max(0, ...outagesOf(probes).map((o) => o.ms));
+}
+
+/** From a failed probe's start to the next good probe's start (or the last probe's, when none answered after it). */
+export function outagesOf(probes: { at: number; ok: boolean }[]): Outage[] {
   const sorted = [...probes].sort((a, b) => a.at - b.at);
-  let longest = 0;
+  const outages: Outage[] = [];
   let downSince: number | undefined;
   for (const sample of sorted) {
     if (!sample.ok && downSince === undefined) downSince = sample.at;
     if (sample.ok && downSince !== undefined) {
-      longest = Math.max(longest, sample.at - downSince);
+      outages.push({ fromMs: downSince, ms: sample.at - downSince });
       downSince = undefined;
     }
   }
   const lastAt = sorted.at(-1)?.at;
-  if (downSince !== undefined && lastAt !== undefined) longest = Math.max(longest, lastAt - downSince);
-  return longest;
+  if (downSince !== undefined && lastAt !== undefined) outages.push({ fromMs: downSince, ms: lastAt - downSince });
+  return outages;
 }
 
 function lines(child: ChildProcess, onLine: (line: string) => void): void {

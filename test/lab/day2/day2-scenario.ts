@@ -10,6 +10,8 @@ export interface EndpointWatchResult {
   failedProbes: number;
   /** The last probe answered. */
   recovered: boolean;
+  /** Each outage, longest first: when it began (ms since the epoch) and how long it lasted. */
+  outages: { fromMs: number; ms: number }[];
 }
 
 export interface EndpointWatch {
