@@ -997,11 +997,24 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
   }
 
   async killNode(node: LabNode): Promise<void> {
-    this.options.log(`${node.name} dies: every process killed, its link down`);
+    this.options.log(`${node.name} dies: its link down, then every process killed`);
     this.deadNodes.add(node);
-    await node.stopProcesses();
+    // Off the network first, as a machine that loses power is: its processes get no chance to hand anything over
+    // (keepalived's priority-0 advert, an etcd leader's transfer), and a process that outlives the others cannot
+    // answer for the VIP.
     const down = spawnSync('ip', ['-n', node.netns, 'link', 'set', 'eth0', 'down'], { encoding: 'utf8' });
     if (down.status !== 0) throw new Error(`ip -n ${node.netns} link set eth0 down: ${down.stderr.trim()}`);
+    await node.stopProcesses();
+  }
+
+  vipHolders(): string[] {
+    return this.controlPlanes
+      .filter((n) => !this.deadNodes.has(n))
+      .filter((n) => {
+        const r = spawnSync('ip', ['-n', n.netns, '-o', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+        return r.stdout.includes(` ${this.vip}/`);
+      })
+      .map((n) => n.name);
   }
 
   forgetNode(node: LabNode): void {

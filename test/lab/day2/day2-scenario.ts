@@ -41,8 +41,10 @@ export interface Day2Lab {
   writeSpec(): string;
   /** A new lab node (the next cpN or wN), its agent enrolled and connected; the spec names it from now on. */
   addNode(role: 'control-plane' | 'worker'): Promise<LabNode>;
-  /** Every process of the node killed and its link down: a machine that died. The spec still names it. */
+  /** The node's link down, then every process killed: a machine that died. The spec still names it. */
   killNode(node: LabNode): Promise<void>;
+  /** The live control planes that have the VIP on their interface now. */
+  vipHolders(): string[];
   /** The spec no longer names the node (the lab still tears it down at the end). */
   forgetNode(node: LabNode): void;
   /** The coordinator SIGKILLed and started again on its own data directory. */

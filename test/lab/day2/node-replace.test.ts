@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderHaproxyConfig } from '../../../agent/load-balancer/haproxy-config.ts';
 import { renderKeepalivedConfig } from '../../../agent/load-balancer/keepalived-config.ts';
-import { loadBalancerView } from './node-replace.ts';
+import { loadBalancerView, longestOutageS } from './node-replace.ts';
 
 describe('loadBalancerView', () => {
   it('GIVEN the configurations the agent renders WHEN read THEN the HAProxy backends and keepalived peers are its addresses', () => {
@@ -52,5 +52,18 @@ describe('loadBalancerView', () => {
       backends: ['10.0.0.1'],
       peers: [],
     });
+  });
+});
+
+describe('longestOutageS', () => {
+  it('GIVEN outages around a kill at 1,000 ms THEN the failover window and the rest are measured apart', () => {
+    const outages = [
+      { fromMs: 1_200, ms: 2_900 },
+      { fromMs: 9_000, ms: 1_400 },
+      { fromMs: 30_000, ms: 600 },
+    ];
+    expect(longestOutageS(outages, 1_000, (s) => s <= 5)).toBe(2.9);
+    expect(longestOutageS(outages, 1_000, (s) => s > 5)).toBe(1.4);
+    expect(longestOutageS([], 1_000, () => true)).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
-// A control plane dies and is replaced: every process of cp3 killed and its link down, `kubeha node remove --dead`
-// takes it out (its etcd member removed through a healthy control plane, the load balancers reconciled without it)
-// while the coordinator is SIGKILLed in the middle of that run, then cp4 joins in its place with `kubeha apply`.
-// etcd ends with 3 voting members, every live load balancer lists exactly the control planes, and a client on a
-// worker sees /readyz through the VIP answer throughout (a gap only if cp3 held the VIP: the failover's).
+// A control plane dies and is replaced: the one holding the VIP loses its link, then every process. `kubeha node
+// remove --dead` takes it out (its etcd member removed through a healthy control plane, the load balancers reconciled
+// without it) while the coordinator is SIGKILLed in the middle of that run, then cp4 joins in its place with `kubeha
+// apply`. etcd ends with 3 voting members, every live load balancer lists exactly the control planes, and a client on
+// a worker sees /readyz through the VIP answer throughout but for the failover.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type EtcdMember, parseMemberList } from '../../../agent/kubeadm/etcdctl.ts';
@@ -43,12 +43,15 @@ async function runOf(lab: Day2Lab, runId: string): Promise<RunJson> {
 export const nodeReplace: Day2Scenario = {
   name: 'node-replace',
   summary:
-    'cp3 dies; node remove --dead (coordinator SIGKILLed mid-run), cp4 joins: 3 voting etcd members, load balancers list exactly the control planes, /readyz up',
+    'the VIP holder dies; node remove --dead (coordinator SIGKILLed mid-run), cp4 joins: 3 voting etcd members, load balancers list exactly the control planes, /readyz up',
   async run(lab) {
-    const dead = lab.controlPlanes.at(-1)!;
-    const deadAddress = dead.address;
     const watch = lab.watchEndpoint();
     await new Promise((r) => setTimeout(r, 1000));
+    // The control plane that holds the VIP: its death is the worst one for the endpoint (a failover with no
+    // priority-0 advert, clients' neighbour caches pointing at a machine that is gone).
+    const holders = lab.vipHolders();
+    const dead = lab.controlPlanes.find((n) => n.name === holders[0]) ?? lab.controlPlanes.at(-1)!;
+    const deadAddress = dead.address;
     const started = Date.now();
     // When each part of the replacement began, in seconds after the kill, to place an outage in it.
     const moments: Record<string, number> = {};
@@ -103,12 +106,20 @@ export const nodeReplace: Day2Scenario = {
     const nodes = await lab.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}']);
     return {
       dead: dead.name,
+      vip_holders_at_kill: holders,
+      vip_holders_after: lab.vipHolders(),
       replacement: replacement.name,
       remove_s: Math.round(removeS * 10) / 10,
       add_s: Math.round(addS * 10) / 10,
       replace_wall_s: Math.round(((Date.now() - started) / 1000) * 10) / 10,
       verify_ok: verifyOk,
       readyz_longest_gap_s: endpoint.longestGapS,
+      readyz_failover_gap_s: longestOutageS(endpoint.outages, started, (fromS) => fromS <= failoverWindowS),
+      readyz_longest_gap_after_failover_s: longestOutageS(
+        endpoint.outages,
+        started,
+        (fromS) => fromS > failoverWindowS,
+      ),
       readyz_probes: endpoint.probes,
       readyz_failed_probes: endpoint.failedProbes,
       readyz_recovered: endpoint.recovered,
@@ -142,15 +153,29 @@ export const nodeReplace: Day2Scenario = {
       expect(view.peers.length, `keepalived peers on ${node}`).toBe(addresses.length - 1);
       for (const peer of view.peers) expect(addresses, `keepalived peer ${peer} on ${node}`).toContain(peer);
     }
-    // The endpoint stayed up, except for a VRRP failover if the dead node held the VIP (the drill's bound).
+    // The endpoint stayed up but for the failover: the holder's sudden death is noticed only when its adverts stop
+    // (3 x advert_int + skew, 3.14 s at most, docs/ha-endpoint.md), plus the probes' resolution and the new holder's
+    // gratuitous ARP. After it nothing of the removal or the join may take the endpoint down for more than 2 s.
     expect(result['readyz_probes']).toBeGreaterThan(100);
     expect(result['readyz_recovered']).toBe(true);
-    expect(
-      result['readyz_longest_gap_s'],
-      `outages (s after the kill): ${JSON.stringify(result['readyz_outages'])}; moments: ${JSON.stringify(result['moments_s'])}`,
-    ).toBeLessThanOrEqual(2);
+    const where = `outages (s after the kill): ${JSON.stringify(result['readyz_outages'])}; moments: ${JSON.stringify(result['moments_s'])}`;
+    expect(result['readyz_failover_gap_s'], where).toBeLessThanOrEqual(4);
+    expect(result['readyz_longest_gap_after_failover_s'], where).toBeLessThanOrEqual(2);
   },
 };
+
+/** Outages that begin this many seconds after the kill began, or earlier, are the failover's. */
+const failoverWindowS = 5;
+
+/** The longest (s) of the outages whose start, in seconds after `killMs`, `starts` accepts; 0 when none. */
+export function longestOutageS(
+  outages: { fromMs: number; ms: number }[],
+  killMs: number,
+  starts: (fromS: number) => boolean,
+): number {
+  const chosen = outages.filter((o) => starts((o.fromMs - killMs) / 1000)).map((o) => o.ms);
+  return Math.round(Math.max(0, ...chosen) / 100) / 10;
+}
 
 async function etcdMembers(lab: Day2Lab): Promise<EtcdMember[]> {
   const r = await lab.etcdctl(['member', 'list', '-w', 'json']);
