@@ -1007,6 +1007,25 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
     await node.stopProcesses();
   }
 
+  private readonly macs = new Map<string, string>();
+
+  vipNeighbour(): string {
+    const prober = [...this.workers, ...this.controlPlanes].find((n) => !this.deadNodes.has(n));
+    if (!prober) return 'no live node';
+    const r = spawnSync('ip', ['-n', prober.netns, 'neigh', 'show', this.vip], { encoding: 'utf8' });
+    const entry = /lladdr (\S+)(?: \S+)* (\S+)\s*$/.exec(r.stdout.trim());
+    if (!entry) return r.stdout.trim() ? `unresolved ${r.stdout.trim().split(/\s+/).at(-1)}` : 'none';
+    const [, mac, state] = entry;
+    if (!this.macs.has(mac!)) {
+      for (const n of [...this.controlPlanes, ...this.deadNodes]) {
+        const link = spawnSync('ip', ['-n', n.netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' });
+        const own = /link\/ether (\S+)/.exec(link.stdout)?.[1];
+        if (own) this.macs.set(own, n.name);
+      }
+    }
+    return `${this.macs.get(mac!) ?? mac} ${state}`;
+  }
+
   vipHolders(): string[] {
     return this.controlPlanes
       .filter((n) => !this.deadNodes.has(n))

@@ -58,12 +58,20 @@ export const nodeReplace: Day2Scenario = {
     const mark = (what: string) => {
       moments[what] = Math.round((Date.now() - started) / 100) / 10;
     };
-    // Every change of the VIP's holders, 4 times a second, to tell a failover from an outage with the VIP in place.
-    const holderChanges: { at_s: number; holders: string }[] = [];
+    // Every change of the VIP's holders, and of the node the watcher's neighbour entry for the VIP points at, 4 times
+    // a second: an outage with the VIP in place, one while nobody holds it and one where the client still sends to a
+    // former holder need different fixes.
+    const holderChanges: { at_s: number; holders: string; watcher_neighbour: string }[] = [];
     const sampleHolders = setInterval(() => {
-      const now = lab.vipHolders().join('+') || 'none';
-      if (holderChanges.at(-1)?.holders !== now) {
-        holderChanges.push({ at_s: Math.round((Date.now() - started) / 100) / 10, holders: now });
+      const holders = lab.vipHolders().join('+') || 'none';
+      const neighbour = lab.vipNeighbour().split(' ')[0]!;
+      const last = holderChanges.at(-1);
+      if (last?.holders !== holders || last.watcher_neighbour !== neighbour) {
+        holderChanges.push({
+          at_s: Math.round((Date.now() - started) / 100) / 10,
+          holders,
+          watcher_neighbour: neighbour,
+        });
       }
     }, 250);
     // Left running when the scenario fails half-way: it must not keep the lab's process alive.
