@@ -1009,21 +1009,25 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
 
   private readonly macs = new Map<string, string>();
 
+  /** The live node the endpoint is watched from: a worker when there is one. */
+  private endpointProber(): LabNode | undefined {
+    return [...this.workers, ...this.controlPlanes].find((n) => !this.deadNodes.has(n));
+  }
+
   vipNeighbour(): string {
-    const prober = [...this.workers, ...this.controlPlanes].find((n) => !this.deadNodes.has(n));
+    const prober = this.endpointProber();
     if (!prober) return 'no live node';
     const r = spawnSync('ip', ['-n', prober.netns, 'neigh', 'show', this.vip], { encoding: 'utf8' });
-    const entry = /lladdr (\S+)(?: \S+)* (\S+)\s*$/.exec(r.stdout.trim());
-    if (!entry) return r.stdout.trim() ? `unresolved ${r.stdout.trim().split(/\s+/).at(-1)}` : 'none';
-    const [, mac, state] = entry;
-    if (!this.macs.has(mac!)) {
+    const mac = /lladdr (\S+)/.exec(r.stdout)?.[1];
+    if (!mac) return r.stdout.trim() ? 'unresolved' : 'none';
+    if (!this.macs.has(mac)) {
       for (const n of [...this.controlPlanes, ...this.deadNodes]) {
         const link = spawnSync('ip', ['-n', n.netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' });
         const own = /link\/ether (\S+)/.exec(link.stdout)?.[1];
         if (own) this.macs.set(own, n.name);
       }
     }
-    return `${this.macs.get(mac!) ?? mac} ${state}`;
+    return this.macs.get(mac) ?? mac;
   }
 
   vipHolders(): string[] {
@@ -1042,7 +1046,7 @@ ${nodes.join('\n')}${this.options.mirrors ? this.mirrorsSpec() : ''}
   }
 
   watchEndpoint(): EndpointWatch {
-    const prober = [...this.workers, ...this.controlPlanes].find((n) => !this.deadNodes.has(n));
+    const prober = this.endpointProber();
     if (!prober) throw new Error('no live lab node to watch the endpoint from');
     const watch = new VipWatch({ controlPlanes: [], vip: this.vip, maxSeconds: 0 });
     watch.startProbe(prober, this.endpointPort, 3600);

@@ -45,7 +45,7 @@ export interface Day2Lab {
   killNode(node: LabNode): Promise<void>;
   /** The live control planes that have the VIP on their interface now. */
   vipHolders(): string[];
-  /** The endpoint watcher's neighbour entry for the VIP: the node its MAC belongs to and the entry's state. */
+  /** The node the endpoint watcher's neighbour entry for the VIP points at ('none', 'unresolved' without a MAC). */
   vipNeighbour(): string;
   /** The spec no longer names the node (the lab still tears it down at the end). */
   forgetNode(node: LabNode): void;

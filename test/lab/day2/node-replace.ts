@@ -56,7 +56,7 @@ export const nodeReplace: Day2Scenario = {
     // When each part of the replacement began, in seconds after the kill, to place an outage in it.
     const moments: Record<string, number> = {};
     const mark = (what: string) => {
-      moments[what] = Math.round((Date.now() - started) / 100) / 10;
+      moments[what] = tenthsOfSecond(Date.now() - started);
     };
     // Every change of the VIP's holders, and of the node the watcher's neighbour entry for the VIP points at, 4 times
     // a second: an outage with the VIP in place, one while nobody holds it and one where the client still sends to a
@@ -64,11 +64,11 @@ export const nodeReplace: Day2Scenario = {
     const holderChanges: { at_s: number; holders: string; watcher_neighbour: string }[] = [];
     const sampleHolders = setInterval(() => {
       const holders = lab.vipHolders().join('+') || 'none';
-      const neighbour = lab.vipNeighbour().split(' ')[0]!;
+      const neighbour = lab.vipNeighbour();
       const last = holderChanges.at(-1);
       if (last?.holders !== holders || last.watcher_neighbour !== neighbour) {
         holderChanges.push({
-          at_s: Math.round((Date.now() - started) / 100) / 10,
+          at_s: tenthsOfSecond(Date.now() - started),
           holders,
           watcher_neighbour: neighbour,
         });
@@ -147,7 +147,7 @@ export const nodeReplace: Day2Scenario = {
       readyz_outages: endpoint.outages
         .filter((o) => o.ms >= 500)
         .slice(0, 5)
-        .map((o) => ({ at_s: Math.round((o.fromMs - started) / 100) / 10, s: Math.round(o.ms / 100) / 10 })),
+        .map((o) => ({ at_s: tenthsOfSecond(o.fromMs - started), s: tenthsOfSecond(o.ms) })),
       etcd_members_after_removal: membersAfterRemoval.map((m) => m.name),
       etcd_voting_members: members.filter((m) => !m.isLearner).map((m) => m.name),
       etcd_learners: members.filter((m) => m.isLearner).length,
@@ -194,7 +194,12 @@ export function longestOutageS(
   starts: (fromS: number) => boolean,
 ): number {
   const chosen = outages.filter((o) => starts((o.fromMs - killMs) / 1000)).map((o) => o.ms);
-  return Math.round(Math.max(0, ...chosen) / 100) / 10;
+  return tenthsOfSecond(Math.max(0, ...chosen));
+}
+
+/** Milliseconds as seconds to 0.1 s. */
+function tenthsOfSecond(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }
 
 async function etcdMembers(lab: Day2Lab): Promise<EtcdMember[]> {
